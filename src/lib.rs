@@ -1,0 +1,1 @@
+//! kgate: a gate between a merge request and a GitOps-managed Kubernetes cluster.
