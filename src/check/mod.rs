@@ -1,0 +1,3 @@
+//! Checks run on loaded objects: schema validation (and, later, policies).
+
+pub mod schema;

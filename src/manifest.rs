@@ -1,0 +1,90 @@
+//! Kubernetes objects as the later stages see them: identity, span-keeping tree and JSON.
+
+use std::sync::Arc;
+
+use crate::diagnostic::ResourceRef;
+use crate::source::{SourceFile, Span};
+use crate::yaml::Node;
+
+/// One Kubernetes object, read from a file or rendered from several.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub resource: ResourceRef,
+    /// The object with spans. After rendering, fields may come from different files: every
+    /// span carries its file id.
+    pub node: Node,
+    /// The same object as JSON, what schemas and policies read.
+    pub json: serde_json::Value,
+    /// The file the object's document is in (its `apiVersion`/`kind` come from there).
+    pub file: Arc<SourceFile>,
+    /// The kustomization or Flux Kustomization this object was rendered for.
+    pub rendered_for: Option<String>,
+}
+
+impl Manifest {
+    pub fn from_node(node: Node, file: Arc<SourceFile>) -> Manifest {
+        let json = node.to_json();
+        let resource = resource_ref(&json);
+        Manifest {
+            resource,
+            node,
+            json,
+            file,
+            rendered_for: None,
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        api_group(&self.resource.api_version)
+    }
+
+    /// The span of the object as a whole (its first line).
+    pub fn span(&self) -> Span {
+        self.node.span
+    }
+
+    /// Where to point for a field: the value at `pointer`, or the nearest existing parent.
+    pub fn span_at(&self, pointer: &str) -> Span {
+        self.node.span_at_pointer(pointer)
+    }
+
+    /// Identity for pairing objects across revisions: group, kind, namespace, name.
+    pub fn identity(&self) -> ObjectId {
+        ObjectId {
+            group: self.group().to_string(),
+            kind: self.resource.kind.clone(),
+            namespace: self.resource.namespace.clone().unwrap_or_default(),
+            name: self.resource.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ObjectId {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// The group of an apiVersion: `apps/v1` → `apps`, `v1` → ``.
+pub fn api_group(api_version: &str) -> &str {
+    match api_version.rsplit_once('/') {
+        Some((group, _)) => group,
+        None => "",
+    }
+}
+
+/// apiVersion, kind, namespace and name of an object (name falls back to generateName).
+pub fn resource_ref(json: &serde_json::Value) -> ResourceRef {
+    let s = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let meta = &json["metadata"];
+    ResourceRef {
+        api_version: s(&json["apiVersion"]).unwrap_or_default(),
+        kind: s(&json["kind"]).unwrap_or_default(),
+        namespace: s(&meta["namespace"]).filter(|n| !n.is_empty()),
+        name: s(&meta["name"])
+            .or_else(|| s(&meta["generateName"]))
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,193 @@
+//! The check pipeline, top to bottom: discover → load → (CRDs → registry) → check → redact.
+//! Findings are data; only a problem that stops kgate from doing its job is an `Err`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use crate::check::schema::{check_manifest, SchemaCheckOptions};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::discover::{self, DiscoverOptions};
+use crate::load::{self, Loaded, Skipped};
+use crate::manifest::Manifest;
+use crate::redact;
+use crate::report::Summary;
+use crate::schema::crd::{schemas_from_crd, CrdSchema};
+use crate::schema::registry::{Registry, RegistryOptions};
+use crate::source::Files;
+use crate::yaml::Limits;
+
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub paths: Vec<String>,
+    pub discover: DiscoverOptions,
+    pub limits: Limits,
+    pub registry: RegistryOptions,
+    pub schema: SchemaCheckOptions,
+    /// Extra CRD files or folders (their objects are schema sources, not checked).
+    pub crds: Vec<String>,
+}
+
+/// Everything a check run found, ready for the reporters.
+pub struct Outcome {
+    pub files: Files,
+    pub manifests: Vec<Manifest>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub skipped: Vec<Skipped>,
+    pub summary: Summary,
+    /// Byte ranges of secret values per file id, masked in code frames.
+    pub masks: BTreeMap<u32, Vec<(usize, usize)>>,
+    pub secret_values: BTreeSet<String>,
+    pub kubernetes_version: String,
+}
+
+/// Reads, decodes and parses files in parallel. Each file's problems stay with it.
+pub fn load_paths(files: &Files, paths: &[String], opts: &DiscoverOptions, limits: &Limits) -> Result<(Loaded, usize), String> {
+    let found = discover::discover(paths, opts)?;
+    let mut loaded = Loaded::default();
+    loaded.diagnostics.extend(found.diagnostics);
+    let mut count = found.files.len();
+    let per_file: Vec<Loaded> = found
+        .files
+        .par_iter()
+        .map(|(display, path)| {
+            let bytes = discover::read_file(display, path, opts.max_file_size);
+            load_bytes(files, display, bytes, limits)
+        })
+        .collect();
+    for l in per_file {
+        loaded.extend(l);
+    }
+    if found.stdin {
+        count += 1;
+        let bytes = discover::read_stdin(opts.max_file_size);
+        loaded.extend(load_bytes(files, discover::STDIN_NAME, bytes, limits));
+    }
+    Ok((loaded, count))
+}
+
+fn load_bytes(
+    files: &Files,
+    display: &str,
+    bytes: Result<Vec<u8>, Diagnostic>,
+    limits: &Limits,
+) -> Loaded {
+    let text = bytes.and_then(|b| load::decode(display, &b));
+    match text {
+        Ok(text) => {
+            let file = files.add(display, text);
+            load::load_file(files, &file, limits)
+        }
+        Err(d) => Loaded {
+            diagnostics: vec![d],
+            ..Loaded::default()
+        },
+    }
+}
+
+fn is_crd(m: &Manifest) -> bool {
+    m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
+}
+
+/// Schema sources from CRD objects; a CRD that cannot be read is a finding on it.
+fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Vec<CrdSchema> {
+    let mut out = Vec::new();
+    for m in manifests {
+        match schemas_from_crd(&m.json, &m.file.path) {
+            Ok(s) => out.extend(s),
+            Err(why) => diagnostics.push(
+                Diagnostic::warning("schema/bad-crd", format!("cannot use this CRD as a schema source: {why}"))
+                    .in_file(m.file.path.clone(), Some(m.span()))
+                    .with_resource(Some(m.resource.clone())),
+            ),
+        }
+    }
+    out
+}
+
+pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
+    let files = Files::new();
+    let (mut loaded, file_count) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
+
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
+    let extra_crds = if opts.crds.is_empty() {
+        Loaded::default()
+    } else {
+        let (l, _) = load_paths(&files, &opts.crds, &opts.discover, &opts.limits)?;
+        // Problems reading --crd files are the user's to know about.
+        diagnostics.extend(l.diagnostics.iter().cloned());
+        l
+    };
+    crd_objects.extend(extra_crds.manifests.iter().filter(|m| is_crd(m)));
+    let crds = crd_schemas(&crd_objects, &mut diagnostics);
+    let registry = Registry::new(&opts.registry, crds)?;
+
+    let results: Vec<(Vec<Diagnostic>, redact::Secrets)> = loaded
+        .manifests
+        .par_iter()
+        .map(|m| {
+            let r = check_manifest(m, &registry, &opts.schema);
+            (r.diagnostics, redact::find_secrets(m))
+        })
+        .collect();
+
+    let mut masks: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut secret_values = BTreeSet::new();
+    let mut invalid = 0;
+    for (diags, secrets) in results {
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            invalid += 1;
+        }
+        diagnostics.extend(diags);
+        for (file, start, end) in secrets.spans {
+            masks.entry(file).or_default().push((start, end));
+        }
+        secret_values.extend(secrets.values);
+    }
+    scrub_all(&mut diagnostics, &secret_values);
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup();
+
+    let mut summary = Summary {
+        files: file_count,
+        resources: loaded.manifests.len(),
+        valid: loaded.manifests.len() - invalid,
+        invalid,
+        skipped: loaded.skipped.len(),
+        ..Summary::default()
+    };
+    summary.count_findings(&diagnostics);
+    Ok(Outcome {
+        files,
+        manifests: loaded.manifests,
+        diagnostics,
+        skipped: loaded.skipped,
+        summary,
+        masks,
+        secret_values,
+        kubernetes_version: registry.kubernetes_version().to_string(),
+    })
+}
+
+/// Removes every secret value from every text field of every finding.
+pub fn scrub_all(diagnostics: &mut [Diagnostic], secrets: &BTreeSet<String>) {
+    if secrets.is_empty() {
+        return;
+    }
+    for d in diagnostics {
+        d.message = redact::scrub(&d.message, secrets);
+        if let Some(h) = &d.help {
+            d.help = Some(redact::scrub(h, secrets));
+        }
+        if let Some(details) = &mut d.details {
+            let text = serde_json::Value::Object(details.clone()).to_string();
+            let scrubbed = redact::scrub(&text, secrets);
+            if scrubbed != text {
+                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&scrubbed) {
+                    *details = m;
+                }
+            }
+        }
+    }
+}

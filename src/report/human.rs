@@ -1,0 +1,205 @@
+//! Human output: miette code frames with the offending span labelled, then one summary line.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+
+use super::Report;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// A finding in the shape miette renders.
+#[derive(Debug)]
+struct Frame {
+    message: String,
+    code: String,
+    severity: Severity,
+    help: Option<String>,
+    source: Option<NamedSource<Arc<String>>>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Frame {}
+
+impl miette::Diagnostic for Frame {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+}
+
+pub fn render(report: &Report<'_>) -> String {
+    let theme = if report.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100)
+        .with_context_lines(1)
+        .without_syntax_highlighting();
+    let mut sources: HashMap<String, Option<Arc<String>>> = HashMap::new();
+    let mut out = String::new();
+    let mut hidden = 0usize;
+    for d in report.diagnostics {
+        if (d.suppressed || d.pre_existing) && !report.verbose {
+            hidden += 1;
+            continue;
+        }
+        let frame = frame(report, d, &mut sources);
+        let _ = handler.render_report(&mut out, &frame);
+    }
+    if report.verbose {
+        for s in report.skipped {
+            let _ = writeln!(out, "skipped {}:{}: {}", s.file, s.line, s.reason);
+        }
+    }
+    let s = report.summary;
+    let _ = write!(
+        out,
+        "{} {}, {} {}: {} valid, {} invalid, {} skipped — {} {}, {} {}",
+        s.files,
+        plural(s.files, "file", "files"),
+        s.resources,
+        plural(s.resources, "resource", "resources"),
+        s.valid,
+        s.invalid,
+        s.skipped,
+        s.errors,
+        plural(s.errors, "error", "errors"),
+        s.warnings,
+        plural(s.warnings, "warning", "warnings"),
+    );
+    if s.suppressed > 0 {
+        let _ = write!(out, ", {} suppressed", s.suppressed);
+    }
+    if s.pre_existing > 0 {
+        let _ = write!(out, ", {} pre-existing", s.pre_existing);
+    }
+    if hidden > 0 {
+        let _ = write!(out, " ({hidden} hidden: --verbose shows them)");
+    }
+    out.push('\n');
+    out
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+fn frame(
+    report: &Report<'_>,
+    d: &Diagnostic,
+    sources: &mut HashMap<String, Option<Arc<String>>>,
+) -> Frame {
+    let mut message = String::new();
+    if let Some(r) = &d.resource {
+        let _ = write!(message, "{r}: ");
+    }
+    message.push_str(&d.message);
+    if d.suppressed {
+        let _ = write!(
+            message,
+            " [suppressed: {}]",
+            d.suppressed_reason.as_deref().unwrap_or("exception")
+        );
+    }
+    if d.pre_existing {
+        message.push_str(" [pre-existing]");
+    }
+    // miette appends `:line:col` to the source name itself.
+    let mut location = d.file.clone();
+    if let Some(overlay) = &d.rendered_for {
+        let _ = write!(message, " (rendered for {overlay})");
+    }
+    let source = sources
+        .entry(d.file.clone())
+        .or_insert_with(|| {
+            report.files.by_path(&d.file).map(|f| {
+                let masks = report.masks.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
+                Arc::new(crate::redact::mask(&f.text, masks))
+            })
+        })
+        .clone();
+    let mut labels = Vec::new();
+    let mut named = None;
+    if let (Some(text), Some(span)) = (source, d.span) {
+        if span.start <= text.len() && !d.file.is_empty() {
+            let len = span.end.saturating_sub(span.start).min(text.len() - span.start);
+            // A multi-line value is labelled on its first line only: the frame stays short.
+            let first_line_len = text[span.start..span.start + len]
+                .find('\n')
+                .unwrap_or(len);
+            labels.push(LabeledSpan::new_with_span(
+                Some(label_for(d)),
+                SourceSpan::new(span.start.into(), first_line_len),
+            ));
+            named = Some(NamedSource::new(location.clone(), text));
+        }
+    }
+    let mut help = d.help.clone();
+    if named.is_none() && !location.is_empty() {
+        if let Some(span) = d.span {
+            let _ = write!(location, ":{}:{}", span.line, span.col);
+        }
+        message = format!("{location}: {message}");
+    }
+    for r in &d.related {
+        let line = format!("{}: {}:{}:{}", r.message, r.file, r.line, r.column);
+        help = Some(match help {
+            Some(h) => format!("{h}\n{line}"),
+            None => line,
+        });
+    }
+    Frame {
+        message,
+        code: d.code.clone(),
+        severity: d.severity,
+        help,
+        source: named,
+        labels,
+    }
+}
+
+fn label_for(d: &Diagnostic) -> String {
+    match d.code.as_str() {
+        "schema/unknown-field" => "unknown field".into(),
+        "schema/required-field" => "missing a required field".into(),
+        "schema/wrong-type" => "wrong type".into(),
+        "yaml/duplicate-key" => "duplicate key".into(),
+        "schema/removed-api" => "no longer served".into(),
+        "schema/missing" => "no schema".into(),
+        _ => "here".into(),
+    }
+}

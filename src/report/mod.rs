@@ -1,0 +1,67 @@
+//! Reports: the only stage that writes output. One module per format behind one switch.
+
+pub mod human;
+pub mod json;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::Files;
+
+/// Counts printed at the end of every report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub files: usize,
+    pub resources: usize,
+    pub valid: usize,
+    pub invalid: usize,
+    pub skipped: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    #[serde(default)]
+    pub notes: usize,
+    #[serde(default)]
+    pub suppressed: usize,
+    #[serde(default)]
+    pub pre_existing: usize,
+}
+
+impl Summary {
+    /// Recounts the finding totals from the diagnostics (suppressed and pre-existing findings
+    /// are counted apart, not as errors).
+    pub fn count_findings(&mut self, diagnostics: &[Diagnostic]) {
+        self.errors = 0;
+        self.warnings = 0;
+        self.notes = 0;
+        self.suppressed = 0;
+        self.pre_existing = 0;
+        for d in diagnostics {
+            if d.suppressed {
+                self.suppressed += 1;
+            } else if d.pre_existing {
+                self.pre_existing += 1;
+            } else {
+                match d.severity {
+                    Severity::Error => self.errors += 1,
+                    Severity::Warning => self.warnings += 1,
+                    Severity::Note => self.notes += 1,
+                }
+            }
+        }
+    }
+}
+
+/// Everything a reporter may print.
+pub struct Report<'a> {
+    pub diagnostics: &'a [Diagnostic],
+    pub summary: &'a Summary,
+    /// Sources for code frames, with secret values already masked.
+    pub files: &'a Files,
+    pub masks: &'a BTreeMap<u32, Vec<(usize, usize)>>,
+    pub skipped: &'a [crate::load::Skipped],
+    pub verbose: bool,
+    pub color: bool,
+    pub kubernetes_version: &'a str,
+}

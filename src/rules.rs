@@ -1,0 +1,160 @@
+//! The registry of finding codes: severity, one-line summary and documentation for each, as
+//! listed by `kgate rules` and printed by `kgate explain CODE`.
+
+use crate::diagnostic::Severity;
+
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// What it checks, why it matters, how to fix it.
+    pub docs: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: "file/unreadable",
+        severity: Severity::Error,
+        summary: "a file or folder could not be read",
+        docs: "kgate could not read a file it was asked to check: a permission problem, a broken \
+symbolic link, a symbolic link loop, or a special file (FIFO, socket, device) that is not a regular \
+file. Such files are never read, so a link to /dev/zero cannot hang a run.\n\nFix: make the file \
+readable, or exclude it with --exclude.",
+    },
+    Rule {
+        code: "file/not-text",
+        severity: Severity::Error,
+        summary: "a file is binary or not valid UTF-8/UTF-16",
+        docs: "Kubernetes reads YAML as UTF-8 (or UTF-16 with a byte order mark). A NUL byte or an \
+invalid UTF-8 sequence makes the file unreadable for the GitOps agent too. The finding points at the \
+first bad byte.\n\nFix: save the file as UTF-8, or exclude it if it is not a manifest.",
+    },
+    Rule {
+        code: "file/too-large",
+        severity: Severity::Error,
+        summary: "a file is larger than --max-file-size",
+        docs: "Files over the size limit (32 MiB by default) are not read, so that one generated \
+or hostile file cannot exhaust memory. The limit is a finding, never a silent pass.\n\nFix: split the \
+file, or raise --max-file-size.",
+    },
+    Rule {
+        code: "file/outside-root",
+        severity: Severity::Warning,
+        summary: "a symbolic link points outside the checked folder",
+        docs: "A link that leaves the folder being checked is not followed: a merge request must not \
+make kgate read (and print) files from elsewhere on the machine.\n\nFix: copy the file into the \
+repository, or check its real location explicitly.",
+    },
+    Rule {
+        code: "yaml/syntax",
+        severity: Severity::Error,
+        summary: "YAML syntax error",
+        docs: "The document cannot be parsed. The other documents of the file (after the next `---`) \
+and the other files are still checked.\n\nFix: correct the YAML at the position shown (indentation, \
+an unclosed bracket or quote, a tab).",
+    },
+    Rule {
+        code: "yaml/duplicate-key",
+        severity: Severity::Error,
+        summary: "a mapping has the same key twice",
+        docs: "A key written twice in one mapping is ambiguous: `kubectl apply` rejects the file, \
+other tools silently keep the last value. The finding names both lines. A key that overrides one \
+merged in with `<<: *anchor` is not a duplicate.\n\nFix: keep one of the two.",
+    },
+    Rule {
+        code: "yaml/limit",
+        severity: Severity::Error,
+        summary: "a document exceeds a safety limit (aliases, nesting, size)",
+        docs: "Aliases that expand past the node budget (an \"alias bomb\"), nesting deeper than the \
+depth limit, or too many documents in one file. The document is not checked; the rest of the run \
+is.\n\nFix: simplify the document.",
+    },
+    Rule {
+        code: "schema/type-meta",
+        severity: Severity::Error,
+        summary: "apiVersion or kind is not a string, or a List item has none",
+        docs: "Every object needs string `apiVersion` and `kind` fields; every item of a `kind: List` \
+must be an object with both.",
+    },
+    Rule {
+        code: "schema/missing-name",
+        severity: Severity::Error,
+        summary: "an object has neither metadata.name nor metadata.generateName",
+        docs: "The API server refuses an object without a name, and `kubectl apply` cannot use \
+generateName. \n\nFix: set `metadata.name`.",
+    },
+    Rule {
+        code: "schema/unknown-field",
+        severity: Severity::Error,
+        summary: "a field that the kind's schema does not define",
+        docs: "Strict validation, as `kubectl apply` does by default (server-side field validation \
+`Strict`): a misspelt field (`imagePullPolicyy`) or a field at the wrong level would otherwise be \
+silently dropped. Fields under `x-kubernetes-preserve-unknown-fields` are free-form.\n\nFix: correct \
+the field name or indentation (the message suggests the closest valid name), or use --no-strict.",
+    },
+    Rule {
+        code: "schema/required-field",
+        severity: Severity::Error,
+        summary: "a required field is missing",
+        docs: "The schema requires this field (for example `containers[].name`, a Deployment's \
+`spec.selector`). The finding points at the object that lacks it.",
+    },
+    Rule {
+        code: "schema/wrong-type",
+        severity: Severity::Error,
+        summary: "a field has the wrong type",
+        docs: "The value's type does not match the schema: a number where a string is expected, a \
+list where a map is expected. Remember that YAML reads unquoted `yes`, `no`, `on`, `off`, `true`, \
+`false` as booleans and `0755` as the number 493, exactly as Kubernetes does.\n\nFix: quote strings \
+(`value: \"on\"`).",
+    },
+    Rule {
+        code: "schema/enum",
+        severity: Severity::Error,
+        summary: "a field's value is not one of the allowed values",
+        docs: "The field accepts a fixed set of values (for example `imagePullPolicy: Always | \
+IfNotPresent | Never` in CRDs that declare it).",
+    },
+    Rule {
+        code: "schema/invalid-value",
+        severity: Severity::Error,
+        summary: "a field's value breaks a schema constraint (pattern, range, length, quantity)",
+        docs: "A value has the right type but is not acceptable: a quantity such as `1GB` (use \
+`1G` or `1Gi`), a number out of range, a string that does not match the required pattern.",
+    },
+    Rule {
+        code: "schema/removed-api",
+        severity: Severity::Error,
+        summary: "the apiVersion is no longer served by the target Kubernetes version",
+        docs: "Kubernetes removed this API version (for example Ingress `extensions/v1beta1`, \
+removed in 1.22). The agent's apply fails on the cluster.\n\nFix: move to the replacement named in \
+the message and check the fields that changed between the versions.",
+    },
+    Rule {
+        code: "schema/missing",
+        severity: Severity::Warning,
+        summary: "no schema is known for this apiVersion/kind",
+        docs: "The object was not validated: its kind is not built into Kubernetes and no \
+CustomResourceDefinition for it was found in the checked paths, --crd or --schema-location.\n\n\
+Fix: add the CRD (Flux keeps them in flux-system/gotk-components.yaml), pass --crd / \
+--schema-location, or silence with --skip-kind KIND. --require-schemas makes this an error.",
+    },
+    Rule {
+        code: "schema/unusable",
+        severity: Severity::Error,
+        summary: "a schema or CRD was found but cannot be used",
+        docs: "The CustomResourceDefinition or schema file for this kind is malformed, so the \
+object could not be validated. The finding names the source of the schema.",
+    },
+    Rule {
+        code: "schema/bad-crd",
+        severity: Severity::Warning,
+        summary: "a CustomResourceDefinition could not be read as a schema source",
+        docs: "A CRD in the checked paths or --crd lacks the fields kgate needs (spec.group, \
+spec.names.kind, versions). Objects of its kinds get schema/missing.",
+    },
+];
+
+pub fn find(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code == code)
+}

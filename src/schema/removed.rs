@@ -1,0 +1,96 @@
+//! APIs that Kubernetes stopped serving, with what replaced them (from the upstream deprecation
+//! guide), so a removed apiVersion is reported with its fix rather than as "no schema".
+
+/// (apiVersion, kind or "*", removed in, replacement apiVersion or a note).
+const REMOVED: &[(&str, &str, &str, &str)] = &[
+    ("extensions/v1beta1", "Ingress", "1.22", "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "IngressClass", "1.22", "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "NetworkPolicy", "1.16", "networking.k8s.io/v1"),
+    ("extensions/v1beta1", "Deployment", "1.16", "apps/v1"),
+    ("extensions/v1beta1", "DaemonSet", "1.16", "apps/v1"),
+    ("extensions/v1beta1", "ReplicaSet", "1.16", "apps/v1"),
+    ("extensions/v1beta1", "PodSecurityPolicy", "1.16", ""),
+    ("apps/v1beta1", "*", "1.16", "apps/v1"),
+    ("apps/v1beta2", "*", "1.16", "apps/v1"),
+    ("networking.k8s.io/v1beta1", "Ingress", "1.22", "networking.k8s.io/v1"),
+    ("networking.k8s.io/v1beta1", "IngressClass", "1.22", "networking.k8s.io/v1"),
+    ("batch/v1beta1", "CronJob", "1.25", "batch/v1"),
+    ("batch/v2alpha1", "CronJob", "1.21", "batch/v1"),
+    ("policy/v1beta1", "PodDisruptionBudget", "1.25", "policy/v1"),
+    ("policy/v1beta1", "PodSecurityPolicy", "1.25", ""),
+    ("autoscaling/v2beta1", "HorizontalPodAutoscaler", "1.25", "autoscaling/v2"),
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler", "1.26", "autoscaling/v2"),
+    ("discovery.k8s.io/v1beta1", "EndpointSlice", "1.25", "discovery.k8s.io/v1"),
+    ("events.k8s.io/v1beta1", "Event", "1.25", "events.k8s.io/v1"),
+    ("node.k8s.io/v1beta1", "RuntimeClass", "1.25", "node.k8s.io/v1"),
+    ("rbac.authorization.k8s.io/v1beta1", "*", "1.22", "rbac.authorization.k8s.io/v1"),
+    ("rbac.authorization.k8s.io/v1alpha1", "*", "1.22", "rbac.authorization.k8s.io/v1"),
+    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", "1.22", "apiextensions.k8s.io/v1"),
+    ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration", "1.22", "admissionregistration.k8s.io/v1"),
+    ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration", "1.22", "admissionregistration.k8s.io/v1"),
+    ("apiregistration.k8s.io/v1beta1", "APIService", "1.22", "apiregistration.k8s.io/v1"),
+    ("authentication.k8s.io/v1beta1", "TokenReview", "1.22", "authentication.k8s.io/v1"),
+    ("authorization.k8s.io/v1beta1", "*", "1.22", "authorization.k8s.io/v1"),
+    ("certificates.k8s.io/v1beta1", "CertificateSigningRequest", "1.22", "certificates.k8s.io/v1"),
+    ("coordination.k8s.io/v1beta1", "Lease", "1.22", "coordination.k8s.io/v1"),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass", "1.22", "scheduling.k8s.io/v1"),
+    ("scheduling.k8s.io/v1alpha1", "PriorityClass", "1.17", "scheduling.k8s.io/v1"),
+    ("storage.k8s.io/v1beta1", "CSIStorageCapacity", "1.27", "storage.k8s.io/v1"),
+    ("storage.k8s.io/v1beta1", "*", "1.22", "storage.k8s.io/v1"),
+    ("flowcontrol.apiserver.k8s.io/v1beta1", "*", "1.26", "flowcontrol.apiserver.k8s.io/v1"),
+    ("flowcontrol.apiserver.k8s.io/v1beta2", "*", "1.29", "flowcontrol.apiserver.k8s.io/v1"),
+    ("flowcontrol.apiserver.k8s.io/v1beta3", "*", "1.32", "flowcontrol.apiserver.k8s.io/v1"),
+];
+
+/// Groups served by the API server itself (not by CRDs), including ones that no longer exist.
+pub const BUILTIN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "extensions",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// A removed API: the Kubernetes version that stopped serving it and its replacement (empty
+/// when the kind itself is gone).
+pub fn removed_api(api_version: &str, kind: &str) -> Option<(&'static str, &'static str)> {
+    REMOVED
+        .iter()
+        .find(|(v, k, _, _)| *v == api_version && (*k == kind || *k == "*"))
+        .map(|(_, _, when, replacement)| (*when, *replacement))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ingress_in_extensions_points_to_networking_v1() {
+        assert_eq!(
+            super::removed_api("extensions/v1beta1", "Ingress"),
+            Some(("1.22", "networking.k8s.io/v1"))
+        );
+        assert_eq!(
+            super::removed_api("apps/v1beta2", "StatefulSet"),
+            Some(("1.16", "apps/v1"))
+        );
+        assert_eq!(super::removed_api("apps/v1", "Deployment"), None);
+    }
+}
