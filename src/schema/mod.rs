@@ -1,0 +1,3 @@
+//! Schema sources for validation: the built-in Kubernetes bundles.
+
+pub mod bundle;
