@@ -358,15 +358,27 @@ mod tests {
     }
 
     #[test]
-    fn every_schema_of_the_default_version_compiles() {
-        let b = bundle(DEFAULT_VERSION).unwrap();
-        for e in b.kinds() {
-            let schema = b.schema(e).unwrap();
-            assert_eq!(schema["type"], "object", "{}", e.kind);
-            assert_eq!(schema["properties"]["kind"]["type"], "string");
-            jsonschema::validator_for(&schema)
-                .unwrap_or_else(|err| panic!("{} {}: {err}", e.api_version(), e.kind));
+    fn every_schema_of_every_version_compiles() {
+        for b in SUPPORTED_VERSIONS.iter().map(|v| bundle(v).unwrap()) {
+            for e in b.kinds() {
+                let schema = b.schema(e).unwrap();
+                assert_eq!(schema["type"], "object", "{}", e.kind);
+                assert_eq!(schema["properties"]["kind"]["type"], "string");
+                jsonschema::validator_for(&schema)
+                    .unwrap_or_else(|err| panic!("{} {}: {err}", e.api_version(), e.kind));
+            }
         }
+    }
+
+    #[test]
+    fn corrupt_bundles_are_rejected() {
+        assert!(Bundle::parse(b"").is_err());
+        assert!(Bundle::parse(b"KGSB2\n\0\0\0\0").is_err());
+        assert!(Bundle::parse(b"KGSB1\n\x05\0\0\0{}").is_err());
+        assert!(Bundle::parse(b"KGSB1\n\x02\0\0\0{}").is_err()); // fields missing
+        let out_of_range: &'static [u8] = b"KGSB1\n\x86\0\0\0{\"kubernetesVersion\":\"1.0\",\"generator\":\"t\",\"kinds\":[{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\",\"namespaced\":true,\"offset\":0,\"length\":9}]}";
+        let err = Bundle::parse(out_of_range).unwrap_err();
+        assert!(err.contains("outside"), "{err}");
     }
 
     #[test]
@@ -586,6 +598,12 @@ mod tests {
         let mut d = deployment();
         d["spec"]["replicas"] = json!("3");
         assert_invalid_at(&v, &d, "/spec/replicas");
+        // int32 fields are range-checked like the API server does
+        let mut d = deployment();
+        d["spec"]["replicas"] = json!(3_000_000_000_u64);
+        assert_invalid_at(&v, &d, "/spec/replicas");
+        d["spec"]["replicas"] = json!(2_147_483_647);
+        assert_valid(&v, &d);
     }
 
     #[test]
@@ -675,6 +693,30 @@ mod tests {
         let mut bad = crd.clone();
         bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["propertiess"] = json!({});
         assert_invalid_at(&v, &bad, "/spec/versions/0/schema/openAPIV3Schema");
+        // A mistake deep inside `items` / `additionalProperties` is reported where it is.
+        let spec_props = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties";
+        let mut bad = crd.clone();
+        bad.pointer_mut(&format!("{spec_props}/items/items"))
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .insert("typo".into(), json!("string"));
+        assert_invalid_at(&v, &bad, &format!("{spec_props}/items/items"));
+        let mut bad = crd.clone();
+        *bad.pointer_mut(&format!("{spec_props}/labels/additionalProperties/type"))
+            .unwrap() = json!(1);
+        assert_invalid_at(
+            &v,
+            &bad,
+            &format!("{spec_props}/labels/additionalProperties/type"),
+        );
+        // Nullable unions and tuple-style items still pass.
+        let mut ok = crd.clone();
+        *ok.pointer_mut(&format!("{spec_props}/items/items"))
+            .unwrap() = json!([{"type": "string"}, {"type": "integer"}]);
+        *ok.pointer_mut(&format!("{spec_props}/labels/additionalProperties"))
+            .unwrap() = json!(true);
+        assert_valid(&v, &ok);
     }
 
     #[test]

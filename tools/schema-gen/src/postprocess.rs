@@ -5,6 +5,9 @@
 //! type `JSONSchemaProps` has fields named `properties`, `description`, `$ref`, ...) is never
 //! mistaken for one. What it does:
 //! - drops `description`, `title`, `examples`, `example`, `$comment`;
+//! - `format: int32` integers get `minimum`/`maximum`;
+//! - the CRD unions `JSONSchemaPropsOr{Array,Bool,StringArray}` dispatch with `if`/`then`/`else`
+//!   on the JSON type instead of `oneOf`, so errors inside nested CRD schemas keep their place;
 //! - `additionalProperties: false` on every object schema with `properties`, unless it already
 //!   has `additionalProperties` or carries `x-kubernetes-preserve-unknown-fields`;
 //! - `IntOrString` = integer | string; `Quantity` = number | string in the quantity grammar;
@@ -36,6 +39,13 @@ const DEFS_PREFIX: &str = "#/$defs/";
 const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 const JSON_VALUE: &str = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON";
+const JSP: &str = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps";
+const JSP_OR_ARRAY: &str =
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrArray";
+const JSP_OR_BOOL: &str =
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrBool";
+const JSP_OR_STRING_ARRAY: &str =
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray";
 
 /// Keywords whose value is one schema.
 const SCHEMA_KEYWORDS: &[&str] = &[
@@ -109,6 +119,35 @@ pub fn process(mut root: Value) -> Value {
     walk(&mut root, false, &ctx);
     for def in defs.values_mut() {
         walk(def, false, &ctx);
+    }
+
+    // The CRD schema unions (`items`, `additionalProperties`, `dependencies` of a CRD schema):
+    // schemars emits `oneOf`, whose failure hides *where* a nested CRD schema is wrong. Dispatch
+    // on the JSON type instead, so errors inside a nested JSONSchemaProps keep their location.
+    // Written in final form (after the walk): null falls through to the nullable JSONSchemaProps.
+    let jsp_ref = format!("{DEFS_PREFIX}{JSP}");
+    let unions = [
+        (
+            JSP_OR_ARRAY,
+            json!({"if": {"type": "array"},
+                   "then": {"items": {"$ref": jsp_ref, "not": {"type": "null"}}},
+                   "else": {"$ref": jsp_ref}}),
+        ),
+        (
+            JSP_OR_BOOL,
+            json!({"if": {"type": "boolean"}, "then": true, "else": {"$ref": jsp_ref}}),
+        ),
+        (
+            JSP_OR_STRING_ARRAY,
+            json!({"if": {"type": "array"},
+                   "then": {"items": {"type": "string"}},
+                   "else": {"$ref": jsp_ref}}),
+        ),
+    ];
+    for (name, schema) in unions {
+        if let Some(def) = defs.get_mut(name) {
+            *def = schema;
+        }
     }
 
     // Keep only the defs reachable from the root.
@@ -204,6 +243,13 @@ fn walk(schema: &mut Value, nullable: bool, ctx: &Ctx<'_>) {
         && !o.contains_key("pattern")
     {
         o.insert("pattern".into(), json!(BASE64_PATTERN));
+    }
+    // Go's int32 fields reject values out of range.
+    if o.get("format").and_then(Value::as_str) == Some("int32")
+        && o.get("type").and_then(Value::as_str) == Some("integer")
+    {
+        o.entry("minimum").or_insert(json!(i32::MIN));
+        o.entry("maximum").or_insert(json!(i32::MAX));
     }
 
     if o.get("properties").is_some_and(Value::is_object) {
