@@ -155,7 +155,10 @@ impl Bundle {
         for k in raw.kinds {
             let end = k.offset.checked_add(k.length);
             if end.is_none_or(|end| end > blobs.len()) {
-                return Err(format!("schema of {} {} lies outside the bundle", k.version, k.kind));
+                return Err(format!(
+                    "schema of {} {} lies outside the bundle",
+                    k.version, k.kind
+                ));
             }
             kinds.push(KindEntry {
                 group: k.group,
@@ -167,10 +170,7 @@ impl Bundle {
             });
         }
         // `find` relies on this order.
-        if !kinds
-            .windows(2)
-            .all(|w| sort_key(&w[0]) < sort_key(&w[1]))
-        {
+        if !kinds.windows(2).all(|w| sort_key(&w[0]) < sort_key(&w[1])) {
             return Err("index is not sorted by (group, version, kind)".into());
         }
         Ok(Bundle {
@@ -222,8 +222,7 @@ impl Bundle {
         flate2::read::DeflateDecoder::new(compressed)
             .read_to_end(&mut json)
             .map_err(|e| format!("cannot decompress the schema of {}: {e}", what()))?;
-        serde_json::from_slice(&json)
-            .map_err(|e| format!("bad schema JSON for {}: {e}", what()))
+        serde_json::from_slice(&json).map_err(|e| format!("bad schema JSON for {}: {e}", what()))
     }
 }
 
@@ -333,7 +332,10 @@ mod tests {
                 ("rbac.authorization.k8s.io/v1", "RoleBinding"),
                 ("policy/v1", "PodDisruptionBudget"),
                 ("storage.k8s.io/v1", "StorageClass"),
-                ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+                (
+                    "admissionregistration.k8s.io/v1",
+                    "ValidatingWebhookConfiguration",
+                ),
             ] {
                 let e = b
                     .find(api_version, kind)
@@ -356,15 +358,27 @@ mod tests {
     }
 
     #[test]
-    fn every_schema_of_the_default_version_compiles() {
-        let b = bundle(DEFAULT_VERSION).unwrap();
-        for e in b.kinds() {
-            let schema = b.schema(e).unwrap();
-            assert_eq!(schema["type"], "object", "{}", e.kind);
-            assert_eq!(schema["properties"]["kind"]["type"], "string");
-            jsonschema::validator_for(&schema)
-                .unwrap_or_else(|err| panic!("{} {}: {err}", e.api_version(), e.kind));
+    fn every_schema_of_every_version_compiles() {
+        for b in SUPPORTED_VERSIONS.iter().map(|v| bundle(v).unwrap()) {
+            for e in b.kinds() {
+                let schema = b.schema(e).unwrap();
+                assert_eq!(schema["type"], "object", "{}", e.kind);
+                assert_eq!(schema["properties"]["kind"]["type"], "string");
+                jsonschema::validator_for(&schema)
+                    .unwrap_or_else(|err| panic!("{} {}: {err}", e.api_version(), e.kind));
+            }
         }
+    }
+
+    #[test]
+    fn corrupt_bundles_are_rejected() {
+        assert!(Bundle::parse(b"").is_err());
+        assert!(Bundle::parse(b"KGSB2\n\0\0\0\0").is_err());
+        assert!(Bundle::parse(b"KGSB1\n\x05\0\0\0{}").is_err());
+        assert!(Bundle::parse(b"KGSB1\n\x02\0\0\0{}").is_err()); // fields missing
+        let out_of_range: &'static [u8] = b"KGSB1\n\x86\0\0\0{\"kubernetesVersion\":\"1.0\",\"generator\":\"t\",\"kinds\":[{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\",\"namespaced\":true,\"offset\":0,\"length\":9}]}";
+        let err = Bundle::parse(out_of_range).unwrap_err();
+        assert!(err.contains("outside"), "{err}");
     }
 
     #[test]
@@ -373,7 +387,10 @@ mod tests {
         assert!(std::ptr::eq(b, bundle("v1.35").unwrap()));
         assert!(std::ptr::eq(b, bundle("1.35.2").unwrap()));
         assert!(std::ptr::eq(b, bundle("v1.35.0-rc.1").unwrap()));
-        assert_eq!(bundle(DEFAULT_VERSION).unwrap().kubernetes_version(), "1.37");
+        assert_eq!(
+            bundle(DEFAULT_VERSION).unwrap().kubernetes_version(),
+            "1.37"
+        );
         assert!(bundle("1.32").is_none());
         assert!(bundle("1.3").is_none());
         assert!(bundle("1.035").is_none());
@@ -398,7 +415,11 @@ mod tests {
         );
         assert!(b.find("apps/v1", "Deployment").unwrap().namespaced);
         assert!(b.find("v1", "ConfigMap").unwrap().namespaced);
-        assert!(b.find("rbac.authorization.k8s.io/v1", "Role").unwrap().namespaced);
+        assert!(
+            b.find("rbac.authorization.k8s.io/v1", "Role")
+                .unwrap()
+                .namespaced
+        );
     }
 
     #[test]
@@ -577,6 +598,12 @@ mod tests {
         let mut d = deployment();
         d["spec"]["replicas"] = json!("3");
         assert_invalid_at(&v, &d, "/spec/replicas");
+        // int32 fields are range-checked like the API server does
+        let mut d = deployment();
+        d["spec"]["replicas"] = json!(3_000_000_000_u64);
+        assert_invalid_at(&v, &d, "/spec/replicas");
+        d["spec"]["replicas"] = json!(2_147_483_647);
+        assert_valid(&v, &d);
     }
 
     #[test]
@@ -601,8 +628,14 @@ mod tests {
 
     #[test]
     fn crd_schema_properties_are_data_not_keywords() {
-        let v = validator("1.37", "apiextensions.k8s.io/v1", "CustomResourceDefinition");
-        let crd = json!({
+        let v = validator(
+            "1.37",
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+        );
+        // (a string: this literal is too deep for the json! macro)
+        let crd: Value = serde_json::from_str(
+            r#"{
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
             "metadata": {"name": "widgets.example.com"},
@@ -652,12 +685,38 @@ mod tests {
                 }],
                 "conversion": {"strategy": "None"}
             }
-        });
+        }"#,
+        )
+        .unwrap();
         assert_valid(&v, &crd);
         // ...but JSONSchemaProps itself is strict: a misspelt keyword is an error.
         let mut bad = crd.clone();
         bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["propertiess"] = json!({});
         assert_invalid_at(&v, &bad, "/spec/versions/0/schema/openAPIV3Schema");
+        // A mistake deep inside `items` / `additionalProperties` is reported where it is.
+        let spec_props = "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties";
+        let mut bad = crd.clone();
+        bad.pointer_mut(&format!("{spec_props}/items/items"))
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .insert("typo".into(), json!("string"));
+        assert_invalid_at(&v, &bad, &format!("{spec_props}/items/items"));
+        let mut bad = crd.clone();
+        *bad.pointer_mut(&format!("{spec_props}/labels/additionalProperties/type"))
+            .unwrap() = json!(1);
+        assert_invalid_at(
+            &v,
+            &bad,
+            &format!("{spec_props}/labels/additionalProperties/type"),
+        );
+        // Nullable unions and tuple-style items still pass.
+        let mut ok = crd.clone();
+        *ok.pointer_mut(&format!("{spec_props}/items/items"))
+            .unwrap() = json!([{"type": "string"}, {"type": "integer"}]);
+        *ok.pointer_mut(&format!("{spec_props}/labels/additionalProperties"))
+            .unwrap() = json!(true);
+        assert_valid(&v, &ok);
     }
 
     #[test]
