@@ -17,6 +17,7 @@ pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod vfs;
 pub mod yaml;
 
 use std::ffi::OsString;
