@@ -171,12 +171,21 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
 }
 
 /// Removes every secret value from every text field of every finding.
+///
+/// kgate's own schema and YAML messages quote user values only inside double quotes (and never
+/// for fields that may hold credentials); only those quotes are scrubbed there, so a field name
+/// that happens to equal a secret (`storageos`) stays readable. Everything else — policy
+/// messages above all — is scrubbed whole.
 pub fn scrub_all(diagnostics: &mut [Diagnostic], secrets: &BTreeSet<String>) {
     if secrets.is_empty() {
         return;
     }
     for d in diagnostics {
-        d.message = redact::scrub(&d.message, secrets);
+        d.message = if d.code.starts_with("schema/") || d.code.starts_with("yaml/") {
+            redact::scrub_quoted(&d.message, secrets)
+        } else {
+            redact::scrub(&d.message, secrets)
+        };
         if let Some(h) = &d.help {
             d.help = Some(redact::scrub(h, secrets));
         }

@@ -204,6 +204,29 @@ pub fn scrub(text: &str, values: &BTreeSet<String>) -> String {
     out
 }
 
+/// Scrubs only the double-quoted parts of `text` (where kgate's own messages put user values).
+pub fn scrub_quoted(text: &str, values: &BTreeSet<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        match after.find('"') {
+            Some(close) => {
+                out.push_str(&scrub(&after[..close], values));
+                out.push('"');
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&scrub(after, values));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Masks byte ranges of a file's text with `*` (keeping newlines so positions do not move).
 pub fn mask(text: &str, ranges: &[(usize, usize)]) -> String {
     let mut bytes = text.as_bytes().to_vec();
@@ -244,6 +267,10 @@ mod tests {
     fn scrub_and_mask() {
         let values: BTreeSet<String> = ["hunter22".to_string()].into();
         assert_eq!(scrub("password is hunter22!", &values), "password is [REDACTED]!");
+        assert_eq!(
+            scrub_quoted("`hunter22.x` got string \"hunter22\"", &values),
+            "`hunter22.x` got string \"[REDACTED]\""
+        );
         assert_eq!(mask("a: hunter22\nb: 1", &[(3, 11)]), "a: ********\nb: 1");
     }
 }
