@@ -12,6 +12,7 @@ pub mod discover;
 pub mod load;
 pub mod manifest;
 pub mod pipeline;
+pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod rules;
