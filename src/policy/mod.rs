@@ -556,6 +556,29 @@ fn exception_names(v: &Value) -> BTreeSet<String> {
     out
 }
 
+/// Loads and prepares the policies for a check run; `policy/namespace` learns from the schema
+/// registry which kinds of this run are namespaced.
+pub fn prepare_for_run(
+    opts: &PolicyOptions,
+    files: &Files,
+    manifests: &[Manifest],
+    registry: &crate::schema::registry::Registry,
+) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+    let (mut set, diagnostics) = PolicySet::load(opts, Some(files))?;
+    let mut namespaced = BTreeMap::new();
+    for m in manifests {
+        let key = format!("{}/{}", m.resource.api_version, m.resource.kind);
+        if namespaced.contains_key(&key) {
+            continue;
+        }
+        if let Some(ns) = registry.is_namespaced(&m.resource.api_version, &m.resource.kind) {
+            namespaced.insert(key, ns);
+        }
+    }
+    set.prepare(namespaced)?;
+    Ok((set, diagnostics))
+}
+
 /// The individual results of a rule's value: the members of a set/array, or the value itself.
 fn results(v: &Value) -> Vec<Value> {
     match v {
