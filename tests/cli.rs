@@ -20,11 +20,13 @@ fn fixture(name: &str) -> String {
         .into_owned()
 }
 
+/// Runs `kgate check` for schema behaviour: the built-in policy pack (tested in
+/// `tests/policy_cli.rs`) is off so that only loader and schema findings show.
 fn run_json(args: &[&str]) -> (i32, Value) {
     let out = kgate()
         .arg("check")
         .args(args)
-        .args(["--format", "json"])
+        .args(["--format", "json", "--no-builtin-policies"])
         .output()
         .unwrap();
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -225,7 +227,7 @@ fn bad_flags_exit_2() {
 fn stdin_is_read_for_dash() {
     use std::io::Write;
     let mut child = kgate()
-        .args(["check", "-", "--format", "json"])
+        .args(["check", "-", "--format", "json", "--no-builtin-policies"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -370,12 +372,12 @@ fn human_output_snapshot() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
     let out = kgate()
         .current_dir(&fixtures)
-        .args(["check", "invalid.yaml", "broken.yaml"])
+        .args(["check", "invalid.yaml", "broken.yaml", "--no-builtin-policies"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
-    let quiet = human(&[&fixture("valid.yaml")]);
+    let quiet = human(&[&fixture("valid.yaml"), "--no-builtin-policies"]);
     assert_eq!(
         String::from_utf8_lossy(&quiet.stdout),
         "1 file, 3 resources: 3 valid, 0 invalid, 0 skipped — 0 errors, 0 warnings\n"
