@@ -45,11 +45,12 @@ looks_secret_value(v) if {
 looks_secret_value(v) if high_entropy(v)
 
 # A long string without spaces mixing letters and digits with many distinct characters: an API
-# key written without a recognisable prefix.
+# key written without a recognisable prefix. Dotted names (Java classes, hostnames) and paths are
+# not keys.
 high_entropy(v) if {
 	count(v) >= 24
 	count(v) <= 512
-	not regex.match(`[\s/:]`, v)
+	not regex.match(`[\s/:.@]`, v)
 	regex.match(`[0-9]`, v)
 	regex.match(`[a-z]`, v)
 	regex.match(`[A-Z]`, v)

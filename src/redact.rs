@@ -13,6 +13,9 @@ use crate::yaml::{Node, Value};
 
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Secret values shorter than this are only masked by position, not scrubbed from messages.
+pub const MIN_SCRUBBED_LEN: usize = 8;
+
 /// Names that say "this value is a credential".
 pub fn name_looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
@@ -105,8 +108,7 @@ pub fn high_entropy(value: &str) -> bool {
     let v = value.trim();
     v.len() >= 24
         && !v.contains(char::is_whitespace)
-        && !v.contains("://")
-        && !v.contains('/')
+        && !v.contains(['/', ':', '.', '@'])
         && v.chars().any(|c| c.is_ascii_digit())
         && v.chars().any(|c| c.is_ascii_alphabetic())
         && entropy(v) >= 4.0
@@ -120,14 +122,16 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    fn add(&mut self, node: &Node, text: &str) {
+    pub fn add(&mut self, node: &Node, text: &str) {
         self.spans.push((node.span.file, node.span.start, node.span.end));
-        if text.len() >= 4 {
+        // Short values (`mysql`, `admin`) are masked in code frames but not scrubbed from text:
+        // they collide with names everywhere, and real credentials are longer.
+        if text.len() >= MIN_SCRUBBED_LEN {
             self.values.insert(text.to_string());
             // Secret `data` is base64: its decoded text is just as secret.
             if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text.trim()) {
                 if let Ok(s) = String::from_utf8(decoded) {
-                    if s.len() >= 4 {
+                    if s.len() >= MIN_SCRUBBED_LEN {
                         self.values.insert(s);
                     }
                 }
