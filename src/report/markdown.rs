@@ -29,8 +29,10 @@ pub fn escape(s: &str) -> String {
             '\n' => out.push_str("<br>"),
             // `@user` would notify someone from a comment.
             '@' => out.push_str("&#64;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.' | '!'
-            | '|' | '~' | '$' | ':' => {
+            // `.` and `:` stop autolinks (`www.x.com`, `https://…`), `#` issue references;
+            // the rest is inline Markdown syntax.
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '.' | '|' | '~' | '$'
+            | ':' => {
                 out.push('\\');
                 out.push(c);
             }
