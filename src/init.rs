@@ -20,88 +20,90 @@ fn release_tag() -> String {
 
 /// The starter configuration: conservative (strict checking, no policies, no exceptions).
 pub fn starter_config() -> String {
-    format!(
-        "# kgate configuration. `kgate check` reads it from the folder it runs in.\n\
-# Command-line flags override these settings.\n\
-\n\
-# Kubernetes version whose built-in schemas to validate against (X.Y): the version\n\
-# your clusters run.\n\
-kubernetes_version: \"{DEFAULT_VERSION}\"\n\
-\n\
-# Report fields that the schema does not define, as `kubectl apply` does (a misspelt\n\
-# field would otherwise be silently dropped). false allows unknown fields.\n\
-strict: true\n\
-\n\
-# Rego policy files or folders (conftest conventions: deny/violation fail, warn warns).\n\
-# Example:\n\
-#   policies:\n\
-#     - policy/\n\
-policies: []\n\
-\n\
-# Accepted findings. Give every exception a reason, so a reviewer knows why.\n\
-# Example:\n\
-#   exceptions:\n\
-#     - code: schema/missing\n\
-#       path: vendor/**\n\
-#       reason: third-party charts, validated upstream\n\
-exceptions: []\n"
-    )
+    r#"# kgate configuration. `kgate check` reads it from the folder it runs in.
+# Command-line flags override these settings.
+
+# Kubernetes version whose built-in schemas to validate against (X.Y): the version
+# your clusters run.
+kubernetes_version: "@K8S@"
+
+# Report fields that the schema does not define, as `kubectl apply` does (a misspelt
+# field would otherwise be silently dropped). false allows unknown fields.
+strict: true
+
+# Rego policy files or folders (conftest conventions: deny/violation fail, warn warns).
+# Example:
+#   policies:
+#     - policy/
+policies: []
+
+# Accepted findings. Give every exception a reason, so a reviewer knows why.
+# Example:
+#   exceptions:
+#     - code: schema/missing
+#       path: vendor/**
+#       reason: third-party charts, validated upstream
+exceptions: []
+"#
+    .replace("@K8S@", DEFAULT_VERSION)
+}
+
+fn fill(template: &str) -> String {
+    template.replace("@REPO@", repo_slug()).replace("@TAG@", &release_tag())
 }
 
 pub fn github_workflow() -> String {
-    format!(
-        "# kgate: validate Kubernetes manifests on every pull request.\n\
-name: kgate\n\
-on:\n\
-  pull_request:\n\
-  push:\n\
-    branches: [main]\n\
-permissions:\n\
-  contents: read\n\
-  security-events: write # upload-sarif\n\
-jobs:\n\
-  kgate:\n\
-    runs-on: ubuntu-latest\n\
-    steps:\n\
-      - uses: actions/checkout@v4\n\
-        with:\n\
-          fetch-depth: 0 # the pull request's base commit must be in the clone\n\
-      - uses: {repo}@{tag}\n\
-        with:\n\
-          paths: .\n\
-          fail-on: error\n\
-          sarif-file: kgate.sarif\n\
-      - uses: github/codeql-action/upload-sarif@v3\n\
-        if: always() && hashFiles('kgate.sarif') != ''\n\
-        with:\n\
-          sarif_file: kgate.sarif\n",
-        repo = repo_slug(),
-        tag = release_tag()
+    fill(
+        r#"# kgate: validate Kubernetes manifests on every pull request.
+name: kgate
+on:
+  pull_request:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+  security-events: write # upload-sarif
+jobs:
+  kgate:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0 # the pull request's base commit must be in the clone
+      - uses: @REPO@@@TAG@
+        with:
+          paths: .
+          fail-on: error
+          sarif-file: kgate.sarif
+      - uses: github/codeql-action/upload-sarif@v3
+        if: always() && hashFiles('kgate.sarif') != ''
+        with:
+          sarif_file: kgate.sarif
+"#,
     )
 }
 
 pub fn gitlab_job() -> String {
-    format!(
-        "# kgate: validate Kubernetes manifests in merge request pipelines; findings show in the\n\
-# merge request's Code Quality and test report widgets.\n\
-include:\n\
-  - remote: https://raw.githubusercontent.com/{repo}/{tag}/ci/gitlab/kgate.gitlab-ci.yml\n\
-\n\
-kgate:\n\
-  variables:\n\
-    KGATE_PATHS: \".\"\n\
-    KGATE_FAIL_ON: error\n",
-        repo = repo_slug(),
-        tag = release_tag()
+    fill(
+        r#"# kgate: validate Kubernetes manifests in merge request pipelines; findings show in the
+# merge request's Code Quality and test report widgets.
+include:
+  - remote: https://raw.githubusercontent.com/@REPO@/@TAG@/ci/gitlab/kgate.gitlab-ci.yml
+
+kgate:
+  variables:
+    KGATE_PATHS: "."
+    KGATE_FAIL_ON: error
+"#,
     )
 }
 
 pub fn pre_commit_entry() -> String {
-    format!(
-        "  - repo: https://github.com/{repo}\n    rev: {tag}\n    hooks:\n      - id: kgate\n",
-        repo = repo_slug(),
-        tag = release_tag()
-    )
+    fill("  - repo: https://github.com/@REPO@
+    rev: @TAG@
+    hooks:
+      - id: kgate
+")
 }
 
 /// A file kgate owns (replaced with --force) or the user's (never replaced).
