@@ -2,6 +2,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Shown under `--help` of kgate, `check` and `merge`.
+pub const EXIT_CODES: &str = "Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kgate",
@@ -10,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "kgate validates Kubernetes manifests against their schemas (built-in kinds and \
 CRDs), enforces Rego policies, and shows what a GitOps agent would change.\n\nExit codes: 0 pass, \
 1 findings at or above --fail-on, 2 kgate itself failed.",
-    after_help = "Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed."
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,6 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate every manifest under the given paths (default `.`); `-` reads stdin.
+    #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
     /// List every finding code with its severity and summary.
     Rules,
@@ -29,6 +33,7 @@ pub enum Command {
         code: String,
     },
     /// Combine the JSON reports of `check --shard I/N` runs into one result, in any format.
+    #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),
     /// Write a starter .kgate.yaml (and, on request, CI and pre-commit setup).
     Init(InitArgs),
