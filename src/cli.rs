@@ -2,6 +2,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Shown under `--help` of kgate, `check` and `merge`.
+pub const EXIT_CODES: &str = "Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kgate",
@@ -9,7 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "A gate between a merge request and a GitOps-managed Kubernetes cluster",
     long_about = "kgate validates Kubernetes manifests against their schemas (built-in kinds and \
 CRDs), enforces Rego policies, and shows what a GitOps agent would change.\n\nExit codes: 0 pass, \
-1 findings at or above --fail-on, 2 kgate itself failed."
+1 findings at or above --fail-on, 2 kgate itself failed.",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -19,6 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate every manifest under the given paths (default `.`); `-` reads stdin.
+    #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
     /// List every finding code with its severity and summary.
     Rules,
@@ -29,13 +34,66 @@ pub enum Command {
         /// A code such as `schema/unknown-field`.
         code: String,
     },
+    /// Combine the JSON reports of `check --shard I/N` runs into one result, in any format.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
+    /// Write a starter .kgate.yaml (and, on request, CI and pre-commit setup).
+    Init(InitArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// JUnit XML.
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+    /// Markdown (merge request comment, $GITHUB_STEP_SUMMARY).
+    Markdown,
 }
+
+/// One `--format` value: a format, and the file it goes to (`sarif=kgate.sarif`) or stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatTarget {
+    pub format: Format,
+    pub path: Option<String>,
+}
+
+impl std::str::FromStr for FormatTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FormatTarget, String> {
+        let (name, path) = match s.split_once('=') {
+            Some((n, p)) if p.is_empty() => return Err(format!("`{n}=` names no file")),
+            Some((n, p)) => (n, Some(p.to_string())),
+            None => (s, None),
+        };
+        let format = Format::from_str(name, true).map_err(|_| {
+            let names: Vec<String> = Format::value_variants()
+                .iter()
+                .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+                .collect();
+            format!("unknown format `{name}`: one of {}, optionally =FILE", names.join(", "))
+        })?;
+        Ok(FormatTarget { format, path })
+    }
+}
+
+pub const FORMAT_HELP: &str = "Output format, repeatable: FORMAT writes to stdout (or --output), \
+FORMAT=FILE to a file. Formats: human, json, sarif, junit, github, gitlab, markdown.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -56,13 +114,17 @@ pub struct CheckArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<String>,
 
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "human")]
-    pub format: Format,
+    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]", default_value = "human", help = FORMAT_HELP)]
+    pub format: Vec<FormatTarget>,
 
-    /// Write the report to this file instead of stdout.
+    /// Write the report of the one format without =FILE to this file instead of stdout.
     #[arg(long)]
     pub output: Option<String>,
+
+    /// Check only shard I of N (1-based), split by kustomization root / top-level folder, for
+    /// CI matrices; combine the shards' JSON reports with `kgate merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::shard::Shard>,
 
     /// Kubernetes version whose built-in schemas to use (X.Y).
     #[arg(long, env = "KGATE_KUBERNETES_VERSION")]
@@ -157,4 +219,53 @@ pub struct VerifyArgs {
     /// Run the tests of kgate's built-in policy pack instead.
     #[arg(long)]
     pub builtin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `kgate check --format json` (one per shard).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<String>,
+
+    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]", default_value = "human", help = FORMAT_HELP)]
+    pub format: Vec<FormatTarget>,
+
+    /// Write the report of the one format without =FILE to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<String>,
+
+    /// Lowest severity that fails the run (exit 1).
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Also list suppressed findings.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Folder to set up (default: the current folder).
+    #[arg(default_value = ".")]
+    pub dir: String,
+
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also write a GitHub Actions workflow (.github/workflows/kgate.yml).
+    #[arg(long)]
+    pub github: bool,
+
+    /// Also write a GitLab CI job (.gitlab/kgate.gitlab-ci.yml).
+    #[arg(long)]
+    pub gitlab: bool,
+
+    /// Also write a pre-commit configuration entry (.pre-commit-config.yaml).
+    #[arg(long)]
+    pub pre_commit: bool,
 }

@@ -11,24 +11,29 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod exceptions;
+pub mod init;
 pub mod load;
 pub mod manifest;
+pub mod merge;
+pub mod output;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod shard;
 pub mod source;
 pub mod vfs;
 pub mod yaml;
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use clap::Parser;
 
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, Format};
+use crate::cli::{CheckArgs, Cli, Command, FailOn, Format};
 use crate::diagnostic::Severity;
 
 /// Exit status: the gate passed.
@@ -84,6 +89,43 @@ fn run(cli: Cli) -> Result<u8, String> {
                 None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
             },
         },
+        Command::Merge(args) => merge::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "kgate", &mut buf);
+            write_stdout(&String::from_utf8_lossy(&buf))?;
+            Ok(EXIT_PASS)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(|e| format!("cannot render the manual page: {e}"))?;
+            write_stdout(&String::from_utf8_lossy(&buf))?;
+            Ok(EXIT_PASS)
+        }
+    }
+}
+
+/// The one `Format → reporter` switch.
+pub fn render_format(format: Format, report: &report::Report<'_>) -> String {
+    match format {
+        Format::Human => report::human::render(report),
+        Format::Json => report::json::render(report),
+        Format::Sarif => report::sarif::render(report),
+        Format::Junit => report::junit::render(report),
+        Format::Github => report::github::render(report),
+        Format::Gitlab => report::gitlab::render(report),
+        Format::Markdown => report::markdown::render(report),
+    }
+}
+
+/// The severity `--fail-on` names.
+pub fn fail_level(f: FailOn) -> Severity {
+    match f {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
     }
 }
 
@@ -110,6 +152,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         crds: args.crds.clone(),
         policy: policy::PolicyOptions::default(),
         exceptions: exceptions::ExceptionOptions::default(),
+        shard: args.shard,
     }
 }
 
@@ -169,16 +212,21 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
     apply_config(args, &mut opts)?;
-    let outcome = with_jobs(args.jobs, || pipeline::check(&opts))??;
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
+    let plan = output::plan(&args.format, args.output.as_deref())?;
+    let outcome = {
+        let _progress = progress::Progress::start("checking");
+        with_jobs(args.jobs, || pipeline::check(&opts))??
     };
+    let level = fail_level(args.fail_on);
+    let resources: Vec<report::ResourceEntry> = outcome
+        .manifests
+        .iter()
+        .map(|m| report::ResourceEntry {
+            file: m.file.path.clone(),
+            line: m.span().line,
+            resource: m.resource.clone(),
+        })
+        .collect();
     let report = report::Report {
         diagnostics: &outcome.diagnostics,
         summary: &outcome.summary,
@@ -186,21 +234,13 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         masks: &outcome.masks,
         skipped: &outcome.skipped,
         verbose: args.verbose,
-        color,
+        color: false,
         kubernetes_version: &outcome.kubernetes_version,
+        resources: &resources,
+        fail_level: level,
+        shard: args.shard,
     };
-    let text = match args.format {
-        Format::Human => report::human::render(&report),
-        Format::Json => report::json::render(&report),
-    };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
-        None => write_stdout(&text)?,
-    }
-    let level = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-    };
+    output::write_all(&plan, &report, args.color)?;
     // A policy that does not parse or fails to evaluate means the gate could not do its job.
     if outcome.diagnostics.iter().any(|d| policy::is_tool_failure(&d.code)) {
         return Ok(EXIT_FAILURE);
@@ -222,7 +262,7 @@ fn with_jobs<T: Send>(jobs: Option<usize>, f: impl FnOnce() -> T + Send) -> Resu
 }
 
 /// Writes to stdout; a closed pipe (`kgate … | head`) ends quietly.
-fn write_stdout(text: &str) -> Result<(), String> {
+pub(crate) fn write_stdout(text: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),

@@ -30,6 +30,8 @@ pub struct CheckOptions {
     pub policy: crate::policy::PolicyOptions,
     /// Exceptions and severity overrides applied to every finding.
     pub exceptions: crate::exceptions::ExceptionOptions,
+    /// Check only this shard of the files (`--shard I/N`).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -56,6 +58,7 @@ pub fn load_paths(files: &Files, paths: &[String], opts: &DiscoverOptions, limit
         .par_iter()
         .map(|(display, path)| {
             let bytes = discover::read_file(display, path, opts.max_file_size);
+            crate::progress::file_done();
             load_bytes(files, display, bytes, limits)
         })
         .collect();
@@ -70,7 +73,7 @@ pub fn load_paths(files: &Files, paths: &[String], opts: &DiscoverOptions, limit
     Ok((loaded, count))
 }
 
-fn load_bytes(
+pub(crate) fn load_bytes(
     files: &Files,
     display: &str,
     bytes: Result<Vec<u8>, Diagnostic>,
@@ -111,10 +114,25 @@ fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Ve
 
 pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let files = Files::new();
-    let (mut loaded, file_count) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
+    let (mut loaded, file_count, foreign) = match opts.shard {
+        None => {
+            let (l, n) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
+            (l, n, Loaded::default())
+        }
+        Some(shard) => {
+            let s = crate::shard::load_sharded(&files, &opts.paths, &opts.discover, &opts.limits, shard)?;
+            (s.loaded, s.file_count, s.foreign)
+        }
+    };
 
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
+    if !foreign.manifests.is_empty() {
+        // Other shards' CRDs join in file order, as in an unsharded run (a later CRD for the
+        // same kind wins either way).
+        crd_objects.extend(foreign.manifests.iter().filter(|m| is_crd(m)));
+        crd_objects.sort_by(|a, b| (&a.file.path, a.span().start).cmp(&(&b.file.path, b.span().start)));
+    }
     let extra_crds = if opts.crds.is_empty() {
         Loaded::default()
     } else {
@@ -125,6 +143,11 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     };
     crd_objects.extend(extra_crds.manifests.iter().filter(|m| is_crd(m)));
     let crds = crd_schemas(&crd_objects, &mut diagnostics);
+    if !foreign.manifests.is_empty() {
+        // Findings about other shards' CRDs are reported by their own shard.
+        let foreign_files: BTreeSet<&str> = foreign.manifests.iter().map(|m| m.file.path.as_str()).collect();
+        diagnostics.retain(|d| !(d.code == "schema/bad-crd" && foreign_files.contains(d.file.as_str())));
+    }
     let registry = Registry::new(&opts.registry, crds)?;
 
     let policies = crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;

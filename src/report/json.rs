@@ -15,6 +15,14 @@ pub struct JsonReport {
     pub diagnostics: Vec<Diagnostic>,
     #[serde(default)]
     pub skipped: Vec<SkippedDocument>,
+    /// Every checked object (file, line, identity): lets `kgate merge` and JUnit list the
+    /// objects that passed.
+    #[serde(default)]
+    pub resources: Vec<super::ResourceEntry>,
+    /// Present when the run checked one shard (`--shard I/N`); `kgate merge` checks that every
+    /// shard is there exactly once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,6 +47,8 @@ pub fn render(report: &Report<'_>) -> String {
                 reason: s.reason.clone(),
             })
             .collect(),
+        resources: report.resources.to_vec(),
+        shard: report.shard,
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');

@@ -1,7 +1,13 @@
 //! Reports: the only stage that writes output. One module per format behind one switch.
 
+pub mod common;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 
@@ -54,6 +60,7 @@ impl Summary {
 }
 
 /// Everything a reporter may print.
+#[derive(Clone, Copy)]
 pub struct Report<'a> {
     pub diagnostics: &'a [Diagnostic],
     pub summary: &'a Summary,
@@ -64,4 +71,20 @@ pub struct Report<'a> {
     pub verbose: bool,
     pub color: bool,
     pub kubernetes_version: &'a str,
+    /// Every checked object, so formats with pass/fail per object (JUnit) list passing ones too.
+    pub resources: &'a [ResourceEntry],
+    /// The lowest severity that fails the run (`--fail-on`).
+    pub fail_level: Severity,
+    /// Set when this run checked one shard of the work (`--shard I/N`).
+    pub shard: Option<crate::shard::Shard>,
 }
+
+/// A checked object and where its document starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ResourceEntry {
+    pub file: String,
+    pub line: u32,
+    #[serde(flatten)]
+    pub resource: crate::diagnostic::ResourceRef,
+}
+

@@ -1,0 +1,120 @@
+//! `kgate merge`: combines the JSON reports of sharded runs into one result, printed in any
+//! format, with the exit status one unsharded run would have had.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cli::MergeArgs;
+use crate::diagnostic::Diagnostic;
+use crate::load::Skipped;
+use crate::report::json::JsonReport;
+use crate::report::{ResourceEntry, Summary};
+use crate::source::Files;
+
+/// The combined content of several reports.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: Summary,
+    pub skipped: Vec<Skipped>,
+    pub resources: Vec<ResourceEntry>,
+    pub kubernetes_version: String,
+}
+
+/// Merges parsed reports. Refuses reports that cannot come from one sharded run: different
+/// Kubernetes versions, shard counts that disagree, a shard given twice or missing.
+pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
+    let mut out = Merged::default();
+    let mut versions = BTreeSet::new();
+    let mut shards: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut totals = BTreeSet::new();
+    let mut unsharded = 0;
+    for (name, r) in reports {
+        if r.version != 1 {
+            return Err(format!("{name}: report version {} is not supported (expected 1)", r.version));
+        }
+        versions.insert(r.kubernetes_version.clone());
+        match r.shard {
+            Some(s) => {
+                totals.insert(s.total);
+                if let Some(other) = shards.insert(s.index, name) {
+                    return Err(format!("shard {s} is given twice: {other} and {name}"));
+                }
+            }
+            None => unsharded += 1,
+        }
+        let s = &r.summary;
+        out.summary.files += s.files;
+        out.summary.resources += s.resources;
+        out.summary.valid += s.valid;
+        out.summary.invalid += s.invalid;
+        out.summary.skipped += s.skipped;
+        out.diagnostics.extend(r.diagnostics.iter().cloned());
+        out.skipped.extend(r.skipped.iter().map(|s| Skipped {
+            file: s.file.clone(),
+            line: s.line,
+            reason: s.reason.clone(),
+        }));
+        out.resources.extend(r.resources.iter().cloned());
+    }
+    if versions.len() > 1 {
+        let v: Vec<String> = versions.into_iter().collect();
+        return Err(format!("the reports were made for different Kubernetes versions: {}", v.join(", ")));
+    }
+    if totals.len() > 1 {
+        return Err("the reports come from runs with different shard counts (--shard I/N)".into());
+    }
+    if let Some(&total) = totals.iter().next() {
+        if unsharded > 0 {
+            return Err("sharded and unsharded reports cannot be merged together".into());
+        }
+        let missing: Vec<String> = (1..=total)
+            .filter(|i| !shards.contains_key(i))
+            .map(|i| format!("{i}/{total}"))
+            .collect();
+        if !missing.is_empty() {
+            // A missing shard would be a silent pass for its files.
+            return Err(format!("shard {} missing: merge the reports of all {total} shards", missing.join(", ")));
+        }
+    }
+    out.kubernetes_version = versions.into_iter().next().unwrap_or_default();
+    // Run-level findings (no file) are reported by every shard: keep one.
+    out.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out.diagnostics.dedup();
+    out.summary.count_findings(&out.diagnostics);
+    out.skipped.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    out.resources.sort();
+    Ok(out)
+}
+
+pub fn run(args: &MergeArgs) -> Result<u8, String> {
+    let plan = crate::output::plan(&args.format, args.output.as_deref())?;
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let r: JsonReport = serde_json::from_str(&text)
+            .map_err(|e| format!("{path}: not a kgate JSON report (kgate check --format json): {e}"))?;
+        reports.push((path.clone(), r));
+    }
+    let merged = merge(&reports)?;
+    let level = crate::fail_level(args.fail_on);
+    // No source text is carried by JSON reports: human output prints `file:line:col` lines
+    // instead of code frames, and nothing unmasked can be shown.
+    let files = Files::new();
+    let masks = BTreeMap::new();
+    let report = crate::report::Report {
+        diagnostics: &merged.diagnostics,
+        summary: &merged.summary,
+        files: &files,
+        masks: &masks,
+        skipped: &merged.skipped,
+        verbose: args.verbose,
+        color: false,
+        kubernetes_version: &merged.kubernetes_version,
+        resources: &merged.resources,
+        fail_level: level,
+        shard: None,
+    };
+    crate::output::write_all(&plan, &report, args.color)?;
+    let failed = merged.diagnostics.iter().any(|d| d.fails_at(level));
+    Ok(if failed { crate::EXIT_FINDINGS } else { crate::EXIT_PASS })
+}

@@ -1,0 +1,86 @@
+//! Where reports go: several `--format FORMAT[=FILE]` in one run, at most one to stdout
+//! (or to `--output FILE`), each rendered by the one `Format → reporter` switch.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+
+use crate::cli::{ColorChoice, Format, FormatTarget};
+use crate::report::Report;
+
+/// One report to write: a format and a file (None: stdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub format: Format,
+    pub path: Option<String>,
+}
+
+/// Checks the `--format`/`--output` combination before any work is done, so a typo fails fast.
+pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target>, String> {
+    let bare: Vec<&FormatTarget> = formats.iter().filter(|f| f.path.is_none()).collect();
+    if bare.len() > 1 {
+        return Err(format!(
+            "{} formats would write to stdout; give all but one a file (--format FORMAT=FILE)",
+            bare.len()
+        ));
+    }
+    if output.is_some() && bare.is_empty() {
+        return Err("--output names the file of the --format without =FILE, and every --format has one".into());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for f in formats {
+        let path = f.path.clone().or_else(|| output.map(str::to_string));
+        if let Some(p) = &path {
+            if !seen.insert(p.clone()) {
+                return Err(format!("two reports would be written to {p}"));
+            }
+        }
+        out.push(Target { format: f.format, path });
+    }
+    Ok(out)
+}
+
+/// Renders and writes every target. Human output is coloured only on a terminal stdout.
+pub fn write_all(targets: &[Target], report: &Report<'_>, color: ColorChoice) -> Result<(), String> {
+    for t in targets {
+        let colored = t.format == Format::Human
+            && match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    t.path.is_none()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                        && std::io::stdout().is_terminal()
+                }
+            };
+        let text = crate::render_format(t.format, &Report { color: colored, ..*report });
+        match &t.path {
+            Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
+            None => crate::write_stdout(&text)?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> FormatTarget {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn formats_and_files() {
+        assert_eq!(t("sarif=out/k.sarif").path.as_deref(), Some("out/k.sarif"));
+        assert_eq!(t("GitHub").format, Format::Github);
+        assert!("yaml".parse::<FormatTarget>().unwrap_err().contains("unknown format `yaml`"));
+        assert!("sarif=".parse::<FormatTarget>().is_err());
+        let p = plan(&[t("github"), t("sarif=a.sarif"), t("junit=r.xml")], None).unwrap();
+        assert_eq!(p[0].path, None);
+        assert!(plan(&[t("github"), t("human")], None).unwrap_err().contains("stdout"));
+        assert!(plan(&[t("sarif=a"), t("json=a")], None).unwrap_err().contains("two reports"));
+        assert!(plan(&[t("sarif=a")], Some("b")).is_err());
+        assert_eq!(plan(&[t("json")], Some("r.json")).unwrap()[0].path.as_deref(), Some("r.json"));
+    }
+}

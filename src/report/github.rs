@@ -1,0 +1,144 @@
+//! `--format github`: GitHub Actions workflow commands (`::error file=…,line=…::message`), which
+//! the runner turns into annotations on the pull request's changed lines.
+
+use std::fmt::Write;
+
+use super::common::{escape_controls, is_active, portable_path, resource_label};
+use super::Report;
+use crate::diagnostic::{Diagnostic, Severity};
+
+/// Escapes a message the way the runner decodes it (`%`, CR, LF). Other control characters
+/// (terminal escape sequences) are made visible so they cannot act on the log viewer.
+pub fn escape_data(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a property value (`file=`, `title=`): as data, plus `:` and `,`, which end a
+/// property.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn command(d: &Diagnostic) -> &'static str {
+    if !is_active(d) {
+        return "notice";
+    }
+    match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "notice",
+    }
+}
+
+/// One workflow command line for a finding.
+pub fn annotation(d: &Diagnostic) -> String {
+    let mut props = Vec::new();
+    if !d.file.is_empty() {
+        props.push(format!("file={}", escape_property(&portable_path(&d.file))));
+        if let Some(s) = d.span {
+            props.push(format!("line={}", s.line));
+            props.push(format!("col={}", s.col));
+            if s.end_line >= s.line {
+                props.push(format!("endLine={}", s.end_line));
+                // The runner only honours a column range on a single line.
+                if s.end_line == s.line && s.end_col > s.col {
+                    props.push(format!("endColumn={}", s.end_col));
+                }
+            }
+        }
+    }
+    props.push(format!("title={}", escape_property(&format!("kgate {}", d.code))));
+    let mut message = String::new();
+    let label = resource_label(d);
+    if !label.is_empty() {
+        let _ = write!(message, "{label}: ");
+    }
+    message.push_str(&d.message);
+    if let Some(overlay) = &d.rendered_for {
+        let _ = write!(message, " (rendered for {overlay})");
+    }
+    if d.suppressed {
+        let _ = write!(
+            message,
+            " [suppressed: {}]",
+            d.suppressed_reason.as_deref().unwrap_or("exception")
+        );
+    }
+    if d.pre_existing {
+        message.push_str(" [pre-existing]");
+    }
+    if let Some(h) = &d.help {
+        let _ = write!(message, "\nhelp: {h}");
+    }
+    for r in &d.related {
+        let _ = write!(message, "\n{}: {}:{}:{}", r.message, escape_controls(&r.file), r.line, r.column);
+    }
+    format!("::{} {}::{}", command(d), props.join(","), escape_data(&message))
+}
+
+pub fn render(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    for d in report.diagnostics {
+        // Suppressed and pre-existing findings would only add noise to the diff view.
+        if !is_active(d) && !report.verbose {
+            continue;
+        }
+        out.push_str(&annotation(d));
+        out.push('\n');
+    }
+    let s = report.summary;
+    // A plain log line (not a command): the summary in the job log.
+    let _ = writeln!(
+        out,
+        "kgate: {} files, {} resources: {} errors, {} warnings, {} suppressed",
+        s.files, s.resources, s.errors, s.warnings, s.suppressed
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    #[test]
+    fn escapes_as_the_runner_decodes() {
+        assert_eq!(escape_data("100% done\r\nnext"), "100%25 done%0D%0Anext");
+        assert_eq!(escape_data("a: b, c"), "a: b, c");
+        assert_eq!(escape_property("a: b, c%\n"), "a%3A b%2C c%25%0A");
+        assert_eq!(escape_data("red\u{1b}[31m"), "red\\u{1b}[31m");
+    }
+
+    #[test]
+    fn annotation_has_position_and_escaped_fields() {
+        let d = Diagnostic::error("schema/unknown-field", "unknown field `x`\nsecond line")
+            .in_file(
+                "./apps/we,ird:name.yaml",
+                Some(Span {
+                    line: 7,
+                    col: 5,
+                    end_line: 7,
+                    end_col: 12,
+                    ..Span::default()
+                }),
+            );
+        assert_eq!(
+            annotation(&d),
+            "::error file=apps/we%2Cird%3Aname.yaml,line=7,col=5,endLine=7,endColumn=12,title=kgate schema/unknown-field::unknown field `x`%0Asecond line"
+        );
+        let w = Diagnostic::warning("schema/missing", "no schema");
+        assert_eq!(annotation(&w), "::warning title=kgate schema/missing::no schema");
+    }
+}

@@ -1,0 +1,257 @@
+//! Sharding (`--shard I/N`): splits one run over N CI jobs, deterministically, by unit.
+//!
+//! A unit is what must stay together: the shallowest folder under a checked root that holds a
+//! kustomization (so an overlay and everything below it are never split), else the top-level
+//! folder under the root, else the file itself. Units are assigned by a stable hash of their path,
+//! so every job computes the same split without talking to the others. CRDs are schema sources
+//! for the whole run: each shard still reads the CRDs of the other shards' files (only files that
+//! mention `CustomResourceDefinition` are parsed for that) but reports nothing about them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::discover::{self, DiscoverOptions};
+use crate::load::Loaded;
+use crate::source::Files;
+use crate::yaml::Limits;
+
+/// Shard `index` of `total`, 1-based (`--shard 2/4`; GitLab's `CI_NODE_INDEX/CI_NODE_TOTAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}` is not a shard: use I/N with 1 <= I <= N, e.g. 2/4");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let total: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || total == 0 || index > total {
+            return Err(bad());
+        }
+        Ok(Shard { index, total })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.total)
+    }
+}
+
+/// File names that make a folder a kustomization root.
+const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+fn display(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Finds units, remembering which folders are kustomization roots.
+#[derive(Default)]
+pub struct Units {
+    is_kustomization: HashMap<PathBuf, bool>,
+}
+
+impl Units {
+    fn has_kustomization(&mut self, dir: &Path) -> bool {
+        *self
+            .is_kustomization
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()))
+    }
+
+    /// The unit of `file`, found under the checked folder `root` (None: given by name).
+    pub fn unit_of(&mut self, root: Option<&Path>, file: &Path) -> String {
+        let Some(root) = root else {
+            // A file named on the command line: its folder if that is a kustomization.
+            return match file.parent() {
+                Some(dir) if self.has_kustomization(dir) => display(dir),
+                _ => display(file),
+            };
+        };
+        let rel = file.strip_prefix(root).unwrap_or(file);
+        let dirs: Vec<_> = rel.parent().map(|p| p.components().collect()).unwrap_or_default();
+        let mut dir = root.to_path_buf();
+        if self.has_kustomization(&dir) {
+            return display(&dir);
+        }
+        for c in &dirs {
+            dir.push(c);
+            if self.has_kustomization(&dir) {
+                return display(&dir);
+            }
+        }
+        match dirs.first() {
+            Some(top) => display(&root.join(top)),
+            None => display(file),
+        }
+    }
+}
+
+/// The shard (1-based) a unit belongs to: SHA-256 of the unit path, modulo the shard count.
+pub fn shard_of(unit: &str, total: u32) -> u32 {
+    let digest = Sha256::digest(unit.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) % u64::from(total)) as u32 + 1
+}
+
+/// The checked folder a discovered file was found under, if any.
+fn root_of<'a>(roots: &'a [PathBuf], file: &Path) -> Option<&'a Path> {
+    roots.iter().find(|r| file.starts_with(r)).map(PathBuf::as_path)
+}
+
+/// What one shard loads: its own files, and the CRDs found in everyone else's.
+pub struct ShardLoad {
+    pub loaded: Loaded,
+    pub file_count: usize,
+    /// Objects from other shards' files that may be CRDs (schema sources only).
+    pub foreign: Loaded,
+}
+
+/// Discovers like an unsharded run, then loads this shard's files fully and the other files
+/// only when they may hold a CRD.
+pub fn load_sharded(
+    files: &Files,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+    shard: Shard,
+) -> Result<ShardLoad, String> {
+    let found = discover::discover(paths, opts)?;
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| *p != "-" && Path::new(p).is_dir())
+        .map(PathBuf::from)
+        .collect();
+    let mut units = Units::default();
+    let mut mine = Vec::new();
+    let mut others = Vec::new();
+    for (display_path, path) in found.files {
+        let unit = units.unit_of(root_of(&roots, &path), &path);
+        if shard_of(&unit, shard.total) == shard.index {
+            mine.push((display_path, path));
+        } else {
+            others.push((display_path, path));
+        }
+    }
+    let mine_set: HashSet<&str> = mine.iter().map(|(d, _)| d.as_str()).collect();
+    let mut loaded = Loaded::default();
+    // Walk problems belong to the shard of the path they are about; run-level ones to all.
+    for d in found.diagnostics {
+        let keep = d.file.is_empty() || mine_set.contains(d.file.as_str()) || {
+            let p = PathBuf::from(&d.file);
+            shard_of(&units.unit_of(root_of(&roots, &p), &p), shard.total) == shard.index
+        };
+        if keep {
+            loaded.diagnostics.push(d);
+        }
+    }
+    let mut file_count = mine.len();
+    let per_file: Vec<Loaded> = mine
+        .par_iter()
+        .map(|(display_path, path)| {
+            let bytes = discover::read_file(display_path, path, opts.max_file_size);
+            crate::pipeline::load_bytes(files, display_path, bytes, limits)
+        })
+        .collect();
+    for l in per_file {
+        loaded.extend(l);
+    }
+    if found.stdin && shard.index == 1 {
+        file_count += 1;
+        let bytes = discover::read_stdin(opts.max_file_size);
+        loaded.extend(crate::pipeline::load_bytes(files, discover::STDIN_NAME, bytes, limits));
+    }
+    let foreign_parts: Vec<Loaded> = others
+        .par_iter()
+        .filter_map(|(display_path, path)| {
+            let bytes = discover::read_file(display_path, path, opts.max_file_size).ok()?;
+            if !contains(&bytes, b"CustomResourceDefinition") {
+                return None;
+            }
+            let mut l = crate::pipeline::load_bytes(files, display_path, Ok(bytes), limits);
+            // Only the objects matter here; their file's findings are another shard's to report.
+            l.diagnostics.clear();
+            l.skipped.clear();
+            Some(l)
+        })
+        .collect();
+    let mut foreign = Loaded::default();
+    for l in foreign_parts {
+        foreign.extend(l);
+    }
+    Ok(ShardLoad {
+        loaded,
+        file_count,
+        foreign,
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_shards() {
+        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, total: 4 }));
+        assert!("0/4".parse::<Shard>().is_err());
+        assert!("5/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn hash_assignment_is_stable_and_in_range() {
+        for total in 1..8 {
+            for unit in ["apps", "clusters/prod", "infra/base", "a.yaml"] {
+                let s = shard_of(unit, total);
+                assert!((1..=total).contains(&s));
+                assert_eq!(s, shard_of(unit, total));
+            }
+        }
+        // Pinned (computed independently): a change of the hash would reshuffle every user's
+        // CI matrix between versions.
+        assert_eq!(shard_of("apps", 4), 3);
+        assert_eq!(shard_of("clusters/prod", 4), 4);
+        let spread: HashSet<u32> = (0..64).map(|i| shard_of(&format!("unit-{i}"), 4)).collect();
+        assert_eq!(spread.len(), 4);
+    }
+
+    #[test]
+    fn units_keep_kustomizations_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "apps/web/overlays/prod/kustomization.yaml",
+            "apps/web/overlays/prod/patch.yaml",
+            "apps/web/overlays/prod/sub/x.yaml",
+            "apps/loose/a.yaml",
+            "top.yaml",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "a: 1\n").unwrap();
+        }
+        let mut u = Units::default();
+        let unit = |u: &mut Units, f: &str| u.unit_of(Some(root), &root.join(f));
+        let prod = display(&root.join("apps/web/overlays/prod"));
+        assert_eq!(unit(&mut u, "apps/web/overlays/prod/patch.yaml"), prod);
+        assert_eq!(unit(&mut u, "apps/web/overlays/prod/sub/x.yaml"), prod);
+        assert_eq!(unit(&mut u, "apps/loose/a.yaml"), display(&root.join("apps")));
+        assert_eq!(unit(&mut u, "top.yaml"), display(&root.join("top.yaml")));
+    }
+}
