@@ -9,14 +9,18 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod discover;
+pub mod git;
 pub mod load;
 pub mod manifest;
+pub mod mr;
 pub mod pipeline;
+pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod tree_walk;
 pub mod vfs;
 pub mod yaml;
 
@@ -25,7 +29,7 @@ use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, FailOn, Format};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DiffArgs, FailOn, Format, PlanFormat};
 use crate::diagnostic::Severity;
 
 /// Exit status: the gate passed.
@@ -56,6 +60,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Diff(args) => run_diff(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
@@ -100,16 +105,28 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
 
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let opts = check_options(args);
-    let outcome = with_jobs(args.jobs, || pipeline::check(&opts))??;
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.output.is_none()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
+    // Merge-request mode when a base is named or the CI runs for a merge request.
+    let sides = mr::Sides::open(args.base.as_deref(), args.head.as_deref())?;
+    let mut outcome = match &sides {
+        Some(sides) => {
+            let from = match args.policies_from {
+                cli::PoliciesFrom::Base => mr::PoliciesFrom::Base,
+                cli::PoliciesFrom::Head => mr::PoliciesFrom::Head,
+            };
+            // `gate_files` is what the policy engine will read its policies from.
+            with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome
         }
+        None => with_jobs(args.jobs, || pipeline::check(&opts))??,
     };
+    let color = use_color(args.color, args.output.is_none());
+    let shown: Vec<diagnostic::Diagnostic> = if args.all {
+        outcome.diagnostics.clone()
+    } else {
+        // Debt the MR did not add stays out of the report (counted in summary.pre_existing).
+        outcome.diagnostics.iter().filter(|d| !d.pre_existing).cloned().collect()
+    };
+    let failed_level = outcome.diagnostics.clone();
+    outcome.diagnostics = shown;
     let report = report::Report {
         diagnostics: &outcome.diagnostics,
         summary: &outcome.summary,
@@ -132,8 +149,47 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
     };
-    let failed = outcome.diagnostics.iter().any(|d| d.fails_at(level));
+    let failed = failed_level.iter().any(|d| d.fails_at(level));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
+}
+
+fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_stdout && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// `kgate diff`: the dry-run plan. A plan is not a failure: exit 0 with or without changes.
+fn run_diff(args: &DiffArgs) -> Result<u8, String> {
+    let Some(sides) = mr::Sides::open(args.base.as_deref(), args.head.as_deref())? else {
+        return Err("kgate diff needs --base REV (the target branch), or a merge-request CI job".into());
+    };
+    let scope = sides.repo_paths(&args.paths)?;
+    let opts = discover::DiscoverOptions {
+        excludes: args.excludes.clone(),
+        max_file_size: args.max_file_size,
+    };
+    let limits = yaml::Limits::default();
+    let files = source::Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let head = plan::Revision::load(&files, sides.head_fs.as_ref(), &opts, &limits, &ignored)?;
+    let base_files = source::Files::new();
+    let base = plan::Revision::load(&base_files, &sides.base_fs, &opts, &limits, &|_| false)?;
+    let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
+    let text = match args.format {
+        PlanFormat::Human => report::plan_human::render(&plan, use_color(args.color, args.output.is_none())),
+        PlanFormat::Markdown => report::plan_markdown::render(&plan),
+        PlanFormat::Json => report::plan_json::render(&plan),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
+        None => write_stdout(&text)?,
+    }
+    Ok(EXIT_PASS)
 }
 
 /// Runs `f` on a rayon pool of `jobs` threads (all cores by default).

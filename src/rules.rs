@@ -153,6 +153,12 @@ object could not be validated. The finding names the source of the schema.",
         docs: "A CRD in the checked paths or --crd lacks the fields kgate needs (spec.group, \
 spec.names.kind, versions). Objects of its kinds get schema/missing.",
     },
+    Rule {
+        code: "gate/policy-changed",
+        severity: Severity::Warning,
+        summary: "the merge request changes the gate's own policies, exceptions or config",
+        docs: "In merge-request mode (`kgate check --base REV`) policies, exceptions and `.kgate.yaml` are taken from the base revision, so a merge request cannot switch off the gate that judges it. When the MR changes those files (`.kgate.yaml`, `.kgate.yml`, files under `policy/`, `policies/`, `.kgate/`), this warning lists them so a reviewer looks at them.\n\nTo evaluate the MR with its own policies, pass `--policies-from head`.",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

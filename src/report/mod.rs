@@ -2,6 +2,9 @@
 
 pub mod human;
 pub mod json;
+pub mod plan_human;
+pub mod plan_json;
+pub mod plan_markdown;
 
 use std::collections::BTreeMap;
 
