@@ -321,6 +321,13 @@ impl Vfs for GitTreeFs {
     fn display(&self, path: &str) -> String {
         format!("{}{}", self.display_prefix, path)
     }
+
+    fn content_id(&self, path: &str) -> Option<String> {
+        match self.resolve(path) {
+            Ok((_, Entry::File(oid))) => Some(oid.to_string()),
+            _ => None,
+        }
+    }
 }
 
 /// The working tree on disk, shown relative to the current folder like the git trees.

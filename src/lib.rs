@@ -176,9 +176,8 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
     let limits = yaml::Limits::default();
     let files = source::Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
-    let head = plan::Revision::load(&files, sides.head_fs.as_ref(), &opts, &limits, &ignored)?;
-    let base_files = source::Files::new();
-    let base = plan::Revision::load(&base_files, &sides.base_fs, &opts, &limits, &|_| false)?;
+    let head = plan::Revision::load(&files, sides.head_fs.as_ref(), &opts, &limits, &ignored, None)?;
+    let base = plan::Revision::load(&files, &sides.base_fs, &opts, &limits, &|_| false, Some(&head))?;
     let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
     let text = match args.format {
         PlanFormat::Human => report::plan_human::render(&plan, use_color(args.color, args.output.is_none())),

@@ -43,16 +43,19 @@ pub mod diff;
 pub mod merge_keys;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, ResourceRef};
 use crate::discover::DiscoverOptions;
-use crate::load::Loaded;
+use crate::load;
 use crate::manifest::{api_group, Manifest};
-use crate::pipeline;
 use crate::source::Files;
+use crate::tree_walk;
 use crate::vfs::Vfs;
 use crate::yaml::Limits;
 
@@ -149,10 +152,21 @@ pub struct Unit {
     pub namespace_overrides: bool,
 }
 
+/// One file of a revision, parsed.
+#[derive(Debug)]
+struct Parsed {
+    /// Git blob id of the content (computed for working-tree files).
+    content_id: Option<String>,
+    text: Arc<str>,
+    manifests: Vec<Arc<Manifest>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
 /// Everything read from one revision: its file view and every object in it.
 pub struct Revision<'a> {
     pub vfs: &'a dyn Vfs,
-    pub loaded: Loaded,
+    /// Repository path → parsed file, sorted by path.
+    files: BTreeMap<String, Arc<Parsed>>,
     /// Display prefix of the file view (stripped to get repository paths back).
     prefix: String,
     /// Cluster-scoped kinds declared by CRDs at this revision: (group, kind).
@@ -161,16 +175,46 @@ pub struct Revision<'a> {
 
 impl<'a> Revision<'a> {
     /// Loads every manifest of a revision (the whole repository: units may point anywhere).
+    /// Files identical to the same path in `reuse` (same blob, or same text) are not parsed
+    /// again: a merge request touches a few files of thousands.
     pub fn load(
         files: &Files,
         vfs: &'a dyn Vfs,
         opts: &DiscoverOptions,
         limits: &Limits,
         ignored: &dyn Fn(&str) -> bool,
+        reuse: Option<&Revision<'_>>,
     ) -> Result<Revision<'a>, String> {
-        let (loaded, _) = pipeline::load_vfs(files, vfs, &[String::new()], opts, limits, ignored, true)?;
+        let walked = tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
+        let parsed: Vec<(String, Arc<Parsed>)> = walked
+            .files
+            .par_iter()
+            .map(|path| {
+                let other = reuse.and_then(|r| r.files.get(path));
+                let id = vfs.content_id(path);
+                if let (Some(id), Some(other)) = (&id, other) {
+                    if other.content_id.as_ref() == Some(id) {
+                        return (path.clone(), other.clone());
+                    }
+                }
+                (path.clone(), Arc::new(parse_file(files, vfs, path, id, other, opts, limits)))
+            })
+            .collect();
+        let mut by_path: BTreeMap<String, Arc<Parsed>> = parsed.into_iter().collect();
+        if !walked.diagnostics.is_empty() {
+            // Walk problems (unreadable folders) belong to no file.
+            by_path.insert(
+                String::new(),
+                Arc::new(Parsed {
+                    content_id: None,
+                    text: Arc::from(""),
+                    manifests: Vec::new(),
+                    diagnostics: walked.diagnostics,
+                }),
+            );
+        }
         let mut cluster_scoped = BTreeSet::new();
-        for m in &loaded.manifests {
+        for m in by_path.values().flat_map(|p| &p.manifests) {
             if m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io" {
                 let spec = &m.json["spec"];
                 if spec["scope"] == "Cluster" {
@@ -183,17 +227,72 @@ impl<'a> Revision<'a> {
         Ok(Revision {
             vfs,
             prefix: vfs.display(""),
-            loaded,
+            files: by_path,
             cluster_scoped,
         })
     }
 
-    fn repo_path<'m>(&self, m: &'m Manifest) -> &'m str {
-        m.file.path.strip_prefix(self.prefix.as_str()).unwrap_or(&m.file.path)
+    /// Every object with the repository path of its file, in path order.
+    pub fn objects(&self) -> impl Iterator<Item = (&str, &Manifest)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.manifests.iter().map(move |m| (p.as_str(), m.as_ref())))
+    }
+
+    /// Problems met reading the revision (unreadable files, YAML errors).
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.files.values().flat_map(|f| &f.diagnostics)
     }
 
     fn is_namespaced(&self, group: &str, kind: &str) -> bool {
         !(CLUSTER_SCOPED.contains(&(group, kind)) || self.cluster_scoped.contains(&(group.to_string(), kind.to_string())))
+    }
+}
+
+/// Reads and parses one file; reuses the other revision's objects when the text is the same.
+fn parse_file(
+    files: &Files,
+    vfs: &dyn Vfs,
+    path: &str,
+    id: Option<String>,
+    other: Option<&Arc<Parsed>>,
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Parsed {
+    let display = vfs.display(path);
+    let failed = |d: Diagnostic, id: Option<String>| Parsed {
+        content_id: id,
+        text: Arc::from(""),
+        manifests: Vec::new(),
+        diagnostics: vec![d],
+    };
+    let bytes = match vfs.read(path, opts.max_file_size) {
+        Ok(b) => b,
+        Err(e) => return failed(tree_walk::read_error(&display, &e), id),
+    };
+    // The id git would give these bytes: the other side (a git tree) can then skip them.
+    let id = id.or_else(|| git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).ok().map(|o| o.to_string()));
+    let text = match load::decode(&display, &bytes) {
+        Ok(t) => t,
+        Err(d) => return failed(d, id),
+    };
+    if let Some(other) = other {
+        if *other.text == *text {
+            return Parsed {
+                content_id: id,
+                text: other.text.clone(),
+                manifests: other.manifests.clone(),
+                diagnostics: other.diagnostics.clone(),
+            };
+        }
+    }
+    let file = files.add(display, text);
+    let loaded = load::load_file(files, &file, limits);
+    Parsed {
+        content_id: id,
+        text: file.text.clone(),
+        manifests: loaded.manifests.into_iter().map(Arc::new).collect(),
+        diagnostics: loaded.diagnostics,
     }
 }
 
@@ -255,7 +354,7 @@ fn qualified(m: &Manifest) -> String {
 /// without any, each top-level folder holding manifests is one (files at the root: unit `.`).
 pub fn units(rev: &Revision<'_>) -> Vec<Unit> {
     let mut out = Vec::new();
-    for m in &rev.loaded.manifests {
+    for (_, m) in rev.objects() {
         if is_flux_kustomization(m) {
             out.push(flux_unit(m));
         } else if is_argo_application(m) {
@@ -271,8 +370,7 @@ pub fn units(rev: &Revision<'_>) -> Vec<Unit> {
 fn folder_units(revs: &[&Revision<'_>]) -> Vec<Unit> {
     let mut folders = BTreeSet::new();
     for rev in revs {
-        for m in &rev.loaded.manifests {
-            let p = rev.repo_path(m);
+        for (p, _) in rev.objects() {
             folders.insert(p.split_once('/').map(|(top, _)| top.to_string()).unwrap_or_default());
         }
     }
@@ -373,10 +471,9 @@ fn argo_unit(m: &Manifest) -> Unit {
 /// default is no change).
 ///
 /// The single seam for rendering: today the raw manifests under the unit's paths.
-pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, (ResourceRef, Value)> {
+pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Object> {
     let mut out = BTreeMap::new();
-    for m in &rev.loaded.manifests {
-        let p = rev.repo_path(m);
+    for (p, m) in rev.objects() {
         let inside = unit.paths.iter().any(|root| {
             let rest = if root.is_empty() {
                 Some(p)
@@ -410,9 +507,23 @@ pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, (Res
             group,
         };
         // A duplicate object is the check stage's finding; the plan keeps the first.
-        out.entry(key).or_insert((resource, json));
+        out.entry(key).or_insert(Object {
+            resource,
+            json,
+            file: p.to_string(),
+        });
     }
     out
+}
+
+/// One object as a unit produces it.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub resource: ResourceRef,
+    /// With the namespace the agent gives it.
+    pub json: Value,
+    /// Repository path of the file it came from.
+    pub file: String,
 }
 
 /// Identity of an object, ordered for reading: namespace, kind, name, group.
@@ -441,6 +552,13 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
     for u in &head_units {
         names.entry((u.kind, u.name.clone())).or_default().1 = Some(u);
     }
+    // Head files with problems (syntax errors, unreadable): their objects may be missing.
+    let head_prefix = head.prefix.as_str();
+    let broken: BTreeSet<&str> = head
+        .diagnostics()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .map(|d| d.file.strip_prefix(head_prefix).unwrap_or(&d.file))
+        .collect();
     let mut units_out = Vec::new();
     for ((_, _), (b, h)) in names {
         // The head's declaration rules (its prune, suspend); a unit the MR deletes keeps the
@@ -453,16 +571,17 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
         let after = h.map(|u| unit_objects(head, u)).unwrap_or_default();
         let mut changes = Vec::new();
         let mut unchanged = 0;
-        for (key, (res, new)) in &after {
-            match before.get(key) {
+        for (key, obj) in &after {
+            let (res, new) = (&obj.resource, &obj.json);
+            match before.get(key).map(|o| &o.json) {
                 None => changes.push(Change {
                     action: Action::Create,
                     pruned: false,
                     resource: res.clone(),
                     fields: Vec::new(),
                 }),
-                Some((_, old)) if old == new => unchanged += 1,
-                Some((_, old)) => {
+                Some(old) if old == new => unchanged += 1,
+                Some(old) => {
                     let fields = diff::diff_objects(&key.group, &key.kind, old, new);
                     if fields.is_empty() {
                         unchanged += 1;
@@ -477,15 +596,21 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
                 }
             }
         }
-        for (key, (res, _)) in &before {
-            if !after.contains_key(key) {
-                changes.push(Change {
-                    action: Action::Delete,
-                    pruned: decl.prune,
-                    resource: res.clone(),
-                    fields: Vec::new(),
-                });
+        for (key, obj) in &before {
+            if after.contains_key(key) {
+                continue;
             }
+            // An object whose file the head cannot parse has not been removed: saying "pruned"
+            // would be a wrong answer. The file's problem is listed instead.
+            if broken.contains(obj.file.as_str()) {
+                continue;
+            }
+            changes.push(Change {
+                action: Action::Delete,
+                pruned: decl.prune,
+                resource: obj.resource.clone(),
+                fields: Vec::new(),
+            });
         }
         changes.sort_by_key(|c| {
             (
@@ -515,7 +640,7 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
             changes,
         });
     }
-    let mut problems: Vec<Diagnostic> = head.loaded.diagnostics.clone();
+    let mut problems: Vec<Diagnostic> = head.diagnostics().cloned().collect();
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     problems.dedup();
     Plan {
