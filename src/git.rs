@@ -42,7 +42,8 @@ pub struct Revision {
 impl Repo {
     /// Opens the repository containing the current folder.
     pub fn open_cwd() -> Result<Repo, String> {
-        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        let cwd =
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
         Repo::open(&cwd)
     }
 
@@ -50,7 +51,11 @@ impl Repo {
     /// against, so it is refused).
     pub fn open(dir: &Path) -> Result<Repo, String> {
         let repo = Repository::discover(dir).map_err(|e| {
-            format!("--base needs a git repository, and {} is not inside one: {}", dir.display(), e.message())
+            format!(
+                "--base needs a git repository, and {} is not inside one: {}",
+                dir.display(),
+                e.message()
+            )
         })?;
         let workdir = repo
             .workdir()
@@ -115,7 +120,11 @@ impl Repo {
     /// The commit to compare against: the merge base of `base` and `head` (what a merge request
     /// diff shows, so commits added to the target branch since the MR branched are not shown as
     /// reverted by it). `head` None means the working tree, whose commit is `HEAD`.
-    pub fn compare_base(&self, base: &Revision, head: Option<&Revision>) -> Result<Revision, String> {
+    pub fn compare_base(
+        &self,
+        base: &Revision,
+        head: Option<&Revision>,
+    ) -> Result<Revision, String> {
         let repo = self.lock();
         let head_commit = match head {
             Some(h) => h.commit,
@@ -130,7 +139,11 @@ impl Repo {
                 name: if oid == base.commit {
                     base.name.clone()
                 } else {
-                    format!("merge-base({}, {})", base.name, head.map(|h| h.name.as_str()).unwrap_or("HEAD"))
+                    format!(
+                        "merge-base({}, {})",
+                        base.name,
+                        head.map(|h| h.name.as_str()).unwrap_or("HEAD")
+                    )
                 },
                 commit: oid,
             }),
@@ -204,7 +217,9 @@ impl Repo {
 
     /// Whether git ignores a working-tree path (so build output does not take part).
     pub fn is_ignored(&self, path: &str) -> bool {
-        self.lock().status_should_ignore(Path::new(path)).unwrap_or(false)
+        self.lock()
+            .status_should_ignore(Path::new(path))
+            .unwrap_or(false)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Repository> {
@@ -264,7 +279,12 @@ impl GitTreeFs {
                         break;
                     }
                     Some(_) => {}
-                    None => return Err(io::Error::new(io::ErrorKind::NotFound, "no such file in this revision")),
+                    None => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotFound,
+                            "no such file in this revision",
+                        ))
+                    }
                 }
             }
             let Some((link_path, oid, rest)) = linked else {
@@ -273,16 +293,28 @@ impl GitTreeFs {
             };
             let target = {
                 let repo = self.repo.lock().unwrap_or_else(|e| e.into_inner());
-                let blob = repo.find_blob(oid).map_err(|e| io::Error::other(e.message().to_string()))?;
+                let blob = repo
+                    .find_blob(oid)
+                    .map_err(|e| io::Error::other(e.message().to_string()))?;
                 String::from_utf8_lossy(blob.content()).into_owned()
             };
             let dir = link_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
             let resolved = normalize(dir, &target).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::PermissionDenied, "symbolic link leads outside the repository")
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "symbolic link leads outside the repository",
+                )
             })?;
-            current = if rest.is_empty() { resolved } else { format!("{resolved}/{rest}") };
+            current = if rest.is_empty() {
+                resolved
+            } else {
+                format!("{resolved}/{rest}")
+            };
         }
-        Err(io::Error::new(io::ErrorKind::InvalidData, "too many levels of symbolic links"))
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "too many levels of symbolic links",
+        ))
     }
 }
 
@@ -290,15 +322,27 @@ impl Vfs for GitTreeFs {
     fn read(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
         let (_, entry) = self.resolve(path)?;
         let Entry::File(oid) = entry else {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
         };
         let repo = self.repo.lock().unwrap_or_else(|e| e.into_inner());
-        let odb = repo.odb().map_err(|e| io::Error::other(e.message().to_string()))?;
-        let (size, _) = odb.read_header(oid).map_err(|e| io::Error::other(e.message().to_string()))?;
+        let odb = repo
+            .odb()
+            .map_err(|e| io::Error::other(e.message().to_string()))?;
+        let (size, _) = odb
+            .read_header(oid)
+            .map_err(|e| io::Error::other(e.message().to_string()))?;
         if size as u64 > max {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than {max} bytes"),
+            ));
         }
-        let blob = repo.find_blob(oid).map_err(|e| io::Error::other(e.message().to_string()))?;
+        let blob = repo
+            .find_blob(oid)
+            .map_err(|e| io::Error::other(e.message().to_string()))?;
         Ok(blob.content().to_vec())
     }
 
@@ -363,7 +407,10 @@ pub fn ci_base(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
         return Some(sha);
     }
     // GitHub pull_request events: the base commit from the event payload, else the base branch.
-    if var("GITHUB_ACTIONS").is_some() || var("GITHUB_EVENT_PATH").is_some() || var("GITHUB_BASE_REF").is_some() {
+    if var("GITHUB_ACTIONS").is_some()
+        || var("GITHUB_EVENT_PATH").is_some()
+        || var("GITHUB_BASE_REF").is_some()
+    {
         if let Some(path) = var("GITHUB_EVENT_PATH") {
             if let Ok(text) = std::fs::read_to_string(&path) {
                 if let Ok(event) = serde_json::from_str::<serde_json::Value>(&text) {
@@ -391,14 +438,23 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn ci_base_from_gitlab_and_github() {
-        assert_eq!(ci_base(&env_of(&[("CI_MERGE_REQUEST_DIFF_BASE_SHA", "abc123")])).as_deref(), Some("abc123"));
-        assert_eq!(ci_base(&env_of(&[("GITHUB_BASE_REF", "main")])).as_deref(), Some("origin/main"));
+        assert_eq!(
+            ci_base(&env_of(&[("CI_MERGE_REQUEST_DIFF_BASE_SHA", "abc123")])).as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(
+            ci_base(&env_of(&[("GITHUB_BASE_REF", "main")])).as_deref(),
+            Some("origin/main")
+        );
         assert_eq!(ci_base(&env_of(&[("GITHUB_BASE_REF", "")])), None);
         assert_eq!(ci_base(&env_of(&[])), None);
         let dir = tempfile::tempdir().unwrap();
@@ -406,8 +462,100 @@ mod tests {
         std::fs::write(&event, r#"{"pull_request":{"base":{"sha":"0123abcd"}}}"#).unwrap();
         let path = event.to_string_lossy().to_string();
         assert_eq!(
-            ci_base(&env_of(&[("GITHUB_EVENT_PATH", path.as_str()), ("GITHUB_BASE_REF", "main")])).as_deref(),
+            ci_base(&env_of(&[
+                ("GITHUB_EVENT_PATH", path.as_str()),
+                ("GITHUB_BASE_REF", "main")
+            ]))
+            .as_deref(),
             Some("0123abcd")
         );
+    }
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn git_tree_reads_blobs_lists_folders_and_refuses_links_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(root.join("shared")).unwrap();
+        std::fs::create_dir_all(root.join("apps/web")).unwrap();
+        std::fs::write(root.join("shared/cm.yaml"), "kind: ConfigMap\n").unwrap();
+        std::fs::write(root.join("apps/web/a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("../shared/cm.yaml", root.join("apps/link.yaml")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("apps/abs.yaml")).unwrap();
+        std::os::unix::fs::symlink("../../outside.yaml", root.join("apps/up.yaml")).unwrap();
+        std::os::unix::fs::symlink("../shared", root.join("apps/shared")).unwrap();
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "-m", "one"]);
+        // An uncommitted edit is not in the revision.
+        std::fs::write(root.join("apps/web/a.yaml"), "a: 2\n").unwrap();
+
+        let repo = Repo::open(root).unwrap();
+        let rev = repo.resolve("HEAD").unwrap();
+        let fs = repo.tree_fs(&rev).unwrap();
+        assert_eq!(fs.read("apps/web/a.yaml", 100).unwrap(), b"a: 1\n");
+        assert_eq!(
+            repo.worktree_fs().read("apps/web/a.yaml", 100).unwrap(),
+            b"a: 2\n"
+        );
+        assert_eq!(
+            fs.list_dir("apps").unwrap(),
+            ["abs.yaml", "link.yaml", "shared", "up.yaml", "web"]
+        );
+        assert_eq!(fs.list_dir("").unwrap(), ["apps", "shared"]);
+        assert!(fs.is_dir("apps/web") && !fs.is_file("apps/web") && fs.is_file("apps/web/a.yaml"));
+        // A link inside the repository is followed, also through a linked folder.
+        assert_eq!(
+            fs.read("apps/link.yaml", 100).unwrap(),
+            b"kind: ConfigMap\n"
+        );
+        assert_eq!(
+            fs.read("apps/shared/cm.yaml", 100).unwrap(),
+            b"kind: ConfigMap\n"
+        );
+        assert!(fs.is_dir("apps/shared"));
+        for out in ["apps/abs.yaml", "apps/up.yaml"] {
+            let e = fs.read(out, 100).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{out}");
+        }
+        assert_eq!(
+            fs.read("apps/web/a.yaml", 2).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        assert_eq!(
+            fs.read("nope.yaml", 100).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(fs.content_id("apps/web/a.yaml").map(|s| s.len()), Some(40));
+        // Paths from a sub-folder map onto repository paths.
+        let sub = Repo::open(&root.join("apps/web")).unwrap();
+        assert_eq!(sub.repo_path(".").as_deref(), Some("apps/web"));
+        assert_eq!(sub.repo_path("../../shared").as_deref(), Some("shared"));
+        assert_eq!(sub.repo_path("../../.."), None);
+        assert_eq!(sub.display_prefix(), "../../");
     }
 }

@@ -86,9 +86,12 @@ impl Sides {
                 if g == "-" {
                     return Err("`-` (stdin) cannot be compared with a base revision".to_string());
                 }
-                self.repo
-                    .repo_path(g)
-                    .ok_or_else(|| format!("{g} is outside the git repository at {}", self.repo.root().display()))
+                self.repo.repo_path(g).ok_or_else(|| {
+                    format!(
+                        "{g} is outside the git repository at {}",
+                        self.repo.root().display()
+                    )
+                })
             })
             .collect()
     }
@@ -103,26 +106,51 @@ pub struct MrOutcome {
 
 /// Checks the head side, marks findings already present on the base as pre-existing, and warns
 /// when the MR changes the gate's own files.
-pub fn check(opts: &CheckOptions, sides: &Sides, policies_from: PoliciesFrom) -> Result<MrOutcome, String> {
+pub fn check(
+    opts: &CheckOptions,
+    sides: &Sides,
+    policies_from: PoliciesFrom,
+) -> Result<MrOutcome, String> {
     let paths = sides.repo_paths(&opts.paths)?;
     let head_files = Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
-    let (loaded, count) =
-        pipeline::load_vfs(&head_files, sides.head_fs.as_ref(), &paths, &opts.discover, &opts.limits, &ignored, false)?;
+    let (loaded, count) = pipeline::load_vfs(
+        &head_files,
+        sides.head_fs.as_ref(),
+        &paths,
+        &opts.discover,
+        &opts.limits,
+        &ignored,
+        false,
+    )?;
     let mut outcome = pipeline::check_loaded(head_files, loaded, count, opts)?;
 
     let base_files = Files::new();
-    let (base_loaded, base_count) =
-        pipeline::load_vfs(&base_files, &sides.base_fs, &paths, &opts.discover, &opts.limits, &|_| false, true)?;
+    let (base_loaded, base_count) = pipeline::load_vfs(
+        &base_files,
+        &sides.base_fs,
+        &paths,
+        &opts.discover,
+        &opts.limits,
+        &|_| false,
+        true,
+    )?;
     let base_outcome = pipeline::check_loaded(base_files, base_loaded, base_count, opts)?;
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
 
     let locations = GateLocations::default();
     let base_gate = gate_files(&sides.base_fs, &locations);
     let head_gate = gate_files(sides.head_fs.as_ref(), &locations);
-    if let Some(d) = policy_changed(&base_gate, &head_gate, policies_from, sides.head_fs.as_ref()) {
+    if let Some(d) = policy_changed(
+        &base_gate,
+        &head_gate,
+        policies_from,
+        sides.head_fs.as_ref(),
+    ) {
         outcome.diagnostics.push(d);
-        outcome.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome
+            .diagnostics
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
     outcome.summary.count_findings(&outcome.diagnostics);
     Ok(MrOutcome {
@@ -152,9 +180,19 @@ fn finding_key(d: &Diagnostic) -> FindingKey {
             namespace.clone().unwrap_or_default(),
             name.clone(),
         ),
-        None => (String::new(), String::new(), String::new(), format!("file:{}", d.file)),
+        None => (
+            String::new(),
+            String::new(),
+            String::new(),
+            format!("file:{}", d.file),
+        ),
     };
-    (d.code.clone(), who, d.path.clone().unwrap_or_default(), d.message.clone())
+    (
+        d.code.clone(),
+        who,
+        d.path.clone().unwrap_or_default(),
+        d.message.clone(),
+    )
 }
 
 /// Marks every head finding that also exists on the base.
@@ -220,7 +258,11 @@ fn collect(vfs: &dyn Vfs, dir: &str, loc: &GateLocations, out: &mut GateFiles, d
         let path = format!("{dir}/{name}");
         if vfs.is_dir(&path) {
             collect(vfs, &path, loc, out, depth + 1);
-        } else if loc.extensions.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+        } else if loc
+            .extensions
+            .iter()
+            .any(|e| name.ends_with(&format!(".{e}")))
+        {
             // An unreadable gate file still counts as present: its change is reported.
             let bytes = vfs.read(&path, MAX_GATE_FILE).unwrap_or_default();
             out.files.insert(path, bytes);
@@ -248,10 +290,19 @@ pub fn gate_changes(base: &GateFiles, head: &GateFiles) -> Vec<(String, &'static
 }
 
 /// The `gate/policy-changed` warning, when the MR changes the gate's files.
-pub fn policy_changed(base: &GateFiles, head: &GateFiles, from: PoliciesFrom, head_fs: &dyn Vfs) -> Option<Diagnostic> {
+pub fn policy_changed(
+    base: &GateFiles,
+    head: &GateFiles,
+    from: PoliciesFrom,
+    head_fs: &dyn Vfs,
+) -> Option<Diagnostic> {
     let changes = gate_changes(base, head);
     let first = changes.first()?;
-    let list = changes.iter().map(|(p, how)| format!("{p} ({how})")).collect::<Vec<_>>().join(", ");
+    let list = changes
+        .iter()
+        .map(|(p, how)| format!("{p} ({how})"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let judged = match from {
         PoliciesFrom::Base => {
             "this MR is judged with the base revision's policies, exceptions and config; \

@@ -35,8 +35,11 @@ pub fn manifest_files(
             walk_dir(vfs, given, &excludes, ignored, &mut out, 0);
         } else if !missing_ok {
             out.diagnostics.push(
-                Diagnostic::error("file/unreadable", format!("cannot read {}: no such file or folder", vfs.display(given)))
-                    .in_file(vfs.display(given), None),
+                Diagnostic::error(
+                    "file/unreadable",
+                    format!("cannot read {}: no such file or folder", vfs.display(given)),
+                )
+                .in_file(vfs.display(given), None),
             );
         }
     }
@@ -58,8 +61,11 @@ fn walk_dir(
 ) {
     if depth > MAX_DEPTH {
         out.diagnostics.push(
-            Diagnostic::warning("file/unreadable", "folders nested too deep (a symbolic link loop?); not followed")
-                .in_file(vfs.display(dir), None),
+            Diagnostic::warning(
+                "file/unreadable",
+                "folders nested too deep (a symbolic link loop?); not followed",
+            )
+            .in_file(vfs.display(dir), None),
         );
         return;
     }
@@ -67,7 +73,8 @@ fn walk_dir(
         Ok(n) => n,
         Err(e) => {
             out.diagnostics.push(
-                Diagnostic::warning("file/unreadable", format!("cannot read folder: {e}")).in_file(vfs.display(dir), None),
+                Diagnostic::warning("file/unreadable", format!("cannot read folder: {e}"))
+                    .in_file(vfs.display(dir), None),
             );
             return;
         }
@@ -76,7 +83,11 @@ fn walk_dir(
         if name.starts_with('.') {
             continue;
         }
-        let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        let path = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
         if excludes.is_match(&path) || ignored(&path) {
             continue;
         }
@@ -91,7 +102,9 @@ fn walk_dir(
 /// Turns a read error into the finding the disk walker would give.
 pub fn read_error(display: &str, err: &std::io::Error) -> Diagnostic {
     let (code, msg) = match err.kind() {
-        std::io::ErrorKind::PermissionDenied => ("file/outside-root", format!("{err}; it was not read")),
+        std::io::ErrorKind::PermissionDenied => {
+            ("file/outside-root", format!("{err}; it was not read"))
+        }
         std::io::ErrorKind::InvalidData if err.to_string().starts_with("larger than") => (
             "file/too-large",
             format!("file is {err} (--max-file-size); it was not checked"),

@@ -48,7 +48,13 @@ pub fn diff_objects(group: &str, kind: &str, before: &Value, after: &Value) -> V
     ctx.out
 }
 
-fn diff(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, before: Option<&Value>, after: Option<&Value>, env_name: Option<&str>) {
+fn diff(
+    ctx: &mut Ctx<'_>,
+    path: &mut Vec<Seg>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    env_name: Option<&str>,
+) {
     match (before, after) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let item_name = b.get("name").and_then(Value::as_str).or(env_name);
@@ -75,7 +81,13 @@ fn diff_lists(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) 
     let scalars = a.iter().chain(b).all(|v| !v.is_object() && !v.is_array());
     if scalars {
         // `args`, `command`, finalizers: the list reads best as one value.
-        return push(ctx, path, Some(&Value::Array(a.to_vec())), Some(&Value::Array(b.to_vec())), None);
+        return push(
+            ctx,
+            path,
+            Some(&Value::Array(a.to_vec())),
+            Some(&Value::Array(b.to_vec())),
+            None,
+        );
     }
     if let Some(key) = list_key(ctx, path, a, b) {
         let id = |v: &Value| key_text(&v[key]);
@@ -110,18 +122,25 @@ fn list_key(ctx: &Ctx<'_>, path: &[Seg], a: &[Value], b: &[Value]) -> Option<&'s
         _ => return None,
     };
     // The nearest enclosing list field: the key right before the last item segment.
-    let enclosing = path.iter().enumerate().rev().skip(1).find_map(|(i, s)| match s {
-        Seg::Item(..) | Seg::Index(_) => match path.get(i.wrapping_sub(1)) {
-            Some(Seg::Key(k)) if i > 0 => Some(k.as_str()),
+    let enclosing = path
+        .iter()
+        .enumerate()
+        .rev()
+        .skip(1)
+        .find_map(|(i, s)| match s {
+            Seg::Item(..) | Seg::Index(_) => match path.get(i.wrapping_sub(1)) {
+                Some(Seg::Key(k)) if i > 0 => Some(k.as_str()),
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    });
+        });
     let usable = |key: &str| {
         [a, b].iter().all(|list| {
             let mut seen = std::collections::BTreeSet::new();
             list.iter().all(|v| match v.get(key) {
-                Some(k) if !k.is_null() && !k.is_object() && !k.is_array() => seen.insert(key_text(k)),
+                Some(k) if !k.is_null() && !k.is_object() && !k.is_array() => {
+                    seen.insert(key_text(k))
+                }
                 _ => false,
             })
         })
@@ -141,7 +160,13 @@ fn key_text(v: &Value) -> String {
     }
 }
 
-fn push(ctx: &mut Ctx<'_>, path: &[Seg], before: Option<&Value>, after: Option<&Value>, env_name: Option<&str>) {
+fn push(
+    ctx: &mut Ctx<'_>,
+    path: &[Seg],
+    before: Option<&Value>,
+    after: Option<&Value>,
+    env_name: Option<&str>,
+) {
     let last_key = path.iter().rev().find_map(|s| match s {
         Seg::Key(k) => Some(k.as_str()),
         _ => None,
@@ -152,7 +177,10 @@ fn push(ctx: &mut Ctx<'_>, path: &[Seg], before: Option<&Value>, after: Option<&
     let by_name = last_key.is_some_and(name_looks_secret)
         || (last_key == Some("value") && env_name.is_some_and(name_looks_secret));
     let leaf_secret = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(value_looks_secret);
-    let whole = in_secret_data || (by_name && (is_str(before) || is_str(after))) || leaf_secret(before) || leaf_secret(after);
+    let whole = in_secret_data
+        || (by_name && (is_str(before) || is_str(after)))
+        || leaf_secret(before)
+        || leaf_secret(after);
     let mut redacted = false;
     let mut show = |v: Option<&Value>| -> Value {
         match v {
@@ -189,19 +217,26 @@ fn is_str(v: Option<&Value>) -> bool {
 pub fn redact_nested(v: &mut Value, key: Option<&str>, all: bool) -> bool {
     match v {
         Value::String(s) => {
-            let by_name = key.is_some_and(name_looks_secret) && s.len() >= 4 && !s.starts_with("${");
+            let by_name =
+                key.is_some_and(name_looks_secret) && s.len() >= 4 && !s.starts_with("${");
             if all || by_name || value_looks_secret(s) {
                 *s = REDACTED.to_string();
                 return true;
             }
             false
         }
-        Value::Array(items) => items.iter_mut().fold(false, |acc, i| redact_nested(i, None, all) | acc),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |acc, i| redact_nested(i, None, all) | acc),
         Value::Object(map) => {
             let env_name = map.get("name").and_then(Value::as_str).map(str::to_string);
             let mut any = false;
             for (k, val) in map.iter_mut() {
-                let effective = if k == "value" { env_name.as_deref().or(Some("value")) } else { Some(k.as_str()) };
+                let effective = if k == "value" {
+                    env_name.as_deref().or(Some("value"))
+                } else {
+                    Some(k.as_str())
+                };
                 any |= redact_nested(val, effective, all);
             }
             any
@@ -216,7 +251,11 @@ fn render_path(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
-            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+            Seg::Key(k)
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -271,7 +310,10 @@ mod tests {
         let b = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "name": "web"}]}],
             "tolerations": [{"key": "y", "effect": "NoSchedule"}]}});
         let d = diff_objects("", "Pod", &a, &b);
-        assert_eq!(d[0].path, "spec.containers[name=a].ports[containerPort=80].name");
+        assert_eq!(
+            d[0].path,
+            "spec.containers[name=a].ports[containerPort=80].name"
+        );
         assert_eq!(d[1].path, "spec.tolerations[0].key");
     }
 
@@ -281,12 +323,17 @@ mod tests {
         let b = json!({"data": {"password": "c2VjcmV0Mg=="}, "stringData": {"x": "new"}});
         let d = diff_objects("", "Secret", &a, &b);
         assert_eq!(d.len(), 2);
-        assert!(d.iter().all(|f| f.redacted && f.before == json!(REDACTED) && f.after == json!(REDACTED)));
+        assert!(d
+            .iter()
+            .all(|f| f.redacted && f.before == json!(REDACTED) && f.after == json!(REDACTED)));
         let a = json!({"env": [{"name": "DB_PASSWORD", "value": "hunter22"}]});
         let b = json!({"env": [{"name": "DB_PASSWORD", "value": "hunter23"}, {"name": "API_TOKEN", "value": "abcdefgh"}]});
         let d = diff_objects("", "ConfigMap", &a, &b);
         let text = serde_json::to_string(&d).unwrap();
-        assert!(!text.contains("hunter") && !text.contains("abcdefgh"), "{text}");
+        assert!(
+            !text.contains("hunter") && !text.contains("abcdefgh"),
+            "{text}"
+        );
         assert_eq!(d[0].path, "env[name=DB_PASSWORD].value");
         assert_eq!(d[1].path, "env[name=API_TOKEN]");
     }
@@ -295,6 +342,9 @@ mod tests {
     fn odd_keys_are_quoted() {
         let a = json!({"metadata": {"annotations": {"example.com/team": "a"}}});
         let b = json!({"metadata": {"annotations": {"example.com/team": "b"}}});
-        assert_eq!(diff_objects("", "ConfigMap", &a, &b)[0].path, "metadata.annotations[\"example.com/team\"]");
+        assert_eq!(
+            diff_objects("", "ConfigMap", &a, &b)[0].path,
+            "metadata.annotations[\"example.com/team\"]"
+        );
     }
 }

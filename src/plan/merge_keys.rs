@@ -11,7 +11,12 @@ const CONTAINER_LISTS: &[&str] = &["containers", "initContainers", "ephemeralCon
 
 /// The merge key of list field `field`, whose nearest enclosing list field is `enclosing`
 /// (e.g. `ports` inside `containers`), in an object of `group`/`kind`.
-pub fn merge_key(group: &str, kind: &str, enclosing: Option<&str>, field: &str) -> Option<&'static str> {
+pub fn merge_key(
+    group: &str,
+    kind: &str,
+    enclosing: Option<&str>,
+    field: &str,
+) -> Option<&'static str> {
     let in_container = enclosing.is_some_and(|e| CONTAINER_LISTS.contains(&e));
     match field {
         // PodSpec
@@ -33,7 +38,10 @@ pub fn merge_key(group: &str, kind: &str, enclosing: Option<&str>, field: &str) 
         // Admission webhooks
         "webhooks"
             if group == "admissionregistration.k8s.io"
-                && matches!(kind, "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") =>
+                && matches!(
+                    kind,
+                    "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+                ) =>
         {
             Some("name")
         }
@@ -49,11 +57,23 @@ mod tests {
 
     #[test]
     fn keys_depend_on_context() {
-        assert_eq!(merge_key("apps", "Deployment", None, "containers"), Some("name"));
-        assert_eq!(merge_key("apps", "Deployment", Some("containers"), "ports"), Some("containerPort"));
+        assert_eq!(
+            merge_key("apps", "Deployment", None, "containers"),
+            Some("name")
+        );
+        assert_eq!(
+            merge_key("apps", "Deployment", Some("containers"), "ports"),
+            Some("containerPort")
+        );
         assert_eq!(merge_key("", "Service", None, "ports"), Some("port"));
-        assert_eq!(merge_key("apps", "Deployment", Some("containers"), "env"), Some("name"));
+        assert_eq!(
+            merge_key("apps", "Deployment", Some("containers"), "env"),
+            Some("name")
+        );
         assert_eq!(merge_key("apps", "Deployment", None, "tolerations"), None);
-        assert_eq!(merge_key("", "Pod", Some("initContainers"), "volumeMounts"), Some("mountPath"));
+        assert_eq!(
+            merge_key("", "Pod", Some("initContainers"), "volumeMounts"),
+            Some("mountPath")
+        );
     }
 }

@@ -185,7 +185,8 @@ impl<'a> Revision<'a> {
         ignored: &dyn Fn(&str) -> bool,
         reuse: Option<&Revision<'_>>,
     ) -> Result<Revision<'a>, String> {
-        let walked = tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
+        let walked =
+            tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
         let parsed: Vec<(String, Arc<Parsed>)> = walked
             .files
             .par_iter()
@@ -197,7 +198,10 @@ impl<'a> Revision<'a> {
                         return (path.clone(), other.clone());
                     }
                 }
-                (path.clone(), Arc::new(parse_file(files, vfs, path, id, other, opts, limits)))
+                (
+                    path.clone(),
+                    Arc::new(parse_file(files, vfs, path, id, other, opts, limits)),
+                )
             })
             .collect();
         let mut by_path: BTreeMap<String, Arc<Parsed>> = parsed.into_iter().collect();
@@ -215,10 +219,13 @@ impl<'a> Revision<'a> {
         }
         let mut cluster_scoped = BTreeSet::new();
         for m in by_path.values().flat_map(|p| &p.manifests) {
-            if m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io" {
+            if m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
+            {
                 let spec = &m.json["spec"];
                 if spec["scope"] == "Cluster" {
-                    if let (Some(g), Some(k)) = (spec["group"].as_str(), spec["names"]["kind"].as_str()) {
+                    if let (Some(g), Some(k)) =
+                        (spec["group"].as_str(), spec["names"]["kind"].as_str())
+                    {
                         cluster_scoped.insert((g.to_string(), k.to_string()));
                     }
                 }
@@ -245,7 +252,10 @@ impl<'a> Revision<'a> {
     }
 
     fn is_namespaced(&self, group: &str, kind: &str) -> bool {
-        !(CLUSTER_SCOPED.contains(&(group, kind)) || self.cluster_scoped.contains(&(group.to_string(), kind.to_string())))
+        !(CLUSTER_SCOPED.contains(&(group, kind))
+            || self
+                .cluster_scoped
+                .contains(&(group.to_string(), kind.to_string())))
     }
 }
 
@@ -271,7 +281,11 @@ fn parse_file(
         Err(e) => return failed(tree_walk::read_error(&display, &e), id),
     };
     // The id git would give these bytes: the other side (a git tree) can then skip them.
-    let id = id.or_else(|| git2::Oid::hash_object(git2::ObjectType::Blob, &bytes).ok().map(|o| o.to_string()));
+    let id = id.or_else(|| {
+        git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
+            .ok()
+            .map(|o| o.to_string())
+    });
     let text = match load::decode(&display, &bytes) {
         Ok(t) => t,
         Err(d) => return failed(d, id),
@@ -316,12 +330,24 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("networking.k8s.io", "IngressClass"),
     ("networking.k8s.io", "IPAddress"),
     ("networking.k8s.io", "ServiceCIDR"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("certificates.k8s.io", "ClusterTrustBundle"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
@@ -371,7 +397,11 @@ fn folder_units(revs: &[&Revision<'_>]) -> Vec<Unit> {
     let mut folders = BTreeSet::new();
     for rev in revs {
         for (p, _) in rev.objects() {
-            folders.insert(p.split_once('/').map(|(top, _)| top.to_string()).unwrap_or_default());
+            folders.insert(
+                p.split_once('/')
+                    .map(|(top, _)| top.to_string())
+                    .unwrap_or_default(),
+            );
         }
     }
     folders
@@ -395,11 +425,16 @@ fn flux_unit(m: &Manifest) -> Unit {
     let raw = spec["path"].as_str().unwrap_or("./");
     let (paths, note) = match source_path(raw) {
         Some(p) => (vec![p], None),
-        None => (Vec::new(), Some(format!("spec.path `{raw}` leaves the repository; not read"))),
+        None => (
+            Vec::new(),
+            Some(format!("spec.path `{raw}` leaves the repository; not read")),
+        ),
     };
     let suspended = spec["suspend"].as_bool().unwrap_or(false);
     let note = note.or_else(|| {
-        suspended.then(|| "suspended (spec.suspend: true): Flux applies nothing until it is resumed".to_string())
+        suspended.then(|| {
+            "suspended (spec.suspend: true): Flux applies nothing until it is resumed".to_string()
+        })
     });
     Unit {
         kind: "Kustomization",
@@ -409,7 +444,10 @@ fn flux_unit(m: &Manifest) -> Unit {
         prune: spec["prune"].as_bool().unwrap_or(false),
         suspended,
         note,
-        namespace: spec["targetNamespace"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        namespace: spec["targetNamespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         namespace_overrides: true,
     }
 }
@@ -439,13 +477,20 @@ fn argo_unit(m: &Manifest) -> Unit {
         };
         match source_path(raw) {
             Some(p) => paths.push(p),
-            None => notes.push(format!("source path `{raw}` leaves the repository; not read")),
+            None => notes.push(format!(
+                "source path `{raw}` leaves the repository; not read"
+            )),
         }
         recurse |= s["directory"]["recurse"].as_bool().unwrap_or(false);
     }
     let automated = spec["syncPolicy"]["automated"].is_object();
-    let prune = automated && spec["syncPolicy"]["automated"]["prune"].as_bool().unwrap_or(false);
-    let enabled = spec["syncPolicy"]["automated"]["enabled"].as_bool().unwrap_or(true);
+    let prune = automated
+        && spec["syncPolicy"]["automated"]["prune"]
+            .as_bool()
+            .unwrap_or(false);
+    let enabled = spec["syncPolicy"]["automated"]["enabled"]
+        .as_bool()
+        .unwrap_or(true);
     let suspended = !automated || !enabled;
     if suspended {
         notes.insert(
@@ -461,7 +506,10 @@ fn argo_unit(m: &Manifest) -> Unit {
         prune,
         suspended,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
-        namespace: spec["destination"]["namespace"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        namespace: spec["destination"]["namespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         namespace_overrides: false,
     }
 }
@@ -478,7 +526,8 @@ pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Obje
             let rest = if root.is_empty() {
                 Some(p)
             } else {
-                p.strip_prefix(root.as_str()).and_then(|r| r.strip_prefix('/'))
+                p.strip_prefix(root.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
             };
             rest.is_some_and(|r| unit.recurse || !r.contains('/'))
         });
@@ -489,7 +538,11 @@ pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Obje
         let mut resource = m.resource.clone();
         let mut json = m.json.clone();
         if rev.is_namespaced(&group, &resource.kind) {
-            let ns = match (&unit.namespace, &resource.namespace, unit.namespace_overrides) {
+            let ns = match (
+                &unit.namespace,
+                &resource.namespace,
+                unit.namespace_overrides,
+            ) {
                 (Some(target), _, true) => target.clone(),
                 (_, Some(own), _) => own.clone(),
                 (Some(target), None, false) => target.clone(),
@@ -535,8 +588,17 @@ pub struct ObjectKey {
     pub group: String,
 }
 
+/// A unit's declaration at the base and at the head (either may be absent).
+type UnitPair<'u> = (Option<&'u Unit>, Option<&'u Unit>);
+
 /// Pairs the objects of every unit across the two revisions.
-pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name: &str, scope: &[String]) -> Plan {
+pub fn plan(
+    base: &Revision<'_>,
+    head: &Revision<'_>,
+    base_name: &str,
+    head_name: &str,
+    scope: &[String],
+) -> Plan {
     let head_units = units(head);
     let base_units = units(base);
     let (head_units, base_units) = if head_units.is_empty() && base_units.is_empty() {
@@ -545,7 +607,7 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
     } else {
         (head_units, base_units)
     };
-    let mut names: BTreeMap<(&'static str, String), (Option<&Unit>, Option<&Unit>)> = BTreeMap::new();
+    let mut names: BTreeMap<(&'static str, String), UnitPair<'_>> = BTreeMap::new();
     for u in &base_units {
         names.entry((u.kind, u.name.clone())).or_default().0 = Some(u);
     }
@@ -565,6 +627,39 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
         // base's, which is what the agent acts on while removing it.
         let Some(decl) = h.or(b) else { continue };
         if !in_scope(decl, scope) {
+            continue;
+        }
+        // A source path missing at the head makes the agent's build fail: it applies and prunes
+        // nothing, so listing every object as deleted would be a wrong answer.
+        let missing: Vec<&str> = h
+            .map(|u| {
+                u.paths
+                    .iter()
+                    .filter(|p| !p.is_empty() && !holds_files(head.vfs, p, 0))
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            let note = format!(
+                "source path {} does not exist at the head: the agent fails to build this unit and \
+                 changes nothing",
+                missing.join(", ")
+            );
+            units_out.push(UnitPlan {
+                name: decl.name.clone(),
+                kind: decl.kind.to_string(),
+                path: decl.paths.first().cloned().unwrap_or_default(),
+                paths: decl.paths.clone(),
+                prune: decl.prune,
+                suspended: decl.suspended,
+                note: Some(match &decl.note {
+                    Some(n) => format!("{note}; {n}"),
+                    None => note,
+                }),
+                unchanged: 0,
+                changes: Vec::new(),
+            });
             continue;
         }
         let before = b.map(|u| unit_objects(base, u)).unwrap_or_default();
@@ -652,8 +747,25 @@ pub fn plan(base: &Revision<'_>, head: &Revision<'_>, base_name: &str, head_name
     }
 }
 
+/// Whether a folder holds any file (at any depth). Git has no empty folders: an empty one in the
+/// working tree is not there for the agent either.
+fn holds_files(vfs: &dyn Vfs, dir: &str, depth: usize) -> bool {
+    if depth > 32 {
+        return true;
+    }
+    vfs.list_dir(dir).is_ok_and(|names| {
+        names.iter().any(|n| {
+            let p = format!("{dir}/{n}");
+            vfs.is_file(&p) || (vfs.is_dir(&p) && holds_files(vfs, &p, depth + 1))
+        })
+    })
+}
+
 /// A unit is in scope when one of its paths is under a scope path or contains it.
 fn in_scope(u: &Unit, scope: &[String]) -> bool {
     let under = |a: &str, b: &str| b.is_empty() || a == b || a.starts_with(&format!("{b}/"));
-    scope.is_empty() || u.paths.iter().any(|p| scope.iter().any(|s| under(p, s) || under(s, p)))
+    scope.is_empty()
+        || u.paths
+            .iter()
+            .any(|p| scope.iter().any(|s| under(p, s) || under(s, p)))
 }

@@ -42,7 +42,11 @@ pub fn unit_heading(u: &UnitPlan) -> String {
     let path = if u.paths.is_empty() {
         "no path".to_string()
     } else {
-        u.paths.iter().map(|p| if p.is_empty() { "." } else { p.as_str() }).collect::<Vec<_>>().join(", ")
+        u.paths
+            .iter()
+            .map(|p| if p.is_empty() { "." } else { p.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let mode = if u.kind == "Folder" {
         String::new()
@@ -70,10 +74,18 @@ pub fn render(plan: &Plan, color: bool) -> String {
         for c in &u.changes {
             match c.action {
                 Action::Create => {
-                    let _ = writeln!(out, "  {}", p.wrap("32", &format!("+ create {}", c.resource)));
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        p.wrap("32", &format!("+ create {}", c.resource))
+                    );
                 }
                 Action::Update => {
-                    let _ = writeln!(out, "  {}", p.wrap("33", &format!("~ update {}", c.resource)));
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        p.wrap("33", &format!("~ update {}", c.resource))
+                    );
                     for f in &c.fields {
                         let _ = writeln!(
                             out,
@@ -99,7 +111,13 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            p.wrap("31", &format!("! {} problem(s) reading the head revision; the plan may be incomplete:", plan.problems.len()))
+            p.wrap(
+                "31",
+                &format!(
+                    "! {} problem(s) reading the head revision; the plan may be incomplete:",
+                    plan.problems.len()
+                )
+            )
         );
         for d in &plan.problems {
             let loc = match d.span {

@@ -8,7 +8,11 @@ use crate::plan::{Action, Plan};
 
 /// Escapes text for a table cell or inline text (pipes, backticks, HTML).
 fn cell(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|").replace('`', "'")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('`', "'")
 }
 
 pub fn render(plan: &Plan) -> String {
@@ -21,13 +25,25 @@ pub fn render(plan: &Plan) -> String {
         cell(&plan.base),
         cell(&plan.head)
     );
-    let _ = writeln!(out, "| unit | path | create | update | delete | unchanged | notes |");
+    let _ = writeln!(
+        out,
+        "| unit | path | create | update | delete | unchanged | notes |"
+    );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|");
     for unit in &plan.units {
-        let path = unit.paths.iter().map(|p| if p.is_empty() { "." } else { p.as_str() }).collect::<Vec<_>>().join(", ");
+        let path = unit
+            .paths
+            .iter()
+            .map(|p| if p.is_empty() { "." } else { p.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut notes = Vec::new();
         if unit.kind != "Folder" {
-            notes.push(if unit.prune { "prune".to_string() } else { "no prune".to_string() });
+            notes.push(if unit.prune {
+                "prune".to_string()
+            } else {
+                "no prune".to_string()
+            });
         }
         if let Some(n) = &unit.note {
             notes.push(format!("⚠️ {n}"));
@@ -46,7 +62,13 @@ pub fn render(plan: &Plan) -> String {
         );
     }
     for unit in plan.units.iter().filter(|u| !u.changes.is_empty()) {
-        let _ = writeln!(out, "\n<details><summary>{} — {} change{}</summary>\n", cell(&unit_heading(unit)), unit.changes.len(), if unit.changes.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} — {} change{}</summary>\n",
+            cell(&unit_heading(unit)),
+            unit.changes.len(),
+            if unit.changes.len() == 1 { "" } else { "s" }
+        );
         // Four backticks: a value holding a three-backtick fence cannot close the block early.
         let _ = writeln!(out, "````diff");
         for ch in &unit.changes {
@@ -69,7 +91,11 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "````\n\n</details>");
     }
     if !plan.problems.is_empty() {
-        let _ = writeln!(out, "\n> ⚠️ {} file problem(s) in the head revision; the plan may be incomplete:", plan.problems.len());
+        let _ = writeln!(
+            out,
+            "\n> ⚠️ {} file problem(s) in the head revision; the plan may be incomplete:",
+            plan.problems.len()
+        );
         for d in &plan.problems {
             let line = d.span.map(|s| format!(":{}", s.line)).unwrap_or_default();
             let _ = writeln!(out, "> - `{}{}`: {}", cell(&d.file), line, cell(&d.message));

@@ -54,20 +54,36 @@ impl Repo {
         let mut all = vec!["diff", "--format", "json"];
         all.extend_from_slice(args);
         let out = self.kgate(&all);
-        assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
 
 fn git_in(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -98,8 +114,17 @@ fn changes(unit: &Value) -> Vec<(String, String)> {
         .map(|c| {
             let r = &c["resource"];
             let who = match r["namespace"].as_str() {
-                Some(ns) => format!("{} {}/{}", r["kind"].as_str().unwrap(), ns, r["name"].as_str().unwrap()),
-                None => format!("{} {}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()),
+                Some(ns) => format!(
+                    "{} {}/{}",
+                    r["kind"].as_str().unwrap(),
+                    ns,
+                    r["name"].as_str().unwrap()
+                ),
+                None => format!(
+                    "{} {}",
+                    r["kind"].as_str().unwrap(),
+                    r["name"].as_str().unwrap()
+                ),
             };
             (c["action"].as_str().unwrap().to_string(), who)
         })
@@ -153,14 +178,26 @@ spec:
 #[test]
 fn three_colleagues_show_exactly_their_three_changes() {
     let repo = Repo::new();
-    repo.write("apps/checkout/deployment.yaml", &deployment("release-1175-bc23d9df", "512Mi", "true"));
+    repo.write(
+        "apps/checkout/deployment.yaml",
+        &deployment("release-1175-bc23d9df", "512Mi", "true"),
+    );
     repo.write("apps/checkout/service.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: checkout\n  namespace: prod\nspec:\n  ports:\n    - port: 80\n");
     let before = repo.commit("checkout: initial");
-    repo.write("apps/checkout/deployment.yaml", &deployment("release-1179-344b590f", "512Mi", "true"));
+    repo.write(
+        "apps/checkout/deployment.yaml",
+        &deployment("release-1179-344b590f", "512Mi", "true"),
+    );
     repo.commit("deploy release 1179");
-    repo.write("apps/checkout/deployment.yaml", &deployment("release-1179-344b590f", "1Gi", "true"));
+    repo.write(
+        "apps/checkout/deployment.yaml",
+        &deployment("release-1179-344b590f", "1Gi", "true"),
+    );
     let memory = repo.commit("checkout: raise memory limit");
-    repo.write("apps/checkout/deployment.yaml", &deployment("release-1179-344b590f", "1Gi", "false"));
+    repo.write(
+        "apps/checkout/deployment.yaml",
+        &deployment("release-1179-344b590f", "1Gi", "false"),
+    );
     repo.commit("checkout: disable cache for the load test");
 
     let plan = repo.plan(&["--base", &before, "--head", "HEAD"]);
@@ -169,10 +206,15 @@ fn three_colleagues_show_exactly_their_three_changes() {
     let u = &units[0];
     assert_eq!(u["kind"], "Folder");
     assert_eq!(u["unchanged"], 1);
-    assert_eq!(changes(u), [("update".to_string(), "Deployment prod/checkout".to_string())]);
+    assert_eq!(
+        changes(u),
+        [("update".to_string(), "Deployment prod/checkout".to_string())]
+    );
     let fields = u["changes"][0]["fields"].as_array().unwrap();
-    let got: Vec<(&str, &Value, &Value)> =
-        fields.iter().map(|f| (f["path"].as_str().unwrap(), &f["before"], &f["after"])).collect();
+    let got: Vec<(&str, &Value, &Value)> = fields
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), &f["before"], &f["after"]))
+        .collect();
     assert_eq!(
         got,
         [
@@ -181,29 +223,52 @@ fn three_colleagues_show_exactly_their_three_changes() {
                 &Value::from("registry.example.com/shop/checkout:release-1175-bc23d9df"),
                 &Value::from("registry.example.com/shop/checkout:release-1179-344b590f"),
             ),
-            ("spec.template.spec.containers[name=app].env[name=CACHE_ENABLED].value", &Value::from("true"), &Value::from("false")),
-            ("spec.template.spec.containers[name=app].resources.limits.memory", &Value::from("512Mi"), &Value::from("1Gi")),
+            (
+                "spec.template.spec.containers[name=app].env[name=CACHE_ENABLED].value",
+                &Value::from("true"),
+                &Value::from("false")
+            ),
+            (
+                "spec.template.spec.containers[name=app].resources.limits.memory",
+                &Value::from("512Mi"),
+                &Value::from("1Gi")
+            ),
         ]
     );
 
     // The working tree (clean) is the same as HEAD; the human plan reads line by line.
     let human = stdout(&repo.kgate(&["diff", "--base", &before]));
-    assert!(human.contains("~ update Deployment prod/checkout"), "{human}");
+    assert!(
+        human.contains("~ update Deployment prod/checkout"),
+        "{human}"
+    );
     assert!(
         human.contains(
             "spec.template.spec.containers[name=app].resources.limits.memory: \"512Mi\" → \"1Gi\""
         ),
         "{human}"
     );
-    assert!(human.contains("0 to create, 1 to update, 0 to delete (1 unchanged) in 1 unit"), "{human}");
+    assert!(
+        human.contains("0 to create, 1 to update, 0 to delete (1 unchanged) in 1 unit"),
+        "{human}"
+    );
 
     // Reverting the memory change shows the inverse change, and only that.
     repo.git(&["revert", "--no-edit", &memory]);
     let plan = repo.plan(&["--base", "HEAD~1", "--head", "HEAD"]);
-    let fields = plan["units"][0]["changes"][0]["fields"].as_array().unwrap().clone();
+    let fields = plan["units"][0]["changes"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(fields.len(), 1, "{plan:#}");
-    assert_eq!(fields[0]["path"], "spec.template.spec.containers[name=app].resources.limits.memory");
-    assert_eq!((fields[0]["before"].as_str(), fields[0]["after"].as_str()), (Some("1Gi"), Some("512Mi")));
+    assert_eq!(
+        fields[0]["path"],
+        "spec.template.spec.containers[name=app].resources.limits.memory"
+    );
+    assert_eq!(
+        (fields[0]["before"].as_str(), fields[0]["after"].as_str()),
+        (Some("1Gi"), Some("512Mi"))
+    );
 }
 
 const FLUX_APPS: &str = r#"apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -235,7 +300,9 @@ spec:
 "#;
 
 fn cm(name: &str, ns: Option<&str>, data: &str) -> String {
-    let ns = ns.map(|n| format!("  namespace: {n}\n")).unwrap_or_default();
+    let ns = ns
+        .map(|n| format!("  namespace: {n}\n"))
+        .unwrap_or_default();
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{ns}data:\n  {data}\n")
 }
 
@@ -271,18 +338,38 @@ fn flux_units_create_update_delete_pruned_and_orphaned() {
     assert_eq!(apps["changes"][1]["pruned"], true);
     assert_eq!(apps["changes"][0]["fields"][0]["path"], "data.k");
     let legacy = unit(&plan, "flux-system/legacy");
-    assert_eq!(changes(legacy), [("delete".to_string(), "ConfigMap legacy/old".to_string())]);
+    assert_eq!(
+        changes(legacy),
+        [("delete".to_string(), "ConfigMap legacy/old".to_string())]
+    );
     assert_eq!(legacy["changes"][0]["pruned"], false);
     assert_eq!(legacy["unchanged"], 1);
 
     let human = stdout(&repo.kgate(&["diff", "--base", &base, "--head", "HEAD"]));
-    assert!(human.contains("- delete ConfigMap prod/gone (pruned: the agent deletes it)"), "{human}");
-    assert!(human.contains("- delete ConfigMap legacy/old (orphaned: prune is off"), "{human}");
+    assert!(
+        human.contains("- delete ConfigMap prod/gone (pruned: the agent deletes it)"),
+        "{human}"
+    );
+    assert!(
+        human.contains("- delete ConfigMap legacy/old (orphaned: prune is off"),
+        "{human}"
+    );
 
-    let md = stdout(&repo.kgate(&["diff", "--base", &base, "--head", "HEAD", "--format", "markdown"]));
-    assert!(md.contains("| Kustomization flux-system/apps | apps | 1 | 1 | 1 | 0 | prune |"), "{md}");
-    assert!(md.contains("<details><summary>Kustomization flux-system/apps"), "{md}");
-    assert!(md.contains("-   data.k: \"one\"\n+   data.k: \"two\""), "{md}");
+    let md = stdout(&repo.kgate(&[
+        "diff", "--base", &base, "--head", "HEAD", "--format", "markdown",
+    ]));
+    assert!(
+        md.contains("| Kustomization flux-system/apps | apps | 1 | 1 | 1 | 0 | prune |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>Kustomization flux-system/apps"),
+        "{md}"
+    );
+    assert!(
+        md.contains("-   data.k: \"one\"\n+   data.k: \"two\""),
+        "{md}"
+    );
 }
 
 #[test]
@@ -310,8 +397,13 @@ fn moving_reordering_requoting_and_comments_are_no_change() {
 #[test]
 fn list_items_are_matched_by_merge_key() {
     let repo = Repo::new();
-    let svc = |ports: &str| format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  ports:\n{ports}");
-    repo.write("apps/svc.yaml", &svc("    - port: 80\n      name: http\n    - port: 443\n      name: https\n"));
+    let svc = |ports: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  ports:\n{ports}")
+    };
+    repo.write(
+        "apps/svc.yaml",
+        &svc("    - port: 80\n      name: http\n    - port: 443\n      name: https\n"),
+    );
     let base = repo.commit("base");
     repo.write("apps/svc.yaml", &svc("    - port: 443\n      name: https\n      targetPort: 8443\n    - port: 80\n      name: http\n"));
     repo.commit("tls target");
@@ -333,16 +425,31 @@ fn secret_values_never_appear() {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: prod\ndata:\n  api_token: {token}\n  mode: fast\n")
     };
     repo.write("apps/secret.yaml", &secret("aHVudGVyMjI="));
-    repo.write("apps/cm.yaml", &app("ghp_0123456789abcdefABCDEF0123456789abcd"));
+    repo.write(
+        "apps/cm.yaml",
+        &app("ghp_0123456789abcdefABCDEF0123456789abcd"),
+    );
     let base = repo.commit("base");
     repo.write("apps/secret.yaml", &secret("c3VwZXJzZWNyZXQ="));
-    repo.write("apps/cm.yaml", &app("ghp_9999956789abcdefABCDEF0123456789zzzz"));
+    repo.write(
+        "apps/cm.yaml",
+        &app("ghp_9999956789abcdefABCDEF0123456789zzzz"),
+    );
     repo.commit("rotate");
     for format in ["human", "json", "markdown"] {
-        let out = repo.kgate(&["diff", "--base", &base, "--head", "HEAD", "--format", format]);
+        let out = repo.kgate(&[
+            "diff", "--base", &base, "--head", "HEAD", "--format", format,
+        ]);
         assert_eq!(out.status.code(), Some(0));
         let text = stdout(&out);
-        for leaked in ["aHVudGVyMjI", "c3VwZXJzZWNyZXQ", "hunter22", "supersecret", "ghp_0123", "ghp_9999"] {
+        for leaked in [
+            "aHVudGVyMjI",
+            "c3VwZXJzZWNyZXQ",
+            "hunter22",
+            "supersecret",
+            "ghp_0123",
+            "ghp_9999",
+        ] {
             assert!(!text.contains(leaked), "{format} leaks {leaked}:\n{text}");
         }
         assert!(text.contains("data.password"), "{format}:\n{text}");
@@ -401,7 +508,10 @@ spec:
     );
     repo.write("deploy/shop/cm.yaml", &cm("a", None, "k: x"));
     repo.write("deploy/shop/nested/cm.yaml", &cm("nested", None, "k: x"));
-    repo.write("deploy/shop/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n");
+    repo.write(
+        "deploy/shop/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+    );
     repo.write("deploy/manual/cm.yaml", &cm("m", Some("custom"), "k: x"));
     repo.write("paused/cm.yaml", &cm("p", Some("paused"), "k: x"));
     let base = repo.commit("base");
@@ -414,22 +524,40 @@ spec:
     let plan = repo.plan(&["--base", &base, "--head", "HEAD"]);
     let shop = unit(&plan, "argocd/shop");
     assert_eq!(shop["kind"], "Application");
-    assert_eq!((shop["prune"].as_bool(), shop["suspended"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (shop["prune"].as_bool(), shop["suspended"].as_bool()),
+        (Some(true), Some(false))
+    );
     // Argo directory sources do not recurse by default: the nested file is not part of it; the
     // destination namespace fills the missing one; Namespace is cluster-scoped.
-    assert_eq!(changes(shop), [("delete".to_string(), "ConfigMap shop/a".to_string())]);
+    assert_eq!(
+        changes(shop),
+        [("delete".to_string(), "ConfigMap shop/a".to_string())]
+    );
     assert_eq!(shop["changes"][0]["pruned"], true);
     assert_eq!(shop["unchanged"], 1);
     let manual = unit(&plan, "argocd/manual");
     assert_eq!(manual["suspended"], true);
     assert_eq!(manual["prune"], false);
-    assert!(manual["note"].as_str().unwrap().contains("until someone syncs"));
-    assert_eq!(changes(manual), [("update".to_string(), "ConfigMap custom/m".to_string())]);
+    assert!(manual["note"]
+        .as_str()
+        .unwrap()
+        .contains("until someone syncs"));
+    assert_eq!(
+        changes(manual),
+        [("update".to_string(), "ConfigMap custom/m".to_string())]
+    );
     let paused = unit(&plan, "flux-system/paused");
     assert_eq!(paused["suspended"], true);
-    assert!(paused["note"].as_str().unwrap().contains("Flux applies nothing until it is resumed"));
+    assert!(paused["note"]
+        .as_str()
+        .unwrap()
+        .contains("Flux applies nothing until it is resumed"));
     let human = stdout(&repo.kgate(&["diff", "--base", &base, "--head", "HEAD"]));
-    assert!(human.contains("! suspended (spec.suspend: true)"), "{human}");
+    assert!(
+        human.contains("! suspended (spec.suspend: true)"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -444,7 +572,12 @@ fn working_tree_head_sees_uncommitted_edits() {
     repo.write("build/out.yaml", &cm("ignored", Some("prod"), "k: x"));
     let plan = repo.plan(&["--base", "HEAD"]);
     assert_eq!(plan["head"], "working tree");
-    let all: Vec<(String, String)> = plan["units"].as_array().unwrap().iter().flat_map(changes).collect();
+    let all: Vec<(String, String)> = plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(changes)
+        .collect();
     assert_eq!(
         all,
         [
@@ -453,8 +586,16 @@ fn working_tree_head_sees_uncommitted_edits() {
         ]
     );
     // Run from a sub-folder: paths are relative to it and the repository is still found.
-    let out = kgate_in(&repo.path().join("apps"), &["diff", "--base", "HEAD", "--format", "json", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kgate_in(
+        &repo.path().join("apps"),
+        &["diff", "--base", "HEAD", "--format", "json", "."],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["units"].as_array().unwrap().len(), 1, "{plan:#}");
     assert_eq!(plan["units"][0]["name"], "apps");
@@ -469,14 +610,23 @@ fn shallow_clone_without_the_base_exits_2_with_advice() {
     origin.commit("two");
     let parent = tempfile::tempdir().unwrap();
     let url = format!("file://{}", origin.path().display());
-    git_in(parent.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
+    git_in(
+        parent.path(),
+        &["clone", "-q", "--depth", "1", &url, "clone"],
+    );
     let clone: PathBuf = parent.path().join("clone");
     for rev in [base.as_str(), "HEAD~1"] {
         let out = kgate_in(&clone, &["diff", "--base", rev]);
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("shallow") && err.contains("git fetch --unshallow"), "{err}");
-        assert!(err.contains("fetch-depth: 0") && err.contains("GIT_DEPTH: 0"), "{err}");
+        assert!(
+            err.contains("shallow") && err.contains("git fetch --unshallow"),
+            "{err}"
+        );
+        assert!(
+            err.contains("fetch-depth: 0") && err.contains("GIT_DEPTH: 0"),
+            "{err}"
+        );
         assert!(out.stdout.is_empty());
     }
     // `check --base` refuses the same way.
@@ -524,13 +674,28 @@ fn check_base_reports_only_the_findings_the_mr_adds() {
     assert_eq!(code, Some(1));
     let diags = v["diagnostics"].as_array().unwrap();
     assert!(!diags.is_empty());
-    assert!(diags.iter().all(|d| d["resource"]["name"] == "new" && d.get("pre_existing").is_none()), "{v:#}");
-    assert_eq!(v["summary"]["pre_existing"].as_u64(), Some(diags.len() as u64));
+    assert!(
+        diags
+            .iter()
+            .all(|d| d["resource"]["name"] == "new" && d.get("pre_existing").is_none()),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["summary"]["pre_existing"].as_u64(),
+        Some(diags.len() as u64)
+    );
     let (code, v) = run(&["--all"]);
     assert_eq!(code, Some(1));
-    let old: Vec<&Value> = v["diagnostics"].as_array().unwrap().iter().filter(|d| d["resource"]["name"] == "old").collect();
+    let old: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["resource"]["name"] == "old")
+        .collect();
     assert!(!old.is_empty());
-    assert!(old.iter().all(|d| d["pre_existing"] == true && d["file"] == "apps/moved/old.yaml"));
+    assert!(old
+        .iter()
+        .all(|d| d["pre_existing"] == true && d["file"] == "apps/moved/old.yaml"));
 
     // Without the new object only debt remains: the gate passes.
     repo.remove("apps/new.yaml");
@@ -547,7 +712,10 @@ fn check_base_reports_only_the_findings_the_mr_adds() {
 fn check_base_warns_when_the_mr_changes_the_gate() {
     let repo = Repo::new();
     repo.write("apps/a.yaml", &cm("a", Some("prod"), "k: one"));
-    repo.write("policy/images.rego", "package main\n\ndeny contains msg if { false; msg := \"x\" }\n");
+    repo.write(
+        "policy/images.rego",
+        "package main\n\ndeny contains msg if { false; msg := \"x\" }\n",
+    );
     repo.write(".kgate.yaml", "failOn: error\n");
     let base = repo.commit("base");
     let run = |extra: &[&str]| {
@@ -559,7 +727,11 @@ fn check_base_warns_when_the_mr_changes_the_gate() {
     };
     let (code, v) = run(&[]);
     assert_eq!(code, Some(0));
-    assert!(v["diagnostics"].as_array().unwrap().iter().all(|d| d["code"] != "gate/policy-changed"));
+    assert!(v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["code"] != "gate/policy-changed"));
 
     repo.remove("policy/images.rego");
     repo.write("policy/exceptions/prod.yaml", "exceptions: []\n");
@@ -580,8 +752,72 @@ fn check_base_warns_when_the_mr_changes_the_gate() {
     );
     assert!(d["help"].as_str().unwrap().contains("--policies-from head"));
     let (_, v) = run(&["--policies-from", "head"]);
-    let d = v["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "gate/policy-changed").unwrap().clone();
-    assert!(d["help"].as_str().unwrap().contains("judged with its own policies"));
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "gate/policy-changed")
+        .unwrap()
+        .clone();
+    assert!(d["help"]
+        .as_str()
+        .unwrap()
+        .contains("judged with its own policies"));
     let (code, _) = run(&["--fail-on", "warning"]);
     assert_eq!(code, Some(1));
+}
+
+#[test]
+fn an_unparseable_head_file_is_a_problem_not_a_deletion() {
+    let repo = Repo::new();
+    repo.write(
+        "apps/a.yaml",
+        &format!(
+            "{}---\n{}",
+            cm("a", Some("prod"), "k: one"),
+            cm("b", Some("prod"), "k: one")
+        ),
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "apps/a.yaml",
+        &format!(
+            "{}---\n{}",
+            cm("a", Some("prod"), "k: two"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b\n"
+        ),
+    );
+    let plan = repo.plan(&["--base", &base]);
+    assert_eq!(
+        changes(&plan["units"][0]),
+        [("update".to_string(), "ConfigMap prod/a".to_string())]
+    );
+    let problems = plan["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0]["code"], "yaml/syntax");
+    assert_eq!(problems[0]["file"], "apps/a.yaml");
+    let human = stdout(&repo.kgate(&["diff", "--base", &base]));
+    assert!(
+        human.contains("1 problem(s) reading the head revision; the plan may be incomplete"),
+        "{human}"
+    );
+}
+
+#[test]
+fn a_unit_whose_path_disappears_changes_nothing() {
+    let repo = Repo::new();
+    repo.write(
+        "clusters/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  prune: true\n",
+    );
+    repo.write("apps/a.yaml", &cm("a", Some("prod"), "k: one"));
+    let base = repo.commit("base");
+    repo.remove("apps/a.yaml");
+    let plan = repo.plan(&["--base", &base]);
+    let u = unit(&plan, "flux-system/apps");
+    assert_eq!(u["changes"].as_array().unwrap().len(), 0, "{plan:#}");
+    assert!(u["note"]
+        .as_str()
+        .unwrap()
+        .contains("source path apps does not exist at the head"));
 }
