@@ -119,7 +119,7 @@ pub struct CheckArgs {
     pub base: Option<String>,
 
     /// The MR's revision (default: the working tree, uncommitted edits included).
-    #[arg(long, value_name = "REV", requires = "base")]
+    #[arg(long, value_name = "REV")]
     pub head: Option<String>,
 
     /// With --base: also show findings that already exist on the base (they never fail).

@@ -116,6 +116,9 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
             // `gate_files` is what the policy engine will read its policies from.
             with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome
         }
+        None if args.head.is_some() => {
+            return Err("--head needs --base REV (or a merge-request CI job that names the base)".into())
+        }
         None => with_jobs(args.jobs, || pipeline::check(&opts))??,
     };
     let color = use_color(args.color, args.output.is_none());

@@ -30,8 +30,10 @@ pub fn show_value(v: &Value) -> String {
 }
 
 /// What happens to a removed object, in words.
-pub fn delete_fate(c: &Change) -> &'static str {
-    if c.pruned {
+pub fn delete_fate(unit: &UnitPlan, c: &Change) -> &'static str {
+    if unit.kind == "Folder" {
+        "removed from the repository; no agent object says whether it is pruned"
+    } else if c.pruned {
         "pruned: the agent deletes it"
     } else {
         "orphaned: prune is off, it keeps running in the cluster"
@@ -48,12 +50,11 @@ pub fn unit_heading(u: &UnitPlan) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mode = if u.kind == "Folder" {
-        String::new()
-    } else {
-        format!(", prune {}", if u.prune { "on" } else { "off" })
-    };
-    format!("{} {} ({path}{mode})", u.kind, u.name)
+    if u.kind == "Folder" {
+        return format!("Folder {path}");
+    }
+    let prune = if u.prune { "on" } else { "off" };
+    format!("{} {} ({path}, prune {prune})", u.kind, u.name)
 }
 
 pub fn render(plan: &Plan, color: bool) -> String {
@@ -101,7 +102,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
                         out,
                         "  {} ({})",
                         p.wrap("31", &format!("- delete {}", c.resource)),
-                        delete_fate(c)
+                        delete_fate(u, c)
                     );
                 }
             }

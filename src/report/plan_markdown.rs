@@ -84,7 +84,7 @@ pub fn render(plan: &Plan) -> String {
                     }
                 }
                 Action::Delete => {
-                    let _ = writeln!(out, "- delete {} ({})", ch.resource, delete_fate(ch));
+                    let _ = writeln!(out, "- delete {} ({})", ch.resource, delete_fate(unit, ch));
                 }
             }
         }

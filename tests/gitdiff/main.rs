@@ -642,6 +642,9 @@ fn unknown_base_and_no_base_are_errors() {
     let out = repo.kgate(&["diff", "--base", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot find revision `no-such-branch`"));
+    let out = repo.kgate(&["check", "--head", "HEAD"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--head needs --base"));
     let out = repo.kgate(&["diff"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --base"));
@@ -820,4 +823,43 @@ fn a_unit_whose_path_disappears_changes_nothing() {
         .as_str()
         .unwrap()
         .contains("source path apps does not exist at the head"));
+}
+
+#[test]
+fn plain_folders_are_units_when_no_agent_declares_any() {
+    let repo = Repo::new();
+    repo.write(
+        "infra/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n",
+    );
+    repo.write("apps/a.yaml", &cm("a", None, "k: one"));
+    repo.write("root.yaml", &cm("r", None, "k: one"));
+    let base = repo.commit("base");
+    repo.remove("apps/a.yaml");
+    repo.write("apps/b.yaml", &cm("b", None, "k: one"));
+    repo.commit("swap");
+    let plan = repo.plan(&["--base", &base, "--head", "HEAD"]);
+    let names: Vec<&str> = plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [".", "apps", "infra"]);
+    assert_eq!(
+        changes(unit(&plan, "apps")),
+        [
+            ("delete".to_string(), "ConfigMap default/a".to_string()),
+            ("create".to_string(), "ConfigMap default/b".to_string()),
+        ]
+    );
+    assert_eq!(unit(&plan, "infra")["unchanged"], 1);
+    let human = stdout(&repo.kgate(&["diff", "--base", &base, "--head", "HEAD"]));
+    assert!(human.contains("Folder apps\n"), "{human}");
+    assert!(
+        human.contains(
+            "- delete ConfigMap default/a (removed from the repository; no agent object says"
+        ),
+        "{human}"
+    );
 }
