@@ -25,6 +25,9 @@ pub enum Command {
     /// Validate every manifest under the given paths (default `.`); `-` reads stdin.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Dry-run plan: what each GitOps unit (Flux Kustomization, Argo CD Application, or
+    /// top-level folder) would create, update and delete between --base and --head.
+    Diff(DiffArgs),
     /// List every finding code with its severity and summary.
     Rules,
     /// Run the `test_*` rules of `*_test.rego` files (as `conftest verify` / `opa test`).
@@ -197,6 +200,72 @@ pub struct CheckArgs {
     /// Regex an image tag must match for policy/image-tag-commit.
     #[arg(long, value_name = "REGEX")]
     pub image_tag_pattern: Option<String>,
+
+    /// Largest file read, in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Merge-request mode: the target branch's revision (ref, sha, `origin/main`). In CI it is
+    /// found from GITHUB_BASE_REF / GITHUB_EVENT_PATH / CI_MERGE_REQUEST_DIFF_BASE_SHA.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The MR's revision (default: the working tree, uncommitted edits included).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// With --base: also show findings that already exist on the base (they never fail).
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --base: whose policies, exceptions and config judge the MR.
+    #[arg(long, value_enum, default_value = "base")]
+    pub policies_from: PoliciesFrom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoliciesFrom {
+    Base,
+    Head,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// Limit the plan to units whose paths are under (or contain) these paths.
+    #[arg(default_value = ".")]
+    pub paths: Vec<String>,
+
+    /// The target branch's revision (ref, sha, `origin/main`); found from the CI environment
+    /// in merge-request pipelines.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The MR's revision (default: the working tree, uncommitted edits included).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "human")]
+    pub format: PlanFormat,
+
+    /// Write the plan to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<String>,
+
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// Glob of paths to leave out, repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub excludes: Vec<String>,
 
     /// Largest file read, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]

@@ -49,7 +49,7 @@ pub fn is_manifest_name(path: &Path) -> bool {
     )
 }
 
-fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {
+pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
     for pat in excludes {
         let glob = Glob::new(pat).map_err(|e| format!("--exclude {pat}: {e}"))?;

@@ -11,12 +11,15 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod exceptions;
+pub mod git;
 pub mod init;
 pub mod load;
 pub mod manifest;
 pub mod merge;
+pub mod mr;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod redact;
@@ -25,15 +28,16 @@ pub mod rules;
 pub mod schema;
 pub mod shard;
 pub mod source;
+pub mod tree_walk;
 pub mod vfs;
 pub mod yaml;
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 
-use crate::cli::{CheckArgs, Cli, Command, FailOn, Format};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DiffArgs, FailOn, Format, PlanFormat};
 use crate::diagnostic::Severity;
 
 /// Exit status: the gate passed.
@@ -65,6 +69,7 @@ fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check(args) => run_check(&args),
         Command::Verify(args) => run_verify(&args),
+        Command::Diff(args) => run_diff(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
@@ -213,11 +218,31 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
     apply_config(args, &mut opts)?;
     let plan = output::plan(&args.format, args.output.as_deref())?;
-    let outcome = {
+    // Merge-request mode when a base is named or the CI runs for a merge request.
+    let sides = mr::Sides::open(args.base.as_deref(), args.head.as_deref())?;
+    let mut outcome = {
         let _progress = progress::Progress::start("checking");
-        with_jobs(args.jobs, || pipeline::check(&opts))??
+        match &sides {
+            Some(sides) => {
+                let from = match args.policies_from {
+                    cli::PoliciesFrom::Base => mr::PoliciesFrom::Base,
+                    cli::PoliciesFrom::Head => mr::PoliciesFrom::Head,
+                };
+                with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome
+            }
+            None if args.head.is_some() => {
+                return Err("--head needs --base REV (or a merge-request CI job that names the base)".into())
+            }
+            None => with_jobs(args.jobs, || pipeline::check(&opts))??,
+        }
     };
     let level = fail_level(args.fail_on);
+    // Every finding decides the exit status; debt the MR did not add stays out of the report
+    // unless --all (it is counted in summary.pre_existing).
+    let all_findings = outcome.diagnostics.clone();
+    if !args.all {
+        outcome.diagnostics.retain(|d| !d.pre_existing);
+    }
     let resources: Vec<report::ResourceEntry> = outcome
         .manifests
         .iter()
@@ -242,11 +267,49 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     };
     output::write_all(&plan, &report, args.color)?;
     // A policy that does not parse or fails to evaluate means the gate could not do its job.
-    if outcome.diagnostics.iter().any(|d| policy::is_tool_failure(&d.code)) {
+    if all_findings.iter().any(|d| policy::is_tool_failure(&d.code)) {
         return Ok(EXIT_FAILURE);
     }
-    let failed = outcome.diagnostics.iter().any(|d| d.fails_at(level));
+    let failed = all_findings.iter().any(|d| d.fails_at(level));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
+}
+
+fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_stdout && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// `kgate diff`: the dry-run plan. A plan is not a failure: exit 0 with or without changes.
+fn run_diff(args: &DiffArgs) -> Result<u8, String> {
+    let Some(sides) = mr::Sides::open(args.base.as_deref(), args.head.as_deref())? else {
+        return Err("kgate diff needs --base REV (the target branch), or a merge-request CI job".into());
+    };
+    let scope = sides.repo_paths(&args.paths)?;
+    let opts = discover::DiscoverOptions {
+        excludes: args.excludes.clone(),
+        max_file_size: args.max_file_size,
+    };
+    let limits = yaml::Limits::default();
+    let files = source::Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let head = plan::Revision::load(&files, sides.head_fs.as_ref(), &opts, &limits, &ignored, None)?;
+    let base = plan::Revision::load(&files, &sides.base_fs, &opts, &limits, &|_| false, Some(&head))?;
+    let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
+    let text = match args.format {
+        PlanFormat::Human => report::plan_human::render(&plan, use_color(args.color, args.output.is_none())),
+        PlanFormat::Markdown => report::plan_markdown::render(&plan),
+        PlanFormat::Json => report::plan_json::render(&plan),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
+        None => write_stdout(&text)?,
+    }
+    Ok(EXIT_PASS)
 }
 
 /// Runs `f` on a rayon pool of `jobs` threads (all cores by default).

@@ -15,6 +15,8 @@ use crate::report::Summary;
 use crate::schema::crd::{schemas_from_crd, CrdSchema};
 use crate::schema::registry::{Registry, RegistryOptions};
 use crate::source::Files;
+use crate::tree_walk;
+use crate::vfs::Vfs;
 use crate::yaml::Limits;
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,39 @@ pub fn load_paths(files: &Files, paths: &[String], opts: &DiscoverOptions, limit
     Ok((loaded, count))
 }
 
+/// Loads the manifest files under `paths` (repository paths) of a file view: a git revision or
+/// the working tree. `ignored` leaves out what git ignores; `missing_ok` tolerates paths that
+/// do not exist in this revision.
+pub fn load_vfs(
+    files: &Files,
+    vfs: &dyn Vfs,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+    ignored: &dyn Fn(&str) -> bool,
+    missing_ok: bool,
+) -> Result<(Loaded, usize), String> {
+    let walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
+    let mut loaded = Loaded::default();
+    loaded.diagnostics.extend(walked.diagnostics);
+    let count = walked.files.len();
+    let per_file: Vec<Loaded> = walked
+        .files
+        .par_iter()
+        .map(|path| {
+            let display = vfs.display(path);
+            let bytes = vfs
+                .read(path, opts.max_file_size)
+                .map_err(|e| tree_walk::read_error(&display, &e));
+            load_bytes(files, &display, bytes, limits)
+        })
+        .collect();
+    for l in per_file {
+        loaded.extend(l);
+    }
+    Ok((loaded, count))
+}
+
 pub(crate) fn load_bytes(
     files: &Files,
     display: &str,
@@ -114,7 +149,7 @@ fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Ve
 
 pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let files = Files::new();
-    let (mut loaded, file_count, foreign) = match opts.shard {
+    let (loaded, file_count, foreign) = match opts.shard {
         None => {
             let (l, n) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
             (l, n, Loaded::default())
@@ -124,7 +159,18 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
             (s.loaded, s.file_count, s.foreign)
         }
     };
+    check_loaded(files, loaded, file_count, foreign, opts)
+}
 
+/// The check stage proper, for objects loaded from disk or from a git revision. `foreign` holds
+/// other shards' objects: their CRDs are schema sources, they are not checked here.
+pub fn check_loaded(
+    files: Files,
+    mut loaded: Loaded,
+    file_count: usize,
+    foreign: Loaded,
+    opts: &CheckOptions,
+) -> Result<Outcome, String> {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     if !foreign.manifests.is_empty() {

@@ -213,6 +213,12 @@ on the object, or `reason:` in the config file's `exceptions:` list.",
         summary: "the kgate.dev/ignore annotation is not a string",
         docs: "Write it as `\"code=reason, code2=reason\"`.",
     },
+    Rule {
+        code: "gate/policy-changed",
+        severity: Severity::Warning,
+        summary: "the merge request changes the gate's own policies, exceptions or config",
+        docs: "In merge-request mode (`kgate check --base REV`) policies, exceptions and `.kgate.yaml` are taken from the base revision, so a merge request cannot switch off the gate that judges it. When the MR changes those files (`.kgate.yaml`, `.kgate.yml`, files under `policy/`, `policies/`, `.kgate/`), this warning lists them so a reviewer looks at them.\n\nTo evaluate the MR with its own policies, pass `--policies-from head`.",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

@@ -15,6 +15,11 @@ pub trait Vfs: Sync + Send {
     fn list_dir(&self, path: &str) -> io::Result<Vec<String>>;
     /// How paths are shown to the user (e.g. the root folder prefix).
     fn display(&self, path: &str) -> String;
+    /// An id that is equal for equal contents of a path, when the view knows one without reading
+    /// the file (a git blob id). Lets a comparison of two revisions skip identical files.
+    fn content_id(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Joins `rel` onto folder `base` and normalises `.`/`..`; None if the result leaves the root

@@ -69,7 +69,8 @@ pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
     let mut hidden = 0usize;
     for d in report.diagnostics {
-        if (d.suppressed || d.pre_existing) && !report.verbose {
+        // Pre-existing findings reach a reporter only when asked for (`check --all`).
+        if d.suppressed && !report.verbose {
             hidden += 1;
             continue;
         }

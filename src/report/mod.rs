@@ -8,6 +8,9 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+pub mod plan_human;
+pub mod plan_json;
+pub mod plan_markdown;
 
 use std::collections::BTreeMap;
 

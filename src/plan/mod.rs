@@ -1,0 +1,771 @@
+//! The dry-run plan: for every GitOps unit, what its agent would create, update and delete when
+//! the merge request lands.
+//!
+//! A unit is a Flux `Kustomization` (kustomize.toolkit.fluxcd.io), an Argo CD `Application`
+//! (argoproj.io), or — when a repository has neither — each top-level folder holding manifests.
+//! Objects are paired across base and head by identity (group, kind, namespace, name), so moving
+//! a file, reordering keys, changing quotes or comments changes nothing.
+//!
+//! "The objects a unit produces" come from one function, [`unit_objects`]: today the raw
+//! manifests under the unit's path(s); rendering (kustomize, Flux substitution) plugs in there.
+//!
+//! # JSON shape (`kgate diff --format json`, version 1)
+//!
+//! ```text
+//! {
+//!   "version": 1,
+//!   "base": "origin/main",            // the revision compared against (merge base)
+//!   "head": "working tree",           // or the --head revision
+//!   "units": [{
+//!     "name": "flux-system/apps",      // namespace/name of the agent object, or the folder
+//!     "kind": "Kustomization",         // Kustomization | Application | Folder
+//!     "path": "apps/prod",             // repository path of the unit's sources ("" = root)
+//!     "paths": ["apps/prod"],          // every source path (Argo `spec.sources[]`)
+//!     "prune": true,                   // the agent deletes objects removed from git
+//!     "suspended": false,              // nothing is applied until someone acts
+//!     "note": "…",                     // why (suspended, manual sync, unrendered source); optional
+//!     "unchanged": 12,                 // objects present and equal on both sides
+//!     "changes": [{
+//!       "action": "create|update|delete",
+//!       "pruned": false,               // delete only: true if the agent deletes it, false if orphaned
+//!       "resource": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "prod", "name": "web"},
+//!       "fields": [{"path": "spec.replicas", "before": 2, "after": 3}]   // update only;
+//!                                      // absent side = null; secrets: "[REDACTED]" + "redacted": true
+//!     }]
+//!   }],
+//!   "problems": [ …Diagnostic… ]       // files that could not be read/parsed: the plan may be incomplete
+//! }
+//! ```
+//! Units are sorted by kind then name; changes by namespace, kind, name, group. Secret values are
+//! never included.
+
+pub mod diff;
+pub mod merge_keys;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, ResourceRef};
+use crate::discover::DiscoverOptions;
+use crate::load;
+use crate::manifest::{api_group, Manifest};
+use crate::source::Files;
+use crate::tree_walk;
+use crate::vfs::Vfs;
+use crate::yaml::Limits;
+
+pub use diff::FieldChange;
+
+/// The plan of a merge request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub version: u32,
+    pub base: String,
+    pub head: String,
+    pub units: Vec<UnitPlan>,
+    pub problems: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitPlan {
+    pub name: String,
+    pub kind: String,
+    pub path: String,
+    pub paths: Vec<String>,
+    pub prune: bool,
+    pub suspended: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub unchanged: usize,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub action: Action,
+    pub pruned: bool,
+    pub resource: ResourceRef,
+    pub fields: Vec<FieldChange>,
+}
+
+impl Plan {
+    /// Totals over all units: (create, update, delete).
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let mut t = (0, 0, 0);
+        for c in self.units.iter().flat_map(|u| &u.changes) {
+            match c.action {
+                Action::Create => t.0 += 1,
+                Action::Update => t.1 += 1,
+                Action::Delete => t.2 += 1,
+            }
+        }
+        t
+    }
+}
+
+impl UnitPlan {
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+}
+
+/// A GitOps unit as declared at one revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// `Kustomization`, `Application` or `Folder`.
+    pub kind: &'static str,
+    /// `namespace/name` of the agent object, or the folder path.
+    pub name: String,
+    /// Repository paths of the sources (`` is the root).
+    pub paths: Vec<String>,
+    /// Whether sub-folders belong to the unit (Argo directory sources do not recurse by default).
+    pub recurse: bool,
+    pub prune: bool,
+    pub suspended: bool,
+    pub note: Option<String>,
+    /// Namespace given to namespaced objects.
+    pub namespace: Option<String>,
+    /// Flux `targetNamespace` replaces every namespace; Argo's destination only fills missing ones.
+    pub namespace_overrides: bool,
+}
+
+/// One file of a revision, parsed.
+#[derive(Debug)]
+struct Parsed {
+    /// Git blob id of the content (computed for working-tree files).
+    content_id: Option<String>,
+    text: Arc<str>,
+    manifests: Vec<Arc<Manifest>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Everything read from one revision: its file view and every object in it.
+pub struct Revision<'a> {
+    pub vfs: &'a dyn Vfs,
+    /// Repository path → parsed file, sorted by path.
+    files: BTreeMap<String, Arc<Parsed>>,
+    /// Display prefix of the file view (stripped to get repository paths back).
+    prefix: String,
+    /// Cluster-scoped kinds declared by CRDs at this revision: (group, kind).
+    cluster_scoped: BTreeSet<(String, String)>,
+}
+
+impl<'a> Revision<'a> {
+    /// Loads every manifest of a revision (the whole repository: units may point anywhere).
+    /// Files identical to the same path in `reuse` (same blob, or same text) are not parsed
+    /// again: a merge request touches a few files of thousands.
+    pub fn load(
+        files: &Files,
+        vfs: &'a dyn Vfs,
+        opts: &DiscoverOptions,
+        limits: &Limits,
+        ignored: &dyn Fn(&str) -> bool,
+        reuse: Option<&Revision<'_>>,
+    ) -> Result<Revision<'a>, String> {
+        let walked =
+            tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
+        let parsed: Vec<(String, Arc<Parsed>)> = walked
+            .files
+            .par_iter()
+            .map(|path| {
+                let other = reuse.and_then(|r| r.files.get(path));
+                let id = vfs.content_id(path);
+                if let (Some(id), Some(other)) = (&id, other) {
+                    if other.content_id.as_ref() == Some(id) {
+                        return (path.clone(), other.clone());
+                    }
+                }
+                (
+                    path.clone(),
+                    Arc::new(parse_file(files, vfs, path, id, other, opts, limits)),
+                )
+            })
+            .collect();
+        let mut by_path: BTreeMap<String, Arc<Parsed>> = parsed.into_iter().collect();
+        if !walked.diagnostics.is_empty() {
+            // Walk problems (unreadable folders) belong to no file.
+            by_path.insert(
+                String::new(),
+                Arc::new(Parsed {
+                    content_id: None,
+                    text: Arc::from(""),
+                    manifests: Vec::new(),
+                    diagnostics: walked.diagnostics,
+                }),
+            );
+        }
+        let mut cluster_scoped = BTreeSet::new();
+        for m in by_path.values().flat_map(|p| &p.manifests) {
+            if m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
+            {
+                let spec = &m.json["spec"];
+                if spec["scope"] == "Cluster" {
+                    if let (Some(g), Some(k)) =
+                        (spec["group"].as_str(), spec["names"]["kind"].as_str())
+                    {
+                        cluster_scoped.insert((g.to_string(), k.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(Revision {
+            vfs,
+            prefix: vfs.display(""),
+            files: by_path,
+            cluster_scoped,
+        })
+    }
+
+    /// Every object with the repository path of its file, in path order.
+    pub fn objects(&self) -> impl Iterator<Item = (&str, &Manifest)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.manifests.iter().map(move |m| (p.as_str(), m.as_ref())))
+    }
+
+    /// Problems met reading the revision (unreadable files, YAML errors).
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.files.values().flat_map(|f| &f.diagnostics)
+    }
+
+    fn is_namespaced(&self, group: &str, kind: &str) -> bool {
+        !(CLUSTER_SCOPED.contains(&(group, kind))
+            || self
+                .cluster_scoped
+                .contains(&(group.to_string(), kind.to_string())))
+    }
+}
+
+/// Reads and parses one file; reuses the other revision's objects when the text is the same.
+fn parse_file(
+    files: &Files,
+    vfs: &dyn Vfs,
+    path: &str,
+    id: Option<String>,
+    other: Option<&Arc<Parsed>>,
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Parsed {
+    let display = vfs.display(path);
+    let failed = |d: Diagnostic, id: Option<String>| Parsed {
+        content_id: id,
+        text: Arc::from(""),
+        manifests: Vec::new(),
+        diagnostics: vec![d],
+    };
+    let bytes = match vfs.read(path, opts.max_file_size) {
+        Ok(b) => b,
+        Err(e) => return failed(tree_walk::read_error(&display, &e), id),
+    };
+    // The id git would give these bytes: the other side (a git tree) can then skip them.
+    let id = id.or_else(|| {
+        git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
+            .ok()
+            .map(|o| o.to_string())
+    });
+    let text = match load::decode(&display, &bytes) {
+        Ok(t) => t,
+        Err(d) => return failed(d, id),
+    };
+    if let Some(other) = other {
+        if *other.text == *text {
+            return Parsed {
+                content_id: id,
+                text: other.text.clone(),
+                manifests: other.manifests.clone(),
+                diagnostics: other.diagnostics.clone(),
+            };
+        }
+    }
+    let file = files.add(display, text);
+    let loaded = load::load_file(files, &file, limits);
+    Parsed {
+        content_id: id,
+        text: file.text.clone(),
+        manifests: loaded.manifests.into_iter().map(Arc::new).collect(),
+        diagnostics: loaded.diagnostics,
+    }
+}
+
+/// Built-in and common cluster-scoped kinds: (group, kind).
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("cert-manager.io", "ClusterIssuer"),
+];
+
+fn is_flux_kustomization(m: &Manifest) -> bool {
+    m.resource.kind == "Kustomization" && m.group() == "kustomize.toolkit.fluxcd.io"
+}
+
+fn is_argo_application(m: &Manifest) -> bool {
+    m.resource.kind == "Application" && m.group() == "argoproj.io"
+}
+
+/// A repository path from a Flux/Argo `path` field (`./apps/prod`, `apps/prod/`, `.`).
+fn source_path(p: &str) -> Option<String> {
+    crate::vfs::normalize("", p.trim())
+}
+
+fn qualified(m: &Manifest) -> String {
+    match &m.resource.namespace {
+        Some(ns) => format!("{ns}/{}", m.resource.name),
+        None => m.resource.name.clone(),
+    }
+}
+
+/// The units declared at a revision. Agent objects anywhere in the repository declare units;
+/// without any, each top-level folder holding manifests is one (files at the root: unit `.`).
+pub fn units(rev: &Revision<'_>) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for (_, m) in rev.objects() {
+        if is_flux_kustomization(m) {
+            out.push(flux_unit(m));
+        } else if is_argo_application(m) {
+            out.push(argo_unit(m));
+        }
+    }
+    out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    out.dedup_by(|a, b| a.kind == b.kind && a.name == b.name);
+    out
+}
+
+/// Plain-folder units: the top-level folders (and the root) that hold manifests.
+fn folder_units(revs: &[&Revision<'_>]) -> Vec<Unit> {
+    let mut folders = BTreeSet::new();
+    for rev in revs {
+        for (p, _) in rev.objects() {
+            folders.insert(
+                p.split_once('/')
+                    .map(|(top, _)| top.to_string())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    folders
+        .into_iter()
+        .map(|f| Unit {
+            kind: "Folder",
+            name: if f.is_empty() { ".".into() } else { f.clone() },
+            recurse: !f.is_empty(),
+            paths: vec![f],
+            prune: false,
+            suspended: false,
+            note: None,
+            namespace: None,
+            namespace_overrides: false,
+        })
+        .collect()
+}
+
+fn flux_unit(m: &Manifest) -> Unit {
+    let spec = &m.json["spec"];
+    let raw = spec["path"].as_str().unwrap_or("./");
+    let (paths, note) = match source_path(raw) {
+        Some(p) => (vec![p], None),
+        None => (
+            Vec::new(),
+            Some(format!("spec.path `{raw}` leaves the repository; not read")),
+        ),
+    };
+    let suspended = spec["suspend"].as_bool().unwrap_or(false);
+    let note = note.or_else(|| {
+        suspended.then(|| {
+            "suspended (spec.suspend: true): Flux applies nothing until it is resumed".to_string()
+        })
+    });
+    Unit {
+        kind: "Kustomization",
+        name: qualified(m),
+        paths,
+        recurse: true,
+        prune: spec["prune"].as_bool().unwrap_or(false),
+        suspended,
+        note,
+        namespace: spec["targetNamespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        namespace_overrides: true,
+    }
+}
+
+fn argo_unit(m: &Manifest) -> Unit {
+    let spec = &m.json["spec"];
+    let sources: Vec<&Value> = match spec["sources"].as_array() {
+        Some(list) if !list.is_empty() => list.iter().collect(),
+        _ => vec![&spec["source"]],
+    };
+    let mut paths = Vec::new();
+    let mut notes = Vec::new();
+    let mut recurse = false;
+    for s in sources {
+        if s.get("chart").is_some() && s.get("path").is_none() {
+            notes.push(format!(
+                "Helm chart `{}` is not rendered; its objects are not in this plan",
+                s["chart"].as_str().unwrap_or("?")
+            ));
+            continue;
+        }
+        let Some(raw) = s["path"].as_str() else {
+            if s.get("ref").is_none() {
+                notes.push("a source without `path` is not read".to_string());
+            }
+            continue;
+        };
+        match source_path(raw) {
+            Some(p) => paths.push(p),
+            None => notes.push(format!(
+                "source path `{raw}` leaves the repository; not read"
+            )),
+        }
+        recurse |= s["directory"]["recurse"].as_bool().unwrap_or(false);
+    }
+    let automated = spec["syncPolicy"]["automated"].is_object();
+    let prune = automated
+        && spec["syncPolicy"]["automated"]["prune"]
+            .as_bool()
+            .unwrap_or(false);
+    let enabled = spec["syncPolicy"]["automated"]["enabled"]
+        .as_bool()
+        .unwrap_or(true);
+    let suspended = !automated || !enabled;
+    if suspended {
+        notes.insert(
+            0,
+            "manual sync (no spec.syncPolicy.automated): Argo CD applies nothing until someone syncs".to_string(),
+        );
+    }
+    Unit {
+        kind: "Application",
+        name: qualified(m),
+        paths,
+        recurse,
+        prune,
+        suspended,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+        namespace: spec["destination"]["namespace"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        namespace_overrides: false,
+    }
+}
+
+/// The objects a unit produces at a revision, keyed by identity, with the namespace the agent
+/// would give them (also written into the JSON, so adding an explicit namespace equal to the
+/// default is no change).
+///
+/// The single seam for rendering: today the raw manifests under the unit's paths.
+pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Object> {
+    let mut out = BTreeMap::new();
+    for (p, m) in rev.objects() {
+        let inside = unit.paths.iter().any(|root| {
+            let rest = if root.is_empty() {
+                Some(p)
+            } else {
+                p.strip_prefix(root.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            rest.is_some_and(|r| unit.recurse || !r.contains('/'))
+        });
+        if !inside {
+            continue;
+        }
+        let group = m.group().to_string();
+        let mut resource = m.resource.clone();
+        let mut json = m.json.clone();
+        if rev.is_namespaced(&group, &resource.kind) {
+            let ns = match (
+                &unit.namespace,
+                &resource.namespace,
+                unit.namespace_overrides,
+            ) {
+                (Some(target), _, true) => target.clone(),
+                (_, Some(own), _) => own.clone(),
+                (Some(target), None, false) => target.clone(),
+                (None, None, _) => "default".to_string(),
+            };
+            resource.namespace = Some(ns.clone());
+            if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns));
+            }
+        }
+        let key = ObjectKey {
+            namespace: resource.namespace.clone().unwrap_or_default(),
+            kind: resource.kind.clone(),
+            name: resource.name.clone(),
+            group,
+        };
+        // A duplicate object is the check stage's finding; the plan keeps the first.
+        out.entry(key).or_insert(Object {
+            resource,
+            json,
+            file: p.to_string(),
+        });
+    }
+    out
+}
+
+/// One object as a unit produces it.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub resource: ResourceRef,
+    /// With the namespace the agent gives it.
+    pub json: Value,
+    /// Repository path of the file it came from.
+    pub file: String,
+}
+
+/// Identity of an object, ordered for reading: namespace, kind, name, group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub group: String,
+}
+
+/// A unit's declaration at the base and at the head (either may be absent).
+type UnitPair<'u> = (Option<&'u Unit>, Option<&'u Unit>);
+
+/// Pairs the objects of every unit across the two revisions.
+pub fn plan(
+    base: &Revision<'_>,
+    head: &Revision<'_>,
+    base_name: &str,
+    head_name: &str,
+    scope: &[String],
+) -> Plan {
+    let head_units = units(head);
+    let base_units = units(base);
+    let (head_units, base_units) = if head_units.is_empty() && base_units.is_empty() {
+        let f = folder_units(&[base, head]);
+        (f.clone(), f)
+    } else {
+        (head_units, base_units)
+    };
+    let mut names: BTreeMap<(&'static str, String), UnitPair<'_>> = BTreeMap::new();
+    for u in &base_units {
+        names.entry((u.kind, u.name.clone())).or_default().0 = Some(u);
+    }
+    for u in &head_units {
+        names.entry((u.kind, u.name.clone())).or_default().1 = Some(u);
+    }
+    // Head files with problems (syntax errors, unreadable): their objects may be missing.
+    let head_prefix = head.prefix.as_str();
+    let broken: BTreeSet<&str> = head
+        .diagnostics()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .map(|d| d.file.strip_prefix(head_prefix).unwrap_or(&d.file))
+        .collect();
+    let mut units_out = Vec::new();
+    for ((_, _), (b, h)) in names {
+        // The head's declaration rules (its prune, suspend); a unit the MR deletes keeps the
+        // base's, which is what the agent acts on while removing it.
+        let Some(decl) = h.or(b) else { continue };
+        if !in_scope(decl, scope) {
+            continue;
+        }
+        // A source path missing at the head makes the agent's build fail: it applies and prunes
+        // nothing, so listing every object as deleted would be a wrong answer.
+        let missing: Vec<&str> = h
+            .map(|u| {
+                u.paths
+                    .iter()
+                    .filter(|p| !p.is_empty() && !holds_files(head.vfs, p, 0))
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            let note = format!(
+                "source path {} does not exist at the head: the agent fails to build this unit and \
+                 changes nothing",
+                missing.join(", ")
+            );
+            units_out.push(UnitPlan {
+                name: decl.name.clone(),
+                kind: decl.kind.to_string(),
+                path: decl.paths.first().cloned().unwrap_or_default(),
+                paths: decl.paths.clone(),
+                prune: decl.prune,
+                suspended: decl.suspended,
+                note: Some(match &decl.note {
+                    Some(n) => format!("{note}; {n}"),
+                    None => note,
+                }),
+                unchanged: 0,
+                changes: Vec::new(),
+            });
+            continue;
+        }
+        let before = b.map(|u| unit_objects(base, u)).unwrap_or_default();
+        let after = h.map(|u| unit_objects(head, u)).unwrap_or_default();
+        let mut changes = Vec::new();
+        let mut unchanged = 0;
+        for (key, obj) in &after {
+            let (res, new) = (&obj.resource, &obj.json);
+            match before.get(key).map(|o| &o.json) {
+                None => changes.push(Change {
+                    action: Action::Create,
+                    pruned: false,
+                    resource: res.clone(),
+                    fields: Vec::new(),
+                }),
+                Some(old) if old == new => unchanged += 1,
+                Some(old) => {
+                    let fields = diff::diff_objects(&key.group, &key.kind, old, new);
+                    if fields.is_empty() {
+                        unchanged += 1;
+                    } else {
+                        changes.push(Change {
+                            action: Action::Update,
+                            pruned: false,
+                            resource: res.clone(),
+                            fields,
+                        });
+                    }
+                }
+            }
+        }
+        for (key, obj) in &before {
+            if after.contains_key(key) {
+                continue;
+            }
+            // An object whose file the head cannot parse has not been removed: saying "pruned"
+            // would be a wrong answer. The file's problem is listed instead.
+            if broken.contains(obj.file.as_str()) {
+                continue;
+            }
+            changes.push(Change {
+                action: Action::Delete,
+                pruned: decl.prune,
+                resource: obj.resource.clone(),
+                fields: Vec::new(),
+            });
+        }
+        changes.sort_by_key(|c| {
+            (
+                c.resource.namespace.clone().unwrap_or_default(),
+                c.resource.kind.clone(),
+                c.resource.name.clone(),
+                api_group(&c.resource.api_version).to_string(),
+            )
+        });
+        let mut note = decl.note.clone();
+        if h.is_none() {
+            let removed = "the MR removes this unit".to_string();
+            note = Some(match note {
+                Some(n) => format!("{removed}; {n}"),
+                None => removed,
+            });
+        }
+        units_out.push(UnitPlan {
+            name: decl.name.clone(),
+            kind: decl.kind.to_string(),
+            path: decl.paths.first().cloned().unwrap_or_default(),
+            paths: decl.paths.clone(),
+            prune: decl.prune,
+            suspended: decl.suspended,
+            note,
+            unchanged,
+            changes,
+        });
+    }
+    let mut problems: Vec<Diagnostic> = head.diagnostics().cloned().collect();
+    problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    problems.dedup();
+    Plan {
+        version: 1,
+        base: base_name.to_string(),
+        head: head_name.to_string(),
+        units: units_out,
+        problems,
+    }
+}
+
+/// Whether a folder holds any file (at any depth). Git has no empty folders: an empty one in the
+/// working tree is not there for the agent either.
+fn holds_files(vfs: &dyn Vfs, dir: &str, depth: usize) -> bool {
+    if depth > 32 {
+        return true;
+    }
+    vfs.list_dir(dir).is_ok_and(|names| {
+        names.iter().any(|n| {
+            let p = format!("{dir}/{n}");
+            vfs.is_file(&p) || (vfs.is_dir(&p) && holds_files(vfs, &p, depth + 1))
+        })
+    })
+}
+
+/// A unit is in scope when one of its paths is under a scope path or contains it.
+fn in_scope(u: &Unit, scope: &[String]) -> bool {
+    let under = |a: &str, b: &str| b.is_empty() || a == b || a.starts_with(&format!("{b}/"));
+    scope.is_empty()
+        || u.paths
+            .iter()
+            .any(|p| scope.iter().any(|s| under(p, s) || under(s, p)))
+}

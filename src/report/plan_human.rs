@@ -1,0 +1,144 @@
+//! `kgate diff` for a terminal: one block per unit with changes, one line per object and per
+//! changed field; coloured only when writing to a terminal.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::plan::{Action, Change, Plan, UnitPlan};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A field value in one line: JSON (strings quoted), `(none)` when absent.
+pub fn show_value(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What happens to a removed object, in words.
+pub fn delete_fate(unit: &UnitPlan, c: &Change) -> &'static str {
+    if unit.kind == "Folder" {
+        "removed from the repository; no agent object says whether it is pruned"
+    } else if c.pruned {
+        "pruned: the agent deletes it"
+    } else {
+        "orphaned: prune is off, it keeps running in the cluster"
+    }
+}
+
+pub fn unit_heading(u: &UnitPlan) -> String {
+    let path = if u.paths.is_empty() {
+        "no path".to_string()
+    } else {
+        u.paths
+            .iter()
+            .map(|p| if p.is_empty() { "." } else { p.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if u.kind == "Folder" {
+        return format!("Folder {path}");
+    }
+    let prune = if u.prune { "on" } else { "off" };
+    format!("{} {} ({path}, prune {prune})", u.kind, u.name)
+}
+
+pub fn render(plan: &Plan, color: bool) -> String {
+    let p = Paint { on: color };
+    let mut out = String::new();
+    let _ = writeln!(out, "Plan: {} → {}", plan.base, plan.head);
+    for u in &plan.units {
+        if u.changes.is_empty() && u.note.is_none() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}", p.wrap("1", &unit_heading(u)));
+        if let Some(note) = &u.note {
+            let _ = writeln!(out, "  {}", p.wrap("33", &format!("! {note}")));
+        }
+        if u.changes.is_empty() {
+            let _ = writeln!(out, "  no changes");
+        }
+        for c in &u.changes {
+            match c.action {
+                Action::Create => {
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        p.wrap("32", &format!("+ create {}", c.resource))
+                    );
+                }
+                Action::Update => {
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        p.wrap("33", &format!("~ update {}", c.resource))
+                    );
+                    for f in &c.fields {
+                        let _ = writeln!(
+                            out,
+                            "      {}: {} → {}",
+                            f.path,
+                            p.wrap("31", &show_value(&f.before)),
+                            p.wrap("32", &show_value(&f.after))
+                        );
+                    }
+                }
+                Action::Delete => {
+                    let _ = writeln!(
+                        out,
+                        "  {} ({})",
+                        p.wrap("31", &format!("- delete {}", c.resource)),
+                        delete_fate(u, c)
+                    );
+                }
+            }
+        }
+    }
+    if !plan.problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.wrap(
+                "31",
+                &format!(
+                    "! {} problem(s) reading the head revision; the plan may be incomplete:",
+                    plan.problems.len()
+                )
+            )
+        );
+        for d in &plan.problems {
+            let loc = match d.span {
+                Some(s) => format!("{}:{}:{}", d.file, s.line, s.col),
+                None => d.file.clone(),
+            };
+            let _ = writeln!(out, "  {loc}: {} [{}]", d.message, d.code);
+        }
+    }
+    let (c, u, d) = plan.totals();
+    let unchanged: usize = plan.units.iter().map(|u| u.unchanged).sum();
+    let _ = writeln!(
+        out,
+        "\n{} to create, {} to update, {} to delete ({} unchanged) in {} unit{}",
+        c,
+        u,
+        d,
+        unchanged,
+        plan.units.len(),
+        if plan.units.len() == 1 { "" } else { "s" }
+    );
+    out
+}
