@@ -20,6 +20,9 @@ pub struct Cli {
 pub enum Command {
     /// Validate every manifest under the given paths (default `.`); `-` reads stdin.
     Check(CheckArgs),
+    /// Print what kustomize / Flux would apply for a kustomization folder or a file of Flux
+    /// Kustomizations, as a YAML stream (like `kubectl kustomize`).
+    Render(RenderArgs),
     /// List every finding code with its severity and summary.
     Rules,
     /// Print the documentation of a finding code.
@@ -105,6 +108,20 @@ pub struct CheckArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+
+    /// Largest file read, in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Check raw files only: do not render kustomizations and Flux Kustomizations.
+    #[arg(long)]
+    pub no_render: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// A folder with a kustomization.yaml, or a file holding Flux Kustomizations.
+    pub path: String,
 
     /// Largest file read, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]

@@ -13,6 +13,7 @@ pub mod load;
 pub mod manifest;
 pub mod pipeline;
 pub mod redact;
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
@@ -56,6 +57,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Render(args) => run_render(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
@@ -95,6 +97,10 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
             require_schemas: args.require_schemas,
         },
         crds: args.crds.clone(),
+        render: (!args.no_render).then(|| render::RenderOptions {
+            max_file_size: args.max_file_size,
+            ..render::RenderOptions::default()
+        }),
     }
 }
 
@@ -133,6 +139,17 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         FailOn::Warning => Severity::Warning,
     };
     let failed = outcome.diagnostics.iter().any(|d| d.fails_at(level));
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
+}
+
+/// `kgate render PATH`: the rendered objects as YAML on stdout, findings on stderr.
+fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
+    let out = render::cli::render_path(&args.path, args.max_file_size)?;
+    write_stdout(&out.yaml)?;
+    for line in &out.lines {
+        eprintln!("{line}");
+    }
+    let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }
 

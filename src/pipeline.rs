@@ -26,6 +26,8 @@ pub struct CheckOptions {
     pub schema: SchemaCheckOptions,
     /// Extra CRD files or folders (their objects are schema sources, not checked).
     pub crds: Vec<String>,
+    /// Render kustomizations and Flux Kustomizations before checking (None: check raw files).
+    pub render: Option<crate::render::RenderOptions>,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -110,6 +112,15 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let (mut loaded, file_count) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
 
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    // What the agent applies: rendered objects replace the raw files their roots consume.
+    let mut rendered_secrets = BTreeSet::new();
+    if let Some(render_opts) = &opts.render {
+        let r = crate::render::integrate::render_paths(&files, &opts.paths, &loaded.manifests, render_opts);
+        diagnostics.extend(r.diagnostics);
+        loaded.manifests.retain(|m| !r.consumed.contains(&m.file.path));
+        loaded.manifests.extend(r.manifests);
+        rendered_secrets = r.secrets.values;
+    }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     let extra_crds = if opts.crds.is_empty() {
         Loaded::default()
@@ -145,6 +156,8 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
         }
         secret_values.extend(secrets.values);
     }
+    secret_values.extend(rendered_secrets);
+    let mut diagnostics = crate::render::integrate::attribute_and_merge(&files, diagnostics);
     scrub_all(&mut diagnostics, &secret_values);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
