@@ -124,7 +124,7 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
                 .map(|(k, mut v)| {
                     if is_secret {
                         if let Value::String(s) = &v.value {
-                            v.value = Value::String(base64::engine::general_purpose::STANDARD.encode(s));
+                            v.value = Value::String(encode_base64(s));
                         }
                     }
                     (Key { name: k, span: v.span }, v)
@@ -228,6 +228,23 @@ fn map_of(values: &[(String, Node)], span: Span) -> Node {
         span,
         value: Value::Map(values.iter().map(|(k, v)| (Key { name: k.clone(), span: v.span }, v.clone())).collect()),
     }
+}
+
+/// Secret data as kustomize v5 (kyaml) writes it: base64 in lines of 70 characters, each
+/// followed by a newline when there is more than one line (part of what the hash covers).
+fn encode_base64(s: &str) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(s);
+    let lines = enc.len() / LINE + 1;
+    if lines == 1 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + lines);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// kustomize drops one pair of matching quotes around a literal's value.
@@ -347,6 +364,14 @@ mod tests {
         assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\n")), "5gmgkf8578");
         assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\ndata:\n  one: \"\"\n")), "74bd68bm66");
         assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\ndata:\n  one: \"\"\nstringData:\n  two: 2\n")), "c4h4264gdb");
+    }
+
+    #[test]
+    fn long_secret_values_wrap_like_kyaml() {
+        assert_eq!(encode_base64("apple"), "YXBwbGU=");
+        let long = encode_base64(&"x".repeat(60));
+        assert_eq!(long.lines().map(str::len).collect::<Vec<_>>(), vec![70, 10]);
+        assert!(long.ends_with('\n'));
     }
 
     #[test]

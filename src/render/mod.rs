@@ -13,7 +13,7 @@ mod generator;
 pub mod kustomize;
 mod patch;
 mod transform;
-mod tree;
+pub(crate) mod tree;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
