@@ -387,6 +387,11 @@ impl<'r, 'a> Build<'r, 'a> {
     }
 
     pub fn into_rendered(mut self, res: Vec<Res>, rendered_for: &str) -> Rendered {
+        if !rendered_for.is_empty() {
+            for d in self.out.diagnostics.iter_mut().filter(|d| d.rendered_for.is_none()) {
+                d.rendered_for = Some(rendered_for.to_string());
+            }
+        }
         for r in res {
             let mut m = Manifest::from_node(r.node, r.file);
             m.rendered_for = Some(rendered_for.to_string());
