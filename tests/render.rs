@@ -13,7 +13,12 @@ fn yaml_docs(text: &str) -> Vec<Value> {
     let f = kgate::source::SourceFile::new("expected.yaml", text.to_string());
     let stream = kgate::yaml::parse_stream(&f, &Default::default());
     assert!(stream.problems.is_empty(), "{:?}", stream.problems);
-    stream.documents.into_iter().filter_map(|d| d.root).map(|n| n.to_json()).collect()
+    stream
+        .documents
+        .into_iter()
+        .filter_map(|d| d.root)
+        .map(|n| n.to_json())
+        .collect()
 }
 
 /// Renders `dir` (relative to the crate root, which is the repository root) with the library.
@@ -25,7 +30,9 @@ fn render(dir: &str) -> kgate::render::Rendered {
 
 fn golden(case: &str) {
     let base = format!("tests/render/{case}");
-    let root = std::fs::read_to_string(format!("{base}/ROOT")).map(|s| s.trim().to_string()).unwrap_or_default();
+    let root = std::fs::read_to_string(format!("{base}/ROOT"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
     let r = render(&format!("{base}/{root}"));
     assert!(r.diagnostics.is_empty(), "{case}: {:#?}", r.diagnostics);
     let actual: Vec<Value> = r.manifests.iter().map(|m| m.json.clone()).collect();
@@ -68,22 +75,39 @@ fn overlay_with_every_transformer() {
     let r = render("tests/render/overlay/prod");
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
     let actual: Vec<Value> = r.manifests.iter().map(|m| m.json.clone()).collect();
-    let expected = yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
+    let expected =
+        yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
     assert_eq!(actual, expected);
     // The base and the patch files are consumed; the included folders are known.
-    assert!(r.consumed.iter().any(|p| p.ends_with("base/deployment.yaml")));
-    assert!(r.consumed.iter().any(|p| p.ends_with("prod/remove-sidecar.yaml")));
+    assert!(r
+        .consumed
+        .iter()
+        .any(|p| p.ends_with("base/deployment.yaml")));
+    assert!(r
+        .consumed
+        .iter()
+        .any(|p| p.ends_with("prod/remove-sidecar.yaml")));
     assert!(r.included.contains("tests/render/overlay/base"));
     // Provenance: the image comes from the `images` entry, the port from the patch file.
     let dep = &r.manifests[0];
     let files_path = |span: kgate::source::Span| span.line;
-    assert_eq!(dep.rendered_for.as_deref(), Some("tests/render/overlay/prod"));
+    assert_eq!(
+        dep.rendered_for.as_deref(),
+        Some("tests/render/overlay/prod")
+    );
     let image = dep.span_at("/spec/template/spec/containers/0/image");
-    assert_eq!(files_path(image), 20, "newTag line of prod/kustomization.yaml");
+    assert_eq!(
+        files_path(image),
+        20,
+        "newTag line of prod/kustomization.yaml"
+    );
     let port = dep.span_at("/spec/template/spec/containers/0/ports/0/containerPort");
     assert_eq!(port.line, 4, "add-port.yaml line 4");
     let env_b = dep.span_at("/spec/template/spec/containers/0/env/1/value");
-    assert_eq!(env_b.line, 64, "inline patch line inside prod/kustomization.yaml");
+    assert_eq!(
+        env_b.line, 64,
+        "inline patch line inside prod/kustomization.yaml"
+    );
 }
 
 fn kgate() -> Command {
@@ -92,12 +116,24 @@ fn kgate() -> Command {
 
 #[test]
 fn render_command_prints_the_objects_and_redacts_secrets() {
-    let out = kgate().args(["render", "tests/render/overlay/prod"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = kgate()
+        .args(["render", "tests/render/overlay/prod"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.contains("aHVudGVyMi1zZWNyZXQ="), "secret data printed:\n{stdout}");
+    assert!(
+        !stdout.contains("aHVudGVyMi1zZWNyZXQ="),
+        "secret data printed:\n{stdout}"
+    );
     let docs = yaml_docs(&stdout);
-    let expected = yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
+    let expected =
+        yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
     assert_eq!(docs.len(), expected.len());
     // Everything but the redacted Secret is the same data.
     for (a, e) in docs.iter().zip(&expected) {
@@ -122,14 +158,21 @@ fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn check_json(dir: &Path) -> (i32, Value) {
-    let out = kgate().args(["check", "--format", "json"]).arg(dir).output().unwrap();
+    let out = kgate()
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     (out.status.code().unwrap(), json)
 }
 
 fn findings(json: &Value) -> Vec<&Value> {
-    json["diagnostics"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+    json["diagnostics"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
 }
 
 const DEPLOY_NO_SELECTOR: &str = "apiVersion: apps/v1
@@ -177,19 +220,34 @@ fn findings_point_at_the_patch_and_bases_valid_only_once_patched_pass() {
     assert_eq!(f.len(), 1, "{json:#}");
     let d = f[0];
     assert_eq!(d["code"], "schema/invalid-value");
-    assert!(d["file"].as_str().unwrap().ends_with("prod/fix.yaml"), "{d:#}");
+    assert!(
+        d["file"].as_str().unwrap().ends_with("prod/fix.yaml"),
+        "{d:#}"
+    );
     assert_eq!(d["line"], 15);
-    assert!(d["rendered_for"].as_str().unwrap().ends_with("prod"), "{d:#}");
+    assert!(
+        d["rendered_for"].as_str().unwrap().ends_with("prod"),
+        "{d:#}"
+    );
 }
 
 #[test]
 fn a_finding_in_a_shared_base_is_reported_once_naming_every_overlay() {
-    let bad = DEPLOY_NO_SELECTOR.replace("image: nginx:1.25", "image: nginx:1.25\n        ports:\n        - containerPort: http");
+    let bad = DEPLOY_NO_SELECTOR.replace(
+        "image: nginx:1.25",
+        "image: nginx:1.25\n        ports:\n        - containerPort: http",
+    );
     let dir = repo(&[
         ("base/kustomization.yaml", "resources:\n- deploy.yaml\n"),
         ("base/deploy.yaml", &bad),
-        ("a/kustomization.yaml", "resources:\n- ../base\nnamePrefix: a-\n"),
-        ("b/kustomization.yaml", "resources:\n- ../base\nnamePrefix: b-\n"),
+        (
+            "a/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: a-\n",
+        ),
+        (
+            "b/kustomization.yaml",
+            "resources:\n- ../base\nnamePrefix: b-\n",
+        ),
     ]);
     let (_, json) = check_json(dir.path());
     let ports: Vec<&Value> = findings(&json)
@@ -198,7 +256,10 @@ fn a_finding_in_a_shared_base_is_reported_once_naming_every_overlay() {
         .collect();
     assert_eq!(ports.len(), 1, "{json:#}");
     let overlays = ports[0]["rendered_for"].as_str().unwrap();
-    assert!(overlays.contains("/a") && overlays.contains("/b"), "{overlays}");
+    assert!(
+        overlays.contains("/a") && overlays.contains("/b"),
+        "{overlays}"
+    );
 }
 
 #[test]
@@ -294,18 +355,31 @@ data:
 ",
         ),
     ]);
-    let out = kgate().args(["render"]).arg(dir.path().join("clusters/prod/apps.yaml")).output().unwrap();
+    let out = kgate()
+        .args(["render"])
+        .arg(dir.path().join("clusters/prod/apps.yaml"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("deploy.yaml:26:18: error [render/unresolved-variable]"), "{stderr}");
+    assert!(
+        stderr.contains("deploy.yaml:26:18: error [render/unresolved-variable]"),
+        "{stderr}"
+    );
     assert!(!stdout.contains("s3cr3t-Value-42") && !stderr.contains("s3cr3t-Value-42"));
     let docs = yaml_docs(&stdout);
     let dep = &docs[0];
     assert_eq!(dep["metadata"]["namespace"], "web");
     assert_eq!(dep["metadata"]["labels"]["team"], "web");
-    assert_eq!(dep["spec"]["selector"]["matchLabels"], serde_json::json!({"app": "web"}));
-    assert_eq!(dep["spec"]["replicas"], 2, "unquoted ${{REPLICAS}} becomes a number");
+    assert_eq!(
+        dep["spec"]["selector"]["matchLabels"],
+        serde_json::json!({"app": "web"})
+    );
+    assert_eq!(
+        dep["spec"]["replicas"], 2,
+        "unquoted ${{REPLICAS}} becomes a number"
+    );
     let c = &dep["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "nginx:1.25");
     assert_eq!(c["env"][0]["value"], "web.example.com");
@@ -313,16 +387,29 @@ data:
     assert_eq!(c["env"][2]["value"], "${NOT_A_VAR}");
     // Flux substitutes in YAML text: `value: ${UNDEFINED_VAR}` becomes `value: `, a null.
     assert_eq!(c["env"][3]["value"], Value::Null);
-    assert_eq!(docs[1]["data"]["run.sh"], "echo ${HOME}", "substitution disabled");
+    assert_eq!(
+        docs[1]["data"]["run.sh"], "echo ${HOME}",
+        "substitution disabled"
+    );
 
     // In `kgate check` the same rendering is checked and the secret never shows.
-    let out = kgate().args(["check", "--format", "json"]).arg(dir.path()).output().unwrap();
+    let out = kgate()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains("s3cr3t-Value-42"));
     let json: Value = serde_json::from_str(&text).unwrap();
-    let unresolved: Vec<&Value> = findings(&json).into_iter().filter(|d| d["code"] == "render/unresolved-variable").collect();
+    let unresolved: Vec<&Value> = findings(&json)
+        .into_iter()
+        .filter(|d| d["code"] == "render/unresolved-variable")
+        .collect();
     assert_eq!(unresolved.len(), 1, "{json:#}");
-    assert_eq!(unresolved[0]["rendered_for"], "Flux Kustomization flux-system/apps");
+    assert_eq!(
+        unresolved[0]["rendered_for"],
+        "Flux Kustomization flux-system/apps"
+    );
 }
 
 fn render_findings(dir: &Path, root: &str) -> Vec<(String, String, u32)> {
@@ -332,7 +419,11 @@ fn render_findings(dir: &Path, root: &str) -> Vec<(String, String, u32)> {
     r.diagnostics
         .iter()
         .map(|d| {
-            let file = Path::new(&d.file).file_name().unwrap().to_string_lossy().to_string();
+            let file = Path::new(&d.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             (d.code.clone(), file, d.span.map(|s| s.line).unwrap_or(0))
         })
         .collect()
@@ -359,11 +450,22 @@ fn paths_outside_the_root_are_refused() {
 #[test]
 fn symbolic_links_leaving_the_repository_are_refused() {
     let outside = tempfile::tempdir().unwrap();
-    std::fs::write(outside.path().join("secret.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n").unwrap();
+    std::fs::write(
+        outside.path().join("secret.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
     let dir = repo(&[("app/kustomization.yaml", "resources:\n- link.yaml\n")]);
-    std::os::unix::fs::symlink(outside.path().join("secret.yaml"), dir.path().join("app/link.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        dir.path().join("app/link.yaml"),
+    )
+    .unwrap();
     let f = render_findings(dir.path(), "app");
-    assert_eq!(f, vec![("render/outside-root".into(), "kustomization.yaml".into(), 2)]);
+    assert_eq!(
+        f,
+        vec![("render/outside-root".into(), "kustomization.yaml".into(), 2)]
+    );
 }
 
 #[test]
@@ -373,7 +475,10 @@ fn cycles_stop_cleanly() {
         ("b/kustomization.yaml", "resources:\n- ../a\n"),
     ]);
     let f = render_findings(dir.path(), "a");
-    assert_eq!(f, vec![("render/cycle".into(), "kustomization.yaml".into(), 2)]);
+    assert_eq!(
+        f,
+        vec![("render/cycle".into(), "kustomization.yaml".into(), 2)]
+    );
 }
 
 #[test]
@@ -386,7 +491,11 @@ fn unsupported_features_are_findings_at_their_line() {
         ("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n"),
     ]);
     let f = render_findings(dir.path(), "app");
-    let lines: Vec<u32> = f.iter().filter(|(c, _, _)| c == "render/unsupported").map(|x| x.2).collect();
+    let lines: Vec<u32> = f
+        .iter()
+        .filter(|(c, _, _)| c == "render/unsupported")
+        .map(|x| x.2)
+        .collect();
     assert_eq!(lines, vec![4, 6, 8, 2]);
 }
 

@@ -31,7 +31,10 @@ fn relative(path: &Path, root: &Path) -> String {
 
 fn node_get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
     match &mut node.value {
-        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v),
         _ => None,
     }
 }
@@ -62,7 +65,13 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
     let (root_dir, target) = if meta.is_dir() {
         (p.to_path_buf(), None)
     } else {
-        (p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(), Some(p))
+        (
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            Some(p),
+        )
     };
     let root = repo_root(&root_dir.to_string_lossy());
     let vfs = DiskFs::new(&root);
@@ -80,11 +89,23 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
                 max_file_size,
                 ..Default::default()
             };
-            let (repo, _) = crate::pipeline::load_paths(&files, &[root.to_string_lossy().to_string()], &discover, &opts.limits)?;
-            let sources = SubstitutionSources::from_manifests(repo.manifests.iter().chain(&loaded.manifests));
-            let flux: Vec<_> = loaded.manifests.iter().filter(|m| is_flux_kustomization(m)).collect();
+            let (repo, _) = crate::pipeline::load_paths(
+                &files,
+                &[root.to_string_lossy().to_string()],
+                &discover,
+                &opts.limits,
+            )?;
+            let sources =
+                SubstitutionSources::from_manifests(repo.manifests.iter().chain(&loaded.manifests));
+            let flux: Vec<_> = loaded
+                .manifests
+                .iter()
+                .filter(|m| is_flux_kustomization(m))
+                .collect();
             if flux.is_empty() {
-                return Err(format!("{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io)"));
+                return Err(format!(
+                    "{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io)"
+                ));
             }
             for m in flux {
                 rendered.push(render_flux_with(&renderer, m, &sources));
@@ -103,7 +124,9 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
             let mut node = m.node.clone();
             if m.resource.kind == "Secret" && m.group().is_empty() {
                 for field in ["data", "stringData"] {
-                    if let Some(Value::Map(entries)) = node_get_mut(&mut node, field).map(|n| &mut n.value) {
+                    if let Some(Value::Map(entries)) =
+                        node_get_mut(&mut node, field).map(|n| &mut n.value)
+                    {
                         for (_, v) in entries.iter_mut() {
                             if let Some(t) = crate::render::tree::scalar_text(v) {
                                 secrets.insert(t);
@@ -127,8 +150,15 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
         .iter()
         .map(|d| {
             let (line, col) = d.span.map(|s| (s.line, s.col)).unwrap_or((0, 0));
-            format!("{}:{line}:{col}: {} [{}] {}", d.file, d.severity, d.code, d.message)
+            format!(
+                "{}:{line}:{col}: {} [{}] {}",
+                d.file, d.severity, d.code, d.message
+            )
         })
         .collect();
-    Ok(RenderOutput { yaml, diagnostics, lines })
+    Ok(RenderOutput {
+        yaml,
+        diagnostics,
+        lines,
+    })
 }

@@ -121,7 +121,9 @@ fn inline(node: &Node, indent: usize, out: &mut String) {
 fn block_ok(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
-        && !s.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+        && !s
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
         && s.split('\n').all(|l| !l.ends_with(' '))
 }
 
@@ -139,18 +141,28 @@ fn needs_quotes(s: &str) -> bool {
         return true;
     }
     // Would a Kubernetes (YAML 1.1) reader see a bool, null, number or timestamp?
-    if !matches!(crate::yaml::resolve_scalar(s, saphyr_parser::ScalarStyle::Plain, None), Value::String(_)) {
+    if !matches!(
+        crate::yaml::resolve_scalar(s, saphyr_parser::ScalarStyle::Plain, None),
+        Value::String(_)
+    ) {
         return true;
     }
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~") {
+    if matches!(
+        lower.as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~"
+    ) {
         return true;
     }
-    if s.starts_with(|c: char| "?:,[]{}#&*!|>'\"%@`".contains(c)) || s == "-" || s.starts_with("- ") {
+    if s.starts_with(|c: char| "?:,[]{}#&*!|>'\"%@`".contains(c)) || s == "-" || s.starts_with("- ")
+    {
         return true;
     }
     // Sexagesimal numbers (`1:20`) and numbers with underscores are numbers in YAML 1.1.
-    if s.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '_' || c == '.' || c == '-' || c == '+') && s.chars().any(|c| c.is_ascii_digit()) {
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || c == ':' || c == '_' || c == '.' || c == '-' || c == '+')
+        && s.chars().any(|c| c.is_ascii_digit())
+    {
         return true;
     }
     s.contains(": ")
@@ -166,16 +178,27 @@ mod tests {
 
     fn roundtrip(text: &str) {
         let f = SourceFile::new("t.yaml", text);
-        let n = crate::yaml::parse_stream(&f, &Default::default()).documents.remove(0).root.unwrap();
+        let n = crate::yaml::parse_stream(&f, &Default::default())
+            .documents
+            .remove(0)
+            .root
+            .unwrap();
         let out = to_yaml_stream(&[&n]);
         let f2 = SourceFile::new("u.yaml", out.clone());
-        let n2 = crate::yaml::parse_stream(&f2, &Default::default()).documents.remove(0).root.unwrap();
+        let n2 = crate::yaml::parse_stream(&f2, &Default::default())
+            .documents
+            .remove(0)
+            .root
+            .unwrap();
         assert_eq!(n.to_json(), n2.to_json(), "{out}");
     }
 
     #[test]
     fn yaml_11_lookalikes_are_quoted() {
-        for s in ["on", "yes", "No", "0755", "1_000", "1:20", "", " x", "a: b", "true", "null", "~", "12", "1.5", "-1", "*a", "#c"] {
+        for s in [
+            "on", "yes", "No", "0755", "1_000", "1:20", "", " x", "a: b", "true", "null", "~",
+            "12", "1.5", "-1", "*a", "#c",
+        ] {
             assert!(needs_quotes(s), "{s}");
         }
         for s in ["web", "nginx:1.25", "-o", "a-b", "v1"] {

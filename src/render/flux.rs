@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine;
 
 use super::kustomize::{collect, Build, Res};
-use super::{join, kustomization_file, patch, transform, tree, Rendered, RenderOptions, Renderer};
+use super::{join, kustomization_file, patch, transform, tree, RenderOptions, Rendered, Renderer};
 use crate::diagnostic::Severity;
 use crate::manifest::Manifest;
 use crate::source::{Files, Span};
@@ -26,7 +26,9 @@ pub struct SubstitutionSources {
 }
 
 impl SubstitutionSources {
-    pub fn from_manifests<'m>(manifests: impl IntoIterator<Item = &'m Manifest>) -> SubstitutionSources {
+    pub fn from_manifests<'m>(
+        manifests: impl IntoIterator<Item = &'m Manifest>,
+    ) -> SubstitutionSources {
         let mut out = SubstitutionSources::default();
         for m in manifests {
             let kind = m.resource.kind.as_str();
@@ -95,7 +97,12 @@ pub fn render_flux(
 
 /// The repository folder a Flux Kustomization renders, if it is in this repository.
 pub fn flux_dir(vfs: &dyn Vfs, m: &Manifest) -> Option<String> {
-    let rel = m.node.get("spec").and_then(|s| s.get("path")).and_then(Node::as_str).unwrap_or("./");
+    let rel = m
+        .node
+        .get("spec")
+        .and_then(|s| s.get("path"))
+        .and_then(Node::as_str)
+        .unwrap_or("./");
     let dir = normalize("", rel.trim_start_matches('/'))?;
     vfs.is_dir(&dir).then_some(dir)
 }
@@ -109,7 +116,11 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
     let at = path_node.map(|n| n.span).unwrap_or(spec.span);
     let rel = path_node.and_then(Node::as_str).unwrap_or("./");
     let Some(dir) = normalize("", rel.trim_start_matches('/')) else {
-        b.error("render/outside-root", format!("`spec.path: {rel}` leaves the repository root"), at);
+        b.error(
+            "render/outside-root",
+            format!("`spec.path: {rel}` leaves the repository root"),
+            at,
+        );
         return b.into_rendered(Vec::new(), "");
     };
     if !r.vfs.is_dir(&dir) {
@@ -135,7 +146,12 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
                 .and_then(Node::as_map)
                 .unwrap_or_default()
                 .iter()
-                .map(|(k, v)| (k.name.clone(), tree::string(tree::scalar_text(v).unwrap_or_default(), v.span)))
+                .map(|(k, v)| {
+                    (
+                        k.name.clone(),
+                        tree::string(tree::scalar_text(v).unwrap_or_default(), v.span),
+                    )
+                })
                 .collect()
         };
         transform::set_metadata_labels(&mut res, &pairs("labels"), meta.span);
@@ -154,7 +170,11 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
 /// sub-folder with its own kustomization is built as one.
 fn generated(b: &mut Build, dir: &str, at: Span, depth: usize, res: &mut Vec<Res>) {
     if depth > b.r.opts.max_depth {
-        b.error("render/limit", "folders nested too deep under the Flux path", at);
+        b.error(
+            "render/limit",
+            "folders nested too deep under the Flux path",
+            at,
+        );
         return;
     }
     let names = b.r.vfs.list_dir(dir).unwrap_or_default();
@@ -172,7 +192,9 @@ fn generated(b: &mut Build, dir: &str, at: Span, depth: usize, res: &mut Vec<Res
                 generated(b, &path, at, depth + 1, res);
             }
         } else if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
-            let Some(parsed) = b.read_docs(&path, at) else { continue };
+            let Some(parsed) = b.read_docs(&path, at) else {
+                continue;
+            };
             b.out.consumed.insert(parsed.file.path.clone());
             for doc in &parsed.docs {
                 collect(doc, &parsed.file, res);
@@ -186,17 +208,34 @@ struct Var {
     secret: bool,
 }
 
-fn substitute_all(b: &mut Build, m: &Manifest, post: &Node, sources: &SubstitutionSources, res: &mut [Res]) {
+fn substitute_all(
+    b: &mut Build,
+    m: &Manifest,
+    post: &Node,
+    sources: &SubstitutionSources,
+    res: &mut [Res],
+) {
     let mut vars: BTreeMap<String, Var> = BTreeMap::new();
     let ns = m.resource.namespace.clone().unwrap_or_default();
-    for src in post.get("substituteFrom").and_then(Node::as_seq).unwrap_or_default() {
+    for src in post
+        .get("substituteFrom")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let kind = src.get("kind").and_then(Node::as_str).unwrap_or("");
         let name = src.get("name").and_then(Node::as_str).unwrap_or("");
-        let optional = matches!(src.get("optional").map(|n| &n.value), Some(Value::Bool(true)));
+        let optional = matches!(
+            src.get("optional").map(|n| &n.value),
+            Some(Value::Bool(true))
+        );
         let found = sources
             .objects
             .get(&(kind.to_string(), ns.clone(), name.to_string()))
-            .or_else(|| sources.objects.get(&(kind.to_string(), String::new(), name.to_string())));
+            .or_else(|| {
+                sources
+                    .objects
+                    .get(&(kind.to_string(), String::new(), name.to_string()))
+            });
         match found {
             Some(data) => {
                 for (k, v) in data {
@@ -211,13 +250,23 @@ fn substitute_all(b: &mut Build, m: &Manifest, post: &Node, sources: &Substituti
             ),
         }
     }
-    for (k, v) in post.get("substitute").and_then(Node::as_map).unwrap_or_default() {
-        vars.insert(k.name.clone(), Var { value: tree::scalar_text(v).unwrap_or_default(), secret: false });
+    for (k, v) in post
+        .get("substitute")
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+    {
+        vars.insert(
+            k.name.clone(),
+            Var {
+                value: tree::scalar_text(v).unwrap_or_default(),
+                secret: false,
+            },
+        );
     }
     for r in res.iter_mut() {
-        let disabled = ["annotations", "labels"].iter().any(|f| {
-            tree::str_at(&r.node, &["metadata", f, DISABLE]) == Some("disabled")
-        });
+        let disabled = ["annotations", "labels"]
+            .iter()
+            .any(|f| tree::str_at(&r.node, &["metadata", f, DISABLE]) == Some("disabled"));
         if disabled {
             continue;
         }
@@ -239,27 +288,40 @@ fn substitute_all(b: &mut Build, m: &Manifest, post: &Node, sources: &Substituti
     }
 }
 
-fn walk(b: &Build, node: &mut Node, vars: &BTreeMap<String, Var>, unresolved: &mut Vec<(String, Span)>, secrets: &mut Vec<String>) {
+fn walk(
+    b: &Build,
+    node: &mut Node,
+    vars: &BTreeMap<String, Var>,
+    unresolved: &mut Vec<(String, Span)>,
+    secrets: &mut Vec<String>,
+) {
     match &mut node.value {
         Value::String(s) if s.contains('$') => {
             let mut missing = Vec::new();
-            let out = envsubst(s, &mut |name| {
-                let v = vars.get(name)?;
-                if v.secret {
-                    secrets.push(v.value.clone());
-                }
-                Some(v.value.clone())
-            }, &mut missing);
+            let out = envsubst(
+                s,
+                &mut |name| {
+                    let v = vars.get(name)?;
+                    if v.secret {
+                        secrets.push(v.value.clone());
+                    }
+                    Some(v.value.clone())
+                },
+                &mut missing,
+            );
             for name in missing {
                 unresolved.push((name, node.span));
             }
             if out != *s {
-                let quoted = b
-                    .r
-                    .files
-                    .get(node.span.file)
-                    .and_then(|f| f.text.get(node.span.start..).map(|t| t.starts_with(['"', '\''])))
-                    .unwrap_or(false);
+                let quoted =
+                    b.r.files
+                        .get(node.span.file)
+                        .and_then(|f| {
+                            f.text
+                                .get(node.span.start..)
+                                .map(|t| t.starts_with(['"', '\'']))
+                        })
+                        .unwrap_or(false);
                 // Flux substitutes in YAML text, so an unquoted `${REPLICAS}` becomes a number.
                 node.value = if quoted {
                     Value::String(out)
@@ -268,20 +330,31 @@ fn walk(b: &Build, node: &mut Node, vars: &BTreeMap<String, Var>, unresolved: &m
                 };
             }
         }
-        Value::Seq(items) => items.iter_mut().for_each(|n| walk(b, n, vars, unresolved, secrets)),
-        Value::Map(entries) => entries.iter_mut().for_each(|(_, v)| walk(b, v, vars, unresolved, secrets)),
+        Value::Seq(items) => items
+            .iter_mut()
+            .for_each(|n| walk(b, n, vars, unresolved, secrets)),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .for_each(|(_, v)| walk(b, v, vars, unresolved, secrets)),
         _ => {}
     }
 }
 
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic()) && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// envsubst as Flux uses it: `${VAR}`, `${VAR:=d}`, `${VAR:-d}`, `${VAR=d}`, `${VAR-d}`; `$$`
 /// is a literal `$`. Names without a value and default are returned in `missing`.
-pub fn envsubst(s: &str, lookup: &mut dyn FnMut(&str) -> Option<String>, missing: &mut Vec<String>) -> String {
+pub fn envsubst(
+    s: &str,
+    lookup: &mut dyn FnMut(&str) -> Option<String>,
+    missing: &mut Vec<String>,
+) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {

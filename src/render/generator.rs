@@ -31,7 +31,10 @@ fn options(node: Option<&Node>, base: Option<&Options>) -> Options {
         immutable: base.is_some_and(|b| b.immutable),
     };
     let Some(node) = node else { return o };
-    for (field, list) in [("labels", &mut o.labels), ("annotations", &mut o.annotations)] {
+    for (field, list) in [
+        ("labels", &mut o.labels),
+        ("annotations", &mut o.annotations),
+    ] {
         for (k, v) in node.get(field).and_then(Node::as_map).unwrap_or_default() {
             let text = tree::scalar_text(v).unwrap_or_default();
             list.retain(|(n, _)| n != &k.name);
@@ -49,45 +52,81 @@ fn options(node: Option<&Node>, base: Option<&Options>) -> Options {
 
 pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
     let global = options(k.get("generatorOptions"), None);
-    for (field, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
+    for (field, kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
         for entry in k.get(field).and_then(Node::as_seq).unwrap_or_default() {
             generate(b, dir, entry, kind, &global, res);
         }
     }
 }
 
-fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options, res: &mut Vec<Res>) {
+fn generate(
+    b: &mut Build,
+    dir: &str,
+    entry: &Node,
+    kind: &str,
+    global: &Options,
+    res: &mut Vec<Res>,
+) {
     let Some(name_node) = entry.get("name") else {
-        b.error("render/invalid", format!("a {kind} generator needs a `name`"), entry.span);
+        b.error(
+            "render/invalid",
+            format!("a {kind} generator needs a `name`"),
+            entry.span,
+        );
         return;
     };
     let name = tree::scalar_text(name_node).unwrap_or_default();
     let opts = options(entry.get("options"), Some(global));
     let mut data: BTreeMap<String, Node> = BTreeMap::new();
     let mut put = |b: &mut Build, key: String, value: Node| {
-        if data.contains_key(&key) {
+        let span = value.span;
+        if let std::collections::btree_map::Entry::Vacant(e) = data.entry(key.clone()) {
+            e.insert(value);
+        } else {
             b.error(
                 "render/invalid",
-                format!("key `{key}` is generated twice for {kind} `{name}`; kustomize refuses this"),
-                value.span,
+                format!(
+                    "key `{key}` is generated twice for {kind} `{name}`; kustomize refuses this"
+                ),
+                span,
             );
-        } else {
-            data.insert(key, value);
         }
     };
-    for item in entry.get("literals").and_then(Node::as_seq).unwrap_or_default() {
+    for item in entry
+        .get("literals")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let text = tree::scalar_text(item).unwrap_or_default();
         match text.split_once('=') {
             Some((key, value)) => put(b, key.to_string(), tree::string(unquote(value), item.span)),
-            None => b.error("render/invalid", format!("literal `{text}` is not `KEY=VALUE`"), item.span),
+            None => b.error(
+                "render/invalid",
+                format!("literal `{text}` is not `KEY=VALUE`"),
+                item.span,
+            ),
         }
     }
-    let mut env_files: Vec<&Node> = entry.get("envs").and_then(Node::as_seq).unwrap_or_default().iter().collect();
+    let mut env_files: Vec<&Node> = entry
+        .get("envs")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .collect();
     env_files.extend(entry.get("env"));
     for item in env_files {
-        let Some(rel) = tree::scalar_text(item) else { continue };
-        let Some(path) = b.resolve(dir, &rel, item.span) else { continue };
-        let Some(file) = b.read_text(&path, item.span) else { continue };
+        let Some(rel) = tree::scalar_text(item) else {
+            continue;
+        };
+        let Some(path) = b.resolve(dir, &rel, item.span) else {
+            continue;
+        };
+        let Some(file) = b.read_text(&path, item.span) else {
+            continue;
+        };
         for (i, line) in file.text.split('\n').enumerate() {
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -105,14 +144,27 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
             }
         }
     }
-    for item in entry.get("files").and_then(Node::as_seq).unwrap_or_default() {
-        let Some(spec) = tree::scalar_text(item) else { continue };
+    for item in entry
+        .get("files")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        let Some(spec) = tree::scalar_text(item) else {
+            continue;
+        };
         let (key, rel) = match spec.split_once('=') {
             Some((k, p)) => (k.to_string(), p.to_string()),
-            None => (spec.rsplit('/').next().unwrap_or(&spec).to_string(), spec.clone()),
+            None => (
+                spec.rsplit('/').next().unwrap_or(&spec).to_string(),
+                spec.clone(),
+            ),
         };
-        let Some(path) = b.resolve(dir, &rel, item.span) else { continue };
-        let Some(file) = b.read_text(&path, item.span) else { continue };
+        let Some(path) = b.resolve(dir, &rel, item.span) else {
+            continue;
+        };
+        let Some(file) = b.read_text(&path, item.span) else {
+            continue;
+        };
         put(b, key, tree::string(file.text.to_string(), item.span));
     }
     let span = entry.span;
@@ -127,18 +179,30 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
                             v.value = Value::String(encode_base64(s));
                         }
                     }
-                    (Key { name: k, span: v.span }, v)
+                    (
+                        Key {
+                            name: k,
+                            span: v.span,
+                        },
+                        v,
+                    )
                 })
                 .collect(),
         ),
     };
-    let behavior = entry.get("behavior").and_then(Node::as_str).unwrap_or("create");
+    let behavior = entry
+        .get("behavior")
+        .and_then(Node::as_str)
+        .unwrap_or("create");
     let namespace = entry.get("namespace").and_then(tree::scalar_text);
     match behavior {
         "create" => {
             let mut meta = vec![entry_kv("name", tree::string(name.clone(), name_node.span))];
             if let Some(ns) = &namespace {
-                meta.push(entry_kv("namespace", tree::string(ns, entry.get("namespace").map(|n| n.span).unwrap_or(span))));
+                meta.push(entry_kv(
+                    "namespace",
+                    tree::string(ns, entry.get("namespace").map(|n| n.span).unwrap_or(span)),
+                ));
             }
             if !opts.labels.is_empty() {
                 meta.push(entry_kv("labels", map_of(&opts.labels, span)));
@@ -149,19 +213,41 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
             let mut obj = vec![
                 entry_kv("apiVersion", tree::string("v1", span)),
                 entry_kv("kind", tree::string(kind, span)),
-                entry_kv("metadata", Node { span, value: Value::Map(meta) }),
+                entry_kv(
+                    "metadata",
+                    Node {
+                        span,
+                        value: Value::Map(meta),
+                    },
+                ),
                 entry_kv("data", data_node),
             ];
             if is_secret {
-                let ty = entry.get("type").and_then(tree::scalar_text).unwrap_or_else(|| "Opaque".into());
+                let ty = entry
+                    .get("type")
+                    .and_then(tree::scalar_text)
+                    .unwrap_or_else(|| "Opaque".into());
                 let ty_span = entry.get("type").map(|n| n.span).unwrap_or(span);
                 obj.push(entry_kv("type", tree::string(ty, ty_span)));
             }
             if opts.immutable {
-                obj.push(entry_kv("immutable", Node { span, value: Value::Bool(true) }));
+                obj.push(entry_kv(
+                    "immutable",
+                    Node {
+                        span,
+                        value: Value::Bool(true),
+                    },
+                ));
             }
-            let node = Node { span, value: Value::Map(obj) };
-            if res.iter().any(|r| r.kind() == kind && r.name() == name && tree::namespace(&r.node) == namespace.as_deref().unwrap_or("")) {
+            let node = Node {
+                span,
+                value: Value::Map(obj),
+            };
+            if res.iter().any(|r| {
+                r.kind() == kind
+                    && r.name() == name
+                    && tree::namespace(&r.node) == namespace.as_deref().unwrap_or("")
+            }) {
                 b.error(
                     "render/conflict",
                     format!("{kind} `{name}` already exists; use `behavior: merge` or `replace`"),
@@ -169,7 +255,10 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
                 );
                 return;
             }
-            let mut r = Res::new(node, b.r.files.get(span.file).expect("span of a registered file"));
+            let mut r = Res::new(
+                node,
+                b.r.files.get(span.file).expect("span of a registered file"),
+            );
             r.hash = !opts.no_hash;
             res.push(r);
         }
@@ -177,7 +266,9 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
             let target = res.iter_mut().find(|r| {
                 r.kind() == kind
                     && r.answers_to(&name)
-                    && namespace.as_deref().is_none_or(|ns| tree::namespace(&r.node) == ns || r.namespaces.iter().any(|n| n == ns))
+                    && namespace.as_deref().is_none_or(|ns| {
+                        tree::namespace(&r.node) == ns || r.namespaces.iter().any(|n| n == ns)
+                    })
             });
             let Some(target) = target else {
                 b.error(
@@ -189,7 +280,9 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
             };
             if behavior == "replace" {
                 tree::set(&mut target.node, "data", data_node);
-            } else if let Some(existing) = tree::get_mut(&mut target.node, "data").filter(|d| matches!(d.value, Value::Map(_))) {
+            } else if let Some(existing) =
+                tree::get_mut(&mut target.node, "data").filter(|d| matches!(d.value, Value::Map(_)))
+            {
                 if let Value::Map(new) = data_node.value {
                     for (k, v) in new {
                         tree::set(existing, &k.name, v);
@@ -214,19 +307,42 @@ fn generate(b: &mut Build, dir: &str, entry: &Node, kind: &str, global: &Options
         }
         other => {
             let s = entry.get("behavior").map(|n| n.span).unwrap_or(span);
-            b.error("render/invalid", format!("unknown generator behavior `{other}` (create, merge or replace)"), s);
+            b.error(
+                "render/invalid",
+                format!("unknown generator behavior `{other}` (create, merge or replace)"),
+                s,
+            );
         }
     }
 }
 
 fn entry_kv(name: &str, node: Node) -> (Key, Node) {
-    (Key { name: name.to_string(), span: node.span }, node)
+    (
+        Key {
+            name: name.to_string(),
+            span: node.span,
+        },
+        node,
+    )
 }
 
 fn map_of(values: &[(String, Node)], span: Span) -> Node {
     Node {
         span,
-        value: Value::Map(values.iter().map(|(k, v)| (Key { name: k.clone(), span: v.span }, v.clone())).collect()),
+        value: Value::Map(
+            values
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        Key {
+                            name: k.clone(),
+                            span: v.span,
+                        },
+                        v.clone(),
+                    )
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -267,9 +383,15 @@ pub(crate) fn hash(node: &Node) -> String {
     let mut m = serde_json::Map::new();
     m.insert("kind".into(), J::String(tree::kind(node).to_string()));
     m.insert("name".into(), J::String(String::new()));
-    m.insert("data".into(), field("data").unwrap_or(J::String(String::new())));
+    m.insert(
+        "data".into(),
+        field("data").unwrap_or(J::String(String::new())),
+    );
     if tree::kind(node) == "Secret" {
-        let ty = node.get("type").and_then(tree::scalar_text).unwrap_or_default();
+        let ty = node
+            .get("type")
+            .and_then(tree::scalar_text)
+            .unwrap_or_default();
         m.insert("type".into(), J::String(ty));
         if let Some(sd) = field("stringData") {
             m.insert("stringData".into(), sd);
@@ -309,7 +431,9 @@ fn go_json(v: &serde_json::Value, out: &mut String) {
                     '\n' => out.push_str("\\n"),
                     '\r' => out.push_str("\\r"),
                     '\t' => out.push_str("\\t"),
-                    '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                        out.push_str(&format!("\\u{:04x}", c as u32))
+                    }
                     c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
                     c => out.push(c),
                 }
@@ -350,19 +474,54 @@ mod tests {
 
     fn node(text: &str) -> Node {
         let f = SourceFile::new("t.yaml", text);
-        crate::yaml::parse_stream(&f, &Default::default()).documents.remove(0).root.unwrap()
+        crate::yaml::parse_stream(&f, &Default::default())
+            .documents
+            .remove(0)
+            .root
+            .unwrap()
     }
 
     /// Vectors from kustomize's api/hasher/hasher_test.go.
     #[test]
     fn hashes_match_kustomize_hasher_tests() {
-        assert_eq!(hash(&node("apiVersion: v1\nkind: ConfigMap\n")), "6ct58987ht");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: ConfigMap\ndata:\n  one: \"\"\n")), "9g67k2htb6");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: ConfigMap\ndata:\n  two: 2\n  one: \"\"\n  three: 3\n")), "7757f9kkct");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: ConfigMap\nbinaryData:\n  one: \"\"\n")), "6mtk2m274t");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: ConfigMap\ndata:\n  one: \"\"\nbinaryData:\n  two: \"\"\n")), "698h7c7t9m");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\n")), "5gmgkf8578");
-        assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\ndata:\n  one: \"\"\n")), "74bd68bm66");
+        assert_eq!(
+            hash(&node("apiVersion: v1\nkind: ConfigMap\n")),
+            "6ct58987ht"
+        );
+        assert_eq!(
+            hash(&node(
+                "apiVersion: v1\nkind: ConfigMap\ndata:\n  one: \"\"\n"
+            )),
+            "9g67k2htb6"
+        );
+        assert_eq!(
+            hash(&node(
+                "apiVersion: v1\nkind: ConfigMap\ndata:\n  two: 2\n  one: \"\"\n  three: 3\n"
+            )),
+            "7757f9kkct"
+        );
+        assert_eq!(
+            hash(&node(
+                "apiVersion: v1\nkind: ConfigMap\nbinaryData:\n  one: \"\"\n"
+            )),
+            "6mtk2m274t"
+        );
+        assert_eq!(
+            hash(&node(
+                "apiVersion: v1\nkind: ConfigMap\ndata:\n  one: \"\"\nbinaryData:\n  two: \"\"\n"
+            )),
+            "698h7c7t9m"
+        );
+        assert_eq!(
+            hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\n")),
+            "5gmgkf8578"
+        );
+        assert_eq!(
+            hash(&node(
+                "apiVersion: v1\nkind: Secret\ntype: my-type\ndata:\n  one: \"\"\n"
+            )),
+            "74bd68bm66"
+        );
         assert_eq!(hash(&node("apiVersion: v1\nkind: Secret\ntype: my-type\ndata:\n  one: \"\"\nstringData:\n  two: 2\n")), "c4h4264gdb");
     }
 

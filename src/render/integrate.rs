@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::flux::{flux_dir, is_flux_kustomization, render_flux_with, SubstitutionSources};
 use super::kustomize::{kustomization_dirs, render_dir_with};
-use super::{Rendered, RenderOptions, Renderer};
+use super::{RenderOptions, Rendered, Renderer};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
 use crate::redact;
@@ -35,7 +35,11 @@ pub fn repo_root(path: &str) -> PathBuf {
     let given = PathBuf::from(path);
     let mut cur: Option<&Path> = Some(given.as_path());
     while let Some(p) = cur {
-        let probe = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+        let probe = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
         if probe.join(".git").exists() {
             return probe.to_path_buf();
         }
@@ -43,7 +47,11 @@ pub fn repo_root(path: &str) -> PathBuf {
     }
     // Not in a git repository: the working directory when the path is inside it, else the
     // folder itself.
-    if given.is_relative() && !given.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if given.is_relative()
+        && !given
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return PathBuf::from(".");
     }
     given
@@ -54,7 +62,12 @@ fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
 }
 
 /// Renders every kustomization root and in-repo Flux Kustomization under the checked folders.
-pub fn render_paths(files: &Files, paths: &[String], loaded: &[Manifest], opts: &RenderOptions) -> RenderedSet {
+pub fn render_paths(
+    files: &Files,
+    paths: &[String],
+    loaded: &[Manifest],
+    opts: &RenderOptions,
+) -> RenderedSet {
     let mut out = RenderedSet::default();
     let sources = SubstitutionSources::from_manifests(loaded);
     let mut seen_roots = BTreeSet::new();
@@ -79,7 +92,10 @@ pub fn render_paths(files: &Files, paths: &[String], loaded: &[Manifest], opts: 
             .par_iter()
             .map(|d| (d.clone(), render_dir_with(&renderer, d)))
             .collect();
-        let included: BTreeSet<String> = all.iter().flat_map(|(_, r)| r.included.iter().cloned()).collect();
+        let included: BTreeSet<String> = all
+            .iter()
+            .flat_map(|(_, r)| r.included.iter().cloned())
+            .collect();
         let flux: Vec<&Manifest> = loaded
             .iter()
             .filter(|m| is_flux_kustomization(m) && strip(&m.file.path, &prefix).is_some())
@@ -87,10 +103,23 @@ pub fn render_paths(files: &Files, paths: &[String], loaded: &[Manifest], opts: 
             .collect();
         let flux_rendered: Vec<(String, Rendered)> = flux
             .par_iter()
-            .map(|m| (super::flux::flux_label(m), render_flux_with(&renderer, m, &sources)))
+            .map(|m| {
+                (
+                    super::flux::flux_label(m),
+                    render_flux_with(&renderer, m, &sources),
+                )
+            })
             .collect();
-        for (dir, r) in all.into_iter().filter(|(d, _)| !included.contains(d)).chain(flux_rendered) {
-            out.roots.push(if dir.starts_with("Flux ") { dir } else { vfs.display_dir(&dir) });
+        for (dir, r) in all
+            .into_iter()
+            .filter(|(d, _)| !included.contains(d))
+            .chain(flux_rendered)
+        {
+            out.roots.push(if dir.starts_with("Flux ") {
+                dir
+            } else {
+                vfs.display_dir(&dir)
+            });
             out.manifests.extend(r.manifests);
             out.diagnostics.extend(r.diagnostics);
             out.secrets.extend(r.secrets);
@@ -122,11 +151,19 @@ impl DisplayDir for DiskFs {
     }
 }
 
+/// What makes two findings the same: code, file, position, message and field.
+type FindingKey = (
+    String,
+    String,
+    Option<(u32, u32, usize)>,
+    String,
+    Option<String>,
+);
+
 /// Points each finding at the file its span is in (a rendered field may come from a patch),
 /// and merges the same finding found in several overlays into one naming them all.
 pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut merged: BTreeMap<(String, String, Option<(u32, u32, usize)>, String, Option<String>), (Diagnostic, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut merged: BTreeMap<FindingKey, (Diagnostic, BTreeSet<String>)> = BTreeMap::new();
     let mut order = Vec::new();
     for mut d in diagnostics {
         if let Some(span) = d.span {

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::{generator, kustomization_file, patch, transform, tree, Rendered, RenderOptions, Renderer};
+use super::{
+    generator, kustomization_file, patch, transform, tree, RenderOptions, Rendered, Renderer,
+};
 use crate::diagnostic::Severity;
 use crate::manifest::Manifest;
 use crate::source::{Files, SourceFile, Span};
@@ -79,16 +81,31 @@ const SUPPORTED: &[&str] = &[
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("helmCharts", "Helm charts are not rendered by kgate"),
     ("helmGlobals", "Helm charts are not rendered by kgate"),
-    ("helmChartInflationGenerator", "Helm charts are not rendered by kgate"),
+    (
+        "helmChartInflationGenerator",
+        "Helm charts are not rendered by kgate",
+    ),
     ("generators", "generator plugins are never run by kgate"),
     ("transformers", "transformer plugins are never run by kgate"),
     ("validators", "validator plugins are never run by kgate"),
-    ("openapi", "custom OpenAPI schemas for kustomize are not supported"),
+    (
+        "openapi",
+        "custom OpenAPI schemas for kustomize are not supported",
+    ),
     ("replacements", "replacements are not implemented by kgate"),
     ("vars", "vars are not implemented by kgate"),
-    ("configurations", "custom transformer configurations are not implemented by kgate"),
-    ("crds", "kustomize `crds` (name reference configuration) are not implemented by kgate"),
-    ("sortOptions", "sortOptions are not implemented by kgate (the default order is used)"),
+    (
+        "configurations",
+        "custom transformer configurations are not implemented by kgate",
+    ),
+    (
+        "crds",
+        "kustomize `crds` (name reference configuration) are not implemented by kgate",
+    ),
+    (
+        "sortOptions",
+        "sortOptions are not implemented by kgate (the default order is used)",
+    ),
 ];
 
 /// Renders the kustomization in `dir` (a repository path).
@@ -197,7 +214,13 @@ impl<'r, 'a> Build<'r, 'a> {
     }
 
     /// Builds the kustomization (or component) in `dir` on top of `acc`.
-    pub fn kustomization(&mut self, dir: &str, acc: Vec<Res>, depth: usize, via: Option<Span>) -> Vec<Res> {
+    pub fn kustomization(
+        &mut self,
+        dir: &str,
+        acc: Vec<Res>,
+        depth: usize,
+        via: Option<Span>,
+    ) -> Vec<Res> {
         let at = via.unwrap_or_default();
         if self.stack.iter().any(|d| d == dir) {
             let chain = self.stack.join(" → ");
@@ -211,7 +234,10 @@ impl<'r, 'a> Build<'r, 'a> {
         if depth > self.r.opts.max_depth {
             self.error(
                 "render/limit",
-                format!("kustomizations nested more than {} deep; rendering stopped here", self.r.opts.max_depth),
+                format!(
+                    "kustomizations nested more than {} deep; rendering stopped here",
+                    self.r.opts.max_depth
+                ),
                 at,
             );
             return acc;
@@ -238,12 +264,18 @@ impl<'r, 'a> Build<'r, 'a> {
             }
             return acc;
         };
-        let Some(parsed) = self.read_docs(&kfile, at) else { return acc };
+        let Some(parsed) = self.read_docs(&kfile, at) else {
+            return acc;
+        };
         let Some(root) = parsed.docs.first().cloned() else {
             return acc;
         };
         if !matches!(root.value, Value::Map(_)) {
-            self.error("render/invalid", "a kustomization must be a mapping", root.span);
+            self.error(
+                "render/invalid",
+                "a kustomization must be a mapping",
+                root.span,
+            );
             return acc;
         }
         self.stack.push(dir.to_string());
@@ -257,13 +289,19 @@ impl<'r, 'a> Build<'r, 'a> {
             if let Some((_, why)) = UNSUPPORTED.iter().find(|(n, _)| *n == key.name) {
                 self.warning(
                     "render/unsupported",
-                    format!("`{}`: {why}; the rendered output may differ from what the agent applies", key.name),
+                    format!(
+                        "`{}`: {why}; the rendered output may differ from what the agent applies",
+                        key.name
+                    ),
                     key.span,
                 );
             } else if !SUPPORTED.contains(&key.name.as_str()) {
                 self.warning(
                     "render/unsupported",
-                    format!("unknown kustomization field `{}` (kustomize rejects it)", key.name),
+                    format!(
+                        "unknown kustomization field `{}` (kustomize rejects it)",
+                        key.name
+                    ),
                     key.span,
                 );
             }
@@ -297,7 +335,9 @@ impl<'r, 'a> Build<'r, 'a> {
 
     /// The string items of a list field, with their spans; other shapes are findings.
     pub fn strings(&mut self, k: &Node, field: &str) -> Vec<(String, Span)> {
-        let Some(node) = k.get(field) else { return Vec::new() };
+        let Some(node) = k.get(field) else {
+            return Vec::new();
+        };
         match &node.value {
             Value::Null => Vec::new(),
             Value::Seq(items) => items
@@ -305,13 +345,21 @@ impl<'r, 'a> Build<'r, 'a> {
                 .filter_map(|i| match tree::scalar_text(i) {
                     Some(s) => Some((s, i.span)),
                     None => {
-                        self.error("render/invalid", format!("`{field}` items must be strings"), i.span);
+                        self.error(
+                            "render/invalid",
+                            format!("`{field}` items must be strings"),
+                            i.span,
+                        );
                         None
                     }
                 })
                 .collect(),
             _ => {
-                self.error("render/invalid", format!("`{field}` must be a list"), node.span);
+                self.error(
+                    "render/invalid",
+                    format!("`{field}` must be a list"),
+                    node.span,
+                );
                 Vec::new()
             }
         }
@@ -329,14 +377,18 @@ impl<'r, 'a> Build<'r, 'a> {
         if is_remote(entry) {
             return self.remote(entry, span);
         }
-        let Some(path) = self.resolve(dir, entry, span) else { return };
+        let Some(path) = self.resolve(dir, entry, span) else {
+            return;
+        };
         if self.r.vfs.is_dir(&path) {
             self.out.included.insert(path.clone());
             let sub = self.kustomization(&path, Vec::new(), depth + 1, Some(span));
             self.add(res, sub);
             return;
         }
-        let Some(parsed) = self.read_docs(&path, span) else { return };
+        let Some(parsed) = self.read_docs(&path, span) else {
+            return;
+        };
         self.out.consumed.insert(parsed.file.path.clone());
         let mut objects = Vec::new();
         for doc in &parsed.docs {
@@ -375,7 +427,12 @@ impl<'r, 'a> Build<'r, 'a> {
             let suffix = generator::hash(&r.node);
             let old = r.name().to_string();
             let new = format!("{old}-{suffix}");
-            let span = r.node.get("metadata").and_then(|m| m.get("name")).map(|n| n.span).unwrap_or(r.node.span);
+            let span = r
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .map(|n| n.span)
+                .unwrap_or(r.node.span);
             if let Some(meta) = tree::get_mut(&mut r.node, "metadata") {
                 tree::set(meta, "name", tree::string(new.clone(), span));
             }
@@ -388,7 +445,12 @@ impl<'r, 'a> Build<'r, 'a> {
 
     pub fn into_rendered(mut self, res: Vec<Res>, rendered_for: &str) -> Rendered {
         if !rendered_for.is_empty() {
-            for d in self.out.diagnostics.iter_mut().filter(|d| d.rendered_for.is_none()) {
+            for d in self
+                .out
+                .diagnostics
+                .iter_mut()
+                .filter(|d| d.rendered_for.is_none())
+            {
                 d.rendered_for = Some(rendered_for.to_string());
             }
         }
@@ -441,7 +503,9 @@ pub fn kustomization_dirs(files: &[String]) -> BTreeSet<String> {
         .iter()
         .filter_map(|f| {
             let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
-            super::KUSTOMIZATION_FILES.contains(&name).then(|| dir.to_string())
+            super::KUSTOMIZATION_FILES
+                .contains(&name)
+                .then(|| dir.to_string())
         })
         .collect()
 }

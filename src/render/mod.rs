@@ -8,8 +8,8 @@
 pub mod cli;
 pub mod emit;
 pub mod flux;
-pub mod integrate;
 mod generator;
+pub mod integrate;
 pub mod kustomize;
 mod patch;
 mod transform;
@@ -30,7 +30,8 @@ pub use flux::{render_flux, SubstitutionSources};
 pub use kustomize::render_dir;
 
 /// Names of the file that makes a folder a kustomization, in kustomize's order of preference.
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
@@ -95,7 +96,12 @@ impl<'a> Renderer<'a> {
     /// The text of a repository file, registered in `files` once (a file the loader already
     /// read keeps its id, so findings on it are the same whether raw or rendered).
     pub(crate) fn source(&self, path: &str) -> Result<Arc<SourceFile>, String> {
-        if let Some(hit) = self.texts.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if let Some(hit) = self
+            .texts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
             return hit.clone();
         }
         let display = self.vfs.display(path);
@@ -117,7 +123,12 @@ impl<'a> Renderer<'a> {
 
     /// A repository file parsed as a YAML stream (documents with spans).
     pub(crate) fn parsed(&self, path: &str) -> Result<Arc<Parsed>, String> {
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
             return hit.clone();
         }
         let result = self.source(path).map(|file| {
@@ -125,7 +136,11 @@ impl<'a> Renderer<'a> {
             let stream = yaml::parse_stream(&file, &self.opts.limits);
             Arc::new(Parsed {
                 file,
-                docs: stream.documents.into_iter().filter_map(|d| d.root).collect(),
+                docs: stream
+                    .documents
+                    .into_iter()
+                    .filter_map(|d| d.root)
+                    .collect(),
                 diagnostics: loaded.diagnostics,
             })
         });
@@ -137,7 +152,13 @@ impl<'a> Renderer<'a> {
     }
 
     /// A finding at a span, in the file the span is in.
-    pub(crate) fn diag(&self, code: &str, severity: Severity, message: impl Into<String>, span: Span) -> Diagnostic {
+    pub(crate) fn diag(
+        &self,
+        code: &str,
+        severity: Severity,
+        message: impl Into<String>,
+        span: Span,
+    ) -> Diagnostic {
         Diagnostic::new(code, severity, message).in_file(self.files.path(span.file), Some(span))
     }
 }

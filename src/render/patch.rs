@@ -10,9 +10,17 @@ use crate::source::{SourceFile, Span};
 use crate::yaml::{Node, Value};
 
 pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
-    for item in k.get("patchesJson6902").and_then(Node::as_seq).unwrap_or_default() {
+    for item in k
+        .get("patchesJson6902")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let Some(target) = item.get("target") else {
-            b.error("render/invalid", "a `patchesJson6902` entry needs a `target`", item.span);
+            b.error(
+                "render/invalid",
+                "a `patchesJson6902` entry needs a `target`",
+                item.span,
+            );
             continue;
         };
         let sel = Selector::parse(b, target);
@@ -20,7 +28,11 @@ pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             apply_json6902(b, &doc, sel.as_ref(), res);
         }
     }
-    for item in k.get("patchesStrategicMerge").and_then(Node::as_seq).unwrap_or_default() {
+    for item in k
+        .get("patchesStrategicMerge")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         let Some(text) = item.as_str() else { continue };
         let docs = if text.contains('\n') || text.trim_start().starts_with("apiVersion") {
             inline_docs(b, item)
@@ -36,7 +48,11 @@ pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         for doc in patch_docs(b, dir, item) {
             if doc.as_seq().is_some() {
                 if sel.is_none() {
-                    b.error("render/invalid", "a JSON 6902 patch needs a `target`", item.span);
+                    b.error(
+                        "render/invalid",
+                        "a JSON 6902 patch needs a `target`",
+                        item.span,
+                    );
                     continue;
                 }
                 apply_json6902(b, &doc, sel.as_ref(), res);
@@ -50,19 +66,29 @@ pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
 /// The documents of an entry's `path` or inline `patch`.
 fn patch_docs(b: &mut Build, dir: &str, item: &Node) -> Vec<Node> {
     if let Some(p) = item.get("path") {
-        let Some(rel) = p.as_str() else { return Vec::new() };
+        let Some(rel) = p.as_str() else {
+            return Vec::new();
+        };
         return file_docs(b, dir, rel, p.span);
     }
     if let Some(p) = item.get("patch") {
         return inline_docs(b, p);
     }
-    b.error("render/invalid", "a patch needs `path` or `patch`", item.span);
+    b.error(
+        "render/invalid",
+        "a patch needs `path` or `patch`",
+        item.span,
+    );
     Vec::new()
 }
 
 fn file_docs(b: &mut Build, dir: &str, rel: &str, span: Span) -> Vec<Node> {
-    let Some(path) = b.resolve(dir, rel, span) else { return Vec::new() };
-    let Some(parsed) = b.read_docs(&path, span) else { return Vec::new() };
+    let Some(path) = b.resolve(dir, rel, span) else {
+        return Vec::new();
+    };
+    let Some(parsed) = b.read_docs(&path, span) else {
+        return Vec::new();
+    };
     b.out.consumed.insert(parsed.file.path.clone());
     parsed.docs.clone()
 }
@@ -71,10 +97,16 @@ fn file_docs(b: &mut Build, dir: &str, rel: &str, span: Span) -> Vec<Node> {
 /// in the kustomization file (exact lines for block scalars `|`).
 fn inline_docs(b: &mut Build, value: &Node) -> Vec<Node> {
     let Some(text) = value.as_str() else {
-        b.error("render/invalid", "an inline patch must be a string", value.span);
+        b.error(
+            "render/invalid",
+            "an inline patch must be a string",
+            value.span,
+        );
         return Vec::new();
     };
-    let Some(kfile) = b.r.files.get(value.span.file) else { return Vec::new() };
+    let Some(kfile) = b.r.files.get(value.span.file) else {
+        return Vec::new();
+    };
     let tmp = SourceFile::new(kfile.path.clone(), text.to_string());
     let stream = crate::yaml::parse_stream(&tmp, &b.r.opts.limits);
     for p in &stream.problems {
@@ -93,9 +125,18 @@ fn inline_docs(b: &mut Build, value: &Node) -> Vec<Node> {
     let header_before = before
         .rsplit(|c: char| c.is_whitespace())
         .next()
-        .is_some_and(|w| w.starts_with(['|', '>']) && w[1..].chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+'));
+        .is_some_and(|w| {
+            w.starts_with(['|', '>'])
+                && w[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+        });
     let block = header_here || header_before;
-    let first_line = if header_here { value.span.line as usize + 1 } else { value.span.line as usize };
+    let first_line = if header_here {
+        value.span.line as usize + 1
+    } else {
+        value.span.line as usize
+    };
     let indent = kfile
         .text
         .split('\n')
@@ -146,7 +187,11 @@ impl Selector {
                 Ok(r) => Some(r),
                 Err(e) => {
                     let span = node.get(f).map(|n| n.span).unwrap_or(node.span);
-                    b.error("render/invalid", format!("`{f}` is not a valid regular expression: {e}"), span);
+                    b.error(
+                        "render/invalid",
+                        format!("`{f}` is not a valid regular expression: {e}"),
+                        span,
+                    );
                     None
                 }
             }
@@ -228,37 +273,55 @@ pub(crate) fn selector_matches(selector: &str, labels: &[(String, String)]) -> b
         }
     }
     parts.push(&selector[start..]);
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).all(|req| {
-        let set = |rest: &str| -> Vec<String> {
-            rest.trim().trim_start_matches('(').trim_end_matches(')').split(',').map(|s| s.trim().to_string()).collect()
-        };
-        if let Some(k) = req.strip_prefix('!') {
-            return get(k.trim()).is_none();
-        }
-        if let Some((k, v)) = req.split_once("!=") {
-            return get(k.trim()) != Some(v.trim());
-        }
-        if let Some((k, v)) = req.split_once("==").or_else(|| req.split_once('=')) {
-            return get(k.trim()) == Some(v.trim());
-        }
-        if let Some((k, rest)) = req.split_once(" notin ") {
-            return get(k.trim()).is_none_or(|v| !set(rest).iter().any(|s| s == v));
-        }
-        if let Some((k, rest)) = req.split_once(" in ") {
-            return get(k.trim()).is_some_and(|v| set(rest).iter().any(|s| s == v));
-        }
-        get(req).is_some()
-    })
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .all(|req| {
+            let set = |rest: &str| -> Vec<String> {
+                rest.trim()
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect()
+            };
+            if let Some(k) = req.strip_prefix('!') {
+                return get(k.trim()).is_none();
+            }
+            if let Some((k, v)) = req.split_once("!=") {
+                return get(k.trim()) != Some(v.trim());
+            }
+            if let Some((k, v)) = req.split_once("==").or_else(|| req.split_once('=')) {
+                return get(k.trim()) == Some(v.trim());
+            }
+            if let Some((k, rest)) = req.split_once(" notin ") {
+                return get(k.trim()).is_none_or(|v| !set(rest).iter().any(|s| s == v));
+            }
+            if let Some((k, rest)) = req.split_once(" in ") {
+                return get(k.trim()).is_some_and(|v| set(rest).iter().any(|s| s == v));
+            }
+            get(req).is_some()
+        })
 }
 
 fn apply_smp(b: &mut Build, patch: &Node, sel: Option<&Selector>, res: &mut Vec<Res>) {
     if !matches!(patch.value, Value::Map(_)) {
-        b.error("render/invalid", "a strategic merge patch must be a mapping", patch.span);
+        b.error(
+            "render/invalid",
+            "a strategic merge patch must be a mapping",
+            patch.span,
+        );
         return;
     }
     let delete = patch.get("$patch").and_then(Node::as_str) == Some("delete");
     let targets: Vec<usize> = match sel {
-        Some(sel) => res.iter().enumerate().filter(|(_, r)| sel.matches(r)).map(|(i, _)| i).collect(),
+        Some(sel) => res
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| sel.matches(r))
+            .map(|(i, _)| i)
+            .collect(),
         None => {
             let kind = tree::kind(patch);
             let name = tree::name(patch);
@@ -269,7 +332,9 @@ fn apply_smp(b: &mut Build, patch: &Node, sel: Option<&Selector>, res: &mut Vec<
                 .filter(|(_, r)| {
                     r.kind() == kind
                         && r.answers_to(name)
-                        && (ns.is_empty() || tree::namespace(&r.node) == ns || r.namespaces.iter().any(|n| n == ns))
+                        && (ns.is_empty()
+                            || tree::namespace(&r.node) == ns
+                            || r.namespaces.iter().any(|n| n == ns))
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -309,7 +374,12 @@ fn is_builtin(group: &str) -> bool {
 
 fn merge_key(field: &str, items: &[Node]) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
         | "resourceClaims" => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
@@ -329,7 +399,10 @@ fn merge_key(field: &str, items: &[Node]) -> Option<&'static str> {
 }
 
 fn is_directive(key: &str) -> bool {
-    key == "$patch" || key.starts_with("$setElementOrder/") || key == "$retainKeys" || key.starts_with("$deleteFromPrimitiveList/")
+    key == "$patch"
+        || key.starts_with("$setElementOrder/")
+        || key == "$retainKeys"
+        || key.starts_with("$deleteFromPrimitiveList/")
 }
 
 /// A patch value with its directives removed.
@@ -374,7 +447,11 @@ fn merge(target: &mut Node, patch: &Node, builtin: bool) {
             Some(t) => match (&mut t.value, &v.value) {
                 (Value::Map(_), Value::Map(_)) => merge(t, v, builtin),
                 (Value::Seq(_), Value::Seq(pitems)) => {
-                    let key = if builtin { merge_key(&k.name, pitems) } else { None };
+                    let key = if builtin {
+                        merge_key(&k.name, pitems)
+                    } else {
+                        None
+                    };
                     merge_list(t, pitems, key, builtin);
                 }
                 _ => *t = strip(v),
@@ -385,8 +462,15 @@ fn merge(target: &mut Node, patch: &Node, builtin: bool) {
 }
 
 fn merge_list(target: &mut Node, pitems: &[Node], key: Option<&str>, builtin: bool) {
-    if pitems.iter().any(|i| i.get("$patch").and_then(Node::as_str) == Some("replace")) {
-        let kept: Vec<Node> = pitems.iter().filter(|i| i.get("$patch").is_none()).map(strip).collect();
+    if pitems
+        .iter()
+        .any(|i| i.get("$patch").and_then(Node::as_str) == Some("replace"))
+    {
+        let kept: Vec<Node> = pitems
+            .iter()
+            .filter(|i| i.get("$patch").is_none())
+            .map(strip)
+            .collect();
         target.value = Value::Seq(kept);
         return;
     }
@@ -394,7 +478,9 @@ fn merge_list(target: &mut Node, pitems: &[Node], key: Option<&str>, builtin: bo
         target.value = Value::Seq(pitems.iter().map(strip).collect());
         return;
     };
-    let Value::Seq(items) = &mut target.value else { return };
+    let Value::Seq(items) = &mut target.value else {
+        return;
+    };
     let key_of = |n: &Node| n.get(key).map(|v| v.to_json());
     for p in pitems {
         let Some(kv) = key_of(p) else {
@@ -415,7 +501,11 @@ fn merge_list(target: &mut Node, pitems: &[Node], key: Option<&str>, builtin: bo
 
 fn apply_json6902(b: &mut Build, ops: &Node, sel: Option<&Selector>, res: &mut [Res]) {
     let Some(ops_list) = ops.as_seq() else {
-        b.error("render/invalid", "a JSON 6902 patch must be a list of operations", ops.span);
+        b.error(
+            "render/invalid",
+            "a JSON 6902 patch must be a list of operations",
+            ops.span,
+        );
         return;
     };
     let Some(sel) = sel else { return };
@@ -423,7 +513,11 @@ fn apply_json6902(b: &mut Build, ops: &Node, sel: Option<&Selector>, res: &mut [
         for op in ops_list {
             if let Err((msg, span)) = json_op(&mut r.node, op) {
                 let name = r.name().to_string();
-                b.error("render/patch-failed", format!("{msg} (in {} `{name}`)", tree::kind(&r.node)), span);
+                b.error(
+                    "render/patch-failed",
+                    format!("{msg} (in {} `{name}`)", tree::kind(&r.node)),
+                    span,
+                );
                 break;
             }
         }
@@ -434,7 +528,10 @@ fn at_mut<'n>(node: &'n mut Node, segs: &[String]) -> Option<&'n mut Node> {
     let mut cur = node;
     for s in segs {
         cur = match &mut cur.value {
-            Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == *s).map(|(_, v)| v)?,
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.name == *s)
+                .map(|(_, v)| v)?,
             Value::Seq(items) => items.get_mut(s.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -442,7 +539,13 @@ fn at_mut<'n>(node: &'n mut Node, segs: &[String]) -> Option<&'n mut Node> {
     Some(cur)
 }
 
-fn add(root: &mut Node, segs: &[String], value: Node, span: Span, path: &str) -> Result<(), (String, Span)> {
+fn add(
+    root: &mut Node,
+    segs: &[String],
+    value: Node,
+    span: Span,
+    path: &str,
+) -> Result<(), (String, Span)> {
     let Some((last, parent)) = segs.split_last() else {
         *root = value;
         return Ok(());
@@ -490,14 +593,21 @@ fn json_op(target: &mut Node, op: &Node) -> Result<(), (String, Span)> {
     let path = path_node.and_then(Node::as_str).unwrap_or("");
     let span = path_node.map(|n| n.span).unwrap_or(op.span);
     let segs = crate::yaml::split_pointer(path);
-    let value = || op.get("value").cloned().ok_or_else(|| (format!("`{kind}` needs a `value`"), op.span));
-    let from = || -> Vec<String> { crate::yaml::split_pointer(op.get("from").and_then(Node::as_str).unwrap_or("")) };
+    let value = || {
+        op.get("value")
+            .cloned()
+            .ok_or_else(|| (format!("`{kind}` needs a `value`"), op.span))
+    };
+    let from = || -> Vec<String> {
+        crate::yaml::split_pointer(op.get("from").and_then(Node::as_str).unwrap_or(""))
+    };
     match kind {
         "add" => add(target, &segs, value()?, span, path),
         "remove" => take(target, &segs, span, path).map(|_| ()),
         "replace" => {
             let v = value()?;
-            let t = at_mut(target, &segs).ok_or_else(|| (format!("path `{path}` does not exist"), span))?;
+            let t = at_mut(target, &segs)
+                .ok_or_else(|| (format!("path `{path}` does not exist"), span))?;
             *t = v;
             Ok(())
         }
@@ -506,16 +616,22 @@ fn json_op(target: &mut Node, op: &Node) -> Result<(), (String, Span)> {
             add(target, &segs, v, span, path)
         }
         "copy" => {
-            let v = at_mut(target, &from()).cloned().ok_or_else(|| ("`from` does not exist".to_string(), op.span))?;
+            let v = at_mut(target, &from())
+                .cloned()
+                .ok_or_else(|| ("`from` does not exist".to_string(), op.span))?;
             add(target, &segs, v, span, path)
         }
         "test" => {
             let v = value()?;
-            let t = at_mut(target, &segs).ok_or_else(|| (format!("path `{path}` does not exist"), span))?;
+            let t = at_mut(target, &segs)
+                .ok_or_else(|| (format!("path `{path}` does not exist"), span))?;
             if t.to_json() == v.to_json() {
                 Ok(())
             } else {
-                Err((format!("test failed: `{path}` is not {}", v.to_json()), op.span))
+                Err((
+                    format!("test failed: `{path}` is not {}", v.to_json()),
+                    op.span,
+                ))
             }
         }
         other => Err((format!("unknown JSON patch operation `{other}`"), op.span)),
@@ -528,7 +644,10 @@ mod tests {
 
     #[test]
     fn label_selectors() {
-        let l = vec![("app".to_string(), "web".to_string()), ("tier".to_string(), "fe".to_string())];
+        let l = vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "fe".to_string()),
+        ];
         assert!(selector_matches("app=web", &l));
         assert!(selector_matches("app==web,tier", &l));
         assert!(!selector_matches("app!=web", &l));

@@ -35,8 +35,12 @@ const CLUSTER_SCOPED: &[&str] = &[
 ];
 
 pub(crate) fn namespace(_b: &mut Build, k: &Node, res: &mut [Res]) {
-    let Some(node) = k.get("namespace") else { return };
-    let Some(ns) = tree::scalar_text(node) else { return };
+    let Some(node) = k.get("namespace") else {
+        return;
+    };
+    let Some(ns) = tree::scalar_text(node) else {
+        return;
+    };
     set_namespace(res, &ns, node.span);
 }
 
@@ -49,10 +53,16 @@ pub(crate) fn set_namespace(res: &mut [Res], ns: &str, span: Span) {
     for r in res.iter_mut() {
         let kind = r.kind().to_string();
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
-            if let Some(Value::Seq(subjects)) = tree::get_mut(&mut r.node, "subjects").map(|n| &mut n.value) {
+            if let Some(Value::Seq(subjects)) =
+                tree::get_mut(&mut r.node, "subjects").map(|n| &mut n.value)
+            {
                 for s in subjects {
                     let is_sa = s.get("kind").and_then(Node::as_str) == Some("ServiceAccount");
-                    let name = s.get("name").and_then(Node::as_str).unwrap_or("").to_string();
+                    let name = s
+                        .get("name")
+                        .and_then(Node::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     if is_sa && (name == "default" || service_accounts.contains(&name)) {
                         tree::set(s, "namespace", tree::string(ns, span));
                     }
@@ -78,30 +88,62 @@ const WORKLOADS: &[&str] = &["Deployment", "ReplicaSet", "DaemonSet", "StatefulS
 const SELECTOR_SPECS: &[FieldSpec] = &[
     (&["Service"], "spec/selector", true),
     (&["ReplicationController"], "spec/selector", true),
-    (&["ReplicationController"], "spec/template/metadata/labels", true),
+    (
+        &["ReplicationController"],
+        "spec/template/metadata/labels",
+        true,
+    ),
     (WORKLOADS, "spec/selector/matchLabels", true),
     (WORKLOADS, "spec/template/metadata/labels", true),
-    (&["StatefulSet"], "spec/volumeClaimTemplates/[]/metadata/labels", true),
+    (
+        &["StatefulSet"],
+        "spec/volumeClaimTemplates/[]/metadata/labels",
+        true,
+    ),
     (&["Job"], "spec/selector/matchLabels", false),
     (&["Job"], "spec/template/metadata/labels", true),
-    (&["CronJob"], "spec/jobTemplate/spec/selector/matchLabels", false),
+    (
+        &["CronJob"],
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ),
     (&["CronJob"], "spec/jobTemplate/metadata/labels", true),
-    (&["CronJob"], "spec/jobTemplate/spec/template/metadata/labels", true),
+    (
+        &["CronJob"],
+        "spec/jobTemplate/spec/template/metadata/labels",
+        true,
+    ),
     (&["PodDisruptionBudget"], "spec/selector/matchLabels", false),
     (&["NetworkPolicy"], "spec/podSelector/matchLabels", false),
 ];
 
 const TEMPLATE_LABEL_SPECS: &[FieldSpec] = &[
     (WORKLOADS, "spec/template/metadata/labels", true),
-    (&["ReplicationController", "Job"], "spec/template/metadata/labels", true),
-    (&["CronJob"], "spec/jobTemplate/spec/template/metadata/labels", true),
+    (
+        &["ReplicationController", "Job"],
+        "spec/template/metadata/labels",
+        true,
+    ),
+    (
+        &["CronJob"],
+        "spec/jobTemplate/spec/template/metadata/labels",
+        true,
+    ),
 ];
 
 const ANNOTATION_SPECS: &[FieldSpec] = &[
     (WORKLOADS, "spec/template/metadata/annotations", true),
-    (&["ReplicationController", "Job"], "spec/template/metadata/annotations", true),
+    (
+        &["ReplicationController", "Job"],
+        "spec/template/metadata/annotations",
+        true,
+    ),
     (&["CronJob"], "spec/jobTemplate/metadata/annotations", true),
-    (&["CronJob"], "spec/jobTemplate/spec/template/metadata/annotations", true),
+    (
+        &["CronJob"],
+        "spec/jobTemplate/spec/template/metadata/annotations",
+        true,
+    ),
 ];
 
 /// `key: value` pairs of a map field, values as strings with their spans.
@@ -116,7 +158,11 @@ fn pairs(b: &mut Build, node: &Node, what: &str) -> Vec<(String, Node)> {
             .collect(),
         Value::Null => Vec::new(),
         _ => {
-            b.error("render/invalid", format!("`{what}` must be a mapping"), node.span);
+            b.error(
+                "render/invalid",
+                format!("`{what}` must be a mapping"),
+                node.span,
+            );
             Vec::new()
         }
     }
@@ -172,7 +218,9 @@ pub(crate) fn labels(b: &mut Build, k: &Node, res: &mut [Res]) {
     }
     let Some(list) = k.get("labels") else { return };
     for entry in list.as_seq().unwrap_or_default() {
-        let Some(p) = entry.get("pairs") else { continue };
+        let Some(p) = entry.get("pairs") else {
+            continue;
+        };
         let values = pairs(b, p, "labels.pairs");
         let flag = |f: &str| matches!(entry.get(f).map(|n| &n.value), Some(Value::Bool(true)));
         if let Some(f) = entry.get("fields") {
@@ -194,7 +242,9 @@ pub(crate) fn labels(b: &mut Build, k: &Node, res: &mut [Res]) {
 }
 
 pub(crate) fn annotations(b: &mut Build, k: &Node, res: &mut [Res]) {
-    let Some(node) = k.get("commonAnnotations") else { return };
+    let Some(node) = k.get("commonAnnotations") else {
+        return;
+    };
     let values = pairs(b, node, "commonAnnotations");
     set_annotations(res, &values, node.span);
 }
@@ -205,7 +255,13 @@ pub(crate) fn set_annotations(res: &mut [Res], values: &[(String, Node)], span: 
     }
     for r in res.iter_mut() {
         let kind = r.kind().to_string();
-        apply_at(&mut r.node, &["metadata", "annotations"], true, values, span);
+        apply_at(
+            &mut r.node,
+            &["metadata", "annotations"],
+            true,
+            values,
+            span,
+        );
         for (kinds, path, create) in ANNOTATION_SPECS {
             if kinds.contains(&kind.as_str()) {
                 let path: Vec<&str> = path.split('/').collect();
@@ -229,18 +285,29 @@ fn keeps_name(r: &Res) -> bool {
 }
 
 pub(crate) fn prefix_suffix(b: &mut Build, k: &Node, res: &mut [Res]) {
-    let text = |f: &str| k.get(f).and_then(|n| tree::scalar_text(n).map(|s| (s, n.span)));
+    let text = |f: &str| {
+        k.get(f)
+            .and_then(|n| tree::scalar_text(n).map(|s| (s, n.span)))
+    };
     let prefix = text("namePrefix");
     let suffix = text("nameSuffix");
     let _ = b;
     rename_all(res, prefix, suffix);
 }
 
-pub(crate) fn rename_all(res: &mut [Res], prefix: Option<(String, Span)>, suffix: Option<(String, Span)>) {
+pub(crate) fn rename_all(
+    res: &mut [Res],
+    prefix: Option<(String, Span)>,
+    suffix: Option<(String, Span)>,
+) {
     if prefix.is_none() && suffix.is_none() {
         return;
     }
-    let span = prefix.as_ref().or(suffix.as_ref()).map(|p| p.1).unwrap_or_default();
+    let span = prefix
+        .as_ref()
+        .or(suffix.as_ref())
+        .map(|p| p.1)
+        .unwrap_or_default();
     let mut renames = Vec::new();
     for r in res.iter_mut().filter(|r| !keeps_name(r)) {
         let old = r.name().to_string();
@@ -323,7 +390,10 @@ fn walk_containers(node: &mut Node, rules: &[ImageRule]) {
     match &mut node.value {
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
-                if matches!(k.name.as_str(), "containers" | "initContainers" | "ephemeralContainers") {
+                if matches!(
+                    k.name.as_str(),
+                    "containers" | "initContainers" | "ephemeralContainers"
+                ) {
                     if let Value::Seq(items) = &mut v.value {
                         for c in items.iter_mut() {
                             retag(c, rules);
@@ -339,9 +409,13 @@ fn walk_containers(node: &mut Node, rules: &[ImageRule]) {
 }
 
 fn retag(container: &mut Node, rules: &[ImageRule]) {
-    let Some(image) = container.get("image").and_then(Node::as_str) else { return };
+    let Some(image) = container.get("image").and_then(Node::as_str) else {
+        return;
+    };
     let (name, tag, digest) = split_image(image);
-    let Some(rule) = rules.iter().find(|r| r.name == name) else { return };
+    let Some(rule) = rules.iter().find(|r| r.name == name) else {
+        return;
+    };
     let mut new = rule.new_name.clone().unwrap_or_else(|| name.to_string());
     if let Some(d) = &rule.digest {
         new = format!("{new}@{d}");
@@ -359,17 +433,34 @@ fn retag(container: &mut Node, rules: &[ImageRule]) {
 }
 
 pub(crate) fn replicas(b: &mut Build, k: &Node, res: &mut [Res]) {
-    let Some(node) = k.get("replicas") else { return };
+    let Some(node) = k.get("replicas") else {
+        return;
+    };
     for e in node.as_seq().unwrap_or_default() {
         let name = e.get("name").and_then(Node::as_str);
         let count = e.get("count");
-        let (Some(name), Some(count @ Node { value: Value::Int(_), .. })) = (name, count) else {
-            b.error("render/invalid", "a `replicas` entry needs a `name` and an integer `count`", e.span);
+        let (
+            Some(name),
+            Some(
+                count @ Node {
+                    value: Value::Int(_),
+                    ..
+                },
+            ),
+        ) = (name, count)
+        else {
+            b.error(
+                "render/invalid",
+                "a `replicas` entry needs a `name` and an integer `count`",
+                e.span,
+            );
             continue;
         };
         for r in res.iter_mut().filter(|r| r.answers_to(name)) {
-            let scalable = matches!(r.kind(), "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController")
-                || r.node.get("spec").and_then(|s| s.get("replicas")).is_some();
+            let scalable = matches!(
+                r.kind(),
+                "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"
+            ) || r.node.get("spec").and_then(|s| s.get("replicas")).is_some();
             if scalable {
                 if let Some(spec) = tree::map_at(&mut r.node, &["spec"], true, count.span) {
                     tree::set(spec, "replicas", count.clone());
@@ -390,10 +481,16 @@ pub(crate) fn fix_references(res: &mut [Res], renames: &[(String, String, String
         walk_refs(&mut r.node, "", &owner, renames);
         if matches!(owner.as_str(), "RoleBinding" | "ClusterRoleBinding") {
             if let Some(role_ref) = tree::get_mut(&mut r.node, "roleRef") {
-                let kind = role_ref.get("kind").and_then(Node::as_str).unwrap_or("").to_string();
+                let kind = role_ref
+                    .get("kind")
+                    .and_then(Node::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 rename(role_ref, "name", &kind, renames);
             }
-            if let Some(Value::Seq(subjects)) = tree::get_mut(&mut r.node, "subjects").map(|n| &mut n.value) {
+            if let Some(Value::Seq(subjects)) =
+                tree::get_mut(&mut r.node, "subjects").map(|n| &mut n.value)
+            {
                 for s in subjects {
                     if s.get("kind").and_then(Node::as_str) == Some("ServiceAccount") {
                         rename(s, "name", "ServiceAccount", renames);
@@ -405,9 +502,16 @@ pub(crate) fn fix_references(res: &mut [Res], renames: &[(String, String, String
 }
 
 fn rename(node: &mut Node, field: &str, kind: &str, renames: &[(String, String, String)]) {
-    let Some(v) = tree::get_mut(node, field) else { return };
-    let Value::String(current) = &v.value else { return };
-    if let Some((_, _, new)) = renames.iter().find(|(k, old, _)| k == kind && old == current) {
+    let Some(v) = tree::get_mut(node, field) else {
+        return;
+    };
+    let Value::String(current) = &v.value else {
+        return;
+    };
+    if let Some((_, _, new)) = renames
+        .iter()
+        .find(|(k, old, _)| k == kind && old == current)
+    {
         v.value = Value::String(new.clone());
     }
 }
@@ -416,16 +520,26 @@ fn walk_refs(node: &mut Node, parent: &str, owner: &str, renames: &[(String, Str
     match &mut node.value {
         Value::Map(_) => {
             match parent {
-                "configMap" | "configMapRef" | "configMapKeyRef" => rename(node, "name", "ConfigMap", renames),
+                "configMap" | "configMapRef" | "configMapKeyRef" => {
+                    rename(node, "name", "ConfigMap", renames)
+                }
                 "secret" => {
                     rename(node, "secretName", "Secret", renames);
                     rename(node, "name", "Secret", renames);
                 }
-                "secretRef" | "secretKeyRef" | "imagePullSecrets" => rename(node, "name", "Secret", renames),
-                "persistentVolumeClaim" => rename(node, "claimName", "PersistentVolumeClaim", renames),
+                "secretRef" | "secretKeyRef" | "imagePullSecrets" => {
+                    rename(node, "name", "Secret", renames)
+                }
+                "persistentVolumeClaim" => {
+                    rename(node, "claimName", "PersistentVolumeClaim", renames)
+                }
                 "service" if owner == "Ingress" => rename(node, "name", "Service", renames),
                 "scaleTargetRef" => {
-                    let kind = node.get("kind").and_then(Node::as_str).unwrap_or("").to_string();
+                    let kind = node
+                        .get("kind")
+                        .and_then(Node::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     rename(node, "name", &kind, renames);
                 }
                 _ => {}

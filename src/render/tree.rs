@@ -5,7 +5,10 @@ use crate::yaml::{Key, Node, Value};
 
 pub(crate) fn get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
     match &mut node.value {
-        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v),
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v),
         _ => None,
     }
 }
@@ -20,7 +23,13 @@ pub(crate) fn set(node: &mut Node, key: &str, value: Node) {
             *v = value;
         } else {
             let span = value.span;
-            entries.push((Key { name: key.to_string(), span }, value));
+            entries.push((
+                Key {
+                    name: key.to_string(),
+                    span,
+                },
+                value,
+            ));
         }
     }
 }
@@ -35,7 +44,12 @@ pub(crate) fn remove(node: &mut Node, key: &str) -> Option<Node> {
 }
 
 /// The mapping at `path`, created (with `span` as its origin) when `create` is set.
-pub(crate) fn map_at<'n>(node: &'n mut Node, path: &[&str], create: bool, span: Span) -> Option<&'n mut Node> {
+pub(crate) fn map_at<'n>(
+    node: &'n mut Node,
+    path: &[&str],
+    create: bool,
+    span: Span,
+) -> Option<&'n mut Node> {
     let mut cur = node;
     for seg in path {
         if !matches!(cur.value, Value::Map(_)) {
@@ -45,7 +59,14 @@ pub(crate) fn map_at<'n>(node: &'n mut Node, path: &[&str], create: bool, span: 
             if !create {
                 return None;
             }
-            set(cur, seg, Node { span, value: Value::Map(Vec::new()) });
+            set(
+                cur,
+                seg,
+                Node {
+                    span,
+                    value: Value::Map(Vec::new()),
+                },
+            );
         }
         cur = get_mut(cur, seg)?;
         if matches!(cur.value, Value::Null) && create {
@@ -56,7 +77,10 @@ pub(crate) fn map_at<'n>(node: &'n mut Node, path: &[&str], create: bool, span: 
 }
 
 pub(crate) fn string(s: impl Into<String>, span: Span) -> Node {
-    Node { span, value: Value::String(s.into()) }
+    Node {
+        span,
+        value: Value::String(s.into()),
+    }
 }
 
 pub(crate) fn str_at<'n>(node: &'n Node, path: &[&str]) -> Option<&'n str> {
