@@ -28,6 +28,18 @@ fn render(dir: &str) -> kgate::render::Rendered {
     render_dir(&vfs, &files, dir, &RenderOptions::default())
 }
 
+/// Objects compared as data, in a canonical order (kustomize's own tests run without the
+/// legacy reordering that `kubectl kustomize` applies; the order has its own test).
+fn canonical(mut docs: Vec<Value>) -> Vec<Value> {
+    docs.sort_by_key(|d| {
+        format!(
+            "{}/{}/{}",
+            d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]
+        )
+    });
+    docs
+}
+
 fn golden(case: &str) {
     let base = format!("tests/render/{case}");
     let root = std::fs::read_to_string(format!("{base}/ROOT"))
@@ -37,7 +49,7 @@ fn golden(case: &str) {
     assert!(r.diagnostics.is_empty(), "{case}: {:#?}", r.diagnostics);
     let actual: Vec<Value> = r.manifests.iter().map(|m| m.json.clone()).collect();
     let expected = yaml_docs(&std::fs::read_to_string(format!("{base}/expected.yaml")).unwrap());
-    assert_eq!(actual, expected, "{case}");
+    assert_eq!(canonical(actual), canonical(expected), "{case}");
 }
 
 #[test]
@@ -77,7 +89,13 @@ fn overlay_with_every_transformer() {
     let actual: Vec<Value> = r.manifests.iter().map(|m| m.json.clone()).collect();
     let expected =
         yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
-    assert_eq!(actual, expected);
+    let kinds: Vec<&str> = actual.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment"],
+        "legacy order"
+    );
+    assert_eq!(canonical(actual), canonical(expected));
     // The base and the patch files are consumed; the included folders are known.
     assert!(r
         .consumed
@@ -89,7 +107,7 @@ fn overlay_with_every_transformer() {
         .any(|p| p.ends_with("prod/remove-sidecar.yaml")));
     assert!(r.included.contains("tests/render/overlay/base"));
     // Provenance: the image comes from the `images` entry, the port from the patch file.
-    let dep = &r.manifests[0];
+    let dep = &r.manifests[4];
     let files_path = |span: kgate::source::Span| span.line;
     assert_eq!(
         dep.rendered_for.as_deref(),
@@ -131,9 +149,10 @@ fn render_command_prints_the_objects_and_redacts_secrets() {
         !stdout.contains("aHVudGVyMi1zZWNyZXQ="),
         "secret data printed:\n{stdout}"
     );
-    let docs = yaml_docs(&stdout);
-    let expected =
-        yaml_docs(&std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap());
+    let docs = canonical(yaml_docs(&stdout));
+    let expected = canonical(yaml_docs(
+        &std::fs::read_to_string("tests/render/overlay/expected.yaml").unwrap(),
+    ));
     assert_eq!(docs.len(), expected.len());
     // Everything but the redacted Secret is the same data.
     for (a, e) in docs.iter().zip(&expected) {
@@ -369,7 +388,11 @@ data:
     );
     assert!(!stdout.contains("s3cr3t-Value-42") && !stderr.contains("s3cr3t-Value-42"));
     let docs = yaml_docs(&stdout);
-    let dep = &docs[0];
+    let dep = &docs[1];
+    assert_eq!(
+        dep["kind"], "Deployment",
+        "legacy order puts the ConfigMap first"
+    );
     assert_eq!(dep["metadata"]["namespace"], "web");
     assert_eq!(dep["metadata"]["labels"]["team"], "web");
     assert_eq!(
@@ -388,7 +411,7 @@ data:
     // Flux substitutes in YAML text: `value: ${UNDEFINED_VAR}` becomes `value: `, a null.
     assert_eq!(c["env"][3]["value"], Value::Null);
     assert_eq!(
-        docs[1]["data"]["run.sh"], "echo ${HOME}",
+        docs[0]["data"]["run.sh"], "echo ${HOME}",
         "substitution disabled"
     );
 
@@ -514,6 +537,53 @@ fn json_patch_failures_and_unmatched_patches_are_findings() {
         vec![
             ("render/patch-failed".into(), "kustomization.yaml".into(), 8),
             ("render/invalid".into(), "kustomization.yaml".into(), 10),
+        ]
+    );
+}
+
+#[test]
+fn output_order_is_legacy_by_default_and_fifo_on_request() {
+    let files = [
+        ("app/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"),
+        ("app/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n"),
+        ("app/hook.yaml", "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: h\n"),
+        ("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"),
+    ];
+    let kinds = |kustomization: &str| -> Vec<String> {
+        let mut all = files.to_vec();
+        all.push(("app/kustomization.yaml", kustomization));
+        let dir = repo(&all);
+        let r = render_dir(
+            &DiskFs::new(dir.path()),
+            &Files::new(),
+            "app",
+            &RenderOptions::default(),
+        );
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        r.manifests
+            .iter()
+            .map(|m| format!("{}/{}", m.resource.kind, m.resource.name))
+            .collect()
+    };
+    let resources = "resources:\n- hook.yaml\n- svc.yaml\n- cm.yaml\n- ns.yaml\n";
+    assert_eq!(
+        kinds(resources),
+        [
+            "Namespace/ns1",
+            "ConfigMap/a",
+            "ConfigMap/b",
+            "Service/s",
+            "ValidatingWebhookConfiguration/h"
+        ]
+    );
+    assert_eq!(
+        kinds(&format!("{resources}sortOptions:\n  order: fifo\n")),
+        [
+            "ValidatingWebhookConfiguration/h",
+            "Service/s",
+            "ConfigMap/b",
+            "ConfigMap/a",
+            "Namespace/ns1"
         ]
     );
 }

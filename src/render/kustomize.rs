@@ -75,6 +75,7 @@ const SUPPORTED: &[&str] = &[
     "secretGenerator",
     "generatorOptions",
     "buildMetadata",
+    "sortOptions",
 ];
 
 /// Keys kgate knows and refuses to run or does not implement.
@@ -102,10 +103,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "crds",
         "kustomize `crds` (name reference configuration) are not implemented by kgate",
     ),
-    (
-        "sortOptions",
-        "sortOptions are not implemented by kgate (the default order is used)",
-    ),
 ];
 
 /// Renders the kustomization in `dir` (a repository path).
@@ -126,6 +123,8 @@ pub(crate) struct Build<'r, 'a> {
     pub r: &'r Renderer<'a>,
     pub out: Rendered,
     stack: Vec<String>,
+    /// `sortOptions` of the top-level kustomization (only it decides the output order).
+    sort_options: Option<Node>,
 }
 
 impl<'r, 'a> Build<'r, 'a> {
@@ -134,6 +133,7 @@ impl<'r, 'a> Build<'r, 'a> {
             r,
             out: Rendered::default(),
             stack: Vec::new(),
+            sort_options: None,
         }
     }
 
@@ -278,6 +278,9 @@ impl<'r, 'a> Build<'r, 'a> {
             );
             return acc;
         }
+        if self.stack.is_empty() {
+            self.sort_options = root.get("sortOptions").cloned();
+        }
         self.stack.push(dir.to_string());
         let res = self.apply(dir, &root, acc, depth);
         self.stack.pop();
@@ -421,7 +424,50 @@ impl<'r, 'a> Build<'r, 'a> {
 
     /// The last steps of a top-level build: generated names get their hash suffix and every
     /// reference to them follows.
-    pub fn finish(&mut self, mut res: Vec<Res>) -> Vec<Res> {
+    pub fn finish(&mut self, res: Vec<Res>) -> Vec<Res> {
+        let mut res = self.hash_names(res);
+        self.sort(&mut res);
+        res
+    }
+
+    /// kustomize's output order: `legacy` (by kind: Namespace first, webhooks last; the
+    /// default of `kubectl kustomize` and Flux) unless the top kustomization asks for `fifo`.
+    fn sort(&mut self, res: &mut [Res]) {
+        let opts = self.sort_options.clone();
+        let order = opts
+            .as_ref()
+            .and_then(|o| o.get("order"))
+            .and_then(Node::as_str)
+            .unwrap_or("legacy");
+        match order {
+            "fifo" => {}
+            "legacy" => {
+                let custom = |f: &str| -> Option<Vec<String>> {
+                    let list = opts.as_ref()?.get("legacySortOptions")?.get(f)?.as_seq()?;
+                    Some(list.iter().filter_map(tree::scalar_text).collect())
+                };
+                let first = custom("orderFirst")
+                    .unwrap_or_else(|| ORDER_FIRST.iter().map(|s| s.to_string()).collect());
+                let last = custom("orderLast")
+                    .unwrap_or_else(|| ORDER_LAST.iter().map(|s| s.to_string()).collect());
+                res.sort_by_cached_key(|r| legacy_key(r, &first, &last));
+            }
+            other => {
+                let span = opts
+                    .as_ref()
+                    .and_then(|o| o.get("order"))
+                    .map(|n| n.span)
+                    .unwrap_or_default();
+                self.error(
+                    "render/invalid",
+                    format!("unknown sortOptions order `{other}` (legacy or fifo)"),
+                    span,
+                );
+            }
+        }
+    }
+
+    fn hash_names(&mut self, mut res: Vec<Res>) -> Vec<Res> {
         let mut renames = Vec::new();
         for r in res.iter_mut().filter(|r| r.hash) {
             let suffix = generator::hash(&r.node);
@@ -461,6 +507,67 @@ impl<'r, 'a> Build<'r, 'a> {
         }
         self.out
     }
+}
+
+/// kustomize's legacy kind order (sigs.k8s.io/kustomize/kyaml/resid/gvk.go).
+const ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+const ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Sort key of the legacy order: kind rank, then `group_version_kind`, then namespace (empty
+/// sorts as `~X`, after named ones) and name, as kustomize's resource ids compare.
+fn legacy_key(r: &Res, first: &[String], last: &[String]) -> (i64, String, String) {
+    let kind = r.kind();
+    let rank = match (
+        first.iter().position(|k| k == kind),
+        last.iter().position(|k| k == kind),
+    ) {
+        (Some(i), _) => i as i64 - first.len() as i64,
+        (None, Some(i)) => 1 + i as i64,
+        _ => 0,
+    };
+    let api = tree::api_version(&r.node);
+    let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let gvk = format!(
+        "{}_{}_{}",
+        or(group, "~G"),
+        or(version, "~V"),
+        or(kind, "~K")
+    );
+    let ns = or(tree::namespace(&r.node), "~X");
+    (rank, gvk, format!("{ns}|{}", r.name()))
 }
 
 /// Remote bases kustomize would fetch (git, http): never fetched by kgate.
