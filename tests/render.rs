@@ -92,7 +92,13 @@ fn overlay_with_every_transformer() {
     let kinds: Vec<&str> = actual.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment"],
+        [
+            "ServiceAccount",
+            "ConfigMap",
+            "Secret",
+            "Service",
+            "Deployment"
+        ],
         "legacy order"
     );
     assert_eq!(canonical(actual), canonical(expected));
@@ -585,5 +591,39 @@ fn output_order_is_legacy_by_default_and_fifo_on_request() {
             "ConfigMap/a",
             "Namespace/ns1"
         ]
+    );
+}
+
+#[test]
+fn check_renders_extensionless_kustomization_files_and_no_render_checks_raw() {
+    let dir = repo(&[
+        (
+            "app/Kustomization",
+            "resources:\n- deploy.yaml\nnamespace: team\n",
+        ),
+        ("app/deploy.yaml", DEPLOY_NO_SELECTOR),
+    ]);
+    // Rendered: the Deployment still lacks a selector, and the finding names the overlay.
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let f = findings(&json);
+    assert!(!f.is_empty());
+    assert!(
+        f.iter().all(|d| d["rendered_for"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("app"))),
+        "{json:#}"
+    );
+    assert_eq!(json["summary"]["resources"], 1);
+    // --no-render: the raw file is checked, with no overlay named.
+    let out = kgate()
+        .args(["check", "--no-render", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        findings(&json).iter().all(|d| d["rendered_for"].is_null()),
+        "{json:#}"
     );
 }

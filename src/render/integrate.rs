@@ -86,7 +86,19 @@ pub fn render_paths(
             .iter()
             .filter_map(|f| strip(&f.path, &prefix).map(str::to_string))
             .collect();
-        let dirs: Vec<String> = kustomization_dirs(&file_paths).into_iter().collect();
+        // Folders holding a kustomization file (`Kustomization` has no extension, so the
+        // walk does not list it: probe every folder that holds a checked file).
+        let mut dirs = kustomization_dirs(&file_paths);
+        let parents: BTreeSet<&str> = file_paths
+            .iter()
+            .map(|f| f.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
+            .collect();
+        for d in parents {
+            if super::kustomization_file(&vfs, d).is_some() {
+                dirs.insert(d.to_string());
+            }
+        }
+        let dirs: Vec<String> = dirs.into_iter().collect();
         let renderer = Renderer::new(&vfs, files, opts);
         let all: Vec<(String, Rendered)> = dirs
             .par_iter()

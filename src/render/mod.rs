@@ -131,9 +131,15 @@ impl<'a> Renderer<'a> {
         {
             return hit.clone();
         }
+        // A file the loader already read had its YAML problems reported there; parse it once.
+        let known = self.files.by_path(&self.vfs.display(path)).is_some();
         let result = self.source(path).map(|file| {
-            let loaded = load::load_file(self.files, &file, &self.opts.limits);
             let stream = yaml::parse_stream(&file, &self.opts.limits);
+            let diagnostics = if known {
+                Vec::new()
+            } else {
+                load::load_file(self.files, &file, &self.opts.limits).diagnostics
+            };
             Arc::new(Parsed {
                 file,
                 docs: stream
@@ -141,7 +147,7 @@ impl<'a> Renderer<'a> {
                     .into_iter()
                     .filter_map(|d| d.root)
                     .collect(),
-                diagnostics: loaded.diagnostics,
+                diagnostics,
             })
         });
         self.cache
