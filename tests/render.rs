@@ -305,6 +305,8 @@ spec:
     kind: GitRepository
     name: flux-system
   targetNamespace: web
+  components:
+  - ../../components/probe
   commonMetadata:
     labels:
       team: web
@@ -316,6 +318,19 @@ spec:
       name: cluster-vars
     - kind: Secret
       name: cluster-secrets
+",
+        ),
+        (
+            "components/probe/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+- target:
+    kind: Deployment
+  patch: |-
+    - op: add
+      path: /metadata/annotations
+      value: {probe: added}
 ",
         ),
         (
@@ -401,6 +416,10 @@ data:
     );
     assert_eq!(dep["metadata"]["namespace"], "web");
     assert_eq!(dep["metadata"]["labels"]["team"], "web");
+    assert_eq!(
+        dep["metadata"]["annotations"]["probe"], "added",
+        "Flux spec.components"
+    );
     assert_eq!(
         dep["spec"]["selector"]["matchLabels"],
         serde_json::json!({"app": "web"})

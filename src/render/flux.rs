@@ -134,6 +134,13 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
         generated(&mut b, &dir, at, 0, &mut res);
         res
     };
+    // `spec.components`: kustomize components relative to `spec.path`, applied on top.
+    for (entry, span) in b.strings(spec, "components") {
+        if let Some(sub) = b.resolve(&dir, &entry, span) {
+            b.out.included.insert(sub.clone());
+            res = b.kustomization(&sub, res, 1, Some(span));
+        }
+    }
     if let Some(ns) = spec.get("targetNamespace") {
         if let Some(text) = ns.as_str() {
             transform::set_namespace(&mut res, text, ns.span);
