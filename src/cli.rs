@@ -28,6 +28,9 @@ pub enum Command {
     /// Dry-run plan: what each GitOps unit (Flux Kustomization, Argo CD Application, or
     /// top-level folder) would create, update and delete between --base and --head.
     Diff(DiffArgs),
+    /// Print what kustomize / Flux would apply for a kustomization folder or a file of Flux
+    /// Kustomizations, as a YAML stream (like `kubectl kustomize`).
+    Render(RenderArgs),
     /// List every finding code with its severity and summary.
     Rules,
     /// Run the `test_*` rules of `*_test.rego` files (as `conftest verify` / `opa test`).
@@ -205,6 +208,10 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub max_file_size: u64,
 
+    /// Check raw files only: do not render kustomizations and Flux Kustomizations.
+    #[arg(long)]
+    pub no_render: bool,
+
     /// Merge-request mode: the target branch's revision (ref, sha, `origin/main`). In CI it is
     /// found from GITHUB_BASE_REF / GITHUB_EVENT_PATH / CI_MERGE_REQUEST_DIFF_BASE_SHA.
     #[arg(long, value_name = "REV")]
@@ -266,6 +273,20 @@ pub struct DiffArgs {
     /// Glob of paths to leave out, repeatable.
     #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<String>,
+
+    /// Largest file read, in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Check raw files only: do not render kustomizations and Flux Kustomizations.
+    #[arg(long)]
+    pub no_render: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// A folder with a kustomization.yaml, or a file holding Flux Kustomizations.
+    pub path: String,
 
     /// Largest file read, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod policy;
 pub mod progress;
 pub mod redact;
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
@@ -70,6 +71,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Check(args) => run_check(&args),
         Command::Verify(args) => run_verify(&args),
         Command::Diff(args) => run_diff(&args),
+        Command::Render(args) => run_render(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
@@ -158,6 +160,10 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         policy: policy::PolicyOptions::default(),
         exceptions: exceptions::ExceptionOptions::default(),
         shard: args.shard,
+        render: (!args.no_render).then(|| render::RenderOptions {
+            max_file_size: args.max_file_size,
+            ..render::RenderOptions::default()
+        }),
     }
 }
 
@@ -310,6 +316,17 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         None => write_stdout(&text)?,
     }
     Ok(EXIT_PASS)
+}
+
+/// `kgate render PATH`: the rendered objects as YAML on stdout, findings on stderr.
+fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
+    let out = render::cli::render_path(&args.path, args.max_file_size)?;
+    write_stdout(&out.yaml)?;
+    for line in &out.lines {
+        eprintln!("{line}");
+    }
+    let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
+    Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }
 
 /// Runs `f` on a rayon pool of `jobs` threads (all cores by default).

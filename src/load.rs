@@ -34,6 +34,10 @@ impl Loaded {
     }
 }
 
+/// File id of spans computed on text that is not in the run's `Files` (a file that failed to
+/// decode): no registry lookup may resolve it to another file.
+const UNREGISTERED: u32 = u32::MAX;
+
 /// Decodes raw bytes as a YAML stream would be: UTF-8 (a BOM is dropped) or UTF-16 with a BOM.
 /// Binary content and invalid UTF-8 are findings that point at the first bad byte.
 pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
@@ -57,7 +61,7 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
             });
     }
     if let Some(nul) = bytes.iter().take(8192).position(|&b| b == 0) {
-        let file = SourceFile::new(path, String::from_utf8_lossy(&bytes[..nul]).into_owned());
+        let file = SourceFile::with_id(UNREGISTERED, path, String::from_utf8_lossy(&bytes[..nul]).into_owned());
         return Err(Diagnostic::error(
             "file/not-text",
             "binary content (a NUL byte): this is not a YAML file",
@@ -68,7 +72,7 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
         Ok(s) => Ok(s.to_string()),
         Err(e) => {
             let good = e.valid_up_to();
-            let file = SourceFile::new(path, String::from_utf8_lossy(&bytes[..good]).into_owned());
+            let file = SourceFile::with_id(UNREGISTERED, path, String::from_utf8_lossy(&bytes[..good]).into_owned());
             Err(Diagnostic::error(
                 "file/not-text",
                 "invalid UTF-8: YAML files must be UTF-8 (or UTF-16 with a byte order mark)",

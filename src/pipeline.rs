@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub exceptions: crate::exceptions::ExceptionOptions,
     /// Check only this shard of the files (`--shard I/N`).
     pub shard: Option<crate::shard::Shard>,
+    /// Render kustomizations and Flux Kustomizations before checking (None: check raw files).
+    pub render: Option<crate::render::RenderOptions>,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -172,6 +174,15 @@ pub fn check_loaded(
     opts: &CheckOptions,
 ) -> Result<Outcome, String> {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    // What the agent applies: rendered objects replace the raw files their roots consume.
+    let mut rendered_secrets = BTreeSet::new();
+    if let Some(render_opts) = &opts.render {
+        let r = crate::render::integrate::render_paths(&files, &opts.paths, &loaded.manifests, render_opts);
+        diagnostics.extend(r.diagnostics);
+        loaded.manifests.retain(|m| !r.consumed.contains(&m.file.path));
+        loaded.manifests.extend(r.manifests);
+        rendered_secrets = r.secrets.values;
+    }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     if !foreign.manifests.is_empty() {
         // Other shards' CRDs join in file order, as in an unsharded run (a later CRD for the
@@ -230,6 +241,8 @@ pub fn check_loaded(
         }
         secret_values.extend(secrets.values);
     }
+    secret_values.extend(rendered_secrets);
+    let mut diagnostics = crate::render::integrate::attribute_and_merge(&files, diagnostics);
     // Exceptions also cover findings outside objects (file and YAML problems).
     exceptions.apply(&mut diagnostics);
     diagnostics.extend(exceptions.findings.iter().cloned());

@@ -219,6 +219,83 @@ on the object, or `reason:` in the config file's `exceptions:` list.",
         summary: "the merge request changes the gate's own policies, exceptions or config",
         docs: "In merge-request mode (`kgate check --base REV`) policies, exceptions and `.kgate.yaml` are taken from the base revision, so a merge request cannot switch off the gate that judges it. When the MR changes those files (`.kgate.yaml`, `.kgate.yml`, files under `policy/`, `policies/`, `.kgate/`), this warning lists them so a reviewer looks at them.\n\nTo evaluate the MR with its own policies, pass `--policies-from head`.",
     },
+    Rule {
+        code: "render/unsupported",
+        severity: Severity::Warning,
+        summary: "a kustomize feature kgate does not render (remote base, Helm, plugins, ...)",
+        docs: "kgate renders kustomizations natively and never runs programs or uses the network. \
+Remote bases (`github.com/...`, `https://...`), `helmCharts`, `generators`/`transformers`/`validators` \
+plugins, `openapi`, `replacements`, `vars`, `configurations`, `crds` and `sortOptions` are reported \
+here, at the line that asks for them, so the rendered output is never silently incomplete.\n\nFix: \
+vendor the remote base into the repository, or accept that those objects are not checked.",
+    },
+    Rule {
+        code: "render/outside-root",
+        severity: Severity::Error,
+        summary: "a kustomization refers to a path outside the repository",
+        docs: "A `resources`, patch or generator path that leaves the repository root (`../../..`, \
+an absolute path, or a symbolic link pointing elsewhere) is never read: a merge request must not make \
+kgate read files from the machine it runs on. kustomize's default load restrictor refuses it too.",
+    },
+    Rule {
+        code: "render/cycle",
+        severity: Severity::Error,
+        summary: "a kustomization includes itself",
+        docs: "The chain of `resources`/`components` comes back to a kustomization already being \
+built. kustomize fails on it; kgate stops that branch and reports the chain.",
+    },
+    Rule {
+        code: "render/limit",
+        severity: Severity::Error,
+        summary: "kustomizations are nested too deep",
+        docs: "Rendering follows at most 32 nested kustomizations, so a hostile repository cannot \
+make a run endless.",
+    },
+    Rule {
+        code: "render/missing",
+        severity: Severity::Error,
+        summary: "a file or folder a kustomization names does not exist",
+        docs: "kustomize fails the build when a resource, component, patch or generator file is \
+missing, or a folder named as a resource has no kustomization.yaml.",
+    },
+    Rule {
+        code: "render/invalid",
+        severity: Severity::Error,
+        summary: "a kustomization is malformed or a patch matches nothing",
+        docs: "A field has the wrong shape, a generator is malformed, a `merge`/`replace` generator \
+finds no object, or a strategic merge patch without `target` matches no resource: kustomize fails \
+the build.",
+    },
+    Rule {
+        code: "render/conflict",
+        severity: Severity::Error,
+        summary: "two resources of one kustomization have the same identity",
+        docs: "kustomize refuses a second object with the same group, kind, namespace and name \
+(use a patch, or a generator with `behavior: merge`).",
+    },
+    Rule {
+        code: "render/patch-failed",
+        severity: Severity::Error,
+        summary: "a JSON 6902 patch operation cannot be applied",
+        docs: "The path of a `remove`/`replace`/`move` does not exist, an index is out of range, or \
+a `test` operation failed. kustomize fails the build.",
+    },
+    Rule {
+        code: "render/unresolved-variable",
+        severity: Severity::Error,
+        summary: "a Flux `${VAR}` has no value",
+        docs: "The variable is neither in `postBuild.substitute` nor in a `substituteFrom` ConfigMap \
+or Secret found in the checked manifests, and has no `${VAR:=default}`. Flux substitutes an empty \
+string (or fails with strict substitution).\n\nFix: define it, give it a default, or escape it as \
+`$${VAR}`; `kustomize.toolkit.fluxcd.io/substitute: disabled` turns substitution off per object.",
+    },
+    Rule {
+        code: "render/missing-source",
+        severity: Severity::Error,
+        summary: "a Flux substituteFrom ConfigMap/Secret is not in the repository",
+        docs: "Flux waits (fails) until a non-optional substituteFrom source exists. kgate looks for \
+it among the checked manifests; mark it `optional: true` if it is created elsewhere.",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

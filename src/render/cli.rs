@@ -1,0 +1,164 @@
+//! `kgate render PATH`: render a kustomization folder or the Flux Kustomizations of a file and
+//! print the objects as YAML. Secret values (Secret data, substituted secret variables) are
+//! replaced by `[REDACTED]`: kgate prints no secret, even here.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::flux::{is_flux_kustomization, render_flux_with, SubstitutionSources};
+use super::integrate::{attribute_and_merge, repo_root};
+use super::kustomize::render_dir_with;
+use super::{emit, RenderOptions, Renderer};
+use crate::diagnostic::Diagnostic;
+use crate::source::Files;
+use crate::vfs::DiskFs;
+use crate::yaml::{Node, Value};
+
+pub struct RenderOutput {
+    pub yaml: String,
+    /// Findings, one per line: `file:line:col: severity [code] message`.
+    pub diagnostics: Vec<Diagnostic>,
+    pub lines: Vec<String>,
+}
+
+/// `path` relative to `root` (both as the user wrote them).
+fn relative(path: &Path, root: &Path) -> String {
+    // A root of `.` is no lexical prefix of `apps/web`: the path is then already relative.
+    let p = path.strip_prefix(root).unwrap_or(path);
+    let s = p.to_string_lossy().replace('\\', "/");
+    s.trim_start_matches("./").trim_matches('/').to_string()
+}
+
+fn node_get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// Secret values inside any string (e.g. substituted into an env value) become `[REDACTED]`.
+fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
+    match &mut node.value {
+        Value::String(s) => {
+            let scrubbed = crate::redact::scrub(s, secrets);
+            if scrubbed != *s {
+                *s = scrubbed;
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|n| scrub_node(n, secrets)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(_, v)| scrub_node(v, secrets)),
+        _ => {}
+    }
+}
+
+pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, String> {
+    let p = Path::new(path);
+    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let files = Files::new();
+    let opts = RenderOptions {
+        max_file_size,
+        ..RenderOptions::default()
+    };
+    let (root_dir, target) = if meta.is_dir() {
+        (p.to_path_buf(), None)
+    } else {
+        (
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+            Some(p),
+        )
+    };
+    let root = repo_root(&root_dir.to_string_lossy());
+    let vfs = DiskFs::new(&root);
+    let renderer = Renderer::new(&vfs, &files, &opts);
+    let mut rendered = Vec::new();
+    match target {
+        None => rendered.push(render_dir_with(&renderer, &relative(p, &root))),
+        Some(file) => {
+            let bytes = std::fs::read(file).map_err(|e| format!("cannot read {path}: {e}"))?;
+            let text = crate::load::decode(path, &bytes).map_err(|d| d.message)?;
+            let f = files.add(path, text);
+            let loaded = crate::load::load_file(&files, &f, &opts.limits);
+            // substituteFrom ConfigMaps and Secrets may live anywhere in the repository.
+            let discover = crate::discover::DiscoverOptions {
+                max_file_size,
+                ..Default::default()
+            };
+            let (repo, _) = crate::pipeline::load_paths(
+                &files,
+                &[root.to_string_lossy().to_string()],
+                &discover,
+                &opts.limits,
+            )?;
+            let sources =
+                SubstitutionSources::from_manifests(repo.manifests.iter().chain(&loaded.manifests));
+            let flux: Vec<_> = loaded
+                .manifests
+                .iter()
+                .filter(|m| is_flux_kustomization(m))
+                .collect();
+            if flux.is_empty() {
+                return Err(format!(
+                    "{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io)"
+                ));
+            }
+            for m in flux {
+                rendered.push(render_flux_with(&renderer, m, &sources));
+            }
+        }
+    }
+    let mut secrets = BTreeSet::new();
+    let mut diagnostics = Vec::new();
+    for r in &rendered {
+        secrets.extend(r.secrets.values.iter().cloned());
+        diagnostics.extend(r.diagnostics.iter().cloned());
+    }
+    let mut nodes = Vec::new();
+    for r in &rendered {
+        for m in &r.manifests {
+            let mut node = m.node.clone();
+            if m.resource.kind == "Secret" && m.group().is_empty() {
+                for field in ["data", "stringData"] {
+                    if let Some(Value::Map(entries)) =
+                        node_get_mut(&mut node, field).map(|n| &mut n.value)
+                    {
+                        for (_, v) in entries.iter_mut() {
+                            if let Some(t) = crate::render::tree::scalar_text(v) {
+                                secrets.insert(t);
+                            }
+                            v.value = Value::String(crate::redact::REDACTED.to_string());
+                        }
+                    }
+                }
+            }
+            scrub_node(&mut node, &secrets);
+            nodes.push(node);
+        }
+    }
+    let refs: Vec<&Node> = nodes.iter().collect();
+    let yaml = emit::to_yaml_stream(&refs);
+    let mut diagnostics = attribute_and_merge(&files, diagnostics);
+    crate::pipeline::scrub_all(&mut diagnostics, &secrets);
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    diagnostics.dedup();
+    let lines = diagnostics
+        .iter()
+        .map(|d| {
+            let (line, col) = d.span.map(|s| (s.line, s.col)).unwrap_or((0, 0));
+            format!(
+                "{}:{line}:{col}: {} [{}] {}",
+                d.file, d.severity, d.code, d.message
+            )
+        })
+        .collect();
+    Ok(RenderOutput {
+        yaml,
+        diagnostics,
+        lines,
+    })
+}

@@ -1,0 +1,213 @@
+//! How `kgate check` uses rendering: find the kustomization roots and Flux Kustomizations among
+//! the checked paths, render them in parallel over one parse cache, and say which raw files the
+//! rendered output replaces. Also: findings on rendered objects are reported once per source
+//! location, naming every overlay they were found in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::flux::{flux_dir, is_flux_kustomization, render_flux_with, SubstitutionSources};
+use super::kustomize::{kustomization_dirs, render_dir_with};
+use super::{RenderOptions, Rendered, Renderer};
+use crate::diagnostic::Diagnostic;
+use crate::manifest::Manifest;
+use crate::redact;
+use crate::source::Files;
+use crate::vfs::DiskFs;
+
+/// Everything rendering contributed to a check run.
+#[derive(Debug, Default)]
+pub struct RenderedSet {
+    pub manifests: Vec<Manifest>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub secrets: redact::Secrets,
+    /// Display paths of raw files checked through rendered output instead.
+    pub consumed: BTreeSet<String>,
+    /// Display paths of the kustomization roots and Flux Kustomizations rendered.
+    pub roots: Vec<String>,
+}
+
+/// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
+/// else the folder itself. Rendering never reads above it.
+pub fn repo_root(path: &str) -> PathBuf {
+    let given = PathBuf::from(path);
+    let mut cur: Option<&Path> = Some(given.as_path());
+    while let Some(p) = cur {
+        let probe = if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        };
+        if probe.join(".git").exists() {
+            return probe.to_path_buf();
+        }
+        cur = p.parent();
+    }
+    // Not in a git repository: the working directory when the path is inside it, else the
+    // folder itself.
+    if given.is_relative()
+        && !given
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return PathBuf::from(".");
+    }
+    given
+}
+
+fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
+    display.strip_prefix(prefix)
+}
+
+/// Renders every kustomization root and in-repo Flux Kustomization under the checked folders.
+pub fn render_paths(
+    files: &Files,
+    paths: &[String],
+    loaded: &[Manifest],
+    opts: &RenderOptions,
+) -> RenderedSet {
+    let mut out = RenderedSet::default();
+    let sources = SubstitutionSources::from_manifests(loaded);
+    let mut seen_roots = BTreeSet::new();
+    for given in paths {
+        if given == "-" || !Path::new(given).is_dir() {
+            continue;
+        }
+        let root = repo_root(given);
+        if !seen_roots.insert(root.clone()) {
+            continue;
+        }
+        let vfs = DiskFs::new(&root);
+        let prefix = vfs_display_prefix(&vfs);
+        let file_paths: Vec<String> = files
+            .all()
+            .iter()
+            .filter_map(|f| strip(&f.path, &prefix).map(str::to_string))
+            .collect();
+        // Folders holding a kustomization file (`Kustomization` has no extension, so the
+        // walk does not list it: probe every folder that holds a checked file).
+        let mut dirs = kustomization_dirs(&file_paths);
+        let parents: BTreeSet<&str> = file_paths
+            .iter()
+            .map(|f| f.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
+            .collect();
+        for d in parents {
+            if super::kustomization_file(&vfs, d).is_some() {
+                dirs.insert(d.to_string());
+            }
+        }
+        let dirs: Vec<String> = dirs.into_iter().collect();
+        let renderer = Renderer::new(&vfs, files, opts);
+        let all: Vec<(String, Rendered)> = dirs
+            .par_iter()
+            .map(|d| (d.clone(), render_dir_with(&renderer, d)))
+            .collect();
+        let included: BTreeSet<String> = all
+            .iter()
+            .flat_map(|(_, r)| r.included.iter().cloned())
+            .collect();
+        let flux: Vec<&Manifest> = loaded
+            .iter()
+            .filter(|m| is_flux_kustomization(m) && strip(&m.file.path, &prefix).is_some())
+            .filter(|m| flux_dir(&vfs, m).is_some())
+            .collect();
+        let flux_rendered: Vec<(String, Rendered)> = flux
+            .par_iter()
+            .map(|m| {
+                (
+                    super::flux::flux_label(m),
+                    render_flux_with(&renderer, m, &sources),
+                )
+            })
+            .collect();
+        for (dir, r) in all
+            .into_iter()
+            .filter(|(d, _)| !included.contains(d))
+            .chain(flux_rendered)
+        {
+            out.roots.push(if dir.starts_with("Flux ") {
+                dir
+            } else {
+                vfs.display_dir(&dir)
+            });
+            out.manifests.extend(r.manifests);
+            out.diagnostics.extend(r.diagnostics);
+            out.secrets.extend(r.secrets);
+            out.consumed.extend(r.consumed);
+        }
+    }
+    out
+}
+
+fn vfs_display_prefix(vfs: &DiskFs) -> String {
+    use crate::vfs::Vfs;
+    vfs.display("")
+}
+
+trait DisplayDir {
+    fn display_dir(&self, dir: &str) -> String;
+}
+
+impl DisplayDir for DiskFs {
+    fn display_dir(&self, dir: &str) -> String {
+        use crate::vfs::Vfs;
+        let d = self.display(dir);
+        let d = d.trim_end_matches('/');
+        if d.is_empty() {
+            ".".to_string()
+        } else {
+            d.to_string()
+        }
+    }
+}
+
+/// What makes two findings the same: code, file, position, message and field.
+type FindingKey = (
+    String,
+    String,
+    Option<(u32, u32, usize)>,
+    String,
+    Option<String>,
+);
+
+/// Points each finding at the file its span is in (a rendered field may come from a patch),
+/// and merges the same finding found in several overlays into one naming them all.
+pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut merged: BTreeMap<FindingKey, (Diagnostic, BTreeSet<String>)> = BTreeMap::new();
+    let mut order = Vec::new();
+    for mut d in diagnostics {
+        if let Some(span) = d.span {
+            let path = files.path(span.file);
+            if !path.is_empty() {
+                d.file = path;
+            }
+        }
+        let key = (
+            d.code.clone(),
+            d.file.clone(),
+            d.span.map(|s| (s.line, s.col, s.start)),
+            d.message.clone(),
+            d.path.clone(),
+        );
+        match merged.get_mut(&key) {
+            Some((_, overlays)) => overlays.extend(d.rendered_for.clone()),
+            None => {
+                order.push(key.clone());
+                let overlays = d.rendered_for.iter().cloned().collect();
+                merged.insert(key, (d, overlays));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| merged.remove(&k))
+        .map(|(mut d, overlays)| {
+            if !overlays.is_empty() {
+                d.rendered_for = Some(overlays.into_iter().collect::<Vec<_>>().join(", "));
+            }
+            d
+        })
+        .collect()
+}
