@@ -27,6 +27,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List every finding code with its severity and summary.
     Rules,
+    /// Run the `test_*` rules of `*_test.rego` files (as `conftest verify` / `opa test`).
+    Verify(VerifyArgs),
     /// Print the documentation of a finding code.
     Explain {
         /// A code such as `schema/unknown-field`.
@@ -168,6 +170,34 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
 
+    /// Config file (default: the nearest .kgate.yaml up to the git root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Folder or file of Rego policies (conftest conventions), repeatable.
+    #[arg(long = "policy", short = 'p', value_name = "DIR")]
+    pub policies: Vec<String>,
+
+    /// Rego package whose rules are enforced (default `main`), repeatable.
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Enforce the rules of every package of the --policy files.
+    #[arg(long)]
+    pub all_namespaces: bool,
+
+    /// JSON/YAML files or folders merged into the policies' `data`, repeatable.
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+
+    /// Do not run kgate's built-in policies.
+    #[arg(long)]
+    pub no_builtin_policies: bool,
+
+    /// Regex an image tag must match for policy/image-tag-commit.
+    #[arg(long, value_name = "REGEX")]
+    pub image_tag_pattern: Option<String>,
+
     /// Largest file read, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub max_file_size: u64,
@@ -220,4 +250,22 @@ pub struct InitArgs {
     /// Also write a pre-commit configuration entry (.pre-commit-config.yaml).
     #[arg(long)]
     pub pre_commit: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Policy folders (default: the config file's `policies`, else `policy`).
+    pub dirs: Vec<String>,
+
+    /// JSON/YAML files or folders merged into `data`, repeatable.
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+
+    /// Config file (default: the nearest .kgate.yaml up to the git root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Run the tests of kgate's built-in policy pack instead.
+    #[arg(long)]
+    pub builtin: bool,
 }

@@ -52,9 +52,14 @@ pub struct ResourceRef {
 impl std::fmt::Display for ResourceRef {
     /// `Deployment prod/web`, `Namespace prod`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = if self.name.is_empty() {
+            "(unnamed)"
+        } else {
+            &self.name
+        };
         match &self.namespace {
-            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, name),
+            None => write!(f, "{} {}", self.kind, name),
         }
     }
 }

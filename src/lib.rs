@@ -7,15 +7,18 @@
 
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod init;
+pub mod exceptions;
 pub mod load;
 pub mod manifest;
 pub mod merge;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod rules;
@@ -61,9 +64,13 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Verify(args) => run_verify(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
+                out.push_str(&format!("{:<28} {:<8} {}\n", r.code, r.severity, r.summary));
+            }
+            for r in policy::builtin::rules() {
                 out.push_str(&format!("{:<28} {:<8} {}\n", r.code, r.severity, r.summary));
             }
             write_stdout(&out)?;
@@ -74,7 +81,13 @@ fn run(cli: Cli) -> Result<u8, String> {
                 write_stdout(&format!("{} ({})\n\n{}\n\n{}\n", r.code, r.severity, r.summary, r.docs))?;
                 Ok(EXIT_PASS)
             }
-            None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
+            None => match policy::builtin::find(&code) {
+                Some(r) => {
+                    write_stdout(&format!("{} ({})\n\n{}\n\n{}\n", r.code, r.severity, r.summary, r.docs))?;
+                    Ok(EXIT_PASS)
+                }
+                None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
+            },
         },
         Command::Merge(args) => merge::run(&args),
         Command::Init(args) => init::run(&args),
@@ -138,11 +151,67 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         },
         crds: args.crds.clone(),
         shard: args.shard,
+        policy: policy::PolicyOptions::default(),
+        exceptions: exceptions::ExceptionOptions::default(),
     }
 }
 
+/// Settings from the config file, overridden by the command line.
+fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(), String> {
+    let cfg = match config::discover(args.config.as_deref(), args.paths.first().map(String::as_str)) {
+        Some(path) => config::load(&path)?,
+        None => config::Config::default(),
+    };
+    let pick = |cli: &Vec<String>, file: &Vec<String>| if cli.is_empty() { file.clone() } else { cli.clone() };
+    opts.policy = policy::PolicyOptions {
+        dirs: pick(&args.policies, &cfg.policies),
+        namespaces: pick(&args.namespaces, &cfg.namespaces),
+        all_namespaces: args.all_namespaces || cfg.all_namespaces.unwrap_or(false),
+        data: pick(&args.data, &cfg.data),
+        builtin: !args.no_builtin_policies && cfg.builtin_policies.unwrap_or(true),
+        image_tag_pattern: args.image_tag_pattern.clone().or(cfg.image_tag_pattern.clone()),
+        require_cpu_limit: cfg.require_cpu_limit.unwrap_or(false),
+    };
+    opts.exceptions.exceptions = cfg.exceptions.clone();
+    opts.exceptions.severities = cfg.severity.clone();
+    if args.kubernetes_version.is_none() {
+        if let Some(v) = &cfg.kubernetes_version {
+            opts.registry.kubernetes_version = v.clone();
+        }
+    }
+    if !args.no_strict {
+        opts.registry.strict = cfg.strict.unwrap_or(true);
+    }
+    opts.schema.skip_kinds.extend(cfg.skip_kinds.iter().cloned());
+    opts.discover.excludes.extend(cfg.excludes.iter().cloned());
+    Ok(())
+}
+
+fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
+    let report = if args.builtin {
+        policy::verify::run_builtin()
+    } else {
+        let cfg = match config::discover(args.config.as_deref(), None) {
+            Some(path) => config::load(&path)?,
+            None => config::Config::default(),
+        };
+        let dirs = if !args.dirs.is_empty() {
+            args.dirs.clone()
+        } else if !cfg.policies.is_empty() {
+            cfg.policies.clone()
+        } else {
+            vec!["policy".to_string()]
+        };
+        let data = if args.data.is_empty() { cfg.data.clone() } else { args.data.clone() };
+        policy::verify::run_dirs(&dirs, &data)
+    };
+    write_stdout(&report.render())?;
+    Ok(report.exit_code())
+}
+
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
-    let opts = check_options(args);
+    let mut opts = check_options(args);
+    apply_config(args, &mut opts)?;
     let plan = output::plan(&args.format, args.output.as_deref())?;
     let outcome = {
         let _progress = progress::Progress::start("checking");
@@ -172,6 +241,10 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         shard: args.shard,
     };
     output::write_all(&plan, &report, args.color)?;
+    // A policy that does not parse or fails to evaluate means the gate could not do its job.
+    if outcome.diagnostics.iter().any(|d| policy::is_tool_failure(&d.code)) {
+        return Ok(EXIT_FAILURE);
+    }
     let failed = outcome.diagnostics.iter().any(|d| d.fails_at(level));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }

@@ -133,6 +133,8 @@ fn is_tool_config(api_version: &str, kind: &str) -> Option<&'static str> {
     match group {
         "kustomize.config.k8s.io" => Some("kustomize configuration"),
         "config.kubernetes.io" | "kpt.dev" | "fn.kpt.dev" => Some("KRM function configuration"),
+        // kustomize transformer/generator configs (`apiVersion: builtin`).
+        "builtin" => Some("kustomize transformer configuration"),
         _ if kind == "Kustomization" && group.is_empty() => Some("kustomize configuration"),
         _ => None,
     }

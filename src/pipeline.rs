@@ -28,6 +28,10 @@ pub struct CheckOptions {
     pub crds: Vec<String>,
     /// Check only this shard of the files (`--shard I/N`).
     pub shard: Option<crate::shard::Shard>,
+    /// Rego policies: the built-in pack and the team's own.
+    pub policy: crate::policy::PolicyOptions,
+    /// Exceptions and severity overrides applied to every finding.
+    pub exceptions: crate::exceptions::ExceptionOptions,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -146,20 +150,32 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     }
     let registry = Registry::new(&opts.registry, crds)?;
 
+    let policies = crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;
+    diagnostics.extend(policies.1);
+    let policies = policies.0;
+    let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
+
     let results: Vec<(Vec<Diagnostic>, redact::Secrets)> = loaded
         .manifests
         .par_iter()
-        .map(|m| {
-            let r = check_manifest(m, &registry, &opts.schema);
-            (r.diagnostics, redact::find_secrets(m))
-        })
+        .map_init(
+            || policies.engine(),
+            |engine, m| {
+                let mut diags = check_manifest(m, &registry, &opts.schema).diagnostics;
+                diags.extend(policies.evaluate(engine, m));
+                let problems = crate::exceptions::apply_annotation(m, &mut diags);
+                diags.extend(problems);
+                exceptions.apply(&mut diags);
+                (diags, redact::find_secrets(m))
+            },
+        )
         .collect();
 
     let mut masks: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
     let mut secret_values = BTreeSet::new();
     let mut invalid = 0;
     for (diags, secrets) in results {
-        if diags.iter().any(|d| d.severity == Severity::Error) {
+        if diags.iter().any(|d| d.severity == Severity::Error && !d.suppressed) {
             invalid += 1;
         }
         diagnostics.extend(diags);
@@ -168,6 +184,9 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
         }
         secret_values.extend(secrets.values);
     }
+    // Exceptions also cover findings outside objects (file and YAML problems).
+    exceptions.apply(&mut diagnostics);
+    diagnostics.extend(exceptions.findings.iter().cloned());
     scrub_all(&mut diagnostics, &secret_values);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
@@ -194,12 +213,21 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
 }
 
 /// Removes every secret value from every text field of every finding.
+///
+/// kgate's own schema and YAML messages quote user values only inside double quotes (and never
+/// for fields that may hold credentials); only those quotes are scrubbed there, so a field name
+/// that happens to equal a secret (`storageos`) stays readable. Everything else — policy
+/// messages above all — is scrubbed whole.
 pub fn scrub_all(diagnostics: &mut [Diagnostic], secrets: &BTreeSet<String>) {
     if secrets.is_empty() {
         return;
     }
     for d in diagnostics {
-        d.message = redact::scrub(&d.message, secrets);
+        d.message = if d.code.starts_with("schema/") || d.code.starts_with("yaml/") {
+            redact::scrub_quoted(&d.message, secrets)
+        } else {
+            redact::scrub(&d.message, secrets)
+        };
         if let Some(h) = &d.help {
             d.help = Some(redact::scrub(h, secrets));
         }

@@ -13,6 +13,9 @@ use crate::yaml::{Node, Value};
 
 pub const REDACTED: &str = "[REDACTED]";
 
+/// Secret values shorter than this are only masked by position, not scrubbed from messages.
+pub const MIN_SCRUBBED_LEN: usize = 8;
+
 /// Names that say "this value is a credential".
 pub fn name_looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
@@ -105,8 +108,7 @@ pub fn high_entropy(value: &str) -> bool {
     let v = value.trim();
     v.len() >= 24
         && !v.contains(char::is_whitespace)
-        && !v.contains("://")
-        && !v.contains('/')
+        && !v.contains(['/', ':', '.', '@'])
         && v.chars().any(|c| c.is_ascii_digit())
         && v.chars().any(|c| c.is_ascii_alphabetic())
         && entropy(v) >= 4.0
@@ -120,14 +122,16 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    fn add(&mut self, node: &Node, text: &str) {
+    pub fn add(&mut self, node: &Node, text: &str) {
         self.spans.push((node.span.file, node.span.start, node.span.end));
-        if text.len() >= 4 {
+        // Short values (`mysql`, `admin`) are masked in code frames but not scrubbed from text:
+        // they collide with names everywhere, and real credentials are longer.
+        if text.len() >= MIN_SCRUBBED_LEN {
             self.values.insert(text.to_string());
             // Secret `data` is base64: its decoded text is just as secret.
             if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text.trim()) {
                 if let Ok(s) = String::from_utf8(decoded) {
-                    if s.len() >= 4 {
+                    if s.len() >= MIN_SCRUBBED_LEN {
                         self.values.insert(s);
                     }
                 }
@@ -204,6 +208,29 @@ pub fn scrub(text: &str, values: &BTreeSet<String>) -> String {
     out
 }
 
+/// Scrubs only the double-quoted parts of `text` (where kgate's own messages put user values).
+pub fn scrub_quoted(text: &str, values: &BTreeSet<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        match after.find('"') {
+            Some(close) => {
+                out.push_str(&scrub(&after[..close], values));
+                out.push('"');
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&scrub(after, values));
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Masks byte ranges of a file's text with `*` (keeping newlines so positions do not move).
 pub fn mask(text: &str, ranges: &[(usize, usize)]) -> String {
     let mut bytes = text.as_bytes().to_vec();
@@ -244,6 +271,10 @@ mod tests {
     fn scrub_and_mask() {
         let values: BTreeSet<String> = ["hunter22".to_string()].into();
         assert_eq!(scrub("password is hunter22!", &values), "password is [REDACTED]!");
+        assert_eq!(
+            scrub_quoted("`hunter22.x` got string \"hunter22\"", &values),
+            "`hunter22.x` got string \"[REDACTED]\""
+        );
         assert_eq!(mask("a: hunter22\nb: 1", &[(3, 11)]), "a: ********\nb: 1");
     }
 }

@@ -153,6 +153,66 @@ object could not be validated. The finding names the source of the schema.",
         docs: "A CRD in the checked paths or --crd lacks the fields kgate needs (spec.group, \
 spec.names.kind, versions). Objects of its kinds get schema/missing.",
     },
+    Rule {
+        code: "policy/parse-error",
+        severity: Severity::Error,
+        summary: "a Rego policy or policy test file cannot be parsed (exit 2)",
+        docs: "A .rego file given with --policy (or `policies:` in .kgate.yaml) is neither valid Rego v1 \
+nor valid v0 syntax. The finding points at the file, line and column of the syntax error. The run \
+exits with 2: a policy that silently did not run would be a silent pass.\n\nFix: correct the \
+policy; `kgate verify` runs its tests.",
+    },
+    Rule {
+        code: "policy/eval-error",
+        severity: Severity::Error,
+        summary: "a Rego policy failed while evaluating an object (exit 2)",
+        docs: "A rule raised an error (a builtin called with a wrong type, a conflict between rule \
+values) on an object. The finding points at the policy's line and names the object being checked.\n\n\
+Fix: make the rule robust to the object's shape (`is_string(x)`, `object.get`).",
+    },
+    Rule {
+        code: "policy/bad-data",
+        severity: Severity::Error,
+        summary: "a --data file cannot be read or merged into `data` (exit 2)",
+        docs: "Data files (JSON or YAML, each document a mapping) are merged at the top of `data`, as \
+conftest does. Two files that set the same key to different values conflict.",
+    },
+    Rule {
+        code: "policy/empty-namespace",
+        severity: Severity::Warning,
+        summary: "a policy package to enforce has no deny/violation/warn rules",
+        docs: "Policies were given but the package named by --namespace (default `main`) defines no \
+rule named deny*, violation* or warn*: nothing is enforced.\n\nFix: check the `package` line of \
+the policies, or pass --namespace / --all-namespaces.",
+    },
+    Rule {
+        code: "policy/<package>.<rule>",
+        severity: Severity::Error,
+        summary: "a finding of the team's own Rego policies (deny*/violation* error, warn* warning)",
+        docs: "Rules follow conftest: `deny*` and `violation*` are errors, `warn*` warnings; a result \
+is a string or an object with `msg`, an optional `path` (array of keys and indexes, or a JSON \
+pointer) that kgate resolves to the YAML line, and extra fields kept in the JSON report's \
+`details`. conftest `exception` rules suppress findings.",
+    },
+    Rule {
+        code: "exception/missing-reason",
+        severity: Severity::Error,
+        summary: "an exception has no reason, so it does not apply",
+        docs: "Every exception needs a reason: `kgate.dev/ignore: \"policy/resources=sized by VPA\"` \
+on the object, or `reason:` in the config file's `exceptions:` list.",
+    },
+    Rule {
+        code: "exception/expired",
+        severity: Severity::Warning,
+        summary: "a config exception is past its `expires` date and no longer applies",
+        docs: "The finding it covered is reported again. Fix the finding, or extend the date.",
+    },
+    Rule {
+        code: "exception/invalid",
+        severity: Severity::Error,
+        summary: "the kgate.dev/ignore annotation is not a string",
+        docs: "Write it as `\"code=reason, code2=reason\"`.",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

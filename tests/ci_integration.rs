@@ -321,6 +321,12 @@ fn init_writes_starters_and_never_overwrites() {
     }
     assert_eq!(config["strict"], true);
     assert_eq!(config["exceptions"], serde_json::json!([]));
+    // kgate's own config loader accepts it, and a check run uses it.
+    let loaded = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
+    assert_eq!(loaded.strict, Some(true));
+    assert_eq!(loaded.kubernetes_version.as_deref(), Some(kgate::schema::bundle::DEFAULT_VERSION));
+    std::fs::write(d.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n").unwrap();
+    assert_eq!(kgate(d, &["check", "ns.yaml"]).status.code(), Some(0));
     // The workflow uses the action with inputs it declares.
     let workflow = parse_yaml(&d.join(".github/workflows/kgate.yml"));
     let action = parse_yaml(&root().join("action.yml"));

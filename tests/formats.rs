@@ -14,14 +14,15 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/formats/repo")
 }
 
+/// Runs kgate; `check` runs leave the built-in policy pack out, so the fixtures' findings are
+/// the schema and YAML ones these tests are written about.
 fn kgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .current_dir(dir)
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgate"));
+    cmd.current_dir(dir).env_remove("CI").env("NO_COLOR", "1").args(args);
+    if args.first() == Some(&"check") {
+        cmd.arg("--no-builtin-policies");
+    }
+    cmd.output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -388,4 +389,22 @@ fn completions_and_man_page_come_from_the_cli() {
     assert!(man.contains("Exit codes"));
     let help = stdout(&kgate(dir.path(), &["--help"]));
     assert!(help.contains("Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed"));
+}
+
+#[test]
+fn sarif_describes_built_in_policy_rules() {
+    let o = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .current_dir(repo())
+        .args(["check", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_valid_sarif(&doc);
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let policy_rules: Vec<&Value> = rules.iter().filter(|r| r["id"].as_str().unwrap().starts_with("policy/")).collect();
+    assert!(!policy_rules.is_empty());
+    for r in policy_rules {
+        let docs = kgate::policy::builtin::find(r["id"].as_str().unwrap()).unwrap();
+        assert_eq!(r["shortDescription"]["text"], docs.summary.as_str());
+    }
 }

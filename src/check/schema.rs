@@ -191,19 +191,21 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// A short rendering of a value for a message; strings only when they cannot be secret.
+/// A short rendering of a value for a message (`string "abc"`, `boolean true`, `an object`);
+/// string contents only when they cannot be secret.
 fn show_value(v: &Value, pointer: &str) -> String {
     match v {
         Value::String(s) => {
             if looks_sensitive_pointer(pointer) || s.len() > 60 || crate::redact::value_looks_secret(s) {
                 "a string".into()
             } else {
-                format!("\"{s}\"")
+                format!("string \"{s}\"")
             }
         }
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
-        other => format!("`{other}`"),
+        Value::Null => "null".into(),
+        other => format!("{} `{other}`", json_type(other)),
     }
 }
 
@@ -280,7 +282,7 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                 m,
                 "schema/wrong-type",
                 Severity::Error,
-                format!("`{field}` must be {want}, got {got} {}", show_value(value, &pointer)),
+                format!("`{field}` must be {want}, got {}", show_value(value, &pointer)),
                 &pointer,
                 span,
             );
@@ -317,9 +319,20 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
             &pointer,
             span,
         )),
+        ValidationErrorKind::Not { .. } if value.is_null() => diags.push(diag(
+            m,
+            "schema/wrong-type",
+            Severity::Error,
+            format!("`{field}` must not be null"),
+            &pointer,
+            span,
+        )),
         ValidationErrorKind::Pattern { pattern } => {
-            let what = if is_quantity_pattern(pattern) {
+            let schema_path = err.schema_path().as_str();
+            let what = if schema_path.contains("Quantity") || is_quantity_pattern(pattern) {
                 "a quantity (like 500m, 1, 1.5, 128Mi, 2Gi)".to_string()
+            } else if schema_path.contains("ByteString") || pointer.starts_with("/data/") || pointer.starts_with("/binaryData/") {
+                "base64-encoded data".to_string()
             } else {
                 format!("a string matching `{pattern}`")
             };
@@ -360,9 +373,8 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                     "schema/wrong-type",
                     Severity::Error,
                     format!(
-                        "`{field}` must be {}, got {} {}",
+                        "`{field}` must be {}, got {}",
                         if types.is_empty() { "a different value".into() } else { types.join(" or ") },
-                        json_type(value),
                         show_value(value, &pointer)
                     ),
                     &pointer,

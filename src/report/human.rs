@@ -75,6 +75,7 @@ pub fn render(report: &Report<'_>) -> String {
         }
         let frame = frame(report, d, &mut sources);
         let _ = handler.render_report(&mut out, &frame);
+        out.push('\n');
     }
     if report.verbose {
         for s in report.skipped {

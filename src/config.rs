@@ -1,0 +1,319 @@
+//! `.kgate.yaml`: the repository's kgate settings, read with kgate's own span-keeping YAML
+//! loader so that a bad config is reported at its `file:line:col` (exit 2). Unknown keys are
+//! errors with a did-you-mean. Command-line flags override what the file says.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Severity;
+use crate::exceptions::ConfigException;
+use crate::source::{SourceFile, Span};
+use crate::yaml::{self, Node, Value};
+
+pub const FILE_NAME: &str = ".kgate.yaml";
+
+const KEYS: &[&str] = &[
+    "policies",
+    "namespaces",
+    "all_namespaces",
+    "data",
+    "builtin_policies",
+    "image_tag_pattern",
+    "require_cpu_limit",
+    "kubernetes_version",
+    "strict",
+    "skip_kinds",
+    "excludes",
+    "severity",
+    "exceptions",
+];
+
+const EXCEPTION_KEYS: &[&str] = &["code", "kind", "namespace", "name", "file", "reason", "expires"];
+
+/// The settings of a config file; paths are already resolved against the file's folder.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: Option<String>,
+    pub policies: Vec<String>,
+    pub namespaces: Vec<String>,
+    pub all_namespaces: Option<bool>,
+    pub data: Vec<String>,
+    pub builtin_policies: Option<bool>,
+    pub image_tag_pattern: Option<String>,
+    pub require_cpu_limit: Option<bool>,
+    pub kubernetes_version: Option<String>,
+    pub strict: Option<bool>,
+    pub skip_kinds: Vec<String>,
+    pub excludes: Vec<String>,
+    pub severity: Vec<(String, Option<Severity>)>,
+    pub exceptions: Vec<ConfigException>,
+}
+
+/// Finds the config for a run: `explicit` if given, else the nearest `.kgate.yaml` walking up
+/// from the first checked path (or the current folder) and stopping at the git root.
+pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(PathBuf::from(p));
+    }
+    let start = match first_path {
+        Some(p) if p != "-" => {
+            let p = Path::new(p);
+            if p.is_dir() {
+                p.to_path_buf()
+            } else {
+                p.parent().map(Path::to_path_buf).unwrap_or_default()
+            }
+        }
+        _ => PathBuf::from("."),
+    };
+    let mut dir = std::fs::canonicalize(if start.as_os_str().is_empty() { Path::new(".") } else { &start }).ok()?;
+    loop {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() || !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// Reads and validates a config file. The error names `file:line:col`.
+pub fn load(path: &Path) -> Result<Config, String> {
+    let display = path.to_string_lossy().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {display}: {e}"))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(&display, &text, &base)
+}
+
+struct Reader<'a> {
+    file: &'a SourceFile,
+    base: &'a Path,
+}
+
+impl Reader<'_> {
+    fn err(&self, span: Span, msg: impl std::fmt::Display) -> String {
+        format!("{}:{}:{}: {msg}", self.file.path, span.line, span.col)
+    }
+
+    fn string(&self, n: &Node, key: &str) -> Result<String, String> {
+        match &n.value {
+            Value::String(s) => Ok(s.clone()),
+            // `kubernetes_version: 1.33` is read as a number by YAML; take its text.
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                Ok(self.file.text[n.span.start..n.span.end].trim().to_string())
+            }
+            _ => Err(self.err(n.span, format!("`{key}` must be a string"))),
+        }
+    }
+
+    fn bool(&self, n: &Node, key: &str) -> Result<bool, String> {
+        match n.value {
+            Value::Bool(b) => Ok(b),
+            _ => Err(self.err(n.span, format!("`{key}` must be true or false"))),
+        }
+    }
+
+    fn strings(&self, n: &Node, key: &str) -> Result<Vec<String>, String> {
+        match &n.value {
+            Value::Seq(items) => items.iter().map(|i| self.string(i, key)).collect(),
+            Value::String(s) => Ok(vec![s.clone()]),
+            _ => Err(self.err(n.span, format!("`{key}` must be a list of strings"))),
+        }
+    }
+
+    fn paths(&self, n: &Node, key: &str) -> Result<Vec<String>, String> {
+        Ok(self
+            .strings(n, key)?
+            .into_iter()
+            .map(|p| {
+                if Path::new(&p).is_absolute() || self.base.as_os_str().is_empty() {
+                    p
+                } else {
+                    self.base.join(p).to_string_lossy().to_string()
+                }
+            })
+            .collect())
+    }
+
+    fn check_keys(&self, n: &Node, allowed: &[&str], what: &str) -> Result<(), String> {
+        let Some(entries) = n.as_map() else {
+            return Err(self.err(n.span, format!("{what} must be a mapping")));
+        };
+        for (k, _) in entries {
+            if !allowed.contains(&k.name.as_str()) {
+                let hint = closest(&k.name, allowed)
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_else(|| format!("; known keys: {}", allowed.join(", ")));
+                return Err(self.err(k.span, format!("unknown key `{}` in {what}{hint}", k.name)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses config text (`base` resolves relative paths).
+pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
+    let file = SourceFile::new(display, text);
+    let stream = yaml::parse_stream(&file, &yaml::Limits::default());
+    let r = Reader { file: &file, base };
+    if let Some(p) = stream.problems.first() {
+        return Err(match p {
+            yaml::YamlProblem::Syntax { message, span } | yaml::YamlProblem::Limit { message, span } => {
+                r.err(*span, message)
+            }
+            yaml::YamlProblem::DuplicateKey { key, second, .. } => r.err(*second, format!("duplicate key `{key}`")),
+        });
+    }
+    let mut config = Config {
+        path: Some(display.to_string()),
+        ..Config::default()
+    };
+    let roots: Vec<&Node> = stream.documents.iter().filter_map(|d| d.root.as_ref()).collect();
+    if roots.len() > 1 {
+        return Err(r.err(roots[1].span, "the config file must hold one YAML document"));
+    }
+    let Some(root) = roots.first() else {
+        return Ok(config);
+    };
+    if root.is_null() {
+        return Ok(config);
+    }
+    r.check_keys(root, KEYS, "the config file")?;
+    for (k, v) in root.as_map().unwrap_or_default() {
+        let key = k.name.as_str();
+        match key {
+            "policies" => config.policies = r.paths(v, key)?,
+            "data" => config.data = r.paths(v, key)?,
+            "namespaces" => config.namespaces = r.strings(v, key)?,
+            "skip_kinds" => config.skip_kinds = r.strings(v, key)?,
+            "excludes" => config.excludes = r.strings(v, key)?,
+            "all_namespaces" => config.all_namespaces = Some(r.bool(v, key)?),
+            "builtin_policies" => config.builtin_policies = Some(r.bool(v, key)?),
+            "require_cpu_limit" => config.require_cpu_limit = Some(r.bool(v, key)?),
+            "strict" => config.strict = Some(r.bool(v, key)?),
+            "kubernetes_version" => config.kubernetes_version = Some(r.string(v, key)?),
+            "image_tag_pattern" => {
+                let p = r.string(v, key)?;
+                regex::Regex::new(&p).map_err(|e| r.err(v.span, format!("`image_tag_pattern` is not a valid regex: {e}")))?;
+                config.image_tag_pattern = Some(p);
+            }
+            "severity" => {
+                let Some(entries) = v.as_map() else {
+                    return Err(r.err(v.span, "`severity` must map codes to off, note, warning or error"));
+                };
+                for (code, level) in entries {
+                    let s = r.string(level, "severity")?;
+                    let sev = match s.as_str() {
+                        "off" => None,
+                        other => Some(Severity::parse(other).ok_or_else(|| {
+                            r.err(level.span, format!("unknown severity `{other}`: use off, note, warning or error"))
+                        })?),
+                    };
+                    config.severity.push((code.name.clone(), sev));
+                }
+            }
+            "exceptions" => {
+                let Some(items) = v.as_seq() else {
+                    return Err(r.err(v.span, "`exceptions` must be a list"));
+                };
+                for item in items {
+                    config.exceptions.push(exception(&r, item)?);
+                }
+            }
+            _ => unreachable!("keys were checked against KEYS"),
+        }
+    }
+    Ok(config)
+}
+
+fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
+    r.check_keys(item, EXCEPTION_KEYS, "an exception")?;
+    let get = |k: &str| -> Result<Option<String>, String> {
+        item.get(k).filter(|n| !n.is_null()).map(|n| r.string(n, k)).transpose()
+    };
+    let code = get("code")?.ok_or_else(|| r.err(item.span, "an exception needs `code` (a finding code or glob)"))?;
+    let expires = match item.get("expires").filter(|n| !n.is_null()) {
+        None => None,
+        Some(n) => {
+            let s = r.string(n, "expires")?;
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            Some(
+                time::Date::parse(&s, format)
+                    .map_err(|_| r.err(n.span, format!("`expires` must be a date YYYY-MM-DD, not `{s}`")))?,
+            )
+        }
+    };
+    Ok(ConfigException {
+        code,
+        kind: get("kind")?,
+        namespace: get("namespace")?,
+        name: get("name")?,
+        file: get("file")?,
+        reason: get("reason")?,
+        expires,
+        origin: (r.file.path.clone(), Some(item.span)),
+    })
+}
+
+/// The allowed key closest to `key` (edit distance ≤ 3), for did-you-mean hints.
+fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (levenshtein(key, a), *a))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, a)| a)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_setting() {
+        let text = "policies: [policy]\nnamespaces: [main, k8s]\ndata: data\nbuiltin_policies: false\n\
+image_tag_pattern: '^v[0-9]+$'\nkubernetes_version: 1.34\nstrict: false\nseverity:\n  policy/probes: off\n  \
+policy/namespace: error\nexceptions:\n  - code: policy/resources\n    kind: Deployment\n    name: web-*\n    \
+reason: sized by VPA\n    expires: 2030-01-31\n";
+        let c = parse(".kgate.yaml", text, Path::new("/repo")).unwrap();
+        assert_eq!(c.policies, ["/repo/policy"]);
+        assert_eq!(c.data, ["/repo/data"]);
+        assert_eq!(c.namespaces, ["main", "k8s"]);
+        assert_eq!(c.builtin_policies, Some(false));
+        assert_eq!(c.kubernetes_version.as_deref(), Some("1.34"));
+        assert_eq!(c.strict, Some(false));
+        assert_eq!(c.severity, vec![("policy/probes".into(), None), ("policy/namespace".into(), Some(Severity::Error))]);
+        let e = &c.exceptions[0];
+        assert_eq!(e.reason.as_deref(), Some("sized by VPA"));
+        assert_eq!(e.expires, Some(time::macros::date!(2030 - 01 - 31)));
+        assert_eq!(e.origin.1.unwrap().line, 12);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = parse("c.yaml", "policies: [p]\nnamespace: [main]\n", Path::new("")).unwrap_err();
+        assert_eq!(err, "c.yaml:2:1: unknown key `namespace` in the config file; did you mean `namespaces`?");
+        let err = parse("c.yaml", "severity:\n  policy/x: loud\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:2:13: unknown severity `loud`"), "{err}");
+        let err = parse("c.yaml", "exceptions:\n  - code: x\n    reson: y\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:3:5: unknown key `reson` in an exception; did you mean `reason`?"), "{err}");
+        let err = parse("c.yaml", "exceptions:\n  - code: x\n    expires: soon\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:3:14: `expires` must be a date"), "{err}");
+        let err = parse("c.yaml", "policies: [p\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:"), "{err}");
+    }
+}

@@ -1,0 +1,685 @@
+//! Rego policies, evaluated in-process with regorus: the built-in pack and the team's own
+//! conftest-style policies (`deny*`/`violation*` fail, `warn*` warns, `exception` suppresses).
+//!
+//! Policies are parsed and prepared once ([`PolicySet::load`] + [`PolicySet::prepare`]); each
+//! rayon worker evaluates on its own clone of the prepared engine ([`PolicySet::engine`]).
+
+pub mod builtin;
+pub mod verify;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regorus::{Engine, Value};
+
+use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::manifest::Manifest;
+use crate::source::{Files, SourceFile, Span};
+use crate::yaml::{self, escape_pointer_segment};
+
+/// Finding codes of this module that mean "kgate could not do its job" (exit 2).
+pub const PARSE_ERROR: &str = "policy/parse-error";
+pub const EVAL_ERROR: &str = "policy/eval-error";
+pub const BAD_DATA: &str = "policy/bad-data";
+pub const EMPTY_NAMESPACE: &str = "policy/empty-namespace";
+
+/// Whether a finding code means the run itself failed (exit status 2).
+pub fn is_tool_failure(code: &str) -> bool {
+    matches!(code, PARSE_ERROR | EVAL_ERROR | BAD_DATA)
+}
+
+/// What to load and how to evaluate it.
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// Folders (or single files) of the team's `.rego` policies.
+    pub dirs: Vec<String>,
+    /// Packages whose rules are enforced (conftest `--namespace`); default `main`.
+    pub namespaces: Vec<String>,
+    /// Enforce the rules of every package of the user's policies.
+    pub all_namespaces: bool,
+    /// Folders or files of JSON/YAML merged into `data`.
+    pub data: Vec<String>,
+    /// Run the built-in pack.
+    pub builtin: bool,
+    /// Regex a tag must match for `policy/image-tag-commit` (default: a commit id part).
+    pub image_tag_pattern: Option<String>,
+    /// `policy/resources` also requires a cpu limit.
+    pub require_cpu_limit: bool,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            dirs: Vec::new(),
+            namespaces: Vec::new(),
+            all_namespaces: false,
+            data: Vec::new(),
+            builtin: true,
+            image_tag_pattern: None,
+            require_cpu_limit: false,
+        }
+    }
+}
+
+/// A parsed module: where it came from, its package and the rule names it defines.
+#[derive(Debug, Clone)]
+pub struct ModuleInfo {
+    pub path: String,
+    pub package: String,
+    pub rules: Vec<String>,
+    pub rego_v1: bool,
+}
+
+/// Builds an engine from sources, detecting Rego v1 or v0 syntax per file.
+#[derive(Clone)]
+pub struct Loader {
+    pub engine: Engine,
+    pub modules: Vec<ModuleInfo>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Loader {
+    pub fn new() -> Loader {
+        let mut engine = Engine::new();
+        // A builtin called with wrong types is an error, not a silently undefined rule.
+        engine.set_strict_builtin_errors(false);
+        Loader {
+            engine,
+            modules: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Adds one module. Rego v1 is tried first; a file that only parses as v0 (`deny[msg] {`)
+    /// is read as v0. A file that parses as neither is a `policy/parse-error` at the position of
+    /// the error of the syntax the file most likely uses.
+    pub fn add(&mut self, path: &str, text: &str, files: Option<&Files>) -> bool {
+        let mut v1 = self.engine.clone();
+        v1.set_rego_v0(false);
+        let first = match v1.add_policy(path.to_string(), text.to_string()) {
+            Ok(_) => {
+                self.engine = v1;
+                self.record(path, true);
+                return true;
+            }
+            Err(e) => e,
+        };
+        let mut v0 = self.engine.clone();
+        v0.set_rego_v0(true);
+        match v0.add_policy(path.to_string(), text.to_string()) {
+            Ok(_) => {
+                v0.set_rego_v0(false);
+                self.engine = v0;
+                self.record(path, false);
+                true
+            }
+            Err(second) => {
+                let looks_v0 = !text.contains("import rego.v1")
+                    && (text.contains("future.keywords") || !has_keyword(text, "if"));
+                let err = if looks_v0 { second } else { first };
+                self.diagnostics
+                    .push(regorus_error(PARSE_ERROR, &format!("{err:#}"), path, files, "cannot parse policy"));
+                false
+            }
+        }
+    }
+
+    fn record(&mut self, path: &str, rego_v1: bool) {
+        let Some(module) = self.engine.get_modules().last().cloned() else {
+            return;
+        };
+        let package = module.package.refr.span().text().to_string();
+        let mut rules = Vec::new();
+        for rule in &module.policy {
+            let refr = match rule.as_ref() {
+                regorus::unstable::Rule::Spec { head, .. } => match head {
+                    regorus::unstable::RuleHead::Compr { refr, .. }
+                    | regorus::unstable::RuleHead::Set { refr, .. } => refr,
+                    // Functions are not rules a gate evaluates.
+                    regorus::unstable::RuleHead::Func { .. } => continue,
+                },
+                regorus::unstable::Rule::Default { refr, .. } => refr,
+            };
+            let text = refr.span().text();
+            let name: String = text
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !rules.contains(&name) {
+                rules.push(name);
+            }
+        }
+        self.modules.push(ModuleInfo {
+            path: path.to_string(),
+            package,
+            rules,
+            rego_v1,
+        });
+    }
+
+    /// Merges JSON/YAML data files (each document's top-level keys go to the top of `data`, as
+    /// conftest does).
+    pub fn add_data_paths(&mut self, paths: &[String], files: Option<&Files>) {
+        for path in paths {
+            for file in walk(Path::new(path), &["json", "yaml", "yml"]) {
+                let display = file.to_string_lossy().to_string();
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => self.add_data_text(&display, &text, files),
+                    Err(e) => self.diagnostics.push(
+                        Diagnostic::error(BAD_DATA, format!("cannot read data file: {e}")).in_file(display, None),
+                    ),
+                }
+            }
+        }
+    }
+
+    pub fn add_data_text(&mut self, display: &str, text: &str, files: Option<&Files>) {
+        let source = match files {
+            Some(f) => f.add(display, text),
+            None => Arc::new(SourceFile::new(display, text)),
+        };
+        let stream = yaml::parse_stream(&source, &yaml::Limits::default());
+        if let Some(p) = stream.problems.first() {
+            let (message, span) = match p {
+                yaml::YamlProblem::Syntax { message, span } | yaml::YamlProblem::Limit { message, span } => {
+                    (message.clone(), *span)
+                }
+                yaml::YamlProblem::DuplicateKey { key, second, .. } => (format!("duplicate key `{key}`"), *second),
+            };
+            self.diagnostics.push(
+                Diagnostic::error(BAD_DATA, format!("cannot read data file: {message}")).in_file(display, Some(span)),
+            );
+            return;
+        }
+        for doc in stream.documents {
+            let Some(root) = doc.root else { continue };
+            let json = root.to_json();
+            if !json.is_object() {
+                self.diagnostics.push(
+                    Diagnostic::error(BAD_DATA, "a data document must be a mapping (its keys go under `data`)")
+                        .in_file(display, Some(root.span)),
+                );
+                continue;
+            }
+            if let Err(e) = self.engine.add_data(Value::from(json)) {
+                self.diagnostics.push(
+                    Diagnostic::error(BAD_DATA, format!("cannot merge into data: {e}")).in_file(display, Some(root.span)),
+                );
+            }
+        }
+    }
+}
+
+/// Whether `word` appears as a keyword-like token in Rego source (ignoring comments).
+fn has_keyword(text: &str, word: &str) -> bool {
+    text.lines().any(|l| {
+        let code = l.split('#').next().unwrap_or("");
+        code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|t| t == word)
+    })
+}
+
+/// A regorus error (`\n--> file:line:col\n … \nerror: message`) as a finding at that position.
+pub fn regorus_error(code: &str, err: &str, fallback_path: &str, files: Option<&Files>, what: &str) -> Diagnostic {
+    let re = regex::Regex::new(r"--> (.*):(\d+):(\d+)").expect("static regex");
+    let message = err
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .unwrap_or_else(|| err.trim())
+        .to_string();
+    let (path, line, col) = match re.captures(err) {
+        Some(c) => (
+            c[1].to_string(),
+            c[2].parse::<u32>().unwrap_or(1),
+            c[3].parse::<u32>().unwrap_or(1),
+        ),
+        None => (fallback_path.to_string(), 0, 0),
+    };
+    let span = if line == 0 {
+        None
+    } else {
+        Some(
+            files
+                .and_then(|f| f.by_path(&path))
+                .map(|f| f.span(line as usize, col.saturating_sub(1) as usize, line as usize, col as usize))
+                .unwrap_or(Span {
+                    file: u32::MAX,
+                    line,
+                    col,
+                    end_line: line,
+                    end_col: col,
+                    start: 0,
+                    end: 0,
+                }),
+        )
+    };
+    Diagnostic::error(code, format!("{what}: {message}")).in_file(path, span)
+}
+
+/// `.rego` (or data) files under a path, sorted; a file path is taken as is.
+pub fn walk(path: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if path.is_file() {
+        out.push(path.to_path_buf());
+        return out;
+    }
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn is_test_file(path: &str) -> bool {
+    path.ends_with("_test.rego")
+}
+
+/// The rule kind a conftest-style rule name denotes.
+pub fn rule_severity(name: &str) -> Option<Severity> {
+    let re_ok = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || (rest.starts_with('_') && rest.len() > 1))
+    };
+    if re_ok("deny") || re_ok("violation") {
+        Some(Severity::Error)
+    } else if re_ok("warn") {
+        Some(Severity::Warning)
+    } else {
+        None
+    }
+}
+
+/// conftest: `exception` entries name rules without their `deny_`/`violation_`/`warn_` prefix
+/// (`""` for a bare `deny`).
+fn exception_name(rule: &str) -> &str {
+    for prefix in ["violation", "deny", "warn"] {
+        if let Some(rest) = rule.strip_prefix(prefix) {
+            return rest.strip_prefix('_').unwrap_or(rest);
+        }
+    }
+    rule
+}
+
+/// One package whose rules are evaluated on every object.
+#[derive(Debug, Clone)]
+struct Target {
+    package: String,
+    /// `policy/<name>` for built-in packages; user findings are `policy/<package>.<rule>`.
+    builtin_code: Option<String>,
+    /// (rule name, query, severity)
+    rules: Vec<(String, String, Severity)>,
+    exception_query: Option<String>,
+    /// The file that defines the package (for evaluation errors without a position).
+    file: String,
+}
+
+/// The prepared policies of a run.
+#[derive(Clone)]
+pub struct PolicySet {
+    engine: Engine,
+    targets: Vec<Target>,
+}
+
+impl PolicySet {
+    /// Loads the built-in pack and the user's policies and data. Problems are findings.
+    pub fn load(opts: &PolicyOptions, files: Option<&Files>) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+        if let Some(p) = &opts.image_tag_pattern {
+            regex::Regex::new(p).map_err(|e| format!("image_tag_pattern `{p}` is not a valid regex: {e}"))?;
+        }
+        let mut loader = Loader::new();
+        if opts.builtin {
+            for s in builtin::POLICIES {
+                loader.add(s.path, s.text, None);
+            }
+        }
+        let mut user_paths = Vec::new();
+        for dir in &opts.dirs {
+            let p = Path::new(dir);
+            if !p.exists() {
+                return Err(format!("policy path {dir} does not exist"));
+            }
+            for f in walk(p, &["rego"]) {
+                let display = f.to_string_lossy().to_string();
+                if !is_test_file(&display) {
+                    user_paths.push((display, f));
+                }
+            }
+        }
+        let first_user = loader.modules.len();
+        for (display, path) in &user_paths {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    if let Some(f) = files {
+                        f.add(display.clone(), text.as_str());
+                    }
+                    loader.add(display, &text, files);
+                }
+                Err(e) => loader.diagnostics.push(
+                    Diagnostic::error(PARSE_ERROR, format!("cannot read policy: {e}")).in_file(display.clone(), None),
+                ),
+            }
+        }
+        for d in &opts.data {
+            if !Path::new(d).exists() {
+                return Err(format!("data path {d} does not exist"));
+            }
+        }
+        loader.add_data_paths(&opts.data, files);
+        let mut config = serde_json::Map::new();
+        if let Some(p) = &opts.image_tag_pattern {
+            config.insert("image_tag_pattern".into(), p.clone().into());
+        }
+        config.insert("require_cpu_limit".into(), opts.require_cpu_limit.into());
+        let kgate_data = serde_json::json!({ "kgate": { "config": config } });
+        if let Err(e) = loader.engine.add_data(Value::from(kgate_data)) {
+            loader
+                .diagnostics
+                .push(Diagnostic::error(BAD_DATA, format!("data.kgate.config conflicts with a data file: {e}")));
+        }
+
+        let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+        let wanted: BTreeSet<String> = if opts.namespaces.is_empty() {
+            ["main".to_string()].into()
+        } else {
+            opts.namespaces.iter().cloned().collect()
+        };
+        for (i, m) in loader.modules.iter().enumerate() {
+            let user = i >= first_user;
+            let builtin_code = if user { None } else { builtin::code_for_package(&m.package) };
+            let selected = if user {
+                opts.all_namespaces || wanted.contains(&m.package)
+            } else {
+                builtin_code.is_some()
+            };
+            if !selected {
+                continue;
+            }
+            let t = targets.entry(m.package.clone()).or_insert_with(|| Target {
+                package: m.package.clone(),
+                builtin_code: builtin_code.clone(),
+                rules: Vec::new(),
+                exception_query: None,
+                file: m.path.clone(),
+            });
+            for r in &m.rules {
+                if r == "exception" {
+                    t.exception_query = Some(format!("data.{}.exception", m.package));
+                } else if let Some(sev) = rule_severity(r) {
+                    if !t.rules.iter().any(|(n, _, _)| n == r) {
+                        t.rules.push((r.clone(), format!("data.{}.{}", m.package, r), sev));
+                    }
+                }
+            }
+        }
+        let mut diagnostics = loader.diagnostics;
+        if !opts.dirs.is_empty() && !opts.all_namespaces {
+            for ns in &wanted {
+                if !targets.get(ns).is_some_and(|t| !t.rules.is_empty()) {
+                    diagnostics.push(Diagnostic::warning(
+                        EMPTY_NAMESPACE,
+                        format!(
+                            "no deny/violation/warn rules in package `{ns}` of {}: nothing of it is enforced",
+                            opts.dirs.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let set = PolicySet {
+            engine: loader.engine,
+            targets: targets.into_values().filter(|t| !t.rules.is_empty()).collect(),
+        };
+        Ok((set, diagnostics))
+    }
+
+    /// Tells `policy/namespace` which `apiVersion/kind`s are namespaced, then prepares the
+    /// engine (analysis, scheduling) once so that worker clones start ready.
+    pub fn prepare(&mut self, namespaced: BTreeMap<String, bool>) -> Result<(), String> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            namespaced.into_iter().map(|(k, v)| (k, v.into())).collect();
+        self.engine
+            .add_data(Value::from(serde_json::json!({ "kgate": { "namespaced": map } })))
+            .map_err(|e| format!("cannot pass kinds to policies: {e}"))?;
+        self.engine.set_input(Value::new_object());
+        self.engine
+            .eval_query("true".to_string(), false)
+            .map_err(|e| format!("cannot prepare policies: {e}"))?;
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The prepared engine, to clone once per worker.
+    pub fn engine(&self) -> Engine {
+        self.engine.clone()
+    }
+
+    /// Every finding of every enforced rule on one object.
+    pub fn evaluate(&self, engine: &mut Engine, m: &Manifest) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if self.targets.is_empty() {
+            return out;
+        }
+        engine.set_input(Value::from(m.json.clone()));
+        for t in &self.targets {
+            let excepted: BTreeSet<String> = match &t.exception_query {
+                Some(q) => match engine.eval_rule(q.clone()) {
+                    Ok(v) => exception_names(&v),
+                    Err(e) => {
+                        out.push(self.eval_error(t, &format!("{e:#}"), m));
+                        BTreeSet::new()
+                    }
+                },
+                None => BTreeSet::new(),
+            };
+            for (rule, query, severity) in &t.rules {
+                let value = match engine.eval_rule(query.clone()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        out.push(self.eval_error(t, &format!("{e:#}"), m));
+                        continue;
+                    }
+                };
+                let code = match &t.builtin_code {
+                    Some(c) => c.clone(),
+                    None => format!("policy/{}.{}", t.package, rule),
+                };
+                for result in results(&value) {
+                    let mut d = finding(&code, *severity, rule, &result, m);
+                    if excepted.contains(exception_name(rule)) {
+                        d.suppressed = true;
+                        d.suppressed_reason = Some(format!("exception in package {}", t.package));
+                    }
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn eval_error(&self, t: &Target, err: &str, m: &Manifest) -> Diagnostic {
+        let mut d = regorus_error(EVAL_ERROR, err, &t.file, None, "policy failed");
+        let at = m.span();
+        d.related.push(Related {
+            message: format!("while checking {}", m.resource),
+            file: m.file.path.clone(),
+            line: at.line,
+            column: at.col,
+        });
+        d
+    }
+}
+
+/// The rule names a package's `exception` set names.
+fn exception_names(v: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut add = |item: &Value| match item {
+        Value::String(s) => {
+            out.insert(s.to_string());
+        }
+        Value::Array(a) => {
+            for x in a.iter() {
+                if let Value::String(s) = x {
+                    out.insert(s.to_string());
+                }
+            }
+        }
+        _ => {}
+    };
+    match v {
+        Value::Set(s) => s.iter().for_each(&mut add),
+        Value::Array(a) => a.iter().for_each(&mut add),
+        other => add(other),
+    }
+    out
+}
+
+/// Loads and prepares the policies for a check run; `policy/namespace` learns from the schema
+/// registry which kinds of this run are namespaced.
+pub fn prepare_for_run(
+    opts: &PolicyOptions,
+    files: &Files,
+    manifests: &[Manifest],
+    registry: &crate::schema::registry::Registry,
+) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+    let (mut set, diagnostics) = PolicySet::load(opts, Some(files))?;
+    let mut namespaced = BTreeMap::new();
+    for m in manifests {
+        let key = format!("{}/{}", m.resource.api_version, m.resource.kind);
+        if namespaced.contains_key(&key) {
+            continue;
+        }
+        if let Some(ns) = registry.is_namespaced(&m.resource.api_version, &m.resource.kind) {
+            namespaced.insert(key, ns);
+        }
+    }
+    set.prepare(namespaced)?;
+    Ok((set, diagnostics))
+}
+
+/// The individual results of a rule's value: the members of a set/array, or the value itself.
+fn results(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Undefined | Value::Null | Value::Bool(false) => Vec::new(),
+        Value::Set(s) => s.iter().cloned().collect(),
+        Value::Array(a) => a.iter().cloned().collect(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A rule result (string, or object with `msg`, optional `path` and extra fields) as a finding.
+fn finding(code: &str, severity: Severity, rule: &str, result: &Value, m: &Manifest) -> Diagnostic {
+    let json = serde_json::to_value(result).unwrap_or(serde_json::Value::Null);
+    let (message, pointer, details) = match json {
+        serde_json::Value::String(s) => (s, None, None),
+        serde_json::Value::Object(mut obj) => {
+            let msg = match obj.remove("msg") {
+                Some(serde_json::Value::String(s)) => s,
+                Some(other) => other.to_string(),
+                None => format!("{rule} matched"),
+            };
+            let pointer = obj.remove("path").and_then(|p| path_to_pointer(&p));
+            (msg, pointer, if obj.is_empty() { None } else { Some(obj) })
+        }
+        serde_json::Value::Bool(true) => (format!("{rule} is true"), None, None),
+        other => (other.to_string(), None, None),
+    };
+    let span = match &pointer {
+        Some(p) => m.span_at(p),
+        None => m.span(),
+    };
+    let mut d = Diagnostic::new(code, severity, message)
+        .in_file(m.file.path.clone(), Some(span))
+        .with_resource(Some(m.resource.clone()));
+    d.path = pointer;
+    d.details = details;
+    d.rendered_for = m.rendered_for.clone();
+    d
+}
+
+/// A policy's `path`: an array of keys and indexes, a JSON pointer, or a dotted path.
+fn path_to_pointer(p: &serde_json::Value) -> Option<String> {
+    match p {
+        serde_json::Value::Array(items) => {
+            let mut s = String::new();
+            for item in items {
+                s.push('/');
+                match item {
+                    serde_json::Value::String(k) => s.push_str(&escape_pointer_segment(k)),
+                    serde_json::Value::Number(n) => s.push_str(&n.to_string()),
+                    _ => return None,
+                }
+            }
+            Some(s)
+        }
+        serde_json::Value::String(s) if s.starts_with('/') || s.is_empty() => Some(s.clone()),
+        serde_json::Value::String(s) => Some(
+            s.split('.')
+                .map(|seg| format!("/{}", escape_pointer_segment(seg)))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_kinds_follow_conftest() {
+        assert_eq!(rule_severity("deny"), Some(Severity::Error));
+        assert_eq!(rule_severity("deny_latest"), Some(Severity::Error));
+        assert_eq!(rule_severity("violation"), Some(Severity::Error));
+        assert_eq!(rule_severity("warn_probes"), Some(Severity::Warning));
+        assert_eq!(rule_severity("denylist"), None);
+        assert_eq!(rule_severity("deny_"), None);
+        assert_eq!(exception_name("deny_latest"), "latest");
+        assert_eq!(exception_name("deny"), "");
+        assert_eq!(exception_name("warn_x_y"), "x_y");
+    }
+
+    #[test]
+    fn paths_become_pointers() {
+        let p = serde_json::json!(["spec", "containers", 0, "a/b"]);
+        assert_eq!(path_to_pointer(&p).as_deref(), Some("/spec/containers/0/a~1b"));
+        assert_eq!(path_to_pointer(&serde_json::json!("/spec/x")).as_deref(), Some("/spec/x"));
+        assert_eq!(path_to_pointer(&serde_json::json!("spec.replicas")).as_deref(), Some("/spec/replicas"));
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_policy_line() {
+        let mut l = Loader::new();
+        assert!(!l.add("bad.rego", "package main\n\ndeny contains msg if {\n  msg := \n}\n", None));
+        let d = &l.diagnostics[0];
+        assert_eq!(d.code, PARSE_ERROR);
+        assert_eq!(d.file, "bad.rego");
+        assert!(d.span.unwrap().line >= 4, "{d:?}");
+        // v0 syntax falls back and parses.
+        assert!(l.add("v0.rego", "package main\n\ndeny[msg] {\n  msg := \"x\"\n}\n", None));
+        assert!(!l.modules[0].rego_v1);
+        assert_eq!(l.modules[0].rules, vec!["deny".to_string()]);
+    }
+}

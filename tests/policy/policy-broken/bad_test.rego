@@ -1,0 +1,3 @@
+package main_test
+
+test_x if {
