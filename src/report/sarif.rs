@@ -34,7 +34,11 @@ fn rule(code: &str, used_severity: Severity) -> Value {
             used_severity,
         )
     } else {
-        (code.to_string(), format!("A finding reported by kgate ({code})."), used_severity)
+        (
+            code.to_string(),
+            format!("A finding reported by kgate ({code})."),
+            used_severity,
+        )
     };
     let category = code.split('/').next().unwrap_or(code);
     json!({
@@ -177,7 +181,8 @@ pub fn render(report: &Report<'_>) -> String {
             },
         }],
     });
-    let mut s = serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
