@@ -49,7 +49,9 @@ exceptions: []
 }
 
 fn fill(template: &str) -> String {
-    template.replace("@REPO@", repo_slug()).replace("@TAG@", &release_tag())
+    template
+        .replace("@REPO@", repo_slug())
+        .replace("@TAG@", &release_tag())
 }
 
 pub fn github_workflow() -> String {
@@ -99,11 +101,13 @@ kgate:
 }
 
 pub fn pre_commit_entry() -> String {
-    fill("  - repo: https://github.com/@REPO@
+    fill(
+        "  - repo: https://github.com/@REPO@
     rev: @TAG@
     hooks:
       - id: kgate
-")
+",
+    )
 }
 
 /// A file kgate owns (replaced with --force) or the user's (never replaced).
@@ -145,7 +149,10 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
             path: dir.join(".gitlab-ci.yml"),
             text: "include:\n  - local: .gitlab/kgate.gitlab-ci.yml\n".into(),
             owned: false,
-            hint: Some("add to .gitlab-ci.yml:\n  include:\n    - local: .gitlab/kgate.gitlab-ci.yml".into()),
+            hint: Some(
+                "add to .gitlab-ci.yml:\n  include:\n    - local: .gitlab/kgate.gitlab-ci.yml"
+                    .into(),
+            ),
         });
     }
     if args.pre_commit {
@@ -153,7 +160,10 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
             path: dir.join(".pre-commit-config.yaml"),
             text: format!("repos:\n{}", pre_commit_entry()),
             owned: false,
-            hint: Some(format!("add under `repos:` in .pre-commit-config.yaml:\n{}", pre_commit_entry())),
+            hint: Some(format!(
+                "add under `repos:` in .pre-commit-config.yaml:\n{}",
+                pre_commit_entry()
+            )),
         });
     }
     // Refuse before writing anything, so a refused run leaves no half-made setup.
@@ -163,18 +173,28 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
         .map(|p| p.path.display().to_string())
         .collect();
     if !blocked.is_empty() {
-        return Err(format!("{} already exists; --force replaces it", blocked.join(", ")));
+        return Err(format!(
+            "{} already exists; --force replaces it",
+            blocked.join(", ")
+        ));
     }
     let mut said = String::new();
     for p in &planned {
         if !p.owned && p.path.exists() {
-            let _ = writeln!(said, "kept {}: {}", p.path.display(), p.hint.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                said,
+                "kept {}: {}",
+                p.path.display(),
+                p.hint.as_deref().unwrap_or("")
+            );
             continue;
         }
         if let Some(parent) = p.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        std::fs::write(&p.path, &p.text).map_err(|e| format!("cannot write {}: {e}", p.path.display()))?;
+        std::fs::write(&p.path, &p.text)
+            .map_err(|e| format!("cannot write {}: {e}", p.path.display()))?;
         let _ = writeln!(said, "wrote {}", p.path.display());
     }
     crate::write_stdout(&said)?;

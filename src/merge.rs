@@ -30,7 +30,10 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
     let mut unsharded = 0;
     for (name, r) in reports {
         if r.version != 1 {
-            return Err(format!("{name}: report version {} is not supported (expected 1)", r.version));
+            return Err(format!(
+                "{name}: report version {} is not supported (expected 1)",
+                r.version
+            ));
         }
         versions.insert(r.kubernetes_version.clone());
         match r.shard {
@@ -58,7 +61,10 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
     }
     if versions.len() > 1 {
         let v: Vec<String> = versions.into_iter().collect();
-        return Err(format!("the reports were made for different Kubernetes versions: {}", v.join(", ")));
+        return Err(format!(
+            "the reports were made for different Kubernetes versions: {}",
+            v.join(", ")
+        ));
     }
     if totals.len() > 1 {
         return Err("the reports come from runs with different shard counts (--shard I/N)".into());
@@ -73,15 +79,20 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
             .collect();
         if !missing.is_empty() {
             // A missing shard would be a silent pass for its files.
-            return Err(format!("shard {} missing: merge the reports of all {total} shards", missing.join(", ")));
+            return Err(format!(
+                "shard {} missing: merge the reports of all {total} shards",
+                missing.join(", ")
+            ));
         }
     }
     out.kubernetes_version = versions.into_iter().next().unwrap_or_default();
     // Run-level findings (no file) are reported by every shard: keep one.
-    out.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out.diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.diagnostics.dedup();
     out.summary.count_findings(&out.diagnostics);
-    out.skipped.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    out.skipped
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     out.resources.sort();
     Ok(out)
 }
@@ -91,8 +102,9 @@ pub fn run(args: &MergeArgs) -> Result<u8, String> {
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        let r: JsonReport = serde_json::from_str(&text)
-            .map_err(|e| format!("{path}: not a kgate JSON report (kgate check --format json): {e}"))?;
+        let r: JsonReport = serde_json::from_str(&text).map_err(|e| {
+            format!("{path}: not a kgate JSON report (kgate check --format json): {e}")
+        })?;
         reports.push((path.clone(), r));
     }
     let merged = merge(&reports)?;
@@ -116,5 +128,9 @@ pub fn run(args: &MergeArgs) -> Result<u8, String> {
     };
     crate::output::write_all(&plan, &report, args.color)?;
     let failed = merged.diagnostics.iter().any(|d| d.fails_at(level));
-    Ok(if failed { crate::EXIT_FINDINGS } else { crate::EXIT_PASS })
+    Ok(if failed {
+        crate::EXIT_FINDINGS
+    } else {
+        crate::EXIT_PASS
+    })
 }

@@ -24,7 +24,10 @@ pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target
         ));
     }
     if output.is_some() && bare.is_empty() {
-        return Err("--output names the file of the --format without =FILE, and every --format has one".into());
+        return Err(
+            "--output names the file of the --format without =FILE, and every --format has one"
+                .into(),
+        );
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -35,13 +38,20 @@ pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target
                 return Err(format!("two reports would be written to {p}"));
             }
         }
-        out.push(Target { format: f.format, path });
+        out.push(Target {
+            format: f.format,
+            path,
+        });
     }
     Ok(out)
 }
 
 /// Renders and writes every target. Human output is coloured only on a terminal stdout.
-pub fn write_all(targets: &[Target], report: &Report<'_>, color: ColorChoice) -> Result<(), String> {
+pub fn write_all(
+    targets: &[Target],
+    report: &Report<'_>,
+    color: ColorChoice,
+) -> Result<(), String> {
     for t in targets {
         let colored = t.format == Format::Human
             && match color {
@@ -53,9 +63,17 @@ pub fn write_all(targets: &[Target], report: &Report<'_>, color: ColorChoice) ->
                         && std::io::stdout().is_terminal()
                 }
             };
-        let text = crate::render_format(t.format, &Report { color: colored, ..*report });
+        let text = crate::render_format(
+            t.format,
+            &Report {
+                color: colored,
+                ..*report
+            },
+        );
         match &t.path {
-            Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
+            Some(path) => {
+                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?
+            }
             None => crate::write_stdout(&text)?,
         }
     }
@@ -74,13 +92,25 @@ mod tests {
     fn formats_and_files() {
         assert_eq!(t("sarif=out/k.sarif").path.as_deref(), Some("out/k.sarif"));
         assert_eq!(t("GitHub").format, Format::Github);
-        assert!("yaml".parse::<FormatTarget>().unwrap_err().contains("unknown format `yaml`"));
+        assert!("yaml"
+            .parse::<FormatTarget>()
+            .unwrap_err()
+            .contains("unknown format `yaml`"));
         assert!("sarif=".parse::<FormatTarget>().is_err());
         let p = plan(&[t("github"), t("sarif=a.sarif"), t("junit=r.xml")], None).unwrap();
         assert_eq!(p[0].path, None);
-        assert!(plan(&[t("github"), t("human")], None).unwrap_err().contains("stdout"));
-        assert!(plan(&[t("sarif=a"), t("json=a")], None).unwrap_err().contains("two reports"));
+        assert!(plan(&[t("github"), t("human")], None)
+            .unwrap_err()
+            .contains("stdout"));
+        assert!(plan(&[t("sarif=a"), t("json=a")], None)
+            .unwrap_err()
+            .contains("two reports"));
         assert!(plan(&[t("sarif=a")], Some("b")).is_err());
-        assert_eq!(plan(&[t("json")], Some("r.json")).unwrap()[0].path.as_deref(), Some("r.json"));
+        assert_eq!(
+            plan(&[t("json")], Some("r.json")).unwrap()[0]
+                .path
+                .as_deref(),
+            Some("r.json")
+        );
     }
 }

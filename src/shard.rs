@@ -79,7 +79,10 @@ impl Units {
             };
         };
         let rel = file.strip_prefix(root).unwrap_or(file);
-        let dirs: Vec<_> = rel.parent().map(|p| p.components().collect()).unwrap_or_default();
+        let dirs: Vec<_> = rel
+            .parent()
+            .map(|p| p.components().collect())
+            .unwrap_or_default();
         let mut dir = root.to_path_buf();
         if self.has_kustomization(&dir) {
             return display(&dir);
@@ -107,7 +110,10 @@ pub fn shard_of(unit: &str, total: u32) -> u32 {
 
 /// The checked folder a discovered file was found under, if any.
 fn root_of<'a>(roots: &'a [PathBuf], file: &Path) -> Option<&'a Path> {
-    roots.iter().find(|r| file.starts_with(r)).map(PathBuf::as_path)
+    roots
+        .iter()
+        .find(|r| file.starts_with(r))
+        .map(PathBuf::as_path)
 }
 
 /// What one shard loads: its own files, and the CRDs found in everyone else's.
@@ -170,7 +176,12 @@ pub fn load_sharded(
     if found.stdin && shard.index == 1 {
         file_count += 1;
         let bytes = discover::read_stdin(opts.max_file_size);
-        loaded.extend(crate::pipeline::load_bytes(files, discover::STDIN_NAME, bytes, limits));
+        loaded.extend(crate::pipeline::load_bytes(
+            files,
+            discover::STDIN_NAME,
+            bytes,
+            limits,
+        ));
     }
     let foreign_parts: Vec<Loaded> = others
         .par_iter()
@@ -251,7 +262,10 @@ mod tests {
         let prod = display(&root.join("apps/web/overlays/prod"));
         assert_eq!(unit(&mut u, "apps/web/overlays/prod/patch.yaml"), prod);
         assert_eq!(unit(&mut u, "apps/web/overlays/prod/sub/x.yaml"), prod);
-        assert_eq!(unit(&mut u, "apps/loose/a.yaml"), display(&root.join("apps")));
+        assert_eq!(
+            unit(&mut u, "apps/loose/a.yaml"),
+            display(&root.join("apps"))
+        );
         assert_eq!(unit(&mut u, "top.yaml"), display(&root.join("top.yaml")));
     }
 }

@@ -38,7 +38,13 @@ fn monorepo() -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     };
-    for f in ["crds/widgets.yaml", "apps/db/secret.yaml", "apps/db/broken.yaml", "apps/web/deployment.yaml", "apps/web/kustomization.yaml"] {
+    for f in [
+        "crds/widgets.yaml",
+        "apps/db/secret.yaml",
+        "apps/db/broken.yaml",
+        "apps/web/deployment.yaml",
+        "apps/web/kustomization.yaml",
+    ] {
         write(f, &std::fs::read_to_string(repo().join(f)).unwrap());
     }
     for i in 0..12 {
@@ -55,10 +61,16 @@ fn monorepo() -> tempfile::TempDir {
         );
         write(
             &format!("overlays/env-{i}/cm.yaml"),
-            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  n: {}\n", if i % 4 == 0 { "1" } else { "\"1\"" }),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  n: {}\n",
+                if i % 4 == 0 { "1" } else { "\"1\"" }
+            ),
         );
     }
-    write("loose.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: loose\n");
+    write(
+        "loose.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: loose\n",
+    );
     dir
 }
 
@@ -69,12 +81,24 @@ fn merged_shards_equal_one_run() {
     // Reports go outside the checked folder: they are JSON files, and would be checked too.
     let out = tempfile::tempdir().unwrap();
     let report = |name: &str| out.path().join(name).display().to_string();
-    let full = kgate(dir, &["check", ".", "--format", &format!("json={}", report("full.json"))]);
+    let full = kgate(
+        dir,
+        &[
+            "check",
+            ".",
+            "--format",
+            &format!("json={}", report("full.json")),
+        ],
+    );
     assert_eq!(full.status.code(), Some(1));
     let full_json = json_of(&out.path().join("full.json"));
     assert!(full_json["summary"]["errors"].as_u64().unwrap() >= 8);
     // Each team's Widget validates against the CRD in crds/: no schema/missing anywhere.
-    assert!(full_json["diagnostics"].as_array().unwrap().iter().all(|d| d["code"] != "schema/missing"));
+    assert!(full_json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["code"] != "schema/missing"));
 
     for total in [2u32, 3, 5] {
         let mut reports = Vec::new();
@@ -82,8 +106,22 @@ fn merged_shards_equal_one_run() {
         let mut file_total = 0;
         for i in 1..=total {
             let name = report(&format!("shard-{i}-of-{total}.json"));
-            let o = kgate(dir, &["check", ".", "--shard", &format!("{i}/{total}"), "--format", &format!("json={name}")]);
-            assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+            let o = kgate(
+                dir,
+                &[
+                    "check",
+                    ".",
+                    "--shard",
+                    &format!("{i}/{total}"),
+                    "--format",
+                    &format!("json={name}"),
+                ],
+            );
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let r = json_of(Path::new(&name));
             assert_eq!(r["shard"]["index"], i);
             file_total += r["summary"]["files"].as_u64().unwrap();
@@ -91,16 +129,28 @@ fn merged_shards_equal_one_run() {
                 files_seen.insert(res["file"].as_str().unwrap().to_string());
             }
             // A custom resource whose CRD is in another shard is still validated.
-            assert!(r["diagnostics"].as_array().unwrap().iter().all(|d| d["code"] != "schema/missing"));
+            assert!(r["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["code"] != "schema/missing"));
             reports.push(name);
         }
-        assert_eq!(file_total, full_json["summary"]["files"].as_u64().unwrap(), "every file in exactly one shard");
+        assert_eq!(
+            file_total,
+            full_json["summary"]["files"].as_u64().unwrap(),
+            "every file in exactly one shard"
+        );
         let mut args = vec!["merge"];
         args.extend(reports.iter().map(String::as_str));
         let merged_name = format!("json={}", report("merged.json"));
         args.extend(["--format", &merged_name]);
         let merged = kgate(dir, &args);
-        assert_eq!(merged.status.code(), full.status.code(), "exit code as if one run");
+        assert_eq!(
+            merged.status.code(),
+            full.status.code(),
+            "exit code as if one run"
+        );
         let m = json_of(&out.path().join("merged.json"));
         assert_eq!(m["diagnostics"], full_json["diagnostics"], "{total} shards");
         assert_eq!(m["summary"], full_json["summary"], "{total} shards");
@@ -122,10 +172,24 @@ fn one_kustomization_is_never_split() {
     let mut owner: std::collections::BTreeMap<String, u32> = Default::default();
     for i in 1..=4 {
         let name = out.path().join(format!("s{i}.json"));
-        kgate(dir, &["check", ".", "--shard", &format!("{i}/4"), "--format", &format!("json={}", name.display())]);
+        kgate(
+            dir,
+            &[
+                "check",
+                ".",
+                "--shard",
+                &format!("{i}/4"),
+                "--format",
+                &format!("json={}", name.display()),
+            ],
+        );
         let r = json_of(&name);
         // Objects and skipped documents (the kustomization files themselves) by file.
-        let files = r["resources"].as_array().unwrap().iter().chain(r["skipped"].as_array().unwrap());
+        let files = r["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(r["skipped"].as_array().unwrap());
         for f in files {
             let f = f["file"].as_str().unwrap().to_string();
             if let Some(other) = owner.insert(f.clone(), i) {
@@ -136,11 +200,20 @@ fn one_kustomization_is_never_split() {
     // Each overlay's kustomization.yaml and the file it lists are in the same shard.
     for i in 0..12 {
         let k = owner[&format!("overlays/env-{i}/kustomization.yaml")];
-        assert_eq!(owner[&format!("overlays/env-{i}/cm.yaml")], k, "overlays/env-{i} was split");
+        assert_eq!(
+            owner[&format!("overlays/env-{i}/cm.yaml")],
+            k,
+            "overlays/env-{i} was split"
+        );
     }
-    assert_eq!(owner["apps/web/kustomization.yaml"], owner["apps/web/deployment.yaml"]);
+    assert_eq!(
+        owner["apps/web/kustomization.yaml"],
+        owner["apps/web/deployment.yaml"]
+    );
     // Overlays are separate units, so they spread over the shards.
-    let spread: BTreeSet<u32> = (0..12).map(|i| owner[&format!("overlays/env-{i}/cm.yaml")]).collect();
+    let spread: BTreeSet<u32> = (0..12)
+        .map(|i| owner[&format!("overlays/env-{i}/cm.yaml")])
+        .collect();
     assert!(spread.len() > 1);
 }
 
@@ -152,10 +225,28 @@ fn merge_refuses_incomplete_or_mixed_reports() {
     let out = tempfile::tempdir().unwrap();
     for i in 1..=3 {
         let name = out.path().join(format!("s{i}.json"));
-        kgate(dir, &["check", ".", "--shard", &format!("{i}/3"), "--format", &format!("json={}", name.display())]);
+        kgate(
+            dir,
+            &[
+                "check",
+                ".",
+                "--shard",
+                &format!("{i}/3"),
+                "--format",
+                &format!("json={}", name.display()),
+            ],
+        );
     }
     let full = out.path().join("full.json");
-    kgate(dir, &["check", ".", "--format", &format!("json={}", full.display())]);
+    kgate(
+        dir,
+        &[
+            "check",
+            ".",
+            "--format",
+            &format!("json={}", full.display()),
+        ],
+    );
     let dir = out.path();
     let o = kgate(dir, &["merge", "s1.json", "s3.json"]);
     assert_eq!(o.status.code(), Some(2));
@@ -163,14 +254,29 @@ fn merge_refuses_incomplete_or_mixed_reports() {
     let o = kgate(dir, &["merge", "s1.json", "s1.json", "s2.json", "s3.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
-    let o = kgate(dir, &["merge", "s1.json", "s2.json", "s3.json", "full.json"]);
+    let o = kgate(
+        dir,
+        &["merge", "s1.json", "s2.json", "s3.json", "full.json"],
+    );
     assert_eq!(o.status.code(), Some(2));
     std::fs::write(dir.join("junk.json"), "{\"not\": \"a report\"}").unwrap();
     let o = kgate(dir, &["merge", "junk.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a kgate JSON report"));
     // Merged output in the other formats, the gate as one run.
-    let o = kgate(dir, &["merge", "s1.json", "s2.json", "s3.json", "--format", "github", "--format", "sarif=m.sarif"]);
+    let o = kgate(
+        dir,
+        &[
+            "merge",
+            "s1.json",
+            "s2.json",
+            "s3.json",
+            "--format",
+            "github",
+            "--format",
+            "sarif=m.sarif",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("::error file=team-0/widget.yaml,line=7,"));
     let bad = kgate(repo.path(), &["check", ".", "--shard", "4/3"]);
@@ -180,7 +286,9 @@ fn merge_refuses_incomplete_or_mixed_reports() {
 // ---- the CI integration files ----
 
 /// Long flags that belong to the other commands the scripts run (cargo, curl, git, grep, tar).
-const OTHER_TOOLS_FLAGS: &[&str] = &["--locked", "--path", "--root", "--git", "--retry", "--quiet"];
+const OTHER_TOOLS_FLAGS: &[&str] = &[
+    "--locked", "--path", "--root", "--git", "--retry", "--quiet",
+];
 
 /// Flags other branches add to `kgate check`. The scripts may use them only behind a runtime
 /// `supports --flag` probe of `kgate check --help`, so an older kgate fails clearly.
@@ -210,8 +318,14 @@ fn assert_flags_exist(file: &str, text: &str) {
         if OTHER_TOOLS_FLAGS.contains(&flag.as_str()) || known.contains(&flag) {
             continue;
         }
-        assert!(PROBED_FLAGS.contains(&flag.as_str()), "{file} uses {flag}, which `kgate check` does not have");
-        assert!(text.contains(&format!("supports {flag}")), "{file} uses {flag} without probing for it");
+        assert!(
+            PROBED_FLAGS.contains(&flag.as_str()),
+            "{file} uses {flag}, which `kgate check` does not have"
+        );
+        assert!(
+            text.contains(&format!("supports {flag}")),
+            "{file} uses {flag} without probing for it"
+        );
     }
 }
 
@@ -219,7 +333,12 @@ fn parse_yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     let file = kgate::source::SourceFile::new(path.display().to_string(), text);
     let stream = kgate::yaml::parse_stream(&file, &kgate::yaml::Limits::default());
-    assert!(stream.problems.is_empty(), "{}: {:?}", path.display(), stream.problems);
+    assert!(
+        stream.problems.is_empty(),
+        "{}: {:?}",
+        path.display(),
+        stream.problems
+    );
     assert_eq!(stream.documents.len(), 1);
     stream.documents[0].root.as_ref().unwrap().to_json()
 }
@@ -234,7 +353,10 @@ fn assert_formats_exist(file: &str, text: &str) {
         if f.starts_with('$') {
             continue;
         }
-        assert!(f.parse::<kgate::cli::FormatTarget>().is_ok(), "{file}: unknown format {f}");
+        assert!(
+            f.parse::<kgate::cli::FormatTarget>().is_ok(),
+            "{file}: unknown format {f}"
+        );
     }
 }
 
@@ -243,7 +365,17 @@ fn github_action_parses_and_uses_existing_flags() {
     let action = parse_yaml(&root().join("action.yml"));
     assert_eq!(action["runs"]["using"], "composite");
     let inputs = action["inputs"].as_object().unwrap();
-    for name in ["paths", "kubernetes-version", "policies", "config", "format", "fail-on", "version", "sarif-file", "args"] {
+    for name in [
+        "paths",
+        "kubernetes-version",
+        "policies",
+        "config",
+        "format",
+        "fail-on",
+        "version",
+        "sarif-file",
+        "args",
+    ] {
         assert!(inputs.contains_key(name), "input {name}");
     }
     let scripts: Vec<&str> = action["runs"]["steps"]
@@ -268,7 +400,17 @@ fn github_action_parses_and_uses_existing_flags() {
     }
     // The failure value of `fail-on` is one kgate accepts.
     let default = inputs["fail-on"]["default"].as_str().unwrap();
-    let o = kgate(&repo(), &["check", "clusters/prod/ok.yaml", "--fail-on", default, "--format", inputs["format"]["default"].as_str().unwrap()]);
+    let o = kgate(
+        &repo(),
+        &[
+            "check",
+            "clusters/prod/ok.yaml",
+            "--fail-on",
+            default,
+            "--format",
+            inputs["format"]["default"].as_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -278,14 +420,21 @@ fn gitlab_template_parses_and_publishes_reports() {
     let ci = parse_yaml(&path);
     let job = &ci["kgate"];
     assert_eq!(job["extends"], ".kgate");
-    assert_eq!(job["rules"][0]["if"], "$CI_PIPELINE_SOURCE == \"merge_request_event\"");
+    assert_eq!(
+        job["rules"][0]["if"],
+        "$CI_PIPELINE_SOURCE == \"merge_request_event\""
+    );
     let base = &ci[".kgate"];
-    assert_eq!(base["artifacts"]["reports"]["codequality"], "gl-code-quality-report.json");
+    assert_eq!(
+        base["artifacts"]["reports"]["codequality"],
+        "gl-code-quality-report.json"
+    );
     assert_eq!(base["artifacts"]["reports"]["junit"], "kgate-junit.xml");
     assert_eq!(base["artifacts"]["when"], "always");
     let script = base["script"][0].as_str().unwrap();
     assert!(script.contains("CI_MERGE_REQUEST_DIFF_BASE_SHA"));
-    assert!(script.contains("--format gitlab=gl-code-quality-report.json --format junit=kgate-junit.xml"));
+    assert!(script
+        .contains("--format gitlab=gl-code-quality-report.json --format junit=kgate-junit.xml"));
     assert_flags_exist("kgate.gitlab-ci.yml", script);
     assert_formats_exist("kgate.gitlab-ci.yml", script);
 }
@@ -314,24 +463,51 @@ fn init_writes_starters_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let o = kgate(d, &["init", "--github", "--gitlab", "--pre-commit"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let config = parse_yaml(&d.join(".kgate.yaml"));
     for key in ["kubernetes_version", "strict", "policies", "exceptions"] {
         assert!(config.get(key).is_some(), "{key}");
     }
     assert_eq!(config["strict"], true);
     assert_eq!(config["exceptions"], serde_json::json!([]));
+    // kgate's own config loader accepts it, and a check run uses it.
+    let loaded = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
+    assert_eq!(loaded.strict, Some(true));
+    assert_eq!(
+        loaded.kubernetes_version.as_deref(),
+        Some(kgate::schema::bundle::DEFAULT_VERSION)
+    );
+    std::fs::write(
+        d.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
+    assert_eq!(kgate(d, &["check", "ns.yaml"]).status.code(), Some(0));
     // The workflow uses the action with inputs it declares.
     let workflow = parse_yaml(&d.join(".github/workflows/kgate.yml"));
     let action = parse_yaml(&root().join("action.yml"));
     let steps = workflow["jobs"]["kgate"]["steps"].as_array().unwrap();
-    let uses_kgate = steps.iter().find(|s| s["uses"].as_str().is_some_and(|u| u.contains("/kgate@"))).unwrap();
+    let uses_kgate = steps
+        .iter()
+        .find(|s| s["uses"].as_str().is_some_and(|u| u.contains("/kgate@")))
+        .unwrap();
     for (k, _) in uses_kgate["with"].as_object().unwrap() {
-        assert!(action["inputs"].get(k).is_some(), "workflow passes unknown input {k}");
+        assert!(
+            action["inputs"].get(k).is_some(),
+            "workflow passes unknown input {k}"
+        );
     }
     assert_eq!(steps[0]["with"]["fetch-depth"], 0);
     let job = parse_yaml(&d.join(".gitlab/kgate.gitlab-ci.yml"));
-    assert!(job["include"][0]["remote"].as_str().unwrap().ends_with("/ci/gitlab/kgate.gitlab-ci.yml"));
+    assert!(job["include"][0]["remote"]
+        .as_str()
+        .unwrap()
+        .ends_with("/ci/gitlab/kgate.gitlab-ci.yml"));
     let top = parse_yaml(&d.join(".gitlab-ci.yml"));
     assert_eq!(top["include"][0]["local"], ".gitlab/kgate.gitlab-ci.yml");
     let pc = parse_yaml(&d.join(".pre-commit-config.yaml"));
@@ -342,12 +518,20 @@ fn init_writes_starters_and_never_overwrites() {
     let o = kgate(d, &["init"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-    assert_eq!(std::fs::read_to_string(d.join(".kgate.yaml")).unwrap(), "strict: false\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join(".kgate.yaml")).unwrap(),
+        "strict: false\n"
+    );
     // --force replaces kgate's files but never the user's own CI or pre-commit files.
     std::fs::write(d.join(".pre-commit-config.yaml"), "repos: []\n").unwrap();
     let o = kgate(d, &["init", "--force", "--pre-commit"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(std::fs::read_to_string(d.join(".kgate.yaml")).unwrap().contains("exceptions: []"));
-    assert_eq!(std::fs::read_to_string(d.join(".pre-commit-config.yaml")).unwrap(), "repos: []\n");
+    assert!(std::fs::read_to_string(d.join(".kgate.yaml"))
+        .unwrap()
+        .contains("exceptions: []"));
+    assert_eq!(
+        std::fs::read_to_string(d.join(".pre-commit-config.yaml")).unwrap(),
+        "repos: []\n"
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("id: kgate"));
 }

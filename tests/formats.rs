@@ -46,12 +46,18 @@ fn sarif_validator() -> jsonschema::Validator {
         assert_eq!(language, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
         *language = Value::from("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
     }
-    jsonschema::options().should_validate_formats(true).build(&schema).unwrap()
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
 }
 
 fn assert_valid_sarif(doc: &Value) {
     let v = sarif_validator();
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "SARIF schema errors: {errors:#?}");
 }
 
@@ -66,25 +72,46 @@ fn sarif_is_valid_and_points_at_findings() {
     let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["schema/missing", "schema/unknown-field", "schema/wrong-type", "yaml/duplicate-key", "yaml/syntax"]
+        [
+            "schema/missing",
+            "schema/unknown-field",
+            "schema/wrong-type",
+            "yaml/duplicate-key",
+            "yaml/syntax"
+        ]
     );
     assert_eq!(rules[0]["defaultConfiguration"]["level"], "warning");
-    assert!(rules[1]["fullDescription"]["text"].as_str().unwrap().contains("kubectl apply"));
+    assert!(rules[1]["fullDescription"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("kubectl apply"));
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 6);
-    let unknown = results.iter().find(|r| r["ruleId"] == "schema/unknown-field").unwrap();
+    let unknown = results
+        .iter()
+        .find(|r| r["ruleId"] == "schema/unknown-field")
+        .unwrap();
     assert_eq!(unknown["level"], "error");
-    assert_eq!(ids[unknown["ruleIndex"].as_u64().unwrap() as usize], "schema/unknown-field");
+    assert_eq!(
+        ids[unknown["ruleIndex"].as_u64().unwrap() as usize],
+        "schema/unknown-field"
+    );
     let loc = &unknown["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "apps/web/deployment.yaml");
     assert_eq!(loc["region"]["startLine"], 17);
     assert_eq!(loc["region"]["startColumn"], 11);
     assert_eq!(loc["region"]["endLine"], 17);
     assert_eq!(loc["region"]["endColumn"], 27);
-    let fp = unknown["partialFingerprints"]["kgateFindingHash/v1"].as_str().unwrap();
+    let fp = unknown["partialFingerprints"]["kgateFindingHash/v1"]
+        .as_str()
+        .unwrap();
     assert_eq!(fp.len(), 64);
     // Same input, same fingerprints.
-    let again: Value = serde_json::from_str(&stdout(&kgate(&repo(), &["check", ".", "--format", "sarif"]))).unwrap();
+    let again: Value = serde_json::from_str(&stdout(&kgate(
+        &repo(),
+        &["check", ".", "--format", "sarif"],
+    )))
+    .unwrap();
     assert_eq!(again["runs"][0]["results"], run["results"]);
 }
 
@@ -92,7 +119,8 @@ fn sarif_is_valid_and_points_at_findings() {
 fn sarif_marks_suppressed_and_pre_existing_findings() {
     use kgate::diagnostic::{Diagnostic, ResourceRef};
     use kgate::report::{Report, Summary};
-    let mut suppressed = Diagnostic::error("schema/unknown-field", "unknown field `x`").in_file("a.yaml", None);
+    let mut suppressed =
+        Diagnostic::error("schema/unknown-field", "unknown field `x`").in_file("a.yaml", None);
     suppressed.suppressed = true;
     suppressed.suppressed_reason = Some("vendored chart".into());
     let mut old = Diagnostic::warning("policy/latest-tag", "image uses :latest")
@@ -126,16 +154,27 @@ fn sarif_marks_suppressed_and_pre_existing_findings() {
     assert_valid_sarif(&doc);
     let results = doc["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results[0]["suppressions"][0]["kind"], "external");
-    assert_eq!(results[0]["suppressions"][0]["justification"], "vendored chart");
+    assert_eq!(
+        results[0]["suppressions"][0]["justification"],
+        "vendored chart"
+    );
     assert_eq!(results[1]["baselineState"], "unchanged");
     assert!(results[1].get("suppressions").is_none());
     // A code outside the registry still gets a rule.
-    let rules = doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
     assert!(rules.iter().any(|r| r["id"] == "policy/latest-tag"));
     // GitLab leaves the accepted finding out; GitHub shows neither without --verbose.
     let gl: Value = serde_json::from_str(&kgate::report::gitlab::render(&report)).unwrap();
     assert_eq!(gl.as_array().unwrap().len(), 1);
-    assert_eq!(kgate::report::github::render(&report).lines().filter(|l| l.starts_with("::")).count(), 0);
+    assert_eq!(
+        kgate::report::github::render(&report)
+            .lines()
+            .filter(|l| l.starts_with("::"))
+            .count(),
+        0
+    );
     let md = kgate::report::markdown::render_with(&report, Some("### Plan\n\n1 object created"));
     assert!(md.contains("1 suppressed by exceptions"));
     assert!(md.contains("1 pre-existing"));
@@ -150,8 +189,14 @@ fn junit_has_a_suite_per_file_and_a_case_per_object() {
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    let suites: Vec<_> = root.children().filter(|n| n.has_tag_name("testsuite")).collect();
-    let names: Vec<&str> = suites.iter().map(|s| s.attribute("name").unwrap()).collect();
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<&str> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -164,28 +209,58 @@ fn junit_has_a_suite_per_file_and_a_case_per_object() {
         ]
     );
     let deploy = suites[2];
-    let cases: Vec<_> = deploy.children().filter(|n| n.has_tag_name("testcase")).collect();
+    let cases: Vec<_> = deploy
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].attribute("name"), Some("Deployment prod/web"));
-    assert_eq!(cases[0].attribute("classname"), Some("apps/web/deployment.yaml"));
-    let failure = cases[0].children().find(|n| n.has_tag_name("failure")).unwrap();
+    assert_eq!(
+        cases[0].attribute("classname"),
+        Some("apps/web/deployment.yaml")
+    );
+    let failure = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
     let text = failure.text().unwrap();
     assert!(text.contains("apps/web/deployment.yaml:7:13: error schema/wrong-type"));
     assert!(text.contains("apps/web/deployment.yaml:17:11: error schema/unknown-field"));
     // The file-level finding (duplicate key) has a test case named after the file; the two
     // objects of that file pass.
-    let secret_cases: Vec<_> = suites[1].children().filter(|n| n.has_tag_name("testcase")).collect();
-    let names: Vec<&str> = secret_cases.iter().map(|c| c.attribute("name").unwrap()).collect();
-    assert_eq!(names, ["apps/db/secret.yaml", "ConfigMap prod/db-config", "Secret prod/db"]);
-    assert!(secret_cases[2].children().all(|n| !n.has_tag_name("failure")));
+    let secret_cases: Vec<_> = suites[1]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let names: Vec<&str> = secret_cases
+        .iter()
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "apps/db/secret.yaml",
+            "ConfigMap prod/db-config",
+            "Secret prod/db"
+        ]
+    );
+    assert!(secret_cases[2]
+        .children()
+        .all(|n| !n.has_tag_name("failure")));
     // A warning below --fail-on is shown, not failed; with --fail-on warning it fails.
     let widget = suites[4];
-    let gadget = widget.children().find(|n| n.attribute("name") == Some("Gadget unknown")).unwrap();
+    let gadget = widget
+        .children()
+        .find(|n| n.attribute("name") == Some("Gadget unknown"))
+        .unwrap();
     assert!(gadget.children().any(|n| n.has_tag_name("system-out")));
     assert!(gadget.children().all(|n| !n.has_tag_name("failure")));
     assert_eq!(root.attribute("tests"), Some("9"));
     assert_eq!(root.attribute("failures"), Some("4"));
-    let strict = stdout(&kgate(&repo(), &["check", ".", "--format", "junit", "--fail-on", "warning"]));
+    let strict = stdout(&kgate(
+        &repo(),
+        &["check", ".", "--format", "junit", "--fail-on", "warning"],
+    ));
     let doc = roxmltree::Document::parse(&strict).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("5"));
 }
@@ -200,15 +275,28 @@ fn github_commands_and_gitlab_code_quality() {
     assert!(lines.contains(
         &"::error file=clusters/prod/widget.yaml,line=7,col=9,endLine=7,endColumn=14,title=kgate schema/wrong-type::Widget prod/big: `spec.size` must be integer, got string \"large\""
     ));
-    assert!(lines.iter().any(|l| l.starts_with("::warning file=clusters/prod/widget.yaml,line=10,col=7,")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("::warning file=clusters/prod/widget.yaml,line=10,col=7,")));
     assert!(lines[6].starts_with("kgate: 7 files, 7 resources: 5 errors, 1 warnings"));
 
-    let gl1: Value = serde_json::from_str(&stdout(&kgate(&repo(), &["check", ".", "--format", "gitlab"]))).unwrap();
-    let gl2: Value = serde_json::from_str(&stdout(&kgate(&repo(), &["check", ".", "--format", "gitlab"]))).unwrap();
+    let gl1: Value = serde_json::from_str(&stdout(&kgate(
+        &repo(),
+        &["check", ".", "--format", "gitlab"],
+    )))
+    .unwrap();
+    let gl2: Value = serde_json::from_str(&stdout(&kgate(
+        &repo(),
+        &["check", ".", "--format", "gitlab"],
+    )))
+    .unwrap();
     assert_eq!(gl1, gl2, "same input, same report and fingerprints");
     let issues = gl1.as_array().unwrap();
     assert_eq!(issues.len(), 6);
-    let mut prints: Vec<&str> = issues.iter().map(|i| i["fingerprint"].as_str().unwrap()).collect();
+    let mut prints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
     prints.sort();
     prints.dedup();
     assert_eq!(prints.len(), 6, "fingerprints are unique");
@@ -216,11 +304,15 @@ fn github_commands_and_gitlab_code_quality() {
         for field in ["description", "check_name", "fingerprint", "severity"] {
             assert!(i[field].is_string(), "{field} in {i}");
         }
-        assert!(["info", "minor", "major", "critical", "blocker"].contains(&i["severity"].as_str().unwrap()));
+        assert!(["info", "minor", "major", "critical", "blocker"]
+            .contains(&i["severity"].as_str().unwrap()));
         assert!(i["location"]["path"].is_string());
         assert!(i["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
     }
-    let missing = issues.iter().find(|i| i["check_name"] == "schema/missing").unwrap();
+    let missing = issues
+        .iter()
+        .find(|i| i["check_name"] == "schema/missing")
+        .unwrap();
     assert_eq!(missing["severity"], "minor");
     assert_eq!(missing["location"]["path"], "clusters/prod/widget.yaml");
     assert_eq!(missing["location"]["lines"]["begin"], 10);
@@ -232,19 +324,38 @@ fn fingerprints_survive_line_shifts_and_change_with_the_finding() {
     let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: [1]\n";
     std::fs::write(dir.path().join("c.yaml"), doc).unwrap();
     let print = |dir: &Path| -> String {
-        let v: Value = serde_json::from_str(&stdout(&kgate(dir, &["check", "c.yaml", "--format", "gitlab"]))).unwrap();
+        let v: Value = serde_json::from_str(&stdout(&kgate(
+            dir,
+            &["check", "c.yaml", "--format", "gitlab"],
+        )))
+        .unwrap();
         v[0]["fingerprint"].as_str().unwrap().to_string()
     };
     let before = print(dir.path());
-    std::fs::write(dir.path().join("c.yaml"), format!("# a comment\n# another\n{doc}")).unwrap();
-    assert_eq!(print(dir.path()), before, "moving a finding down keeps its fingerprint");
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        format!("# a comment\n# another\n{doc}"),
+    )
+    .unwrap();
+    assert_eq!(
+        print(dir.path()),
+        before,
+        "moving a finding down keeps its fingerprint"
+    );
     std::fs::write(dir.path().join("c.yaml"), doc.replace("a: [1]", "b: [1]")).unwrap();
-    assert_ne!(print(dir.path()), before, "a different finding has a different fingerprint");
+    assert_ne!(
+        print(dir.path()),
+        before,
+        "a different finding has a different fingerprint"
+    );
 }
 
 #[test]
 fn markdown_summarises_and_groups_by_file() {
-    let o = kgate(&repo(), &["check", "apps/web", "clusters", "--format", "markdown"]);
+    let o = kgate(
+        &repo(),
+        &["check", "apps/web", "clusters", "--format", "markdown"],
+    );
     assert_eq!(o.status.code(), Some(1));
     let md = stdout(&o);
     assert!(md.starts_with("### kgate: ❌ failed\n"));
@@ -253,7 +364,10 @@ fn markdown_summarises_and_groups_by_file() {
     // Two files with findings: not folded.
     assert!(md.contains("#### <code>apps/web/deployment.yaml</code> — 2 findings"));
     assert!(md.contains("| 17:11 | error | schema/unknown-field | Deployment prod/web |"));
-    let ok = stdout(&kgate(&repo(), &["check", "clusters/prod/ok.yaml", "--format", "markdown"]));
+    let ok = stdout(&kgate(
+        &repo(),
+        &["check", "clusters/prod/ok.yaml", "--format", "markdown"],
+    ));
     assert!(ok.starts_with("### kgate: ✅ passed"));
     assert!(ok.contains("No findings."));
 }
@@ -284,7 +398,17 @@ fn several_formats_in_one_run() {
 
     // --output still names the file of the single format.
     let json = out.path().join("r.json");
-    let o = kgate(&repo(), &["check", ".", "--format", "json", "--output", json.to_str().unwrap()]);
+    let o = kgate(
+        &repo(),
+        &[
+            "check",
+            ".",
+            "--format",
+            "json",
+            "--output",
+            json.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -292,7 +416,10 @@ fn several_formats_in_one_run() {
     assert_eq!(v["resources"].as_array().unwrap().len(), 7);
 
     // Two formats cannot share stdout: a usage failure (2), nothing checked.
-    let o = kgate(&repo(), &["check", ".", "--format", "github", "--format", "human"]);
+    let o = kgate(
+        &repo(),
+        &["check", ".", "--format", "github", "--format", "human"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("stdout"));
     let o = kgate(&repo(), &["check", ".", "--format", "yaml"]);
@@ -302,7 +429,9 @@ fn several_formats_in_one_run() {
 
 #[test]
 fn secrets_never_appear_in_any_format() {
-    for format in ["human", "json", "sarif", "junit", "github", "gitlab", "markdown"] {
+    for format in [
+        "human", "json", "sarif", "junit", "github", "gitlab", "markdown",
+    ] {
         let o = kgate(&repo(), &["check", ".", "--format", format, "--verbose"]);
         assert_eq!(o.status.code(), Some(1), "{format}");
         assert!(!stdout(&o).contains(SECRET), "{format} printed a secret");
@@ -317,7 +446,11 @@ fn secrets_never_appear_in_any_format() {
     for format in ["sarif", "junit", "github", "gitlab", "markdown"] {
         let o = kgate(dir.path(), &["check", "s.yaml", "--format", format]);
         assert_eq!(o.status.code(), Some(1), "{format}");
-        assert!(!stdout(&o).contains(SECRET), "{format} printed a secret: {}", stdout(&o));
+        assert!(
+            !stdout(&o).contains(SECRET),
+            "{format} printed a secret: {}",
+            stdout(&o)
+        );
     }
 }
 
@@ -336,7 +469,10 @@ fn hostile_file_names_cannot_corrupt_a_format() {
         let o = kgate(dir.path(), &["check", ".", "--format", format]);
         assert_eq!(o.status.code(), Some(1), "{format}");
         let out = stdout(&o);
-        assert!(!out.contains('\u{1b}'), "{format} passed an escape sequence through");
+        assert!(
+            !out.contains('\u{1b}'),
+            "{format} passed an escape sequence through"
+        );
         match format {
             "sarif" => {
                 let doc: Value = serde_json::from_str(&out).unwrap();
@@ -345,14 +481,24 @@ fn hostile_file_names_cannot_corrupt_a_format() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+                    .map(|r| {
+                        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                            .as_str()
+                            .unwrap()
+                    })
                     .collect();
                 assert!(uris.contains(&"new%0Aline.yaml"), "{uris:?}");
                 assert!(uris.contains(&"latin%EF%BF%BD.yaml"), "{uris:?}");
             }
             "junit" => {
                 let doc = roxmltree::Document::parse(&out).unwrap();
-                assert_eq!(doc.root_element().children().filter(|n| n.has_tag_name("testsuite")).count(), 3);
+                assert_eq!(
+                    doc.root_element()
+                        .children()
+                        .filter(|n| n.has_tag_name("testsuite"))
+                        .count(),
+                    3
+                );
             }
             "github" => {
                 // One command per finding, one summary line: a newline in a name cannot start a
@@ -380,13 +526,44 @@ fn completions_and_man_page_come_from_the_cli() {
         let o = kgate(dir.path(), &["completions", shell]);
         assert_eq!(o.status.code(), Some(0), "{shell}");
         let s = stdout(&o);
-        assert!(s.contains("fail-on") && s.contains("merge") && s.contains("shard"), "{shell}");
+        assert!(
+            s.contains("fail-on") && s.contains("merge") && s.contains("shard"),
+            "{shell}"
+        );
     }
     let o = kgate(dir.path(), &["man"]);
     assert_eq!(o.status.code(), Some(0));
     let man = stdout(&o);
-    assert!(man.starts_with(".ie") || man.contains(".TH kgate"), "{}", &man[..200.min(man.len())]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH kgate"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
     assert!(man.contains("Exit codes"));
     let help = stdout(&kgate(dir.path(), &["--help"]));
-    assert!(help.contains("Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed"));
+    assert!(help
+        .contains("Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed"));
+}
+
+#[test]
+fn sarif_describes_built_in_policy_rules() {
+    let o = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .current_dir(repo())
+        .args(["check", ".", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_valid_sarif(&doc);
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let policy_rules: Vec<&Value> = rules
+        .iter()
+        .filter(|r| r["id"].as_str().unwrap().starts_with("policy/"))
+        .collect();
+    assert!(!policy_rules.is_empty());
+    for r in policy_rules {
+        let docs = kgate::policy::builtin::find(r["id"].as_str().unwrap()).unwrap();
+        assert_eq!(r["shortDescription"]["text"], docs.summary.as_str());
+    }
 }

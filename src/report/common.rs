@@ -135,7 +135,10 @@ pub fn is_active(d: &Diagnostic) -> bool {
 
 /// `Deployment prod/web`, or the empty string.
 pub fn resource_label(d: &Diagnostic) -> String {
-    d.resource.as_ref().map(|r| r.to_string()).unwrap_or_default()
+    d.resource
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default()
 }
 
 /// `file:line:col` (or `file`, or nothing for run-level findings), control characters escaped.
@@ -205,6 +208,9 @@ mod tests {
     #[test]
     fn control_characters_become_visible() {
         assert_eq!(escape_controls("plain.yaml"), "plain.yaml");
-        assert_eq!(escape_controls("a\nb\u{1b}[2J.yaml"), "a\\u{a}b\\u{1b}[2J.yaml");
+        assert_eq!(
+            escape_controls("a\nb\u{1b}[2J.yaml"),
+            "a\\u{a}b\\u{1b}[2J.yaml"
+        );
     }
 }

@@ -59,7 +59,10 @@ pub fn annotation(d: &Diagnostic) -> String {
             }
         }
     }
-    props.push(format!("title={}", escape_property(&format!("kgate {}", d.code))));
+    props.push(format!(
+        "title={}",
+        escape_property(&format!("kgate {}", d.code))
+    ));
     let mut message = String::new();
     let label = resource_label(d);
     if !label.is_empty() {
@@ -83,9 +86,21 @@ pub fn annotation(d: &Diagnostic) -> String {
         let _ = write!(message, "\nhelp: {h}");
     }
     for r in &d.related {
-        let _ = write!(message, "\n{}: {}:{}:{}", r.message, escape_controls(&r.file), r.line, r.column);
+        let _ = write!(
+            message,
+            "\n{}: {}:{}:{}",
+            r.message,
+            escape_controls(&r.file),
+            r.line,
+            r.column
+        );
     }
-    format!("::{} {}::{}", command(d), props.join(","), escape_data(&message))
+    format!(
+        "::{} {}::{}",
+        command(d),
+        props.join(","),
+        escape_data(&message)
+    )
 }
 
 pub fn render(report: &Report<'_>) -> String {
@@ -139,6 +154,9 @@ mod tests {
             "::error file=apps/we%2Cird%3Aname.yaml,line=7,col=5,endLine=7,endColumn=12,title=kgate schema/unknown-field::unknown field `x`%0Asecond line"
         );
         let w = Diagnostic::warning("schema/missing", "no schema");
-        assert_eq!(annotation(&w), "::warning title=kgate schema/missing::no schema");
+        assert_eq!(
+            annotation(&w),
+            "::warning title=kgate schema/missing::no schema"
+        );
     }
 }

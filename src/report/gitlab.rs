@@ -66,10 +66,18 @@ pub fn render(report: &Report<'_>) -> String {
                 check_name: d.code.clone(),
                 fingerprint,
                 severity: severity(d.severity),
-                categories: [if d.code.starts_with("policy/") { "Security" } else { "Bug Risk" }],
+                categories: [if d.code.starts_with("policy/") {
+                    "Security"
+                } else {
+                    "Bug Risk"
+                }],
                 location: Location {
                     // GitLab needs a path: run-level findings point at the repository root.
-                    path: if d.file.is_empty() { ".".into() } else { portable_path(&d.file) },
+                    path: if d.file.is_empty() {
+                        ".".into()
+                    } else {
+                        portable_path(&d.file)
+                    },
                     lines: Lines {
                         begin: d.span.map(|s| s.line.max(1)).unwrap_or(1),
                     },

@@ -62,7 +62,11 @@ fn finding_line(d: &Diagnostic) -> String {
         let _ = write!(line, " (at {p})");
     }
     if d.suppressed {
-        let _ = write!(line, " [suppressed: {}]", d.suppressed_reason.as_deref().unwrap_or("exception"));
+        let _ = write!(
+            line,
+            " [suppressed: {}]",
+            d.suppressed_reason.as_deref().unwrap_or("exception")
+        );
     }
     if d.pre_existing {
         line.push_str(" [pre-existing]");
@@ -88,7 +92,13 @@ pub fn render(report: &Report<'_>) -> String {
             Some(r) => CaseKey::Resource(r.clone()),
             None => CaseKey::File,
         };
-        files.entry(d.file.as_str()).or_default().entry(key).or_default().findings.push(d);
+        files
+            .entry(d.file.as_str())
+            .or_default()
+            .entry(key)
+            .or_default()
+            .findings
+            .push(d);
     }
     let fails = |d: &Diagnostic| is_active(d) && d.severity >= report.fail_level;
 
@@ -99,7 +109,10 @@ pub fn render(report: &Report<'_>) -> String {
         // Run-level findings (no file) go in a suite of their own.
         let suite_name = if file.is_empty() { "kgate" } else { file };
         let suite_name = escape_controls(suite_name);
-        let failures = cases.values().filter(|c| c.findings.iter().any(|d| fails(d))).count();
+        let failures = cases
+            .values()
+            .filter(|c| c.findings.iter().any(|d| fails(d)))
+            .count();
         total_tests += cases.len();
         total_failures += failures;
         let _ = writeln!(
@@ -147,7 +160,11 @@ pub fn render(report: &Report<'_>) -> String {
                 // Findings that do not fail the gate (warnings below --fail-on, suppressed and
                 // pre-existing ones) are shown, not counted.
                 let text: Vec<String> = other.iter().map(|d| finding_line(d)).collect();
-                let _ = writeln!(body, "      <system-out>{}</system-out>", escape_xml(&text.join("\n"), false));
+                let _ = writeln!(
+                    body,
+                    "      <system-out>{}</system-out>",
+                    escape_xml(&text.join("\n"), false)
+                );
             }
             body.push_str("    </testcase>\n");
         }

@@ -31,8 +31,8 @@ pub fn escape(s: &str) -> String {
             '@' => out.push_str("&#64;"),
             // `.` and `:` stop autolinks (`www.x.com`, `https://…`), `#` issue references;
             // the rest is inline Markdown syntax.
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '.' | '|' | '~' | '$'
-            | ':' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '.' | '|' | '~'
+            | '$' | ':' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -60,7 +60,10 @@ fn escape_html(s: &str) -> String {
 }
 
 fn finding_row(out: &mut String, d: &Diagnostic) {
-    let position = d.span.map(|s| format!("{}:{}", s.line, s.col)).unwrap_or_default();
+    let position = d
+        .span
+        .map(|s| format!("{}:{}", s.line, s.col))
+        .unwrap_or_default();
     let mut message = escape(&d.message);
     if let Some(overlay) = &d.rendered_for {
         let _ = write!(message, " (rendered for {})", escape(overlay));
@@ -103,10 +106,25 @@ fn grouped(out: &mut String, findings: &[&Diagnostic], force_fold: bool) {
     }
     let fold = force_fold || by_file.len() > FOLD_FILES_OVER || findings.len() > FOLD_FINDINGS_OVER;
     for (file, list) in &by_file {
-        let name = if file.is_empty() { "(run)".to_string() } else { escape_html(file) };
-        let count = format!("{} {}", list.len(), if list.len() == 1 { "finding" } else { "findings" });
+        let name = if file.is_empty() {
+            "(run)".to_string()
+        } else {
+            escape_html(file)
+        };
+        let count = format!(
+            "{} {}",
+            list.len(),
+            if list.len() == 1 {
+                "finding"
+            } else {
+                "findings"
+            }
+        );
         if fold {
-            let _ = writeln!(out, "<details><summary><code>{name}</code> — {count}</summary>\n");
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{name}</code> — {count}</summary>\n"
+            );
             table(out, list);
             out.push_str("\n</details>\n\n");
         } else {
@@ -121,14 +139,19 @@ fn grouped(out: &mut String, findings: &[&Diagnostic], force_fold: bool) {
 /// merge-request mode). The extra section is trusted Markdown produced by kgate itself.
 pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     let s = report.summary;
-    let failed = report.diagnostics.iter().any(|d| d.fails_at(report.fail_level));
+    let failed = report
+        .diagnostics
+        .iter()
+        .any(|d| d.fails_at(report.fail_level));
     let mut out = String::new();
     let _ = writeln!(
         out,
         "### kgate: {}\n",
         if failed { "❌ failed" } else { "✅ passed" }
     );
-    out.push_str("| Files | Resources | Errors | Warnings | Suppressed |\n|---:|---:|---:|---:|---:|\n");
+    out.push_str(
+        "| Files | Resources | Errors | Warnings | Suppressed |\n|---:|---:|---:|---:|---:|\n",
+    );
     let _ = writeln!(
         out,
         "| {} | {} | {} | {} | {} |\n",
@@ -142,15 +165,27 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     } else {
         grouped(&mut out, &active, false);
     }
-    let pre: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.pre_existing && !d.suppressed).collect();
+    let pre: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.pre_existing && !d.suppressed)
+        .collect();
     if !pre.is_empty() {
-        let _ = writeln!(out, "<details><summary>{} pre-existing (also on the base revision)</summary>\n", pre.len());
+        let _ = writeln!(
+            out,
+            "<details><summary>{} pre-existing (also on the base revision)</summary>\n",
+            pre.len()
+        );
         grouped(&mut out, &pre, false);
         out.push_str("</details>\n\n");
     }
     let suppressed: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.suppressed).collect();
     if !suppressed.is_empty() {
-        let _ = writeln!(out, "<details><summary>{} suppressed by exceptions</summary>\n", suppressed.len());
+        let _ = writeln!(
+            out,
+            "<details><summary>{} suppressed by exceptions</summary>\n",
+            suppressed.len()
+        );
         grouped(&mut out, &suppressed, false);
         out.push_str("</details>\n\n");
     }

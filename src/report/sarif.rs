@@ -23,14 +23,22 @@ fn level(s: Severity) -> &'static str {
 /// The rule entry for a code: documentation from the registry, or a generic text for codes that
 /// come from outside it (user policies).
 fn rule(code: &str, used_severity: Severity) -> Value {
-    let (short, full, severity) = match rules::find(code) {
-        Some(r) => (r.summary.to_string(), r.docs.to_string(), r.severity),
-        None if code.starts_with("policy/") => (
-            format!("policy rule {}", &code["policy/".len()..]),
+    let (short, full, severity) = if let Some(r) = rules::find(code) {
+        (r.summary.to_string(), r.docs.to_string(), r.severity)
+    } else if let Some(r) = crate::policy::builtin::find(code) {
+        (r.summary, r.docs, r.severity)
+    } else if let Some(rule) = code.strip_prefix("policy/") {
+        (
+            format!("policy rule {rule}"),
             "A finding returned by a Rego policy (deny/violation fail, warn warns).".to_string(),
             used_severity,
-        ),
-        None => (code.to_string(), format!("A finding reported by kgate ({code})."), used_severity),
+        )
+    } else {
+        (
+            code.to_string(),
+            format!("A finding reported by kgate ({code})."),
+            used_severity,
+        )
     };
     let category = code.split('/').next().unwrap_or(code);
     json!({
@@ -173,7 +181,8 @@ pub fn render(report: &Report<'_>) -> String {
             },
         }],
     });
-    let mut s = serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
