@@ -3,7 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Shown under `--help` of kgate, `check` and `merge`.
-pub const EXIT_CODES: &str = "Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed.";
+pub const EXIT_CODES: &str =
+    "Exit codes: 0 pass, 1 findings at or above --fail-on, 2 kgate itself failed.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,7 +95,10 @@ impl std::str::FromStr for FormatTarget {
                 .iter()
                 .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
                 .collect();
-            format!("unknown format `{name}`: one of {}, optionally =FILE", names.join(", "))
+            format!(
+                "unknown format `{name}`: one of {}, optionally =FILE",
+                names.join(", ")
+            )
         })?;
         Ok(FormatTarget { format, path })
     }

@@ -27,7 +27,15 @@ const KEYS: &[&str] = &[
     "exceptions",
 ];
 
-const EXCEPTION_KEYS: &[&str] = &["code", "kind", "namespace", "name", "file", "reason", "expires"];
+const EXCEPTION_KEYS: &[&str] = &[
+    "code",
+    "kind",
+    "namespace",
+    "name",
+    "file",
+    "reason",
+    "expires",
+];
 
 /// The settings of a config file; paths are already resolved against the file's folder.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +73,12 @@ pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<Path
         }
         _ => PathBuf::from("."),
     };
-    let mut dir = std::fs::canonicalize(if start.as_os_str().is_empty() { Path::new(".") } else { &start }).ok()?;
+    let mut dir = std::fs::canonicalize(if start.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &start
+    })
+    .ok()?;
     loop {
         let candidate = dir.join(FILE_NAME);
         if candidate.is_file() {
@@ -80,7 +93,8 @@ pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<Path
 /// Reads and validates a config file. The error names `file:line:col`.
 pub fn load(path: &Path) -> Result<Config, String> {
     let display = path.to_string_lossy().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {display}: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read config {display}: {e}"))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&display, &text, &base)
 }
@@ -158,17 +172,22 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
     let r = Reader { file: &file, base };
     if let Some(p) = stream.problems.first() {
         return Err(match p {
-            yaml::YamlProblem::Syntax { message, span } | yaml::YamlProblem::Limit { message, span } => {
-                r.err(*span, message)
+            yaml::YamlProblem::Syntax { message, span }
+            | yaml::YamlProblem::Limit { message, span } => r.err(*span, message),
+            yaml::YamlProblem::DuplicateKey { key, second, .. } => {
+                r.err(*second, format!("duplicate key `{key}`"))
             }
-            yaml::YamlProblem::DuplicateKey { key, second, .. } => r.err(*second, format!("duplicate key `{key}`")),
         });
     }
     let mut config = Config {
         path: Some(display.to_string()),
         ..Config::default()
     };
-    let roots: Vec<&Node> = stream.documents.iter().filter_map(|d| d.root.as_ref()).collect();
+    let roots: Vec<&Node> = stream
+        .documents
+        .iter()
+        .filter_map(|d| d.root.as_ref())
+        .collect();
     if roots.len() > 1 {
         return Err(r.err(roots[1].span, "the config file must hold one YAML document"));
     }
@@ -194,19 +213,32 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "kubernetes_version" => config.kubernetes_version = Some(r.string(v, key)?),
             "image_tag_pattern" => {
                 let p = r.string(v, key)?;
-                regex::Regex::new(&p).map_err(|e| r.err(v.span, format!("`image_tag_pattern` is not a valid regex: {e}")))?;
+                regex::Regex::new(&p).map_err(|e| {
+                    r.err(
+                        v.span,
+                        format!("`image_tag_pattern` is not a valid regex: {e}"),
+                    )
+                })?;
                 config.image_tag_pattern = Some(p);
             }
             "severity" => {
                 let Some(entries) = v.as_map() else {
-                    return Err(r.err(v.span, "`severity` must map codes to off, note, warning or error"));
+                    return Err(r.err(
+                        v.span,
+                        "`severity` must map codes to off, note, warning or error",
+                    ));
                 };
                 for (code, level) in entries {
                     let s = r.string(level, "severity")?;
                     let sev = match s.as_str() {
                         "off" => None,
                         other => Some(Severity::parse(other).ok_or_else(|| {
-                            r.err(level.span, format!("unknown severity `{other}`: use off, note, warning or error"))
+                            r.err(
+                                level.span,
+                                format!(
+                                    "unknown severity `{other}`: use off, note, warning or error"
+                                ),
+                            )
                         })?),
                     };
                     config.severity.push((code.name.clone(), sev));
@@ -229,18 +261,28 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
 fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
     r.check_keys(item, EXCEPTION_KEYS, "an exception")?;
     let get = |k: &str| -> Result<Option<String>, String> {
-        item.get(k).filter(|n| !n.is_null()).map(|n| r.string(n, k)).transpose()
+        item.get(k)
+            .filter(|n| !n.is_null())
+            .map(|n| r.string(n, k))
+            .transpose()
     };
-    let code = get("code")?.ok_or_else(|| r.err(item.span, "an exception needs `code` (a finding code or glob)"))?;
+    let code = get("code")?.ok_or_else(|| {
+        r.err(
+            item.span,
+            "an exception needs `code` (a finding code or glob)",
+        )
+    })?;
     let expires = match item.get("expires").filter(|n| !n.is_null()) {
         None => None,
         Some(n) => {
             let s = r.string(n, "expires")?;
             let format = time::macros::format_description!("[year]-[month]-[day]");
-            Some(
-                time::Date::parse(&s, format)
-                    .map_err(|_| r.err(n.span, format!("`expires` must be a date YYYY-MM-DD, not `{s}`")))?,
-            )
+            Some(time::Date::parse(&s, format).map_err(|_| {
+                r.err(
+                    n.span,
+                    format!("`expires` must be a date YYYY-MM-DD, not `{s}`"),
+                )
+            })?)
         }
     };
     Ok(ConfigException {
@@ -296,7 +338,13 @@ reason: sized by VPA\n    expires: 2030-01-31\n";
         assert_eq!(c.builtin_policies, Some(false));
         assert_eq!(c.kubernetes_version.as_deref(), Some("1.34"));
         assert_eq!(c.strict, Some(false));
-        assert_eq!(c.severity, vec![("policy/probes".into(), None), ("policy/namespace".into(), Some(Severity::Error))]);
+        assert_eq!(
+            c.severity,
+            vec![
+                ("policy/probes".into(), None),
+                ("policy/namespace".into(), Some(Severity::Error))
+            ]
+        );
         let e = &c.exceptions[0];
         assert_eq!(e.reason.as_deref(), Some("sized by VPA"));
         assert_eq!(e.expires, Some(time::macros::date!(2030 - 01 - 31)));
@@ -305,14 +353,43 @@ reason: sized by VPA\n    expires: 2030-01-31\n";
 
     #[test]
     fn errors_name_line_and_column() {
-        let err = parse("c.yaml", "policies: [p]\nnamespace: [main]\n", Path::new("")).unwrap_err();
-        assert_eq!(err, "c.yaml:2:1: unknown key `namespace` in the config file; did you mean `namespaces`?");
+        let err = parse(
+            "c.yaml",
+            "policies: [p]\nnamespace: [main]\n",
+            Path::new(""),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "c.yaml:2:1: unknown key `namespace` in the config file; did you mean `namespaces`?"
+        );
         let err = parse("c.yaml", "severity:\n  policy/x: loud\n", Path::new("")).unwrap_err();
-        assert!(err.starts_with("c.yaml:2:13: unknown severity `loud`"), "{err}");
-        let err = parse("c.yaml", "exceptions:\n  - code: x\n    reson: y\n", Path::new("")).unwrap_err();
-        assert!(err.starts_with("c.yaml:3:5: unknown key `reson` in an exception; did you mean `reason`?"), "{err}");
-        let err = parse("c.yaml", "exceptions:\n  - code: x\n    expires: soon\n", Path::new("")).unwrap_err();
-        assert!(err.starts_with("c.yaml:3:14: `expires` must be a date"), "{err}");
+        assert!(
+            err.starts_with("c.yaml:2:13: unknown severity `loud`"),
+            "{err}"
+        );
+        let err = parse(
+            "c.yaml",
+            "exceptions:\n  - code: x\n    reson: y\n",
+            Path::new(""),
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with(
+                "c.yaml:3:5: unknown key `reson` in an exception; did you mean `reason`?"
+            ),
+            "{err}"
+        );
+        let err = parse(
+            "c.yaml",
+            "exceptions:\n  - code: x\n    expires: soon\n",
+            Path::new(""),
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("c.yaml:3:14: `expires` must be a date"),
+            "{err}"
+        );
         let err = parse("c.yaml", "policies: [p\n", Path::new("")).unwrap_err();
         assert!(err.starts_with("c.yaml:"), "{err}");
     }

@@ -69,7 +69,9 @@ pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {
 
 fn display(path: &Path) -> String {
     let s = path.to_string_lossy();
-    s.strip_prefix("./").map(str::to_string).unwrap_or_else(|| s.into_owned())
+    s.strip_prefix("./")
+        .map(str::to_string)
+        .unwrap_or_else(|| s.into_owned())
 }
 
 /// Walks the given paths. Errors only for unusable options (bad globs); unreadable things are
@@ -129,7 +131,9 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<Discovered, 
             if excludes.is_match(rel) || excludes.is_match(path) {
                 continue;
             }
-            let Some(ft) = entry.file_type() else { continue };
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
             if ft.is_dir() || !is_manifest_name(path) {
                 continue;
             }
@@ -139,9 +143,7 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<Discovered, 
                         out.diagnostics.push(
                             Diagnostic::warning(
                                 "file/outside-root",
-                                format!(
-                                    "symbolic link points outside {given}; it was not read"
-                                ),
+                                format!("symbolic link points outside {given}; it was not read"),
                             )
                             .in_file(display(path), None),
                         );
@@ -183,7 +185,8 @@ fn walk_error_message(err: &ignore::Error) -> String {
 /// Reads one discovered file: only regular files, at most `max` bytes (so `/dev/zero` behind a
 /// symlink or a FIFO cannot hang or exhaust memory).
 pub fn read_file(display_path: &str, path: &Path, max: u64) -> Result<Vec<u8>, Diagnostic> {
-    let fail = |code: &str, msg: String| Err(Diagnostic::error(code, msg).in_file(display_path, None));
+    let fail =
+        |code: &str, msg: String| Err(Diagnostic::error(code, msg).in_file(display_path, None));
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => return fail("file/unreadable", format!("cannot read: {e}")),
@@ -217,15 +220,22 @@ pub fn read_file(display_path: &str, path: &Path, max: u64) -> Result<Vec<u8>, D
 /// Reads standard input (bounded like a file).
 pub fn read_stdin(max: u64) -> Result<Vec<u8>, Diagnostic> {
     let mut bytes = Vec::new();
-    match std::io::stdin().lock().take(max + 1).read_to_end(&mut bytes) {
+    match std::io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+    {
         Ok(_) if bytes.len() as u64 > max => Err(Diagnostic::error(
             "file/too-large",
             format!("standard input is over the limit of {max} bytes (--max-file-size)"),
         )
         .in_file(STDIN_NAME, None)),
         Ok(_) => Ok(bytes),
-        Err(e) => Err(Diagnostic::error("file/unreadable", format!("cannot read standard input: {e}"))
-            .in_file(STDIN_NAME, None)),
+        Err(e) => Err(Diagnostic::error(
+            "file/unreadable",
+            format!("cannot read standard input: {e}"),
+        )
+        .in_file(STDIN_NAME, None)),
     }
 }
 

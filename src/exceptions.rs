@@ -39,10 +39,15 @@ impl ConfigException {
     /// A short description naming the exception, e.g. `policy/resources for Deployment web`.
     pub fn describe(&self) -> String {
         let mut s = self.code.clone();
-        let parts: Vec<String> = [("kind", &self.kind), ("namespace", &self.namespace), ("name", &self.name), ("file", &self.file)]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-            .collect();
+        let parts: Vec<String> = [
+            ("kind", &self.kind),
+            ("namespace", &self.namespace),
+            ("name", &self.name),
+            ("file", &self.file),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
         if !parts.is_empty() {
             s.push_str(&format!(" ({})", parts.join(", ")));
         }
@@ -99,7 +104,10 @@ impl Exceptions {
                 findings.push(
                     Diagnostic::error(
                         MISSING_REASON,
-                        format!("exception {} has no reason, so it does not apply", e.describe()),
+                        format!(
+                            "exception {} has no reason, so it does not apply",
+                            e.describe()
+                        ),
                     )
                     .in_file(file.clone(), *span)
                     .with_help("add `reason:` saying why the finding is acceptable"),
@@ -111,10 +119,15 @@ impl Exceptions {
                     findings.push(
                         Diagnostic::warning(
                             EXPIRED,
-                            format!("exception {} expired on {exp} and no longer applies", e.describe()),
+                            format!(
+                                "exception {} expired on {exp} and no longer applies",
+                                e.describe()
+                            ),
                         )
                         .in_file(file.clone(), *span)
-                        .with_help("fix the findings it covered, or extend `expires:` with a reason"),
+                        .with_help(
+                            "fix the findings it covered, or extend `expires:` with a reason",
+                        ),
                     );
                     continue;
                 }
@@ -151,7 +164,11 @@ impl Exceptions {
             }
             if let Some(e) = self.active.iter().find(|e| applies(e, d)) {
                 d.suppressed = true;
-                d.suppressed_reason = Some(format!("{} ({})", e.reason.clone().unwrap_or_default(), e.origin.0));
+                d.suppressed_reason = Some(format!(
+                    "{} ({})",
+                    e.reason.clone().unwrap_or_default(),
+                    e.origin.0
+                ));
             }
         }
     }
@@ -184,9 +201,12 @@ pub fn apply_annotation(m: &Manifest, diagnostics: &mut [Diagnostic]) -> Vec<Dia
         return Vec::new();
     };
     let Some(text) = node.as_str() else {
-        return vec![Diagnostic::error(INVALID, format!("annotation {ANNOTATION} must be a string"))
-            .in_file(m.file.path.clone(), Some(node.span))
-            .with_resource(Some(m.resource.clone()))];
+        return vec![Diagnostic::error(
+            INVALID,
+            format!("annotation {ANNOTATION} must be a string"),
+        )
+        .in_file(m.file.path.clone(), Some(node.span))
+        .with_resource(Some(m.resource.clone()))];
     };
     let mut problems = Vec::new();
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
@@ -206,7 +226,10 @@ pub fn apply_annotation(m: &Manifest, diagnostics: &mut [Diagnostic]) -> Vec<Dia
             ),
         }
     }
-    for d in diagnostics.iter_mut().filter(|d| !d.suppressed && !d.code.starts_with("exception/")) {
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| !d.suppressed && !d.code.starts_with("exception/"))
+    {
         if let Some((_, reason)) = entries
             .iter()
             .find(|(code, _)| **code == d.code || glob(code).is_some_and(|g| g.is_match(&d.code)))
@@ -247,7 +270,8 @@ pub fn parse_annotation(text: &str) -> Vec<(String, Option<String>)> {
 fn looks_like_code(s: &str) -> bool {
     s.contains('/')
         && !s.contains(char::is_whitespace)
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.*".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.*".contains(c))
 }
 
 #[cfg(test)]
@@ -256,11 +280,16 @@ mod tests {
 
     #[test]
     fn annotation_entries_keep_commas_in_reasons() {
-        let got = parse_annotation("policy/resources=batch job, sized by the operator, policy/probes, schema/x=ok");
+        let got = parse_annotation(
+            "policy/resources=batch job, sized by the operator, policy/probes, schema/x=ok",
+        );
         assert_eq!(
             got,
             vec![
-                ("policy/resources".to_string(), Some("batch job, sized by the operator".to_string())),
+                (
+                    "policy/resources".to_string(),
+                    Some("batch job, sized by the operator".to_string())
+                ),
                 ("policy/probes".to_string(), None),
                 ("schema/x".to_string(), Some("ok".to_string())),
             ]
@@ -306,11 +335,17 @@ mod tests {
         assert!(!diags[0].suppressed);
 
         let valid = ExceptionOptions {
-            exceptions: vec![mk(Some("legacy"), Some(time::macros::date!(2025 - 06 - 01)))],
+            exceptions: vec![mk(
+                Some("legacy"),
+                Some(time::macros::date!(2025 - 06 - 01)),
+            )],
             ..opts
         };
         Exceptions::new(&valid).apply(&mut diags);
         assert!(diags[0].suppressed);
-        assert_eq!(diags[0].suppressed_reason.as_deref(), Some("legacy (.kgate.yaml)"));
+        assert_eq!(
+            diags[0].suppressed_reason.as_deref(),
+            Some("legacy (.kgate.yaml)")
+        );
     }
 }

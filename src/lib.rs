@@ -4,6 +4,9 @@
 //! joined to the next by plain data (`Manifest`, `Diagnostic`).
 
 #![recursion_limit = "256"]
+// A `Diagnostic` is the error of a failed read or decode: it is the finding itself, built once
+// per bad file, so its size on the error path does not matter.
+#![allow(clippy::result_large_err)]
 
 pub mod check;
 pub mod cli;
@@ -54,7 +57,11 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_FAILURE } else { EXIT_PASS };
+            return if e.use_stderr() {
+                EXIT_FAILURE
+            } else {
+                EXIT_PASS
+            };
         }
     };
     match run(cli) {
@@ -85,12 +92,18 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Explain { code } => match rules::find(&code) {
             Some(r) => {
-                write_stdout(&format!("{} ({})\n\n{}\n\n{}\n", r.code, r.severity, r.summary, r.docs))?;
+                write_stdout(&format!(
+                    "{} ({})\n\n{}\n\n{}\n",
+                    r.code, r.severity, r.summary, r.docs
+                ))?;
                 Ok(EXIT_PASS)
             }
             None => match policy::builtin::find(&code) {
                 Some(r) => {
-                    write_stdout(&format!("{} ({})\n\n{}\n\n{}\n", r.code, r.severity, r.summary, r.docs))?;
+                    write_stdout(&format!(
+                        "{} ({})\n\n{}\n\n{}\n",
+                        r.code, r.severity, r.summary, r.docs
+                    ))?;
                     Ok(EXIT_PASS)
                 }
                 None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
@@ -100,7 +113,12 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Init(args) => init::run(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "kgate", &mut buf);
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "kgate",
+                &mut buf,
+            );
             write_stdout(&String::from_utf8_lossy(&buf))?;
             Ok(EXIT_PASS)
         }
@@ -169,18 +187,30 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
 
 /// Settings from the config file, overridden by the command line.
 fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(), String> {
-    let cfg = match config::discover(args.config.as_deref(), args.paths.first().map(String::as_str)) {
+    let cfg = match config::discover(
+        args.config.as_deref(),
+        args.paths.first().map(String::as_str),
+    ) {
         Some(path) => config::load(&path)?,
         None => config::Config::default(),
     };
-    let pick = |cli: &Vec<String>, file: &Vec<String>| if cli.is_empty() { file.clone() } else { cli.clone() };
+    let pick = |cli: &Vec<String>, file: &Vec<String>| {
+        if cli.is_empty() {
+            file.clone()
+        } else {
+            cli.clone()
+        }
+    };
     opts.policy = policy::PolicyOptions {
         dirs: pick(&args.policies, &cfg.policies),
         namespaces: pick(&args.namespaces, &cfg.namespaces),
         all_namespaces: args.all_namespaces || cfg.all_namespaces.unwrap_or(false),
         data: pick(&args.data, &cfg.data),
         builtin: !args.no_builtin_policies && cfg.builtin_policies.unwrap_or(true),
-        image_tag_pattern: args.image_tag_pattern.clone().or(cfg.image_tag_pattern.clone()),
+        image_tag_pattern: args
+            .image_tag_pattern
+            .clone()
+            .or(cfg.image_tag_pattern.clone()),
         require_cpu_limit: cfg.require_cpu_limit.unwrap_or(false),
     };
     opts.exceptions.exceptions = cfg.exceptions.clone();
@@ -193,7 +223,9 @@ fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(
     if !args.no_strict {
         opts.registry.strict = cfg.strict.unwrap_or(true);
     }
-    opts.schema.skip_kinds.extend(cfg.skip_kinds.iter().cloned());
+    opts.schema
+        .skip_kinds
+        .extend(cfg.skip_kinds.iter().cloned());
     opts.discover.excludes.extend(cfg.excludes.iter().cloned());
     Ok(())
 }
@@ -213,7 +245,11 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
         } else {
             vec!["policy".to_string()]
         };
-        let data = if args.data.is_empty() { cfg.data.clone() } else { args.data.clone() };
+        let data = if args.data.is_empty() {
+            cfg.data.clone()
+        } else {
+            args.data.clone()
+        };
         policy::verify::run_dirs(&dirs, &data)
     };
     write_stdout(&report.render())?;
@@ -237,7 +273,10 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
                 with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome
             }
             None if args.head.is_some() => {
-                return Err("--head needs --base REV (or a merge-request CI job that names the base)".into())
+                return Err(
+                    "--head needs --base REV (or a merge-request CI job that names the base)"
+                        .into(),
+                )
             }
             None => with_jobs(args.jobs, || pipeline::check(&opts))??,
         }
@@ -273,7 +312,10 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     };
     output::write_all(&plan, &report, args.color)?;
     // A policy that does not parse or fails to evaluate means the gate could not do its job.
-    if all_findings.iter().any(|d| policy::is_tool_failure(&d.code)) {
+    if all_findings
+        .iter()
+        .any(|d| policy::is_tool_failure(&d.code))
+    {
         return Ok(EXIT_FAILURE);
     }
     let failed = all_findings.iter().any(|d| d.fails_at(level));
@@ -285,7 +327,9 @@ fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            to_stdout && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            to_stdout
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -293,7 +337,9 @@ fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
 /// `kgate diff`: the dry-run plan. A plan is not a failure: exit 0 with or without changes.
 fn run_diff(args: &DiffArgs) -> Result<u8, String> {
     let Some(sides) = mr::Sides::open(args.base.as_deref(), args.head.as_deref())? else {
-        return Err("kgate diff needs --base REV (the target branch), or a merge-request CI job".into());
+        return Err(
+            "kgate diff needs --base REV (the target branch), or a merge-request CI job".into(),
+        );
     };
     let scope = sides.repo_paths(&args.paths)?;
     let opts = discover::DiscoverOptions {
@@ -303,16 +349,34 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
     let limits = yaml::Limits::default();
     let files = source::Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
-    let head = plan::Revision::load(&files, sides.head_fs.as_ref(), &opts, &limits, &ignored, None)?;
-    let base = plan::Revision::load(&files, &sides.base_fs, &opts, &limits, &|_| false, Some(&head))?;
+    let head = plan::Revision::load(
+        &files,
+        sides.head_fs.as_ref(),
+        &opts,
+        &limits,
+        &ignored,
+        None,
+    )?;
+    let base = plan::Revision::load(
+        &files,
+        &sides.base_fs,
+        &opts,
+        &limits,
+        &|_| false,
+        Some(&head),
+    )?;
     let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
     let text = match args.format {
-        PlanFormat::Human => report::plan_human::render(&plan, use_color(args.color, args.output.is_none())),
+        PlanFormat::Human => {
+            report::plan_human::render(&plan, use_color(args.color, args.output.is_none()))
+        }
         PlanFormat::Markdown => report::plan_markdown::render(&plan),
         PlanFormat::Json => report::plan_json::render(&plan),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?,
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?
+        }
         None => write_stdout(&text)?,
     }
     Ok(EXIT_PASS)
@@ -325,7 +389,10 @@ fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
     for line in &out.lines {
         eprintln!("{line}");
     }
-    let failed = out.diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let failed = out
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }
 

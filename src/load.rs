@@ -56,12 +56,19 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
         return char::decode_utf16(units)
             .collect::<Result<String, _>>()
             .map_err(|_| {
-                Diagnostic::error("file/not-text", "invalid UTF-16: the file cannot be read as YAML")
-                    .in_file(path, None)
+                Diagnostic::error(
+                    "file/not-text",
+                    "invalid UTF-16: the file cannot be read as YAML",
+                )
+                .in_file(path, None)
             });
     }
     if let Some(nul) = bytes.iter().take(8192).position(|&b| b == 0) {
-        let file = SourceFile::with_id(UNREGISTERED, path, String::from_utf8_lossy(&bytes[..nul]).into_owned());
+        let file = SourceFile::with_id(
+            UNREGISTERED,
+            path,
+            String::from_utf8_lossy(&bytes[..nul]).into_owned(),
+        );
         return Err(Diagnostic::error(
             "file/not-text",
             "binary content (a NUL byte): this is not a YAML file",
@@ -72,7 +79,11 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
         Ok(s) => Ok(s.to_string()),
         Err(e) => {
             let good = e.valid_up_to();
-            let file = SourceFile::with_id(UNREGISTERED, path, String::from_utf8_lossy(&bytes[..good]).into_owned());
+            let file = SourceFile::with_id(
+                UNREGISTERED,
+                path,
+                String::from_utf8_lossy(&bytes[..good]).into_owned(),
+            );
             Err(Diagnostic::error(
                 "file/not-text",
                 "invalid UTF-8: YAML files must be UTF-8 (or UTF-16 with a byte order mark)",
@@ -168,11 +179,8 @@ fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
             ("kind", kind)
         };
         out.diagnostics.push(
-            Diagnostic::error(
-                "schema/type-meta",
-                format!("`{}` must be a string", bad.0),
-            )
-            .in_file(file.path.clone(), Some(bad.1.span)),
+            Diagnostic::error("schema/type-meta", format!("`{}` must be a string", bad.0))
+                .in_file(file.path.clone(), Some(bad.1.span)),
         );
         return;
     };
@@ -180,7 +188,10 @@ fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
         return skip(out, reason);
     }
     if kind_s.ends_with("List") && root.get("items").is_some() {
-        let items = root.get("items").and_then(Node::as_seq).map(<[Node]>::to_vec);
+        let items = root
+            .get("items")
+            .and_then(Node::as_seq)
+            .map(<[Node]>::to_vec);
         match items {
             Some(items) => {
                 for item in items {
@@ -203,7 +214,10 @@ fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
                     Severity::Error,
                     format!("`items` of a {kind_s} must be a list"),
                 )
-                .in_file(file.path.clone(), Some(root.get("items").map(|n| n.span).unwrap_or(root.span))),
+                .in_file(
+                    file.path.clone(),
+                    Some(root.get("items").map(|n| n.span).unwrap_or(root.span)),
+                ),
             ),
         }
         return;

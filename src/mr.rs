@@ -123,7 +123,13 @@ pub fn check(
         &ignored,
         false,
     )?;
-    let mut outcome = pipeline::check_loaded(head_files, loaded, count, crate::load::Loaded::default(), opts)?;
+    let mut outcome = pipeline::check_loaded(
+        head_files,
+        loaded,
+        count,
+        crate::load::Loaded::default(),
+        opts,
+    )?;
 
     let base_files = Files::new();
     let (base_loaded, base_count) = pipeline::load_vfs(
@@ -135,7 +141,13 @@ pub fn check(
         &|_| false,
         true,
     )?;
-    let base_outcome = pipeline::check_loaded(base_files, base_loaded, base_count, crate::load::Loaded::default(), opts)?;
+    let base_outcome = pipeline::check_loaded(
+        base_files,
+        base_loaded,
+        base_count,
+        crate::load::Loaded::default(),
+        opts,
+    )?;
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
 
     let locations = GateLocations::default();

@@ -52,7 +52,12 @@ pub struct Outcome {
 }
 
 /// Reads, decodes and parses files in parallel. Each file's problems stay with it.
-pub fn load_paths(files: &Files, paths: &[String], opts: &DiscoverOptions, limits: &Limits) -> Result<(Loaded, usize), String> {
+pub fn load_paths(
+    files: &Files,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Result<(Loaded, usize), String> {
     let found = discover::discover(paths, opts)?;
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(found.diagnostics);
@@ -140,9 +145,12 @@ fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Ve
         match schemas_from_crd(&m.json, &m.file.path) {
             Ok(s) => out.extend(s),
             Err(why) => diagnostics.push(
-                Diagnostic::warning("schema/bad-crd", format!("cannot use this CRD as a schema source: {why}"))
-                    .in_file(m.file.path.clone(), Some(m.span()))
-                    .with_resource(Some(m.resource.clone())),
+                Diagnostic::warning(
+                    "schema/bad-crd",
+                    format!("cannot use this CRD as a schema source: {why}"),
+                )
+                .in_file(m.file.path.clone(), Some(m.span()))
+                .with_resource(Some(m.resource.clone())),
             ),
         }
     }
@@ -157,7 +165,13 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
             (l, n, Loaded::default())
         }
         Some(shard) => {
-            let s = crate::shard::load_sharded(&files, &opts.paths, &opts.discover, &opts.limits, shard)?;
+            let s = crate::shard::load_sharded(
+                &files,
+                &opts.paths,
+                &opts.discover,
+                &opts.limits,
+                shard,
+            )?;
             (s.loaded, s.file_count, s.foreign)
         }
     };
@@ -177,9 +191,16 @@ pub fn check_loaded(
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
     if let Some(render_opts) = &opts.render {
-        let r = crate::render::integrate::render_paths(&files, &opts.paths, &loaded.manifests, render_opts);
+        let r = crate::render::integrate::render_paths(
+            &files,
+            &opts.paths,
+            &loaded.manifests,
+            render_opts,
+        );
         diagnostics.extend(r.diagnostics);
-        loaded.manifests.retain(|m| !r.consumed.contains(&m.file.path));
+        loaded
+            .manifests
+            .retain(|m| !r.consumed.contains(&m.file.path));
         loaded.manifests.extend(r.manifests);
         rendered_secrets = r.secrets.values;
     }
@@ -188,7 +209,8 @@ pub fn check_loaded(
         // Other shards' CRDs join in file order, as in an unsharded run (a later CRD for the
         // same kind wins either way).
         crd_objects.extend(foreign.manifests.iter().filter(|m| is_crd(m)));
-        crd_objects.sort_by(|a, b| (&a.file.path, a.span().start).cmp(&(&b.file.path, b.span().start)));
+        crd_objects
+            .sort_by(|a, b| (&a.file.path, a.span().start).cmp(&(&b.file.path, b.span().start)));
     }
     let extra_crds = if opts.crds.is_empty() {
         Loaded::default()
@@ -202,12 +224,18 @@ pub fn check_loaded(
     let crds = crd_schemas(&crd_objects, &mut diagnostics);
     if !foreign.manifests.is_empty() {
         // Findings about other shards' CRDs are reported by their own shard.
-        let foreign_files: BTreeSet<&str> = foreign.manifests.iter().map(|m| m.file.path.as_str()).collect();
-        diagnostics.retain(|d| !(d.code == "schema/bad-crd" && foreign_files.contains(d.file.as_str())));
+        let foreign_files: BTreeSet<&str> = foreign
+            .manifests
+            .iter()
+            .map(|m| m.file.path.as_str())
+            .collect();
+        diagnostics
+            .retain(|d| !(d.code == "schema/bad-crd" && foreign_files.contains(d.file.as_str())));
     }
     let registry = Registry::new(&opts.registry, crds)?;
 
-    let policies = crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;
+    let policies =
+        crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
@@ -232,7 +260,10 @@ pub fn check_loaded(
     let mut secret_values = BTreeSet::new();
     let mut invalid = 0;
     for (diags, secrets) in results {
-        if diags.iter().any(|d| d.severity == Severity::Error && !d.suppressed) {
+        if diags
+            .iter()
+            .any(|d| d.severity == Severity::Error && !d.suppressed)
+        {
             invalid += 1;
         }
         diagnostics.extend(diags);

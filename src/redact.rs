@@ -51,8 +51,24 @@ pub fn value_looks_secret(value: &str) -> bool {
         return true;
     }
     const PREFIXES: &[&str] = &[
-        "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-",
-        "xoxs-", "sk_live_", "rk_live_", "sk-", "AIza", "SG.", "npm_", "hf_",
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxs-",
+        "sk_live_",
+        "rk_live_",
+        "sk-",
+        "AIza",
+        "SG.",
+        "npm_",
+        "hf_",
     ];
     let token_like = |s: &str| {
         s.len() >= 20
@@ -65,7 +81,8 @@ pub fn value_looks_secret(value: &str) -> bool {
     // AWS access key ids.
     if (v.starts_with("AKIA") || v.starts_with("ASIA"))
         && v.len() == 20
-        && v.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
     {
         return true;
     }
@@ -123,7 +140,8 @@ pub struct Secrets {
 
 impl Secrets {
     pub fn add(&mut self, node: &Node, text: &str) {
-        self.spans.push((node.span.file, node.span.start, node.span.end));
+        self.spans
+            .push((node.span.file, node.span.start, node.span.end));
         // Short values (`mysql`, `admin`) are masked in code frames but not scrubbed from text:
         // they collide with names everywhere, and real credentials are longer.
         if text.len() >= MIN_SCRUBBED_LEN {
@@ -177,7 +195,11 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
             // `env: [{name: DB_PASSWORD, value: …}]`: the name is a sibling of the value.
             let env_name = node.get("name").and_then(Node::as_str);
             for (k, v) in entries {
-                let effective = if k.name == "value" { env_name.or(Some("value")) } else { Some(k.name.as_str()) };
+                let effective = if k.name == "value" {
+                    env_name.or(Some("value"))
+                } else {
+                    Some(k.name.as_str())
+                };
                 walk(v, effective, out);
             }
         }
@@ -258,10 +280,14 @@ mod tests {
         assert!(name_looks_secret("DB_PASSWORD"));
         assert!(name_looks_secret("github-token"));
         assert!(!name_looks_secret("LOG_LEVEL"));
-        assert!(value_looks_secret("ghp_0123456789abcdefABCDEF0123456789abcd"));
+        assert!(value_looks_secret(
+            "ghp_0123456789abcdefABCDEF0123456789abcd"
+        ));
         assert!(value_looks_secret("AKIAIOSFODNN7EXAMPLE"));
         assert!(value_looks_secret("postgres://app:hunter2@db:5432/app"));
-        assert!(value_looks_secret("-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"));
+        assert!(value_looks_secret(
+            "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
+        ));
         assert!(!value_looks_secret("https://example.com/path"));
         assert!(high_entropy("q8Zr3vT1xK9mW2pL7sN4bY6cF0hJ5dG"));
         assert!(!high_entropy("registry.example.com-release"));
@@ -270,7 +296,10 @@ mod tests {
     #[test]
     fn scrub_and_mask() {
         let values: BTreeSet<String> = ["hunter22".to_string()].into();
-        assert_eq!(scrub("password is hunter22!", &values), "password is [REDACTED]!");
+        assert_eq!(
+            scrub("password is hunter22!", &values),
+            "password is [REDACTED]!"
+        );
         assert_eq!(
             scrub_quoted("`hunter22.x` got string \"hunter22\"", &values),
             "`hunter22.x` got string \"[REDACTED]\""

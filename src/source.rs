@@ -90,7 +90,9 @@ impl SourceFile {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let col = self.text[self.line_starts[line_idx]..offset].chars().count();
+        let col = self.text[self.line_starts[line_idx]..offset]
+            .chars()
+            .count();
         Span {
             file: self.id,
             line: line_idx as u32 + 1,

@@ -28,7 +28,10 @@ pub fn normalize(base: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || Path::new(rel).is_absolute() {
         return None;
     }
-    let mut parts: Vec<&str> = base.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     for comp in rel.split('/') {
         match comp {
             "" | "." => {}
@@ -69,11 +72,16 @@ impl DiskFs {
 
     fn resolve(&self, path: &str) -> io::Result<PathBuf> {
         let p = self.root.join(path);
-        if Path::new(path)
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)))
-        {
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "path leaves the repository"));
+        if Path::new(path).components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        }) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "path leaves the repository",
+            ));
         }
         let real = std::fs::canonicalize(&p)?;
         if !real.starts_with(&self.canonical_root) {
@@ -92,13 +100,21 @@ impl Vfs for DiskFs {
         let real = self.resolve(path)?;
         let meta = std::fs::metadata(&real)?;
         if !meta.is_file() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
         }
         if meta.len() > max {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than {max} bytes"),
+            ));
         }
         let mut buf = Vec::new();
-        std::fs::File::open(&real)?.take(max + 1).read_to_end(&mut buf)?;
+        std::fs::File::open(&real)?
+            .take(max + 1)
+            .read_to_end(&mut buf)?;
         Ok(buf)
     }
 
@@ -131,7 +147,10 @@ mod tests {
 
     #[test]
     fn normalize_refuses_escapes() {
-        assert_eq!(normalize("apps/web", "../base").as_deref(), Some("apps/base"));
+        assert_eq!(
+            normalize("apps/web", "../base").as_deref(),
+            Some("apps/base")
+        );
         assert_eq!(normalize("", "a/./b").as_deref(), Some("a/b"));
         assert_eq!(normalize("apps", "../../etc/passwd"), None);
         assert_eq!(normalize("apps", "/etc/passwd"), None);

@@ -69,7 +69,10 @@ impl Node {
     /// The key node of `key` in this mapping.
     pub fn key_span(&self, key: &str) -> Option<Span> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k.span),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(k, _)| k.span),
             _ => None,
         }
     }
@@ -288,8 +291,7 @@ fn next_document_marker(text: &str, file: &SourceFile, line: usize) -> Option<(u
         return None;
     }
     let mut pos = start;
-    let mut line_no = line;
-    for l in text[start..].split_inclusive('\n') {
+    for (line_no, l) in (line..).zip(text[start..].split_inclusive('\n')) {
         if l.starts_with("---")
             && l[3..]
                 .chars()
@@ -299,7 +301,6 @@ fn next_document_marker(text: &str, file: &SourceFile, line: usize) -> Option<(u
             return Some((pos, line_no));
         }
         pos += l.len();
-        line_no += 1;
     }
     None
 }
@@ -371,8 +372,12 @@ impl<'f> Builder<'f> {
 
     fn scan_error_span(&self, e: &ScanError) -> Span {
         let m = e.marker();
-        self.file
-            .span(m.line() + self.line_base, m.col(), m.line() + self.line_base, m.col())
+        self.file.span(
+            m.line() + self.line_base,
+            m.col(),
+            m.line() + self.line_base,
+            m.col(),
+        )
     }
 
     fn run(&mut self, text: &str) -> Result<(), Stop> {
@@ -386,7 +391,9 @@ impl<'f> Builder<'f> {
                     let span = self.scan_error_span(&e);
                     if e.info().contains("recursion limit") {
                         self.problems.push(YamlProblem::Limit {
-                            message: "nesting too deep for the YAML parser; the document was not checked".into(),
+                            message:
+                                "nesting too deep for the YAML parser; the document was not checked"
+                                    .into(),
                             span,
                         });
                     } else {
@@ -469,7 +476,13 @@ impl<'f> Builder<'f> {
                 Event::Scalar(text, style, anchor, tag) => {
                     self.nodes += 1;
                     if self.nodes > self.limits.max_nodes {
-                        self.limit(span, format!("document has more than {} nodes; it was not checked", self.limits.max_nodes));
+                        self.limit(
+                            span,
+                            format!(
+                                "document has more than {} nodes; it was not checked",
+                                self.limits.max_nodes
+                            ),
+                        );
                         continue;
                     }
                     let value = resolve_scalar(&text, style, tag.as_deref());
@@ -831,16 +844,17 @@ mod tests {
         let name = r.get("metadata").unwrap().get("name").unwrap();
         assert_eq!((name.span.line, name.span.col), (2, 9));
         assert_eq!(
-            r.get("metadata").unwrap().key_span("name").map(|s| (s.line, s.col)),
+            r.get("metadata")
+                .unwrap()
+                .key_span("name")
+                .map(|s| (s.line, s.col)),
             Some((2, 3))
         );
     }
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let r = root(
-            "base: &b\n  x: 1\n  z: 2\nname: &n web\nobj:\n  <<: *b\n  z: 3\n  app: *n\n",
-        );
+        let r = root("base: &b\n  x: 1\n  z: 2\nname: &n web\nobj:\n  <<: *b\n  z: 3\n  app: *n\n");
         let j = r.to_json();
         assert_eq!(j["obj"]["x"], 1);
         assert_eq!(j["obj"]["z"], 3);

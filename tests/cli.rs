@@ -8,7 +8,8 @@ use serde_json::Value;
 
 fn kgate() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kgate"));
-    c.env_remove("KGATE_KUBERNETES_VERSION").env("NO_COLOR", "1");
+    c.env_remove("KGATE_KUBERNETES_VERSION")
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -68,8 +69,14 @@ fn valid_manifests_pass_with_exit_0() {
     assert_eq!(code, 0);
     assert_eq!(json["version"], 1);
     let s = &json["summary"];
-    assert_eq!((s["files"].as_u64(), s["resources"].as_u64()), (Some(1), Some(3)));
-    assert_eq!((s["valid"].as_u64(), s["invalid"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(
+        (s["files"].as_u64(), s["resources"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(
+        (s["valid"].as_u64(), s["invalid"].as_u64()),
+        (Some(3), Some(0))
+    );
 }
 
 #[test]
@@ -79,34 +86,49 @@ fn schema_errors_point_at_the_field() {
     assert_eq!(
         findings(&json),
         vec![
-            f("schema/invalid-value", 22, 23),  // memory: 1GB
-            f("schema/missing-name", 36, 1),    // metadata without name
-            f("schema/removed-api", 24, 13),    // extensions/v1beta1 Ingress
-            f("schema/required-field", 6, 1),   // spec.selector
-            f("schema/unknown-field", 16, 11),  // imagePullPolicyy
-            f("schema/wrong-type", 7, 13),      // replicas: "3"
-            f("schema/wrong-type", 19, 22),     // value: on
+            f("schema/invalid-value", 22, 23), // memory: 1GB
+            f("schema/missing-name", 36, 1),   // metadata without name
+            f("schema/removed-api", 24, 13),   // extensions/v1beta1 Ingress
+            f("schema/required-field", 6, 1),  // spec.selector
+            f("schema/unknown-field", 16, 11), // imagePullPolicyy
+            f("schema/wrong-type", 7, 13),     // replicas: "3"
+            f("schema/wrong-type", 19, 22),    // value: on
         ]
     );
     let diags = json["diagnostics"].as_array().unwrap();
-    let unknown = diags.iter().find(|d| d["code"] == "schema/unknown-field").unwrap();
+    let unknown = diags
+        .iter()
+        .find(|d| d["code"] == "schema/unknown-field")
+        .unwrap();
     assert_eq!(
         unknown["path"],
         "/spec/template/spec/containers/0/imagePullPolicyy"
     );
-    assert!(unknown["message"].as_str().unwrap().contains("did you mean `imagePullPolicy`"));
+    assert!(unknown["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `imagePullPolicy`"));
     assert_eq!(unknown["resource"]["kind"], "Deployment");
     assert_eq!(unknown["resource"]["namespace"], "prod");
     assert_eq!(unknown["resource"]["name"], "web");
     assert_eq!(unknown["severity"], "error");
     assert_eq!(unknown["end_line"], 16);
-    let removed = diags.iter().find(|d| d["code"] == "schema/removed-api").unwrap();
-    assert!(removed["help"].as_str().unwrap().contains("networking.k8s.io/v1"));
+    let removed = diags
+        .iter()
+        .find(|d| d["code"] == "schema/removed-api")
+        .unwrap();
+    assert!(removed["help"]
+        .as_str()
+        .unwrap()
+        .contains("networking.k8s.io/v1"));
     let on = diags
         .iter()
         .find(|d| d["code"] == "schema/wrong-type" && d["line"] == 19)
         .unwrap();
-    assert!(on["message"].as_str().unwrap().contains("got boolean `true`"));
+    assert!(on["message"]
+        .as_str()
+        .unwrap()
+        .contains("got boolean `true`"));
 }
 
 #[test]
@@ -171,7 +193,9 @@ fn skip_kind_and_require_schemas() {
 #[test]
 fn no_strict_allows_unknown_fields() {
     let (_, json) = run_json(&[&fixture("invalid.yaml"), "--no-strict"]);
-    assert!(!findings(&json).iter().any(|f| f.0 == "schema/unknown-field"));
+    assert!(!findings(&json)
+        .iter()
+        .any(|f| f.0 == "schema/unknown-field"));
     assert!(findings(&json).iter().any(|f| f.0 == "schema/wrong-type"));
 }
 
@@ -204,7 +228,12 @@ fn kubernetes_version_selects_the_schemas() {
         assert_eq!(json["kubernetesVersion"], v);
     }
     let out = kgate()
-        .args(["check", dir.path().to_str().unwrap(), "--kubernetes-version", "1.12"])
+        .args([
+            "check",
+            dir.path().to_str().unwrap(),
+            "--kubernetes-version",
+            "1.12",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -216,7 +245,12 @@ fn bad_flags_exit_2() {
     let out = kgate().args(["check", "--no-such-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = kgate()
-        .args(["check", ".", "--schema-location", "https://example.com/{{.ResourceKind}}.json"])
+        .args([
+            "check",
+            ".",
+            "--schema-location",
+            "https://example.com/{{.ResourceKind}}.json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -243,7 +277,10 @@ fn stdin_is_read_for_dash() {
     assert_eq!(out.status.code(), Some(1));
     let d = &json["diagnostics"][0];
     assert_eq!(d["file"], "<stdin>");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(7), Some(11)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(11))
+    );
 }
 
 fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
@@ -262,15 +299,31 @@ fn discovery_honours_gitignore_hidden_folders_and_excludes() {
     write(dir.path(), ".hidden/b.yaml", bad);
     write(dir.path(), "vendor/c.yaml", bad);
     write(dir.path(), "apps/d.yml", bad);
-    write(dir.path(), "apps/e.json", r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e"}}"#);
+    write(
+        dir.path(),
+        "apps/e.json",
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e"}}"#,
+    );
     write(dir.path(), "apps/notes.txt", bad);
-    write(dir.path(), "charts/Chart.yaml", "apiVersion: v2\nname: chart\nversion: 1.0.0\n");
+    write(
+        dir.path(),
+        "charts/Chart.yaml",
+        "apiVersion: v2\nname: chart\nversion: 1.0.0\n",
+    );
     let (_, json) = run_json(&[dir.path().to_str().unwrap(), "--exclude", "vendor"]);
     let files: Vec<String> = json["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .map(|d| {
+            d["file"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(files, vec!["d.yml"]);
     assert_eq!(json["summary"]["files"], 3);
@@ -287,10 +340,17 @@ fn hostile_files_give_one_finding_each_and_the_rest_is_checked() {
     std::fs::write(d.join("b-latin1.yaml"), b"a: caf\xe9\n").unwrap();
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
-        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
     }
     write(d, "c-bomb.yaml", &bomb);
-    write(d, "d-deep.yaml", &format!("{}1{}", "[".repeat(5000), "]".repeat(5000)));
+    write(
+        d,
+        "d-deep.yaml",
+        &format!("{}1{}", "[".repeat(5000), "]".repeat(5000)),
+    );
     write(d, "e-big.yaml", &"# padding\n".repeat(3000));
     std::os::unix::fs::symlink(d.join("loop"), d.join("loop-link")).ok();
     std::fs::create_dir(d.join("loop")).unwrap();
@@ -344,7 +404,10 @@ fn secret_values_never_reach_the_output() {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{text}");
-        assert!(text.contains("unknownField") || text.contains("unknown field"), "{text}");
+        assert!(
+            text.contains("unknownField") || text.contains("unknown field"),
+            "{text}"
+        );
         assert!(!text.contains("hunter2-very-secret"), "{format}: {text}");
         assert!(!text.contains("ghp_abcdefghijklmnop"), "{format}: {text}");
     }
@@ -356,7 +419,10 @@ fn rules_and_explain() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("schema/unknown-field"));
     assert!(text.contains("yaml/duplicate-key"));
-    let out = kgate().args(["explain", "schema/removed-api"]).output().unwrap();
+    let out = kgate()
+        .args(["explain", "schema/removed-api"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("extensions/v1beta1"));
     let out = kgate().args(["explain", "nope/nope"]).output().unwrap();
@@ -372,7 +438,12 @@ fn human_output_snapshot() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
     let out = kgate()
         .current_dir(&fixtures)
-        .args(["check", "invalid.yaml", "broken.yaml", "--no-builtin-policies"])
+        .args([
+            "check",
+            "invalid.yaml",
+            "broken.yaml",
+            "--no-builtin-policies",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

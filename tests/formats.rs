@@ -18,7 +18,10 @@ fn repo() -> PathBuf {
 /// the shape of each format, and the pack has its own tests (`tests/policy_cli.rs`).
 fn kgate(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgate"));
-    cmd.current_dir(dir).env_remove("CI").env("NO_COLOR", "1").args(args);
+    cmd.current_dir(dir)
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .args(args);
     if args.first() == Some(&"check") {
         cmd.arg("--no-builtin-policies");
     }

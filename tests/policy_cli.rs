@@ -61,7 +61,9 @@ fn findings(report: &serde_json::Value) -> Vec<(String, u64, u64, bool)> {
 }
 
 fn has(report: &serde_json::Value, code: &str, line: u64, col: u64) -> bool {
-    findings(report).iter().any(|(c, l, k, _)| c == code && *l == line && *k == col)
+    findings(report)
+        .iter()
+        .any(|(c, l, k, _)| c == code && *l == line && *k == col)
 }
 
 #[test]
@@ -84,7 +86,11 @@ fn builtin_policies_point_at_the_field() {
     assert!(has(&r, "policy/run-as-non-root", 14, 11), "{all:?}");
     assert!(has(&r, "policy/namespace", 4, 3), "{all:?}");
     // The Namespace is cluster-scoped: no namespace warning for it (line 39+).
-    assert!(!all.iter().any(|(c, l, _, _)| c == "policy/namespace" && *l > 36), "{all:?}");
+    assert!(
+        !all.iter()
+            .any(|(c, l, _, _)| c == "policy/namespace" && *l > 36),
+        "{all:?}"
+    );
     let d = r["diagnostics"]
         .as_array()
         .unwrap()
@@ -95,7 +101,16 @@ fn builtin_policies_point_at_the_field() {
     assert_eq!(d["path"], "/spec/template/spec/containers/0/image");
     assert_eq!(d["resource"]["kind"], "Deployment");
 
-    let (code, out, _) = kgate(dir.path(), &["check", "workload.yaml", "--no-builtin-policies", "-o", "json"]);
+    let (code, out, _) = kgate(
+        dir.path(),
+        &[
+            "check",
+            "workload.yaml",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
     assert_eq!(code, 0);
     assert!(!out.contains("policy/"), "{out}");
 }
@@ -119,7 +134,11 @@ fn inline_secret_values_never_appear_in_any_format() {
             }
             let (_, out, err) = kgate(dir.path(), &args);
             assert!(out.contains("DB_PASSWORD"), "{out}");
-            for secret in ["hunter2-s3cr3t-value", "ghp_0123456789abcdefABCDEF0123456789abcd", "hunter2"] {
+            for secret in [
+                "hunter2-s3cr3t-value",
+                "ghp_0123456789abcdefABCDEF0123456789abcd",
+                "hunter2",
+            ] {
                 assert!(!out.contains(secret), "{format}: {out}");
                 assert!(!err.contains(secret), "{format}: {err}");
             }
@@ -133,20 +152,42 @@ fn user_policies_v0_and_v1_with_namespaces_and_data() {
         ("clean.yaml", &fixture("clean.yaml")),
         ("policy/labels.rego", &fixture("policy-v0/labels.rego")),
         ("policy/images.rego", &fixture("policy-v1/images.rego")),
-        ("policy/images_test.rego", &fixture("policy-v1/images_test.rego")),
+        (
+            "policy/images_test.rego",
+            &fixture("policy-v1/images_test.rego"),
+        ),
         ("data/registry.yaml", &fixture("data/registry.yaml")),
     ]);
-    let text = fixture("clean.yaml").replace("replicas", "x").replace("spec:\n  selector", "spec:\n  replicas: 1\n  selector");
+    let text = fixture("clean.yaml")
+        .replace("replicas", "x")
+        .replace("spec:\n  selector", "spec:\n  replicas: 1\n  selector");
     std::fs::write(dir.path().join("clean.yaml"), &text).unwrap();
-    let base = ["check", "clean.yaml", "--no-builtin-policies", "-o", "json", "--policy", "policy"];
+    let base = [
+        "check",
+        "clean.yaml",
+        "--no-builtin-policies",
+        "-o",
+        "json",
+        "--policy",
+        "policy",
+    ];
 
     // Default namespace `main`: the v0 policy.
     let (code, out, err) = kgate(dir.path(), &base);
     assert_eq!(code, 1, "{out}{err}");
     let r = json(&out);
     assert!(has(&r, "policy/main.deny", 1, 1), "{:?}", findings(&r));
-    assert!(has(&r, "policy/main.warn_replicas", 9, 13), "{:?}", findings(&r));
-    let warn = r["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "policy/main.warn_replicas").unwrap();
+    assert!(
+        has(&r, "policy/main.warn_replicas", 9, 13),
+        "{:?}",
+        findings(&r)
+    );
+    let warn = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "policy/main.warn_replicas")
+        .unwrap();
     assert_eq!(warn["severity"], "warning");
     assert_eq!(warn["details"]["ticket"], "OPS-1");
     assert_eq!(warn["message"], "one replica only");
@@ -160,11 +201,19 @@ fn user_policies_v0_and_v1_with_namespaces_and_data() {
     assert!(findings(&r).is_empty(), "{:?}", findings(&r));
 
     // Another allowed registry in data: the v1 violation points at the image.
-    std::fs::write(dir.path().join("data/registry.yaml"), "registry:\n  allowed: ghcr.io/\n").unwrap();
+    std::fs::write(
+        dir.path().join("data/registry.yaml"),
+        "registry:\n  allowed: ghcr.io/\n",
+    )
+    .unwrap();
     let (code, out, _) = kgate(dir.path(), &args);
     assert_eq!(code, 1);
     let r = json(&out);
-    assert!(has(&r, "policy/k8s.images.violation", 20, 18), "{:?}", findings(&r));
+    assert!(
+        has(&r, "policy/k8s.images.violation", 20, 18),
+        "{:?}",
+        findings(&r)
+    );
 
     // --all-namespaces: both packages.
     let mut args = base.to_vec();
@@ -172,13 +221,23 @@ fn user_policies_v0_and_v1_with_namespaces_and_data() {
     let (_, out, _) = kgate(dir.path(), &args);
     let codes: Vec<String> = findings(&json(&out)).into_iter().map(|f| f.0).collect();
     assert!(codes.contains(&"policy/main.deny".to_string()), "{codes:?}");
-    assert!(codes.contains(&"policy/k8s.images.violation".to_string()), "{codes:?}");
+    assert!(
+        codes.contains(&"policy/k8s.images.violation".to_string()),
+        "{codes:?}"
+    );
 
     // conftest exception: the object named `legacy` suppresses `violation` (rule name "").
-    std::fs::write(dir.path().join("clean.yaml"), text.replace("name: web\n", "name: legacy\n")).unwrap();
+    std::fs::write(
+        dir.path().join("clean.yaml"),
+        text.replace("name: web\n", "name: legacy\n"),
+    )
+    .unwrap();
     let (code, out, _) = kgate(dir.path(), &args);
     let r = json(&out);
-    let excepted: Vec<_> = findings(&r).into_iter().filter(|f| f.0 == "policy/k8s.images.violation").collect();
+    let excepted: Vec<_> = findings(&r)
+        .into_iter()
+        .filter(|f| f.0 == "policy/k8s.images.violation")
+        .collect();
     assert_eq!(excepted.len(), 1);
     assert!(excepted[0].3, "suppressed");
     assert_eq!(code, 1, "deny from main still fails");
@@ -190,10 +249,18 @@ fn broken_policies_exit_2_with_file_and_line() {
         ("clean.yaml", &fixture("clean.yaml")),
         ("policy/bad.rego", &fixture("policy-broken/bad.rego")),
     ]);
-    let (code, out, _) = kgate(dir.path(), &["check", "clean.yaml", "--policy", "policy", "-o", "json"]);
+    let (code, out, _) = kgate(
+        dir.path(),
+        &["check", "clean.yaml", "--policy", "policy", "-o", "json"],
+    );
     assert_eq!(code, 2, "{out}");
     let r = json(&out);
-    let d = r["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "policy/parse-error").unwrap();
+    let d = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "policy/parse-error")
+        .unwrap();
     assert!(d["file"].as_str().unwrap().ends_with("bad.rego"));
     assert!(d["line"].as_u64().unwrap() >= 6, "{d}");
     let (code, out, _) = kgate(dir.path(), &["check", "clean.yaml", "--policy", "policy"]);
@@ -206,12 +273,26 @@ fn broken_policies_exit_2_with_file_and_line() {
         ("clean.yaml", &fixture("clean.yaml")),
         ("policy/eval.rego", &fixture("policy-eval/eval.rego")),
     ]);
-    let (code, out, _) = kgate(dir.path(), &["check", "clean.yaml", "--policy", "policy", "-o", "json"]);
+    let (code, out, _) = kgate(
+        dir.path(),
+        &["check", "clean.yaml", "--policy", "policy", "-o", "json"],
+    );
     assert_eq!(code, 2, "{out}");
     let r = json(&out);
-    let d = r["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "policy/eval-error").unwrap();
+    let d = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "policy/eval-error")
+        .unwrap();
     assert_eq!(d["line"], 6, "{d}");
-    assert!(d["related"][0]["message"].as_str().unwrap().contains("Deployment prod/web"), "{d}");
+    assert!(
+        d["related"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment prod/web"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -230,18 +311,49 @@ severity:\n  policy/run-as-non-root: off\n";
     let all = findings(&r);
     let get = |c: &str| all.iter().filter(|f| f.0 == c).cloned().collect::<Vec<_>>();
     // Annotation with a reason (containing commas): suppressed, kept, counted.
-    assert!(get("policy/host-access").iter().all(|f| f.3) && !get("policy/host-access").is_empty(), "{all:?}");
-    let host = r["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "policy/host-access").unwrap();
-    assert_eq!(host["suppressed_reason"], "CNI agent, needs the node network (kgate.dev/ignore)");
+    assert!(
+        get("policy/host-access").iter().all(|f| f.3) && !get("policy/host-access").is_empty(),
+        "{all:?}"
+    );
+    let host = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "policy/host-access")
+        .unwrap();
+    assert_eq!(
+        host["suppressed_reason"],
+        "CNI agent, needs the node network (kgate.dev/ignore)"
+    );
     // Annotation entry without a reason: does not apply, and is a finding on the annotation.
-    assert!(get("policy/probes").iter().all(|f| !f.3) && !get("policy/probes").is_empty(), "{all:?}");
+    assert!(
+        get("policy/probes").iter().all(|f| !f.3) && !get("policy/probes").is_empty(),
+        "{all:?}"
+    );
     assert!(has(&r, "exception/missing-reason", 6, 23), "{all:?}");
     // Config exception with glob name: suppressed.
-    assert!(get("policy/privileged").iter().all(|f| f.3) && !get("policy/privileged").is_empty(), "{all:?}");
+    assert!(
+        get("policy/privileged").iter().all(|f| f.3) && !get("policy/privileged").is_empty(),
+        "{all:?}"
+    );
     // Expired: the finding is back, and a warning names the exception at its config line.
-    assert!(get("policy/resources").iter().all(|f| !f.3) && !get("policy/resources").is_empty(), "{all:?}");
-    let expired = r["diagnostics"].as_array().unwrap().iter().find(|d| d["code"] == "exception/expired").unwrap();
-    assert!(expired["message"].as_str().unwrap().contains("policy/resources"), "{expired}");
+    assert!(
+        get("policy/resources").iter().all(|f| !f.3) && !get("policy/resources").is_empty(),
+        "{all:?}"
+    );
+    let expired = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "exception/expired")
+        .unwrap();
+    assert!(
+        expired["message"]
+            .as_str()
+            .unwrap()
+            .contains("policy/resources"),
+        "{expired}"
+    );
     assert_eq!(expired["line"], 6);
     // Config exception without a reason.
     let missing: Vec<_> = get("exception/missing-reason");
@@ -260,11 +372,24 @@ severity:\n  policy/run-as-non-root: off\n";
     assert!(out.contains("[suppressed: vendor"), "{out}");
 
     // Exceptions cover schema codes too.
-    let typo = fixture("clean.yaml").replace("  annotations:\n    team: web\n", "  annotations:\n    kgate.dev/ignore: schema/unknown-field=migrating\n").replace("          livenessProbe", "          imagePullPolicyy: Always\n          livenessProbe");
+    let typo = fixture("clean.yaml")
+        .replace(
+            "  annotations:\n    team: web\n",
+            "  annotations:\n    kgate.dev/ignore: schema/unknown-field=migrating\n",
+        )
+        .replace(
+            "          livenessProbe",
+            "          imagePullPolicyy: Always\n          livenessProbe",
+        );
     let dir = repo(&[("clean.yaml", &typo)]);
     let (code, out, _) = kgate(dir.path(), &["check", "clean.yaml", "-o", "json"]);
     assert_eq!(code, 0, "{out}");
-    assert!(findings(&json(&out)).iter().any(|f| f.0 == "schema/unknown-field" && f.3), "{out}");
+    assert!(
+        findings(&json(&out))
+            .iter()
+            .any(|f| f.0 == "schema/unknown-field" && f.3),
+        "{out}"
+    );
 }
 
 #[test]
@@ -282,14 +407,25 @@ fn config_file_settings_and_errors() {
     assert_eq!(codes, ["policy/main.deny"]);
 
     // Built-ins on again from the CLI is not possible, but the pattern applies when enabled.
-    std::fs::write(dir.path().join(".kgate.yaml"), "image_tag_pattern: '^v[0-9]+$'\n").unwrap();
+    std::fs::write(
+        dir.path().join(".kgate.yaml"),
+        "image_tag_pattern: '^v[0-9]+$'\n",
+    )
+    .unwrap();
     let (_, out, _) = kgate(dir.path(), &["check", "deploy", "-o", "json"]);
     assert!(has(&json(&out), "policy/image-tag-commit", 19, 18), "{out}");
 
-    std::fs::write(dir.path().join(".kgate.yaml"), "policies: [policy]\nbuiltin_polices: false\n").unwrap();
+    std::fs::write(
+        dir.path().join(".kgate.yaml"),
+        "policies: [policy]\nbuiltin_polices: false\n",
+    )
+    .unwrap();
     let (code, _, err) = kgate(dir.path(), &["check", "deploy"]);
     assert_eq!(code, 2);
-    assert!(err.contains(".kgate.yaml:2:1: unknown key `builtin_polices`"), "{err}");
+    assert!(
+        err.contains(".kgate.yaml:2:1: unknown key `builtin_polices`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `builtin_policies`?"), "{err}");
 
     let (code, _, err) = kgate(dir.path(), &["check", "deploy", "--config", "nope.yaml"]);
@@ -301,16 +437,25 @@ fn config_file_settings_and_errors() {
 fn verify_runs_rego_tests() {
     let dir = repo(&[
         ("policy/images.rego", &fixture("policy-v1/images.rego")),
-        ("policy/images_test.rego", &fixture("policy-v1/images_test.rego")),
+        (
+            "policy/images_test.rego",
+            &fixture("policy-v1/images_test.rego"),
+        ),
     ]);
     let (code, out, _) = kgate(dir.path(), &["verify"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("PASS k8s.images_test.test_allowed (policy/images_test.rego)"), "{out}");
+    assert!(
+        out.contains("PASS k8s.images_test.test_allowed (policy/images_test.rego)"),
+        "{out}"
+    );
     assert!(out.ends_with("2 tests, 2 passed, 0 failed\n"), "{out}");
 
     std::fs::write(
         dir.path().join("policy/images_test.rego"),
-        fixture("policy-v1/images_test.rego").replace("count(images.violation) == 1", "count(images.violation) == 2"),
+        fixture("policy-v1/images_test.rego").replace(
+            "count(images.violation) == 1",
+            "count(images.violation) == 2",
+        ),
     )
     .unwrap();
     let (code, out, _) = kgate(dir.path(), &["verify", "policy"]);
@@ -334,7 +479,12 @@ fn rules_and_explain_list_builtin_policies() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, _) = kgate(dir.path(), &["rules"]);
     assert_eq!(code, 0);
-    for c in ["policy/image-tag-commit", "policy/resources", "policy/no-inline-secrets", "policy/probes"] {
+    for c in [
+        "policy/image-tag-commit",
+        "policy/resources",
+        "policy/no-inline-secrets",
+        "policy/probes",
+    ] {
         assert!(out.contains(c), "{out}");
     }
     let (code, out, _) = kgate(dir.path(), &["explain", "policy/image-tag-commit"]);

@@ -26,16 +26,17 @@ pub struct SchemaResult {
     pub checked: bool,
 }
 
-pub fn check_manifest(m: &Manifest, registry: &Registry, opts: &SchemaCheckOptions) -> SchemaResult {
+pub fn check_manifest(
+    m: &Manifest,
+    registry: &Registry,
+    opts: &SchemaCheckOptions,
+) -> SchemaResult {
     let mut diags = Vec::new();
     let api_version = m.resource.api_version.as_str();
     let kind = m.resource.kind.as_str();
 
     if missing_name(&m.json) {
-        let span = m
-            .node
-            .key_span("metadata")
-            .unwrap_or_else(|| m.node.span);
+        let span = m.node.key_span("metadata").unwrap_or(m.node.span);
         diags.push(diag(
             m,
             "schema/missing-name",
@@ -69,15 +70,26 @@ pub fn check_manifest(m: &Manifest, registry: &Registry, opts: &SchemaCheckOptio
                 msg.push_str(&format!(" (removed in {v})"));
             }
             let help = match replacement {
-                Some(r) => format!("use `apiVersion: {r}` (check the field changes between the versions)"),
-                None => "this kind no longer exists; remove it or replace it with its successor".into(),
+                Some(r) => {
+                    format!("use `apiVersion: {r}` (check the field changes between the versions)")
+                }
+                None => {
+                    "this kind no longer exists; remove it or replace it with its successor".into()
+                }
             };
             let span = m
                 .node
                 .get("apiVersion")
                 .map(|n| n.span)
                 .unwrap_or(m.node.span);
-            let mut d = diag(m, "schema/removed-api", Severity::Error, msg, "/apiVersion", span);
+            let mut d = diag(
+                m,
+                "schema/removed-api",
+                Severity::Error,
+                msg,
+                "/apiVersion",
+                span,
+            );
             d.help = Some(help);
             diags.push(d);
             false
@@ -196,7 +208,10 @@ fn json_type(v: &Value) -> &'static str {
 fn show_value(v: &Value, pointer: &str) -> String {
     match v {
         Value::String(s) => {
-            if looks_sensitive_pointer(pointer) || s.len() > 60 || crate::redact::value_looks_secret(s) {
+            if looks_sensitive_pointer(pointer)
+                || s.len() > 60
+                || crate::redact::value_looks_secret(s)
+            {
                 "a string".into()
             } else {
                 format!("string \"{s}\"")
@@ -229,7 +244,12 @@ fn type_list(kind: &TypeKind) -> String {
     names.join(" or ")
 }
 
-fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &mut Vec<Diagnostic>) {
+fn report(
+    m: &Manifest,
+    compiled: &Compiled,
+    err: &ValidationError<'_>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let pointer = err.instance_path().as_str().to_string();
     let value = err.instance();
     let field = field_name(&pointer);
@@ -251,7 +271,14 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                 } else if !allowed.is_empty() && allowed.len() <= 12 {
                     d_help = Some(format!("{field} accepts: {}", allowed.join(", ")));
                 }
-                let mut d = diag(m, "schema/unknown-field", Severity::Error, msg, &child, span);
+                let mut d = diag(
+                    m,
+                    "schema/unknown-field",
+                    Severity::Error,
+                    msg,
+                    &child,
+                    span,
+                );
                 d.help = d_help.or_else(|| {
                     Some("unknown fields are rejected by `kubectl apply` (strict field validation); use --no-strict to allow them".into())
                 });
@@ -282,12 +309,18 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                 m,
                 "schema/wrong-type",
                 Severity::Error,
-                format!("`{field}` must be {want}, got {}", show_value(value, &pointer)),
+                format!(
+                    "`{field}` must be {want}, got {}",
+                    show_value(value, &pointer)
+                ),
                 &pointer,
                 span,
             );
             if got == "boolean" && want.contains("string") {
-                d.help = Some("YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value".into());
+                d.help = Some(
+                    "YAML reads unquoted yes/no/on/off/true/false as booleans: quote the value"
+                        .into(),
+                );
             } else if (got == "integer" || got == "number") && want.contains("string") {
                 d.help = Some("quote the value to make it a string".into());
             }
@@ -296,7 +329,12 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options
                 .as_array()
-                .map(|a| a.iter().filter(|v| !v.is_null()).map(|v| v.to_string()).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter(|v| !v.is_null())
+                        .map(|v| v.to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             diags.push(diag(
                 m,
@@ -331,7 +369,10 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
             let schema_path = err.schema_path().as_str();
             let what = if schema_path.contains("Quantity") || is_quantity_pattern(pattern) {
                 "a quantity (like 500m, 1, 1.5, 128Mi, 2Gi)".to_string()
-            } else if schema_path.contains("ByteString") || pointer.starts_with("/data/") || pointer.starts_with("/binaryData/") {
+            } else if schema_path.contains("ByteString")
+                || pointer.starts_with("/data/")
+                || pointer.starts_with("/binaryData/")
+            {
                 "base64-encoded data".to_string()
             } else {
                 format!("a string matching `{pattern}`")
@@ -340,7 +381,10 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                 m,
                 "schema/invalid-value",
                 Severity::Error,
-                format!("`{field}` must be {what}, got {}", show_value(value, &pointer)),
+                format!(
+                    "`{field}` must be {what}, got {}",
+                    show_value(value, &pointer)
+                ),
                 &pointer,
                 span,
             ));
@@ -349,7 +393,11 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
             // int-or-string and quantities are anyOf: report the branch whose type matched.
             let branch_errors: Vec<&ValidationError<'static>> = context
                 .iter()
-                .filter(|errs| !errs.iter().any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. })))
+                .filter(|errs| {
+                    !errs
+                        .iter()
+                        .any(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+                })
                 .flat_map(|errs| errs.iter())
                 .collect();
             if !branch_errors.is_empty() {
@@ -374,7 +422,11 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
                     Severity::Error,
                     format!(
                         "`{field}` must be {}, got {}",
-                        if types.is_empty() { "a different value".into() } else { types.join(" or ") },
+                        if types.is_empty() {
+                            "a different value".into()
+                        } else {
+                            types.join(" or ")
+                        },
                         show_value(value, &pointer)
                     ),
                     &pointer,
@@ -386,23 +438,56 @@ fn report(m: &Manifest, compiled: &Compiled, err: &ValidationError<'_>, diags: &
             let msg = match other {
                 ValidationErrorKind::Minimum { limit } => format!("`{field}` must be ≥ {limit}"),
                 ValidationErrorKind::Maximum { limit } => format!("`{field}` must be ≤ {limit}"),
-                ValidationErrorKind::ExclusiveMinimum { limit } => format!("`{field}` must be > {limit}"),
-                ValidationErrorKind::ExclusiveMaximum { limit } => format!("`{field}` must be < {limit}"),
-                ValidationErrorKind::MinLength { limit } => format!("`{field}` must have at least {limit} characters"),
-                ValidationErrorKind::MaxLength { limit } => format!("`{field}` must have at most {limit} characters"),
-                ValidationErrorKind::MinItems { limit } => format!("`{field}` must have at least {limit} items"),
-                ValidationErrorKind::MaxItems { limit } => format!("`{field}` must have at most {limit} items"),
-                ValidationErrorKind::MinProperties { limit } => format!("`{field}` must have at least {limit} entries"),
-                ValidationErrorKind::MaxProperties { limit } => format!("`{field}` must have at most {limit} entries"),
-                ValidationErrorKind::UniqueItems => format!("`{field}` must not contain duplicate items"),
-                ValidationErrorKind::Format { format } => format!("`{field}` is not a valid {format}"),
-                ValidationErrorKind::MultipleOf { .. } => format!("`{field}` is not an allowed multiple"),
-                ValidationErrorKind::OneOfMultipleValid { .. } => format!("`{field}` matches more than one allowed form"),
+                ValidationErrorKind::ExclusiveMinimum { limit } => {
+                    format!("`{field}` must be > {limit}")
+                }
+                ValidationErrorKind::ExclusiveMaximum { limit } => {
+                    format!("`{field}` must be < {limit}")
+                }
+                ValidationErrorKind::MinLength { limit } => {
+                    format!("`{field}` must have at least {limit} characters")
+                }
+                ValidationErrorKind::MaxLength { limit } => {
+                    format!("`{field}` must have at most {limit} characters")
+                }
+                ValidationErrorKind::MinItems { limit } => {
+                    format!("`{field}` must have at least {limit} items")
+                }
+                ValidationErrorKind::MaxItems { limit } => {
+                    format!("`{field}` must have at most {limit} items")
+                }
+                ValidationErrorKind::MinProperties { limit } => {
+                    format!("`{field}` must have at least {limit} entries")
+                }
+                ValidationErrorKind::MaxProperties { limit } => {
+                    format!("`{field}` must have at most {limit} entries")
+                }
+                ValidationErrorKind::UniqueItems => {
+                    format!("`{field}` must not contain duplicate items")
+                }
+                ValidationErrorKind::Format { format } => {
+                    format!("`{field}` is not a valid {format}")
+                }
+                ValidationErrorKind::MultipleOf { .. } => {
+                    format!("`{field}` is not an allowed multiple")
+                }
+                ValidationErrorKind::OneOfMultipleValid { .. } => {
+                    format!("`{field}` matches more than one allowed form")
+                }
                 ValidationErrorKind::FalseSchema => format!("`{field}` is not allowed here"),
-                ValidationErrorKind::Not { .. } => format!("`{field}` has a value that is not allowed"),
+                ValidationErrorKind::Not { .. } => {
+                    format!("`{field}` has a value that is not allowed")
+                }
                 _ => format!("`{field}` is invalid"),
             };
-            diags.push(diag(m, "schema/invalid-value", Severity::Error, msg, &pointer, span));
+            diags.push(diag(
+                m,
+                "schema/invalid-value",
+                Severity::Error,
+                msg,
+                &pointer,
+                span,
+            ));
         }
     }
 }
@@ -458,10 +543,16 @@ mod tests {
 
     #[test]
     fn names_and_suggestions() {
-        assert_eq!(field_name("/spec/containers/0/image"), "spec.containers[0].image");
+        assert_eq!(
+            field_name("/spec/containers/0/image"),
+            "spec.containers[0].image"
+        );
         assert_eq!(field_name(""), "the object");
         let allowed = vec!["imagePullPolicy".to_string(), "image".to_string()];
-        assert_eq!(suggest("imagePullPolicyy", &allowed).as_deref(), Some("imagePullPolicy"));
+        assert_eq!(
+            suggest("imagePullPolicyy", &allowed).as_deref(),
+            Some("imagePullPolicy")
+        );
         assert_eq!(suggest("totallyDifferent", &allowed), None);
     }
 }

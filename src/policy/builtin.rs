@@ -69,7 +69,10 @@ pub fn code_for_package(package: &str) -> Option<String> {
 /// Every built-in policy, read from the header comment of its file:
 /// `# policy/<name> (<severity>): <summary>` followed by the documentation.
 pub fn rules() -> Vec<BuiltinRule> {
-    POLICIES.iter().filter_map(|s| parse_header(s.text)).collect()
+    POLICIES
+        .iter()
+        .filter_map(|s| parse_header(s.text))
+        .collect()
 }
 
 pub fn find(code: &str) -> Option<BuiltinRule> {
@@ -86,7 +89,11 @@ fn parse_header(text: &str) -> Option<BuiltinRule> {
     let comments: Vec<&str> = text
         .lines()
         .take_while(|l| l.starts_with('#'))
-        .map(|l| l.trim_start_matches('#').strip_prefix(' ').unwrap_or(l.trim_start_matches('#')))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .strip_prefix(' ')
+                .unwrap_or(l.trim_start_matches('#'))
+        })
         .collect();
     let first = comments.first()?;
     let rest = first.strip_prefix(code.as_str())?.trim_start();
@@ -136,7 +143,11 @@ mod tests {
             }
         }
         let codes: Vec<&str> = rules.iter().map(|r| r.code.as_str()).collect();
-        for needed in ["policy/image-tag-commit", "policy/resources", "policy/no-inline-secrets"] {
+        for needed in [
+            "policy/image-tag-commit",
+            "policy/resources",
+            "policy/no-inline-secrets",
+        ] {
             assert!(codes.contains(&needed), "{needed}");
         }
     }

@@ -124,8 +124,13 @@ impl Loader {
                 let looks_v0 = !text.contains("import rego.v1")
                     && (text.contains("future.keywords") || !has_keyword(text, "if"));
                 let err = if looks_v0 { second } else { first };
-                self.diagnostics
-                    .push(regorus_error(PARSE_ERROR, &format!("{err:#}"), path, files, "cannot parse policy"));
+                self.diagnostics.push(regorus_error(
+                    PARSE_ERROR,
+                    &format!("{err:#}"),
+                    path,
+                    files,
+                    "cannot parse policy",
+                ));
                 false
             }
         }
@@ -173,7 +178,8 @@ impl Loader {
                 match std::fs::read_to_string(&file) {
                     Ok(text) => self.add_data_text(&display, &text, files),
                     Err(e) => self.diagnostics.push(
-                        Diagnostic::error(BAD_DATA, format!("cannot read data file: {e}")).in_file(display, None),
+                        Diagnostic::error(BAD_DATA, format!("cannot read data file: {e}"))
+                            .in_file(display, None),
                     ),
                 }
             }
@@ -188,13 +194,15 @@ impl Loader {
         let stream = yaml::parse_stream(&source, &yaml::Limits::default());
         if let Some(p) = stream.problems.first() {
             let (message, span) = match p {
-                yaml::YamlProblem::Syntax { message, span } | yaml::YamlProblem::Limit { message, span } => {
-                    (message.clone(), *span)
+                yaml::YamlProblem::Syntax { message, span }
+                | yaml::YamlProblem::Limit { message, span } => (message.clone(), *span),
+                yaml::YamlProblem::DuplicateKey { key, second, .. } => {
+                    (format!("duplicate key `{key}`"), *second)
                 }
-                yaml::YamlProblem::DuplicateKey { key, second, .. } => (format!("duplicate key `{key}`"), *second),
             };
             self.diagnostics.push(
-                Diagnostic::error(BAD_DATA, format!("cannot read data file: {message}")).in_file(display, Some(span)),
+                Diagnostic::error(BAD_DATA, format!("cannot read data file: {message}"))
+                    .in_file(display, Some(span)),
             );
             return;
         }
@@ -203,14 +211,18 @@ impl Loader {
             let json = root.to_json();
             if !json.is_object() {
                 self.diagnostics.push(
-                    Diagnostic::error(BAD_DATA, "a data document must be a mapping (its keys go under `data`)")
-                        .in_file(display, Some(root.span)),
+                    Diagnostic::error(
+                        BAD_DATA,
+                        "a data document must be a mapping (its keys go under `data`)",
+                    )
+                    .in_file(display, Some(root.span)),
                 );
                 continue;
             }
             if let Err(e) = self.engine.add_data(Value::from(json)) {
                 self.diagnostics.push(
-                    Diagnostic::error(BAD_DATA, format!("cannot merge into data: {e}")).in_file(display, Some(root.span)),
+                    Diagnostic::error(BAD_DATA, format!("cannot merge into data: {e}"))
+                        .in_file(display, Some(root.span)),
                 );
             }
         }
@@ -221,12 +233,19 @@ impl Loader {
 fn has_keyword(text: &str, word: &str) -> bool {
     text.lines().any(|l| {
         let code = l.split('#').next().unwrap_or("");
-        code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|t| t == word)
+        code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|t| t == word)
     })
 }
 
 /// A regorus error (`\n--> file:line:col\n … \nerror: message`) as a finding at that position.
-pub fn regorus_error(code: &str, err: &str, fallback_path: &str, files: Option<&Files>, what: &str) -> Diagnostic {
+pub fn regorus_error(
+    code: &str,
+    err: &str,
+    fallback_path: &str,
+    files: Option<&Files>,
+    what: &str,
+) -> Diagnostic {
     let re = regex::Regex::new(r"--> (.*):(\d+):(\d+)").expect("static regex");
     let message = err
         .lines()
@@ -248,7 +267,14 @@ pub fn regorus_error(code: &str, err: &str, fallback_path: &str, files: Option<&
         Some(
             files
                 .and_then(|f| f.by_path(&path))
-                .map(|f| f.span(line as usize, col.saturating_sub(1) as usize, line as usize, col as usize))
+                .map(|f| {
+                    f.span(
+                        line as usize,
+                        col.saturating_sub(1) as usize,
+                        line as usize,
+                        col as usize,
+                    )
+                })
                 .unwrap_or(Span {
                     file: u32::MAX,
                     line,
@@ -272,7 +298,9 @@ pub fn walk(path: &Path, exts: &[&str]) -> Vec<PathBuf> {
     }
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().to_string();
@@ -342,9 +370,13 @@ pub struct PolicySet {
 
 impl PolicySet {
     /// Loads the built-in pack and the user's policies and data. Problems are findings.
-    pub fn load(opts: &PolicyOptions, files: Option<&Files>) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+    pub fn load(
+        opts: &PolicyOptions,
+        files: Option<&Files>,
+    ) -> Result<(PolicySet, Vec<Diagnostic>), String> {
         if let Some(p) = &opts.image_tag_pattern {
-            regex::Regex::new(p).map_err(|e| format!("image_tag_pattern `{p}` is not a valid regex: {e}"))?;
+            regex::Regex::new(p)
+                .map_err(|e| format!("image_tag_pattern `{p}` is not a valid regex: {e}"))?;
         }
         let mut loader = Loader::new();
         if opts.builtin {
@@ -375,7 +407,8 @@ impl PolicySet {
                     loader.add(display, &text, files);
                 }
                 Err(e) => loader.diagnostics.push(
-                    Diagnostic::error(PARSE_ERROR, format!("cannot read policy: {e}")).in_file(display.clone(), None),
+                    Diagnostic::error(PARSE_ERROR, format!("cannot read policy: {e}"))
+                        .in_file(display.clone(), None),
                 ),
             }
         }
@@ -392,9 +425,10 @@ impl PolicySet {
         config.insert("require_cpu_limit".into(), opts.require_cpu_limit.into());
         let kgate_data = serde_json::json!({ "kgate": { "config": config } });
         if let Err(e) = loader.engine.add_data(Value::from(kgate_data)) {
-            loader
-                .diagnostics
-                .push(Diagnostic::error(BAD_DATA, format!("data.kgate.config conflicts with a data file: {e}")));
+            loader.diagnostics.push(Diagnostic::error(
+                BAD_DATA,
+                format!("data.kgate.config conflicts with a data file: {e}"),
+            ));
         }
 
         let mut targets: BTreeMap<String, Target> = BTreeMap::new();
@@ -405,7 +439,11 @@ impl PolicySet {
         };
         for (i, m) in loader.modules.iter().enumerate() {
             let user = i >= first_user;
-            let builtin_code = if user { None } else { builtin::code_for_package(&m.package) };
+            let builtin_code = if user {
+                None
+            } else {
+                builtin::code_for_package(&m.package)
+            };
             let selected = if user {
                 opts.all_namespaces || wanted.contains(&m.package)
             } else {
@@ -426,7 +464,8 @@ impl PolicySet {
                     t.exception_query = Some(format!("data.{}.exception", m.package));
                 } else if let Some(sev) = rule_severity(r) {
                     if !t.rules.iter().any(|(n, _, _)| n == r) {
-                        t.rules.push((r.clone(), format!("data.{}.{}", m.package, r), sev));
+                        t.rules
+                            .push((r.clone(), format!("data.{}.{}", m.package, r), sev));
                     }
                 }
             }
@@ -434,7 +473,7 @@ impl PolicySet {
         let mut diagnostics = loader.diagnostics;
         if !opts.dirs.is_empty() && !opts.all_namespaces {
             for ns in &wanted {
-                if !targets.get(ns).is_some_and(|t| !t.rules.is_empty()) {
+                if targets.get(ns).is_none_or(|t| t.rules.is_empty()) {
                     diagnostics.push(Diagnostic::warning(
                         EMPTY_NAMESPACE,
                         format!(
@@ -447,7 +486,10 @@ impl PolicySet {
         }
         let set = PolicySet {
             engine: loader.engine,
-            targets: targets.into_values().filter(|t| !t.rules.is_empty()).collect(),
+            targets: targets
+                .into_values()
+                .filter(|t| !t.rules.is_empty())
+                .collect(),
         };
         Ok((set, diagnostics))
     }
@@ -458,7 +500,9 @@ impl PolicySet {
         let map: serde_json::Map<String, serde_json::Value> =
             namespaced.into_iter().map(|(k, v)| (k, v.into())).collect();
         self.engine
-            .add_data(Value::from(serde_json::json!({ "kgate": { "namespaced": map } })))
+            .add_data(Value::from(
+                serde_json::json!({ "kgate": { "namespaced": map } }),
+            ))
             .map_err(|e| format!("cannot pass kinds to policies: {e}"))?;
         self.engine.set_input(Value::new_object());
         self.engine
@@ -664,21 +708,38 @@ mod tests {
     #[test]
     fn paths_become_pointers() {
         let p = serde_json::json!(["spec", "containers", 0, "a/b"]);
-        assert_eq!(path_to_pointer(&p).as_deref(), Some("/spec/containers/0/a~1b"));
-        assert_eq!(path_to_pointer(&serde_json::json!("/spec/x")).as_deref(), Some("/spec/x"));
-        assert_eq!(path_to_pointer(&serde_json::json!("spec.replicas")).as_deref(), Some("/spec/replicas"));
+        assert_eq!(
+            path_to_pointer(&p).as_deref(),
+            Some("/spec/containers/0/a~1b")
+        );
+        assert_eq!(
+            path_to_pointer(&serde_json::json!("/spec/x")).as_deref(),
+            Some("/spec/x")
+        );
+        assert_eq!(
+            path_to_pointer(&serde_json::json!("spec.replicas")).as_deref(),
+            Some("/spec/replicas")
+        );
     }
 
     #[test]
     fn parse_errors_point_at_the_policy_line() {
         let mut l = Loader::new();
-        assert!(!l.add("bad.rego", "package main\n\ndeny contains msg if {\n  msg := \n}\n", None));
+        assert!(!l.add(
+            "bad.rego",
+            "package main\n\ndeny contains msg if {\n  msg := \n}\n",
+            None
+        ));
         let d = &l.diagnostics[0];
         assert_eq!(d.code, PARSE_ERROR);
         assert_eq!(d.file, "bad.rego");
         assert!(d.span.unwrap().line >= 4, "{d:?}");
         // v0 syntax falls back and parses.
-        assert!(l.add("v0.rego", "package main\n\ndeny[msg] {\n  msg := \"x\"\n}\n", None));
+        assert!(l.add(
+            "v0.rego",
+            "package main\n\ndeny[msg] {\n  msg := \"x\"\n}\n",
+            None
+        ));
         assert!(!l.modules[0].rego_v1);
         assert_eq!(l.modules[0].rules, vec!["deny".to_string()]);
     }

@@ -33,7 +33,10 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == Outcome::Pass).count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .count()
     }
 
     pub fn failed(&self) -> usize {
@@ -58,11 +61,18 @@ impl VerifyReport {
             let _ = match &r.outcome {
                 Outcome::Pass => writeln!(out, "PASS {}.{} ({})", r.package, r.name, r.file),
                 Outcome::Fail => writeln!(out, "FAIL {}.{} ({})", r.package, r.name, r.file),
-                Outcome::Error(e) => writeln!(out, "FAIL {}.{} ({}): error: {e}", r.package, r.name, r.file),
+                Outcome::Error(e) => writeln!(
+                    out,
+                    "FAIL {}.{} ({}): error: {e}",
+                    r.package, r.name, r.file
+                ),
             };
         }
         for p in &self.problems {
-            let at = p.span.map(|s| format!(":{}:{}", s.line, s.col)).unwrap_or_default();
+            let at = p
+                .span
+                .map(|s| format!(":{}:{}", s.line, s.col))
+                .unwrap_or_default();
             let _ = writeln!(out, "ERROR {}{at}: {} [{}]", p.file, p.message, p.code);
         }
         let _ = writeln!(
@@ -113,8 +123,17 @@ fn run_loaded(loader: Loader) -> VerifyReport {
                 Ok(regorus::Value::Bool(true)) => Outcome::Pass,
                 Ok(_) => Outcome::Fail,
                 Err(e) => {
-                    let d = regorus_error(super::EVAL_ERROR, &format!("{e:#}"), &m.path, None, "test failed");
-                    let at = d.span.map(|s| format!(" at {}:{}", s.line, s.col)).unwrap_or_default();
+                    let d = regorus_error(
+                        super::EVAL_ERROR,
+                        &format!("{e:#}"),
+                        &m.path,
+                        None,
+                        "test failed",
+                    );
+                    let at = d
+                        .span
+                        .map(|s| format!(" at {}:{}", s.line, s.col))
+                        .unwrap_or_default();
                     Outcome::Error(format!("{}{at}", d.message))
                 }
             };
@@ -135,16 +154,19 @@ pub fn run_dirs(dirs: &[String], data: &[String]) -> VerifyReport {
     let mut problems = Vec::new();
     for dir in dirs {
         if !Path::new(dir).exists() {
-            problems.push(Diagnostic::error(PARSE_ERROR, "no such policy folder").in_file(dir.clone(), None));
+            problems.push(
+                Diagnostic::error(PARSE_ERROR, "no such policy folder").in_file(dir.clone(), None),
+            );
             continue;
         }
         for f in walk(Path::new(dir), &["rego"]) {
             let display = f.to_string_lossy().to_string();
             match std::fs::read_to_string(&f) {
                 Ok(text) => sources.push((display, text)),
-                Err(e) => {
-                    problems.push(Diagnostic::error(PARSE_ERROR, format!("cannot read: {e}")).in_file(display, None))
-                }
+                Err(e) => problems.push(
+                    Diagnostic::error(PARSE_ERROR, format!("cannot read: {e}"))
+                        .in_file(display, None),
+                ),
             }
         }
     }
@@ -184,7 +206,11 @@ mod tests {
                 rule.code
             );
         }
-        let failing: Vec<_> = report.results.iter().filter(|r| r.outcome != Outcome::Pass).collect();
+        let failing: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.outcome != Outcome::Pass)
+            .collect();
         assert!(failing.is_empty(), "{}", report.render());
         assert_eq!(report.exit_code(), crate::EXIT_PASS);
     }
@@ -207,8 +233,16 @@ mod tests {
         let report = run_sources(&sources, &[]);
         assert!(report.problems.is_empty(), "{}", report.render());
         let text = report.render();
-        assert!(text.contains("FAIL kgate.image_tag_commit_wrong_test.test_latest_accepted (wrong_test.rego)"), "{text}");
-        assert!(text.contains("PASS kgate.image_tag_commit_wrong_test.test_trivial"), "{text}");
+        assert!(
+            text.contains(
+                "FAIL kgate.image_tag_commit_wrong_test.test_latest_accepted (wrong_test.rego)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("PASS kgate.image_tag_commit_wrong_test.test_trivial"),
+            "{text}"
+        );
         assert!(text.ends_with("2 tests, 1 passed, 1 failed\n"), "{text}");
         assert_eq!(report.exit_code(), crate::EXIT_FINDINGS);
     }

@@ -40,7 +40,9 @@ impl miette::Diagnostic for Frame {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -158,11 +160,12 @@ fn frame(
     let mut named = None;
     if let (Some(text), Some(span)) = (source, d.span) {
         if span.start <= text.len() && !d.file.is_empty() {
-            let len = span.end.saturating_sub(span.start).min(text.len() - span.start);
+            let len = span
+                .end
+                .saturating_sub(span.start)
+                .min(text.len() - span.start);
             // A multi-line value is labelled on its first line only: the frame stays short.
-            let first_line_len = text[span.start..span.start + len]
-                .find('\n')
-                .unwrap_or(len);
+            let first_line_len = text[span.start..span.start + len].find('\n').unwrap_or(len);
             labels.push(LabeledSpan::new_with_span(
                 Some(label_for(d)),
                 SourceSpan::new(span.start.into(), first_line_len),

@@ -50,7 +50,8 @@ pub fn render(report: &Report<'_>) -> String {
         resources: report.resources.to_vec(),
         shard: report.shard,
     };
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }

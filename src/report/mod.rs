@@ -7,10 +7,10 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
-pub mod sarif;
 pub mod plan_human;
 pub mod plan_json;
 pub mod plan_markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 
@@ -90,4 +90,3 @@ pub struct ResourceEntry {
     #[serde(flatten)]
     pub resource: crate::diagnostic::ResourceRef,
 }
-

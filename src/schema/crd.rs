@@ -64,12 +64,16 @@ pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, Str
 
 /// Every object accepts apiVersion/kind/metadata even if the CRD schema does not list them.
 fn add_object_meta(schema: &mut Value) {
-    let Some(obj) = schema.as_object_mut() else { return };
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
     let props = obj
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
     if let Some(props) = props.as_object_mut() {
-        props.entry("apiVersion").or_insert(json!({"type": "string"}));
+        props
+            .entry("apiVersion")
+            .or_insert(json!({"type": "string"}));
         props.entry("kind").or_insert(json!({"type": "string"}));
         props.insert("metadata".into(), json!({"type": ["object", "null"]}));
     }
@@ -161,7 +165,9 @@ pub fn structural_to_json_schema(s: &Value, strict: bool) -> Value {
             .entry("properties")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(props) = props.as_object_mut() {
-            props.entry("apiVersion").or_insert(json!({"type": "string"}));
+            props
+                .entry("apiVersion")
+                .or_insert(json!({"type": "string"}));
             props.entry("kind").or_insert(json!({"type": "string"}));
             props
                 .entry("metadata")

@@ -49,8 +49,11 @@ pub struct Registry {
     kubernetes_version: String,
     crds: HashMap<(String, String), CrdSchema>,
     locations: Vec<String>,
-    cache: Mutex<HashMap<(String, String), Arc<OnceLock<Lookup>>>>,
+    cache: Mutex<HashMap<KindKey, Arc<OnceLock<Lookup>>>>,
 }
+
+/// (apiVersion, kind).
+type KindKey = (String, String);
 
 impl Registry {
     pub fn new(opts: &RegistryOptions, crds: Vec<CrdSchema>) -> Result<Registry, String> {
@@ -125,8 +128,13 @@ impl Registry {
             };
         }
         for loc in &self.locations {
-            for path in candidate_paths(loc, api_version, kind, &self.kubernetes_version, self.strict)
-            {
+            for path in candidate_paths(
+                loc,
+                api_version,
+                kind,
+                &self.kubernetes_version,
+                self.strict,
+            ) {
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     return match serde_json::from_str::<Value>(&text) {
                         Ok(schema) => self.compile(schema, path.display().to_string()),
@@ -143,7 +151,9 @@ impl Registry {
                 .served_versions_of(kind)
                 .into_iter()
                 .filter(|e| {
-                    removed.is_some() || e.group == group || BUILTIN_GROUPS.contains(&e.group.as_str())
+                    removed.is_some()
+                        || e.group == group
+                        || BUILTIN_GROUPS.contains(&e.group.as_str())
                 })
                 .map(|e| e.api_version())
                 .collect();
@@ -278,7 +288,10 @@ mod tests {
             "1.37",
             true,
         );
-        assert_eq!(p[0], PathBuf::from("schemas/helm.toolkit.fluxcd.io/helmrelease_v2.json"));
+        assert_eq!(
+            p[0],
+            PathBuf::from("schemas/helm.toolkit.fluxcd.io/helmrelease_v2.json")
+        );
         let p = candidate_paths("dir", "apps/v1", "Deployment", "1.37", true);
         assert_eq!(
             p[0],
