@@ -454,3 +454,66 @@ fn human_output_snapshot() {
         "1 file, 3 resources: 3 valid, 0 invalid, 0 skipped — 0 errors, 0 warnings\n"
     );
 }
+
+#[test]
+fn crds_and_schemas_from_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The CRD lives outside the checked folder: --crd brings it in.
+    let crd = std::fs::read_to_string(fixture("crd.yaml")).unwrap();
+    let crd_only = crd.split("\n---\n").next().unwrap();
+    write(d, "crds/widget.yaml", crd_only);
+    write(
+        d,
+        "apps/w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: huge\n",
+    );
+    let apps = d.join("apps");
+    let (_, json) = run_json(&[apps.to_str().unwrap()]);
+    assert_eq!(findings(&json), vec![f("schema/missing", 2, 7)]);
+    let crds = d.join("crds");
+    let (code, json) = run_json(&[apps.to_str().unwrap(), "--crd", crds.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json), vec![f("schema/enum", 6, 9)]);
+
+    // A kubeconform-style folder of JSON schemas, by template.
+    write(
+        d,
+        "schemas/example.com/gadget_v1.json",
+        r#"{"type": "object", "properties": {"apiVersion": {}, "kind": {}, "metadata": {},
+            "spec": {"type": "object", "properties": {"count": {"type": "integer"}}, "additionalProperties": false}}}"#,
+    );
+    write(
+        d,
+        "apps2/g.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  count: many\n",
+    );
+    let template = format!(
+        "{}/schemas/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+        d.display()
+    );
+    let apps2 = d.join("apps2");
+    let (code, json) = run_json(&[apps2.to_str().unwrap(), "--schema-location", &template]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json), vec![f("schema/wrong-type", 6, 10)]);
+    // A plain folder is searched in the CRDs-catalog layout too.
+    let plain = d.join("schemas");
+    let (_, json) = run_json(&[apps2.to_str().unwrap(), "--schema-location", plain.to_str().unwrap()]);
+    assert_eq!(findings(&json), vec![f("schema/wrong-type", 6, 10)]);
+}
+
+#[test]
+fn malformed_objects_and_crds_are_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad.yaml",
+        "apiVersion: v1\nkind: 5\nmetadata:\n  name: x\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: broken.example.com\nspec:\n  names:\n    kind: Broken\n",
+    );
+    let (_, json) = run_json(&[dir.path().to_str().unwrap()]);
+    let codes: Vec<String> = findings(&json).into_iter().map(|f| f.0).collect();
+    assert!(codes.contains(&"schema/type-meta".to_string()), "{codes:?}");
+    assert!(codes.contains(&"schema/bad-crd".to_string()), "{codes:?}");
+    let type_meta = findings(&json).into_iter().find(|f| f.0 == "schema/type-meta").unwrap();
+    assert_eq!((type_meta.1, type_meta.2), (2, 7));
+}
