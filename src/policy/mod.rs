@@ -744,3 +744,51 @@ mod tests {
         assert_eq!(l.modules[0].rules, vec!["deny".to_string()]);
     }
 }
+
+#[cfg(test)]
+mod throughput {
+    //! Measures the built-in pack's cost per object (`cargo test --lib policy_throughput --
+    //! --nocapture`); the assertions pin that the clean Deployment stays clean, so the timing
+    //! is of the common no-finding path.
+    use super::*;
+
+    #[test]
+    fn policy_throughput() {
+        let text = include_str!("../../tests/policy/perf/deployment.yaml");
+        let file = Arc::new(SourceFile::new("deployment.yaml", text));
+        let stream = yaml::parse_stream(&file, &yaml::Limits::default());
+        let root = stream.documents[0].root.clone().expect("a document");
+        let m = Manifest::from_node(root, file.clone());
+        let (mut set, diags) = PolicySet::load(&PolicyOptions::default(), None).expect("load");
+        assert!(diags.is_empty(), "{diags:?}");
+        set.prepare([("apps/v1/Deployment".to_string(), true)].into())
+            .expect("prepare");
+        let mut engine = set.engine();
+        let found = set.evaluate(&mut engine, &m);
+        assert!(found.is_empty(), "{found:?}");
+        let n = 200;
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(set.evaluate(&mut engine, &m).is_empty());
+        }
+        let per = t0.elapsed() / n;
+        let t1 = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(set.engine());
+        }
+        let clone = t1.elapsed() / n;
+        for t in &set.targets {
+            for (_, q, _) in &t.rules {
+                let t2 = std::time::Instant::now();
+                for _ in 0..20 {
+                    engine.eval_rule(q.clone()).expect("rule");
+                }
+                eprintln!("  {q}: {:?}", t2.elapsed() / 20);
+            }
+        }
+        eprintln!(
+            "policy_throughput: {per:?} per Deployment ({:.0} evaluations/s), engine clone {clone:?}",
+            1.0 / per.as_secs_f64()
+        );
+    }
+}
