@@ -39,5 +39,6 @@ measure() { # label, then the command
 
 DOCS=$N measure "check $N documents (strict)" check "$OUT" --format json "$@"
 DOCS=$N measure "check $N documents (1 thread)" check "$OUT" --format json -j 1 "$@"
+DOCS=$N measure "check $N documents (1 thread, --no-builtin-policies)" check "$OUT" --format json -j 1 --no-builtin-policies "$@"
 ONE=$(find "$OUT" -name workload.yaml | head -1)
 DOCS= measure "check one small file (pre-commit case)" check "$ONE" "$@"

@@ -33,7 +33,10 @@ tag(image) := t if {
 	t := split(last, ":")[1]
 } else := ""
 
-pinned(image) if regex.match(`@sha256:[0-9a-f]{64}$`, image)
+pinned(image) if {
+	contains(image, "@sha256:")
+	regex.match(`@sha256:[0-9a-f]{64}$`, image)
+}
 
 pinned(image) if {
 	not contains(image, "@")
