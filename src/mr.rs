@@ -127,12 +127,14 @@ pub fn check(
         &ignored,
         false,
     )?;
-    let mut outcome = pipeline::check_loaded(
+    // Both sides are rendered the same way, each from its own tree.
+    let mut outcome = pipeline::check_loaded_in(
         head_files,
         loaded,
         count,
         crate::load::Loaded::default(),
         opts,
+        Some(sides.head_fs.as_ref()),
     )?;
 
     let base_files = Files::new();
@@ -145,12 +147,13 @@ pub fn check(
         &|_| false,
         true,
     )?;
-    let base_outcome = pipeline::check_loaded(
+    let base_outcome = pipeline::check_loaded_in(
         base_files,
         base_loaded,
         base_count,
         crate::load::Loaded::default(),
         opts,
+        Some(&sides.base_fs),
     )?;
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
     exceptions_added(
