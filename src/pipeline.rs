@@ -205,12 +205,9 @@ pub fn check_loaded_in(
     let mut rendered_secrets = BTreeSet::new();
     if let Some(render_opts) = &opts.render {
         let r = match tree {
-            Some(vfs) => crate::render::integrate::render_vfs(
-                &files,
-                vfs,
-                &loaded.manifests,
-                render_opts,
-            ),
+            Some(vfs) => {
+                crate::render::integrate::render_vfs(&files, vfs, &loaded.manifests, render_opts)
+            }
             None => crate::render::integrate::render_paths(
                 &files,
                 &opts.paths,
