@@ -278,3 +278,161 @@ fn an_exception_annotation_added_by_the_mr_does_not_suppress() {
     assert_eq!(codes(&v), ["gate/exception-added", "policy/main.deny"]);
     let _ = base;
 }
+
+fn unit<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .unwrap_or_else(|| panic!("no unit {name} in {plan:#}"))
+}
+
+/// (path, before, after) of every field of a unit's only change.
+fn fields(unit: &Value) -> Vec<(String, Value, Value)> {
+    let changes = unit["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{unit:#}");
+    changes[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["before"].clone(),
+                f["after"].clone(),
+            )
+        })
+        .collect()
+}
+
+const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n";
+
+fn replicas_patch(n: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {n}\n"
+    )
+}
+
+#[test]
+fn a_diff_of_an_overlay_patch_shows_the_rendered_field() {
+    let repo = Repo::new();
+    repo.write(
+        "argo/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://example.com/repo.git\n    path: apps/overlays/prod\n  destination:\n    namespace: prod\n  syncPolicy:\n    automated: {prune: true}\n",
+    );
+    repo.write("apps/base/web.yaml", WEB);
+    repo.write("apps/base/kustomization.yaml", "resources:\n  - web.yaml\n");
+    repo.write(
+        "apps/overlays/prod/kustomization.yaml",
+        "resources:\n  - ../../base\nnamePrefix: prod-\npatches:\n  - path: replicas.yaml\n",
+    );
+    repo.write("apps/overlays/prod/replicas.yaml", &replicas_patch(2));
+    let base = repo.commit("base");
+    // Only the overlay's patch changes: the raw Deployment file is untouched.
+    repo.write("apps/overlays/prod/replicas.yaml", &replicas_patch(3));
+
+    let plan = repo.plan(&["--base", &base]);
+    let u = unit(&plan, "argocd/web");
+    let change = &u["changes"][0];
+    assert_eq!(change["action"], "update", "{u:#}");
+    // The rendered name (namePrefix) and the destination namespace.
+    assert_eq!(change["resource"]["name"], "prod-web");
+    assert_eq!(change["resource"]["namespace"], "prod");
+    assert_eq!(
+        fields(u),
+        [("spec.replicas".to_string(), Value::from(2), Value::from(3))]
+    );
+}
+
+#[test]
+fn a_flux_kustomization_shows_target_namespace_and_substituted_values() {
+    let repo = Repo::new();
+    let flux = |greeting: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  targetNamespace: prod\n  postBuild:\n    substitute:\n      greeting: {greeting}\n    substituteFrom:\n      - kind: Secret\n        name: creds\n")
+    };
+    repo.write("clusters/prod/apps.yaml", &flux("hello"));
+    repo.write(
+        "clusters/prod/creds.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: flux-system\nstringData:\n  db_pass: Zq8-hunter-2-long-value\n",
+    );
+    repo.write(
+        "apps/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: other\ndata:\n  greeting: \"${greeting} world\"\n",
+    );
+    let base = repo.commit("base");
+    repo.write("clusters/prod/apps.yaml", &flux("bonjour"));
+    repo.write(
+        "apps/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: other\ndata:\n  greeting: \"${greeting} world\"\n  dsn: \"postgres://app:${db_pass}@db/app\"\n",
+    );
+
+    let out = repo.kgate(&["diff", "--format", "json", "--base", &base]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(!text.contains("Zq8-hunter"), "{text}");
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let u = unit(&plan, "flux-system/apps");
+    let change = &u["changes"][0];
+    assert_eq!(change["action"], "update", "{u:#}");
+    // targetNamespace replaces the object's own namespace.
+    assert_eq!(change["resource"]["namespace"], "prod");
+    assert_eq!(change["resource"]["name"], "settings");
+    // The substituted secret is never shown (the plan redacts a value that held one whole).
+    assert_eq!(
+        fields(u),
+        [
+            (
+                "data.greeting".to_string(),
+                Value::from("hello world"),
+                Value::from("bonjour world")
+            ),
+            (
+                "data.dsn".to_string(),
+                Value::Null,
+                Value::from("[REDACTED]")
+            ),
+        ]
+    );
+    // The human and Markdown plans do not show the secret either.
+    for format in ["human", "markdown"] {
+        let out = repo.kgate(&["diff", "--format", format, "--base", &base]);
+        let text = stdout(&out);
+        assert!(text.contains("bonjour world"), "{text}");
+        assert!(!text.contains("Zq8-hunter"), "{text}");
+    }
+}
+
+#[test]
+fn an_mr_check_renders_both_sides_from_their_own_trees() {
+    let repo = Repo::new();
+    repo.write("apps/base/web.yaml", WEB);
+    repo.write("apps/base/kustomization.yaml", "resources:\n  - web.yaml\n");
+    repo.write(
+        "apps/prod/kustomization.yaml",
+        "resources:\n  - ../base\npatches:\n  - path: replicas.yaml\n",
+    );
+    repo.write("apps/prod/replicas.yaml", &replicas_patch(2));
+    let base = repo.commit("base");
+    // The patch breaks the rendered Deployment; the raw Deployment file is untouched.
+    repo.write(
+        "apps/prod/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: \"three\"\n",
+    );
+    let head = repo.commit("mr");
+    // The working tree is back to the base content: only --head's tree may be read.
+    repo.write("apps/prod/replicas.yaml", &replicas_patch(2));
+    let (code, v) = check(&repo, &base, &["--head", &head]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "schema/wrong-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(d["file"], "apps/prod/replicas.yaml");
+    assert_eq!(d["line"], 6);
+    // The working tree (same as the base) adds nothing.
+    let (code, v) = check(&repo, &base, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+}
