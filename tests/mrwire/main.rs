@@ -1,7 +1,7 @@
 //! Merge-request mode wired to the policy engine and the renderer, end to end: the base
 //! revision's config, policies and exceptions judge the MR; plans and checks see rendered objects.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
