@@ -3,7 +3,9 @@
 //! noticing when the MR changes the gate itself (policies, exceptions, `.kgate.yaml`).
 //!
 //! Policies are judged from the base by default, so an MR cannot switch off the gate that judges
-//! it; [`gate_files`] returns the policy/config files of the chosen side for the policy engine.
+//! it: [`gate_config`] and [`policy_sources`] read `.kgate.yaml`, policy folders and data from
+//! the chosen revision's tree (never the disk), and [`exceptions_added`] keeps an exception
+//! annotation the MR adds from suppressing anything. [`gate_files`] detects gate changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

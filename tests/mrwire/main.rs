@@ -174,6 +174,17 @@ fn an_mr_cannot_switch_its_policy_off_in_kgate_yaml() {
     assert_eq!(code, Some(0), "{v:#}");
     assert_eq!(codes(&v), ["gate/policy-changed"]);
 
+    // Nor can it add a config exception for its own object.
+    repo.write(
+        ".kgate.yaml",
+        "policies: [policy]\nexceptions:\n  - code: policy/main.deny\n    name: bad\n    reason: trust me\n",
+    );
+    let (code, v) = check(&repo, &base, &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(codes(&v), ["gate/policy-changed", "policy/main.deny"]);
+    let (code, _) = check(&repo, &base, &["--policies-from", "head"]);
+    assert_eq!(code, Some(0));
+
     // Committed as the head revision, the same holds.
     let head = repo.commit("mr");
     let (code, _) = check(&repo, &base, &["--head", &head]);
