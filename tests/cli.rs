@@ -454,3 +454,129 @@ fn human_output_snapshot() {
         "1 file, 3 resources: 3 valid, 0 invalid, 0 skipped — 0 errors, 0 warnings\n"
     );
 }
+
+#[test]
+fn crds_and_schemas_from_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The CRD lives outside the checked folder: --crd brings it in.
+    let crd = std::fs::read_to_string(fixture("crd.yaml")).unwrap();
+    let crd_only = crd.split("\n---\n").next().unwrap();
+    write(d, "crds/widget.yaml", crd_only);
+    write(
+        d,
+        "apps/w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: huge\n",
+    );
+    let apps = d.join("apps");
+    let (_, json) = run_json(&[apps.to_str().unwrap()]);
+    assert_eq!(findings(&json), vec![f("schema/missing", 2, 7)]);
+    let crds = d.join("crds");
+    let (code, json) = run_json(&[apps.to_str().unwrap(), "--crd", crds.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json), vec![f("schema/enum", 6, 9)]);
+
+    // A kubeconform-style folder of JSON schemas, by template.
+    write(
+        d,
+        "schemas/example.com/gadget_v1.json",
+        r#"{"type": "object", "properties": {"apiVersion": {}, "kind": {}, "metadata": {},
+            "spec": {"type": "object", "properties": {"count": {"type": "integer"}}, "additionalProperties": false}}}"#,
+    );
+    write(
+        d,
+        "apps2/g.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  count: many\n",
+    );
+    let template = format!(
+        "{}/schemas/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+        d.display()
+    );
+    let apps2 = d.join("apps2");
+    let (code, json) = run_json(&[apps2.to_str().unwrap(), "--schema-location", &template]);
+    assert_eq!(code, 1);
+    assert_eq!(findings(&json), vec![f("schema/wrong-type", 6, 10)]);
+    // A plain folder is searched in the CRDs-catalog layout too.
+    let plain = d.join("schemas");
+    let (_, json) = run_json(&[
+        apps2.to_str().unwrap(),
+        "--schema-location",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(findings(&json), vec![f("schema/wrong-type", 6, 10)]);
+}
+
+#[test]
+fn malformed_objects_and_crds_are_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad.yaml",
+        "apiVersion: v1\nkind: 5\nmetadata:\n  name: x\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: broken.example.com\nspec:\n  names:\n    kind: Broken\n",
+    );
+    let (_, json) = run_json(&[dir.path().to_str().unwrap()]);
+    let codes: Vec<String> = findings(&json).into_iter().map(|f| f.0).collect();
+    assert!(codes.contains(&"schema/type-meta".to_string()), "{codes:?}");
+    assert!(codes.contains(&"schema/bad-crd".to_string()), "{codes:?}");
+    let type_meta = findings(&json)
+        .into_iter()
+        .find(|f| f.0 == "schema/type-meta")
+        .unwrap();
+    assert_eq!((type_meta.1, type_meta.2), (2, 7));
+}
+
+/// The README's first command: the example repository shows exactly the mistakes it documents,
+/// each at the line to edit (the base, the overlay's kustomization, or its patch).
+#[test]
+fn the_example_repository_shows_its_documented_mistakes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = kgate()
+        .current_dir(root)
+        .args(["check", "examples/", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, String, u64)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    let e = |c: &str, f: &str, l: u64| (c.to_string(), f.to_string(), l);
+    assert_eq!(
+        got,
+        vec![
+            e(
+                "policy/image-tag-commit",
+                "examples/clusters/prod/kustomization.yaml",
+                10
+            ),
+            e(
+                "policy/no-inline-secrets",
+                "examples/apps/web/deployment.yaml",
+                35
+            ),
+            e("schema/removed-api", "examples/infra/ingress.yaml", 2),
+            e(
+                "schema/unknown-field",
+                "examples/apps/web/deployment.yaml",
+                27
+            ),
+            e("schema/wrong-type", "examples/apps/web/deployment.yaml", 33),
+            e(
+                "schema/wrong-type",
+                "examples/clusters/prod/replicas.yaml",
+                6
+            ),
+        ]
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2-in-git"));
+}

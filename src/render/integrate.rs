@@ -31,8 +31,12 @@ pub struct RenderedSet {
 
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
 /// else the folder itself. Rendering never reads above it.
+///
+/// Ancestors are taken lexically, but never by dropping a `..` component: the parent of
+/// `../other/repo` may be `..`, but the empty path (the working directory) is not an ancestor of
+/// it, and rendering must not wander into the working directory's files.
 pub fn repo_root(path: &str) -> PathBuf {
-    let given = PathBuf::from(path);
+    let given = PathBuf::from(path.trim_end_matches('/'));
     let mut cur: Option<&Path> = Some(given.as_path());
     while let Some(p) = cur {
         let probe = if p.as_os_str().is_empty() {
@@ -42,6 +46,12 @@ pub fn repo_root(path: &str) -> PathBuf {
         };
         if probe.join(".git").exists() {
             return probe.to_path_buf();
+        }
+        if matches!(
+            p.components().next_back(),
+            Some(std::path::Component::ParentDir | std::path::Component::RootDir) | None
+        ) {
+            break;
         }
         cur = p.parent();
     }
@@ -225,4 +235,25 @@ pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<D
             d
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_working_directory_is_not_an_ancestor_of_a_parent_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(outside.join("repo")).unwrap();
+        // An absolute path outside any repository is its own root.
+        let p = outside.join("repo");
+        assert_eq!(super::repo_root(p.to_str().unwrap()), p);
+        // With a .git above it, that folder is the root.
+        std::fs::create_dir(outside.join(".git")).unwrap();
+        assert_eq!(super::repo_root(p.to_str().unwrap()), outside);
+        // `../x` never resolves to the working directory (which may be a git repository).
+        assert_eq!(
+            super::repo_root("../no-such-dir/x"),
+            std::path::PathBuf::from("../no-such-dir/x")
+        );
+    }
 }
