@@ -79,6 +79,11 @@ fn glob(pattern: &str) -> Option<GlobMatcher> {
     Glob::new(pattern).ok().map(|g| g.compile_matcher())
 }
 
+/// Whether an exception entry's code (exact, or a glob like `policy/*`) covers `code`.
+pub fn code_matches(pattern: &str, code: &str) -> bool {
+    pattern == code || glob(pattern).is_some_and(|g| g.is_match(code))
+}
+
 fn matches(pattern: &Option<String>, value: &str) -> bool {
     match pattern {
         None => true,

@@ -194,6 +194,55 @@ fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(
         Some(path) => config::load(&path)?,
         None => config::Config::default(),
     };
+    apply_settings(args, &cfg, opts)
+}
+
+/// Merge-request mode: the config, policies, data and exceptions of the revision that judges
+/// the MR (`--policies-from`), all read through that revision's tree, never from disk.
+fn apply_mr_config(
+    args: &CheckArgs,
+    sides: &mr::Sides,
+    opts: &mut pipeline::CheckOptions,
+) -> Result<(), String> {
+    let vfs: &dyn vfs::Vfs = match args.policies_from {
+        cli::PoliciesFrom::Base => &sides.base_fs,
+        cli::PoliciesFrom::Head => sides.head_fs.as_ref(),
+    };
+    let to_repo = |given: &String| {
+        sides
+            .repo
+            .repo_path(given)
+            .ok_or_else(|| format!("{given} is outside the git repository"))
+    };
+    let explicit = args.config.as_ref().map(to_repo).transpose()?;
+    let cfg = mr::gate_config(vfs, explicit.as_deref())?;
+    apply_settings(args, &cfg, opts)?;
+    // Command-line folders are relative to the current folder; the config's are repository
+    // paths already.
+    if !args.policies.is_empty() {
+        opts.policy.dirs = args
+            .policies
+            .iter()
+            .map(to_repo)
+            .collect::<Result<_, _>>()?;
+    }
+    if !args.data.is_empty() {
+        opts.policy.data = args.data.iter().map(to_repo).collect::<Result<_, _>>()?;
+    }
+    opts.policy.sources = Some(mr::policy_sources(
+        vfs,
+        &opts.policy.dirs,
+        &opts.policy.data,
+    )?);
+    Ok(())
+}
+
+/// Applies a config's settings to `opts`; command-line flags win.
+fn apply_settings(
+    args: &CheckArgs,
+    cfg: &config::Config,
+    opts: &mut pipeline::CheckOptions,
+) -> Result<(), String> {
     let pick = |cli: &Vec<String>, file: &Vec<String>| {
         if cli.is_empty() {
             file.clone()
@@ -212,6 +261,7 @@ fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(
             .clone()
             .or(cfg.image_tag_pattern.clone()),
         require_cpu_limit: cfg.require_cpu_limit.unwrap_or(false),
+        sources: None,
     };
     opts.exceptions.exceptions = cfg.exceptions.clone();
     opts.exceptions.severities = cfg.severity.clone();
@@ -258,10 +308,13 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
 
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
-    apply_config(args, &mut opts)?;
-    let plan = output::plan(&args.format, args.output.as_deref())?;
     // Merge-request mode when a base is named or the CI runs for a merge request.
     let sides = mr::Sides::open(args.base.as_deref(), args.head.as_deref())?;
+    match &sides {
+        Some(sides) => apply_mr_config(args, sides, &mut opts)?,
+        None => apply_config(args, &mut opts)?,
+    }
+    let plan = output::plan(&args.format, args.output.as_deref())?;
     let mut outcome = {
         let _progress = progress::Progress::start("checking");
         match &sides {

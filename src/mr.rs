@@ -3,14 +3,20 @@
 //! noticing when the MR changes the gate itself (policies, exceptions, `.kgate.yaml`).
 //!
 //! Policies are judged from the base by default, so an MR cannot switch off the gate that judges
-//! it; [`gate_files`] returns the policy/config files of the chosen side for the policy engine.
+//! it: [`gate_config`] and [`policy_sources`] read `.kgate.yaml`, policy folders and data from
+//! the chosen revision's tree (never the disk), and [`exceptions_added`] keeps an exception
+//! annotation the MR adds from suppressing anything. [`gate_files`] detects gate changes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
+use crate::config::{self, Config};
 use crate::diagnostic::{Diagnostic, ResourceRef};
+use crate::exceptions;
 use crate::git::{self, GitTreeFs, Repo, Revision};
-use crate::manifest::api_group;
+use crate::manifest::{api_group, Manifest};
 use crate::pipeline::{self, CheckOptions, Outcome};
+use crate::policy::PolicySources;
 use crate::source::Files;
 use crate::vfs::Vfs;
 
@@ -123,12 +129,14 @@ pub fn check(
         &ignored,
         false,
     )?;
-    let mut outcome = pipeline::check_loaded(
+    // Both sides are rendered the same way, each from its own tree.
+    let mut outcome = pipeline::check_loaded_in(
         head_files,
         loaded,
         count,
         crate::load::Loaded::default(),
         opts,
+        Some(sides.head_fs.as_ref()),
     )?;
 
     let base_files = Files::new();
@@ -141,14 +149,21 @@ pub fn check(
         &|_| false,
         true,
     )?;
-    let base_outcome = pipeline::check_loaded(
+    let base_outcome = pipeline::check_loaded_in(
         base_files,
         base_loaded,
         base_count,
         crate::load::Loaded::default(),
         opts,
+        Some(&sides.base_fs),
     )?;
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
+    exceptions_added(
+        &outcome.manifests,
+        &base_outcome.manifests,
+        &mut outcome.diagnostics,
+        policies_from,
+    );
 
     let locations = GateLocations::default();
     let base_gate = gate_files(&sides.base_fs, &locations);
@@ -160,10 +175,10 @@ pub fn check(
         sides.head_fs.as_ref(),
     ) {
         outcome.diagnostics.push(d);
-        outcome
-            .diagnostics
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
+    outcome
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     outcome.summary.count_findings(&outcome.diagnostics);
     Ok(MrOutcome {
         outcome,
@@ -333,4 +348,198 @@ pub fn policy_changed(
         .in_file(head_fs.display(&first.0), None)
         .with_help(judged),
     )
+}
+
+/// The revision's config: `explicit` (a repository path) or `.kgate.yaml`/`.kgate.yml` at the
+/// repository root, read through `vfs`. Paths inside stay repository paths (relative to the
+/// config's folder), so policy folders are read from the same revision.
+pub fn gate_config(vfs: &dyn Vfs, explicit: Option<&str>) -> Result<Config, String> {
+    let candidates: Vec<String> = match explicit {
+        Some(p) => vec![p.to_string()],
+        None => GateLocations::default().config_files,
+    };
+    for path in &candidates {
+        if !vfs.is_file(path) {
+            continue;
+        }
+        let display = vfs.display(path);
+        let bytes = vfs
+            .read(path, MAX_GATE_FILE)
+            .map_err(|e| format!("cannot read config {display}: {e}"))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| format!("config {display} is not UTF-8 text"))?;
+        let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let mut cfg = config::parse(&display, &text, Path::new(folder))?;
+        cfg.path = Some(display);
+        return Ok(cfg);
+    }
+    match explicit {
+        Some(p) => Err(format!("config {p} does not exist at this revision")),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Reads policy folders (`.rego`, test files left out) and data paths (JSON/YAML) from `vfs`;
+/// a named path the revision lacks is an error, as on disk.
+pub fn policy_sources(
+    vfs: &dyn Vfs,
+    dirs: &[String],
+    data: &[String],
+) -> Result<PolicySources, String> {
+    let mut out = PolicySources::default();
+    for (paths, exts, what, into) in [
+        (dirs, &["rego"][..], "policy", &mut out.modules),
+        (data, &["json", "yaml", "yml"][..], "data", &mut out.data),
+    ] {
+        for given in paths {
+            let path = given.trim_end_matches('/');
+            let mut found = Vec::new();
+            if vfs.is_dir(path) {
+                walk_vfs(vfs, path, exts, &mut found, 0);
+            } else if vfs.is_file(path) {
+                found.push(path.to_string());
+            } else {
+                return Err(format!(
+                    "{what} path {given} does not exist at this revision"
+                ));
+            }
+            found.sort();
+            for f in found {
+                if what == "policy" && crate::policy::is_test_file(&f) {
+                    continue;
+                }
+                let display = vfs.display(&f);
+                let bytes = vfs
+                    .read(&f, MAX_GATE_FILE)
+                    .map_err(|e| format!("cannot read {what} file {display}: {e}"))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| format!("{what} file {display} is not UTF-8 text"))?;
+                into.push((display, text));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn walk_vfs(vfs: &dyn Vfs, dir: &str, exts: &[&str], out: &mut Vec<String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for name in vfs.list_dir(dir).unwrap_or_default() {
+        let path = if dir.is_empty() {
+            name.clone()
+        } else {
+            format!("{dir}/{name}")
+        };
+        if vfs.is_dir(&path) {
+            walk_vfs(vfs, &path, exts, out, depth + 1);
+        } else if exts.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+            out.push(path);
+        }
+    }
+}
+
+/// The object's `kgate.dev/ignore` entries that have a reason: code → reason.
+fn ignore_entries(m: &Manifest) -> BTreeMap<String, String> {
+    m.json
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(exceptions::ANNOTATION))
+        .and_then(|v| v.as_str())
+        .map(|text| {
+            exceptions::parse_annotation(text)
+                .into_iter()
+                .filter_map(|(code, reason)| reason.map(|r| (code, r)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+type Identity = (String, String, String, String);
+
+fn identity(m: &Manifest) -> Identity {
+    (
+        api_group(&m.resource.api_version).to_string(),
+        m.resource.kind.clone(),
+        m.resource.namespace.clone().unwrap_or_default(),
+        m.resource.name.clone(),
+    )
+}
+
+/// Exceptions the MR adds with the `kgate.dev/ignore` annotation (entries whose code the base
+/// object of the same identity does not have, or on a new object): each gets a
+/// `gate/exception-added` warning; judged from the base, what they suppressed is reported again.
+pub fn exceptions_added(
+    head: &[Manifest],
+    base: &[Manifest],
+    diagnostics: &mut Vec<Diagnostic>,
+    from: PoliciesFrom,
+) {
+    let mut known: BTreeMap<Identity, BTreeSet<String>> = BTreeMap::new();
+    for m in base {
+        known
+            .entry(identity(m))
+            .or_default()
+            .extend(ignore_entries(m).into_keys());
+    }
+    let mut added = Vec::new();
+    for m in head {
+        let before = known.get(&identity(m));
+        for (code, reason) in ignore_entries(m) {
+            if before.is_some_and(|b| b.contains(&code)) {
+                continue;
+            }
+            if from == PoliciesFrom::Base {
+                let marker = format!("({})", exceptions::ANNOTATION);
+                for d in diagnostics.iter_mut().filter(|d| {
+                    d.suppressed
+                        && d.file == m.file.path
+                        && d.resource.as_ref() == Some(&m.resource)
+                        && d.suppressed_reason
+                            .as_deref()
+                            .is_some_and(|r| r.ends_with(&marker))
+                        && exceptions::code_matches(&code, &d.code)
+                }) {
+                    d.suppressed = false;
+                    d.suppressed_reason = None;
+                    // The MR tried to hide it: it is the MR's to answer for.
+                    d.pre_existing = false;
+                }
+            }
+            let pointer = format!(
+                "/metadata/annotations/{}",
+                exceptions::ANNOTATION.replace('~', "~0").replace('/', "~1")
+            );
+            let help = match from {
+                PoliciesFrom::Base => {
+                    "exceptions are taken from the base revision, so this one does not apply to \
+                     this merge request: the findings it covers are still reported. A reviewer \
+                     accepts it by merging; `--policies-from head` applies it"
+                }
+                PoliciesFrom::Head => {
+                    "applied because the MR is judged with its own policies (--policies-from \
+                     head): review it before trusting the result"
+                }
+            };
+            let r = &m.resource;
+            added.push(
+                Diagnostic::warning(
+                    "gate/exception-added",
+                    format!(
+                        "this merge request adds the exception `{code}` ({}) on {} {}{}: {reason}",
+                        exceptions::ANNOTATION,
+                        r.kind,
+                        r.namespace
+                            .as_deref()
+                            .map(|n| format!("{n}/"))
+                            .unwrap_or_default(),
+                        r.name
+                    ),
+                )
+                .in_file(m.file.path.clone(), Some(m.span_at(&pointer)))
+                .with_resource(Some(m.resource.clone()))
+                .with_help(help),
+            );
+        }
+    }
+    diagnostics.extend(added);
 }

@@ -182,21 +182,39 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
 /// other shards' objects: their CRDs are schema sources, they are not checked here.
 pub fn check_loaded(
     files: Files,
+    loaded: Loaded,
+    file_count: usize,
+    foreign: Loaded,
+    opts: &CheckOptions,
+) -> Result<Outcome, String> {
+    check_loaded_in(files, loaded, file_count, foreign, opts, None)
+}
+
+/// [`check_loaded`] for objects loaded from `tree` (a git revision): rendering reads that tree,
+/// never the disk. `tree` None: the objects come from disk.
+pub fn check_loaded_in(
+    files: Files,
     mut loaded: Loaded,
     file_count: usize,
     foreign: Loaded,
     opts: &CheckOptions,
+    tree: Option<&dyn Vfs>,
 ) -> Result<Outcome, String> {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
     if let Some(render_opts) = &opts.render {
-        let r = crate::render::integrate::render_paths(
-            &files,
-            &opts.paths,
-            &loaded.manifests,
-            render_opts,
-        );
+        let r = match tree {
+            Some(vfs) => {
+                crate::render::integrate::render_vfs(&files, vfs, &loaded.manifests, render_opts)
+            }
+            None => crate::render::integrate::render_paths(
+                &files,
+                &opts.paths,
+                &loaded.manifests,
+                render_opts,
+            ),
+        };
         diagnostics.extend(r.diagnostics);
         loaded
             .manifests

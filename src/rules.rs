@@ -220,6 +220,12 @@ on the object, or `reason:` in the config file's `exceptions:` list.",
         docs: "In merge-request mode (`kgate check --base REV`) policies, exceptions and `.kgate.yaml` are taken from the base revision, so a merge request cannot switch off the gate that judges it. When the MR changes those files (`.kgate.yaml`, `.kgate.yml`, files under `policy/`, `policies/`, `.kgate/`), this warning lists them so a reviewer looks at them.\n\nTo evaluate the MR with its own policies, pass `--policies-from head`.",
     },
     Rule {
+        code: "gate/exception-added",
+        severity: Severity::Warning,
+        summary: "the merge request adds a kgate.dev/ignore exception to an object",
+        docs: "In merge-request mode with `--policies-from base` (the default) an exception that the MR itself adds with the `kgate.dev/ignore` annotation (absent on the base object of the same identity, or the object is new) does not suppress anything: the findings it would hide stay reported, and this warning names the code and reason so a reviewer decides. With `--policies-from head` the exception applies and this warning still lists it.",
+    },
+    Rule {
         code: "render/unsupported",
         severity: Severity::Warning,
         summary: "a kustomize feature kgate does not render (remote base, Helm, plugins, ...)",

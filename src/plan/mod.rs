@@ -6,8 +6,9 @@
 //! Objects are paired across base and head by identity (group, kind, namespace, name), so moving
 //! a file, reordering keys, changing quotes or comments changes nothing.
 //!
-//! "The objects a unit produces" come from one function, [`unit_objects`]: today the raw
-//! manifests under the unit's path(s); rendering (kustomize, Flux substitution) plugs in there.
+//! "The objects a unit produces" come from one function, [`unit_objects`]: rendered as the agent
+//! builds them (Flux Kustomization, kustomization roots; see `render`), else the raw manifests
+//! under the unit's path(s).
 //!
 //! # JSON shape (`kgate diff --format json`, version 1)
 //!
@@ -41,6 +42,7 @@
 
 pub mod diff;
 pub mod merge_keys;
+mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -518,25 +520,54 @@ fn argo_unit(m: &Manifest) -> Unit {
 /// would give them (also written into the JSON, so adding an explicit namespace equal to the
 /// default is no change).
 ///
-/// The single seam for rendering: today the raw manifests under the unit's paths.
+/// The single seam for rendering: a Flux Kustomization is built as Flux builds it, a source
+/// folder that is a kustomization root as `kustomize build` does; other folders give their raw
+/// manifests.
 pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Object> {
-    let mut out = BTreeMap::new();
-    for (p, m) in rev.objects() {
-        let inside = unit.paths.iter().any(|root| {
-            let rest = if root.is_empty() {
-                Some(p)
-            } else {
-                p.strip_prefix(root.as_str())
-                    .and_then(|r| r.strip_prefix('/'))
-            };
-            rest.is_some_and(|r| unit.recurse || !r.contains('/'))
-        });
-        if !inside {
-            continue;
+    let mut produced: Vec<render::Produced> = Vec::new();
+    if let Some(objects) = render::flux_objects(rev, unit) {
+        produced = objects;
+    } else {
+        for root in &unit.paths {
+            match render::dir_objects(rev, root) {
+                Some(objects) => produced.extend(objects),
+                None => produced.extend(raw_objects(rev, root, unit.recurse)),
+            }
         }
-        let group = m.group().to_string();
-        let mut resource = m.resource.clone();
-        let mut json = m.json.clone();
+    }
+    let mut out = BTreeMap::new();
+    for (p, resource, json) in produced {
+        insert_object(rev, unit, &mut out, p, resource, json);
+    }
+    out
+}
+
+/// The manifests in files under `root` (its sub-folders too when `recurse`).
+fn raw_objects(rev: &Revision<'_>, root: &str, recurse: bool) -> Vec<render::Produced> {
+    rev.objects()
+        .filter(|(p, _)| {
+            let rest = if root.is_empty() {
+                Some(*p)
+            } else {
+                p.strip_prefix(root).and_then(|r| r.strip_prefix('/'))
+            };
+            rest.is_some_and(|r| recurse || !r.contains('/'))
+        })
+        .map(|(p, m)| (p.to_string(), m.resource.clone(), m.json.clone()))
+        .collect()
+}
+
+/// Adds one produced object with the namespace the agent would give it.
+fn insert_object(
+    rev: &Revision<'_>,
+    unit: &Unit,
+    out: &mut BTreeMap<ObjectKey, Object>,
+    p: String,
+    mut resource: ResourceRef,
+    mut json: Value,
+) {
+    {
+        let group = api_group(&resource.api_version).to_string();
         if rev.is_namespaced(&group, &resource.kind) {
             let ns = match (
                 &unit.namespace,
@@ -563,10 +594,9 @@ pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Obje
         out.entry(key).or_insert(Object {
             resource,
             json,
-            file: p.to_string(),
+            file: p,
         });
     }
-    out
 }
 
 /// One object as a unit produces it.

@@ -46,6 +46,19 @@ pub struct PolicyOptions {
     pub image_tag_pattern: Option<String>,
     /// `policy/resources` also requires a cpu limit.
     pub require_cpu_limit: bool,
+    /// Policy and data files already read, as (display path, text): merge-request mode reads
+    /// them from the revision that judges the MR. When set, `dirs` and `data` are not read from
+    /// disk (they only name the folders in messages).
+    pub sources: Option<PolicySources>,
+}
+
+/// Policy modules and data documents given as text instead of disk paths.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySources {
+    /// `.rego` modules (test files already left out).
+    pub modules: Vec<(String, String)>,
+    /// JSON/YAML documents merged into `data`.
+    pub data: Vec<(String, String)>,
 }
 
 impl Default for PolicyOptions {
@@ -58,6 +71,7 @@ impl Default for PolicyOptions {
             builtin: true,
             image_tag_pattern: None,
             require_cpu_limit: false,
+            sources: None,
         }
     }
 }
@@ -411,40 +425,21 @@ impl PolicySet {
                 loader.add(s.path, s.text, None);
             }
         }
-        let mut user_paths = Vec::new();
-        for dir in &opts.dirs {
-            let p = Path::new(dir);
-            if !p.exists() {
-                return Err(format!("policy path {dir} does not exist"));
-            }
-            for f in walk(p, &["rego"]) {
-                let display = f.to_string_lossy().to_string();
-                if !is_test_file(&display) {
-                    user_paths.push((display, f));
-                }
-            }
-        }
         let first_user = loader.modules.len();
-        for (display, path) in &user_paths {
-            match std::fs::read_to_string(path) {
-                Ok(text) => {
+        match &opts.sources {
+            Some(sources) => {
+                for (display, text) in &sources.modules {
                     if let Some(f) = files {
                         f.add(display.clone(), text.as_str());
                     }
-                    loader.add(display, &text, files);
+                    loader.add(display, text, files);
                 }
-                Err(e) => loader.diagnostics.push(
-                    Diagnostic::error(PARSE_ERROR, format!("cannot read policy: {e}"))
-                        .in_file(display.clone(), None),
-                ),
+                for (display, text) in &sources.data {
+                    loader.add_data_text(display, text, files);
+                }
             }
+            None => load_from_disk(opts, files, &mut loader)?,
         }
-        for d in &opts.data {
-            if !Path::new(d).exists() {
-                return Err(format!("data path {d} does not exist"));
-            }
-        }
-        loader.add_data_paths(&opts.data, files);
         let mut config = serde_json::Map::new();
         if let Some(p) = &opts.image_tag_pattern {
             config.insert("image_tag_pattern".into(), p.clone().into());
@@ -697,6 +692,48 @@ fn exception_names(v: &Value) -> BTreeSet<String> {
         other => add(other),
     }
     out
+}
+
+/// Reads the user's policy folders and data paths from disk into `loader`.
+fn load_from_disk(
+    opts: &PolicyOptions,
+    files: Option<&Files>,
+    loader: &mut Loader,
+) -> Result<(), String> {
+    let mut user_paths = Vec::new();
+    for dir in &opts.dirs {
+        let p = Path::new(dir);
+        if !p.exists() {
+            return Err(format!("policy path {dir} does not exist"));
+        }
+        for f in walk(p, &["rego"]) {
+            let display = f.to_string_lossy().to_string();
+            if !is_test_file(&display) {
+                user_paths.push((display, f));
+            }
+        }
+    }
+    for (display, path) in &user_paths {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                if let Some(f) = files {
+                    f.add(display.clone(), text.as_str());
+                }
+                loader.add(display, &text, files);
+            }
+            Err(e) => loader.diagnostics.push(
+                Diagnostic::error(PARSE_ERROR, format!("cannot read policy: {e}"))
+                    .in_file(display.clone(), None),
+            ),
+        }
+    }
+    for d in &opts.data {
+        if !Path::new(d).exists() {
+            return Err(format!("data path {d} does not exist"));
+        }
+    }
+    loader.add_data_paths(&opts.data, files);
+    Ok(())
 }
 
 /// Loads and prepares the policies for a check run; `policy/namespace` learns from the schema

@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
 use crate::redact;
 use crate::source::Files;
-use crate::vfs::DiskFs;
+use crate::vfs::{DiskFs, Vfs};
 
 /// Everything rendering contributed to a check run.
 #[derive(Debug, Default)]
@@ -90,86 +90,101 @@ pub fn render_paths(
             continue;
         }
         let vfs = DiskFs::new(&root);
-        let prefix = vfs_display_prefix(&vfs);
-        let file_paths: Vec<String> = files
-            .all()
-            .iter()
-            .filter_map(|f| strip(&f.path, &prefix).map(str::to_string))
-            .collect();
-        // Folders holding a kustomization file (`Kustomization` has no extension, so the
-        // walk does not list it: probe every folder that holds a checked file).
-        let mut dirs = kustomization_dirs(&file_paths);
-        let parents: BTreeSet<&str> = file_paths
-            .iter()
-            .map(|f| f.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
-            .collect();
-        for d in parents {
-            if super::kustomization_file(&vfs, d).is_some() {
-                dirs.insert(d.to_string());
-            }
-        }
-        let dirs: Vec<String> = dirs.into_iter().collect();
-        let renderer = Renderer::new(&vfs, files, opts);
-        let all: Vec<(String, Rendered)> = dirs
-            .par_iter()
-            .map(|d| (d.clone(), render_dir_with(&renderer, d)))
-            .collect();
-        let included: BTreeSet<String> = all
-            .iter()
-            .flat_map(|(_, r)| r.included.iter().cloned())
-            .collect();
-        let flux: Vec<&Manifest> = loaded
-            .iter()
-            .filter(|m| is_flux_kustomization(m) && strip(&m.file.path, &prefix).is_some())
-            .filter(|m| flux_dir(&vfs, m).is_some())
-            .collect();
-        let flux_rendered: Vec<(String, Rendered)> = flux
-            .par_iter()
-            .map(|m| {
-                (
-                    super::flux::flux_label(m),
-                    render_flux_with(&renderer, m, &sources),
-                )
-            })
-            .collect();
-        for (dir, r) in all
-            .into_iter()
-            .filter(|(d, _)| !included.contains(d))
-            .chain(flux_rendered)
-        {
-            out.roots.push(if dir.starts_with("Flux ") {
-                dir
-            } else {
-                vfs.display_dir(&dir)
-            });
-            out.manifests.extend(r.manifests);
-            out.diagnostics.extend(r.diagnostics);
-            out.secrets.extend(r.secrets);
-            out.consumed.extend(r.consumed);
-        }
+        render_in(files, &vfs, loaded, &sources, opts, &mut out);
     }
     out
 }
 
-fn vfs_display_prefix(vfs: &DiskFs) -> String {
-    use crate::vfs::Vfs;
-    vfs.display("")
+/// Renders the kustomization roots and Flux Kustomizations of an in-memory tree (a git revision
+/// in merge-request mode): only files already loaded from `vfs` into `files` count.
+pub fn render_vfs(
+    files: &Files,
+    vfs: &dyn Vfs,
+    loaded: &[Manifest],
+    opts: &RenderOptions,
+) -> RenderedSet {
+    let mut out = RenderedSet::default();
+    let sources = SubstitutionSources::from_manifests(loaded);
+    render_in(files, vfs, loaded, &sources, opts, &mut out);
+    out
 }
 
-trait DisplayDir {
-    fn display_dir(&self, dir: &str) -> String;
-}
-
-impl DisplayDir for DiskFs {
-    fn display_dir(&self, dir: &str) -> String {
-        use crate::vfs::Vfs;
-        let d = self.display(dir);
-        let d = d.trim_end_matches('/');
-        if d.is_empty() {
-            ".".to_string()
-        } else {
-            d.to_string()
+/// Renders every root under one tree whose files are in `files` (display paths start with the
+/// tree's display prefix).
+fn render_in(
+    files: &Files,
+    vfs: &dyn Vfs,
+    loaded: &[Manifest],
+    sources: &SubstitutionSources,
+    opts: &RenderOptions,
+    out: &mut RenderedSet,
+) {
+    let prefix = vfs.display("");
+    let file_paths: Vec<String> = files
+        .all()
+        .iter()
+        .filter_map(|f| strip(&f.path, &prefix).map(str::to_string))
+        .collect();
+    // Folders holding a kustomization file (`Kustomization` has no extension, so the
+    // walk does not list it: probe every folder that holds a checked file).
+    let mut dirs = kustomization_dirs(&file_paths);
+    let parents: BTreeSet<&str> = file_paths
+        .iter()
+        .map(|f| f.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
+        .collect();
+    for d in parents {
+        if super::kustomization_file(vfs, d).is_some() {
+            dirs.insert(d.to_string());
         }
+    }
+    let dirs: Vec<String> = dirs.into_iter().collect();
+    let renderer = Renderer::new(vfs, files, opts);
+    let all: Vec<(String, Rendered)> = dirs
+        .par_iter()
+        .map(|d| (d.clone(), render_dir_with(&renderer, d)))
+        .collect();
+    let included: BTreeSet<String> = all
+        .iter()
+        .flat_map(|(_, r)| r.included.iter().cloned())
+        .collect();
+    let flux: Vec<&Manifest> = loaded
+        .iter()
+        .filter(|m| is_flux_kustomization(m) && strip(&m.file.path, &prefix).is_some())
+        .filter(|m| flux_dir(vfs, m).is_some())
+        .collect();
+    let flux_rendered: Vec<(String, Rendered)> = flux
+        .par_iter()
+        .map(|m| {
+            (
+                super::flux::flux_label(m),
+                render_flux_with(&renderer, m, sources),
+            )
+        })
+        .collect();
+    for (dir, r) in all
+        .into_iter()
+        .filter(|(d, _)| !included.contains(d))
+        .chain(flux_rendered)
+    {
+        out.roots.push(if dir.starts_with("Flux ") {
+            dir
+        } else {
+            display_dir(vfs, &dir)
+        });
+        out.manifests.extend(r.manifests);
+        out.diagnostics.extend(r.diagnostics);
+        out.secrets.extend(r.secrets);
+        out.consumed.extend(r.consumed);
+    }
+}
+
+fn display_dir(vfs: &dyn Vfs, dir: &str) -> String {
+    let d = vfs.display(dir);
+    let d = d.trim_end_matches('/');
+    if d.is_empty() {
+        ".".to_string()
+    } else {
+        d.to_string()
     }
 }
 

@@ -1,0 +1,108 @@
+//! What a GitOps unit produces when its agent builds it: a Flux Kustomization's `spec.path`
+//! through the Flux renderer (targetNamespace, patches, post-build substitution), an Argo CD
+//! source folder or a plain folder that is a kustomization root through the kustomize renderer.
+//! Secret values that substitution puts into objects are redacted before the plan sees them.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{is_flux_kustomization, qualified, Revision, Unit};
+use crate::diagnostic::{ResourceRef, Severity};
+use crate::redact::{self, REDACTED};
+use crate::render::{self, RenderOptions, Rendered, SubstitutionSources};
+use crate::source::Files;
+
+/// One produced object: repository path of the file it came from, identity, JSON.
+pub(crate) type Produced = (String, ResourceRef, Value);
+
+/// The objects of a Flux Kustomization unit whose `spec.path` is in the repository, rendered as
+/// Flux builds them; None when the unit is not a Flux Kustomization or cannot be rendered (the
+/// raw objects under its path are used instead).
+pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Vec<Produced>> {
+    if unit.kind != "Kustomization" {
+        return None;
+    }
+    let (_, agent) = rev
+        .objects()
+        .find(|(_, m)| is_flux_kustomization(m) && qualified(m) == unit.name)?;
+    render::flux::flux_dir(rev.vfs, agent)?;
+    let files = Files::new();
+    let sources = SubstitutionSources::from_manifests(rev.objects().map(|(_, m)| m));
+    let r = render::render_flux(rev.vfs, &files, agent, &RenderOptions::default(), &sources);
+    produced(rev, r)
+}
+
+/// The objects of a folder that is a kustomization root, as `kustomize build` makes them; None
+/// when it is not one or cannot be rendered.
+pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Vec<Produced>> {
+    render::kustomization_file(rev.vfs, dir)?;
+    let files = Files::new();
+    let r = render::render_dir(rev.vfs, &files, dir, &RenderOptions::default());
+    produced(rev, r)
+}
+
+/// A build with errors is one the agent fails: the plan falls back to the raw objects rather
+/// than reporting everything as deleted.
+fn produced(rev: &Revision<'_>, r: Rendered) -> Option<Vec<Produced>> {
+    if r.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return None;
+    }
+    let secrets = &r.secrets.values;
+    Some(
+        r.manifests
+            .into_iter()
+            .map(|m| {
+                let path = m
+                    .file
+                    .path
+                    .strip_prefix(rev.prefix.as_str())
+                    .unwrap_or(&m.file.path)
+                    .to_string();
+                let mut json = m.json;
+                redact_values(&mut json, secrets);
+                (path, m.resource, json)
+            })
+            .collect(),
+    )
+}
+
+/// Replaces substituted secret values in every string of `v`: a string that is a secret becomes
+/// `[REDACTED]`, one that contains one has it replaced.
+fn redact_values(v: &mut Value, secrets: &BTreeSet<String>) {
+    if secrets.is_empty() {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            if secrets.contains(s.as_str()) {
+                *s = REDACTED.to_string();
+            } else {
+                let scrubbed = redact::scrub(s, secrets);
+                if scrubbed != *s {
+                    *s = scrubbed;
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_values(i, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|i| redact_values(i, secrets)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn substituted_secrets_are_redacted_whole_or_inside() {
+        let secrets: BTreeSet<String> = ["s3cr3t-pa55word".to_string()].into();
+        let mut v = json!({"data": {"a": "s3cr3t-pa55word", "b": "url://u:s3cr3t-pa55word@h", "c": "plain"}, "n": [1]});
+        redact_values(&mut v, &secrets);
+        assert_eq!(
+            v,
+            json!({"data": {"a": "[REDACTED]", "b": "url://u:[REDACTED]@h", "c": "plain"}, "n": [1]})
+        );
+    }
+}
