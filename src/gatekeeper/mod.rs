@@ -80,11 +80,10 @@ impl GatekeeperSet {
         }
         for m in manifests {
             let key = format!("{}/{}", m.resource.api_version, m.resource.kind);
-            if !set.namespaced.contains_key(&key) {
-                let ns = is_namespaced(&m.resource.api_version, &m.resource.kind)
-                    .unwrap_or(m.resource.namespace.is_some());
-                set.namespaced.insert(key, ns);
-            }
+            set.namespaced.entry(key).or_insert_with(|| {
+                is_namespaced(&m.resource.api_version, &m.resource.kind)
+                    .unwrap_or(m.resource.namespace.is_some())
+            });
             if m.resource.kind == "Namespace" && m.group().is_empty() {
                 let labels = m.json.pointer("/metadata/labels").cloned();
                 set.namespaces
@@ -510,7 +509,7 @@ fn rego_position(
     let col: usize = c[2].parse().ok()?;
     let at = m.span_at(pointer);
     let first = rego.lines().next()?;
-    let text = m.file.text.get(at.start as usize..)?;
+    let text = m.file.text.get(at.start..)?;
     // Only a block scalar keeps the Rego's lines as they are; anything else stays at the field.
     if !text.starts_with(first) || first.is_empty() {
         return None;
@@ -518,4 +517,74 @@ fn rego_position(
     let yaml_line = at.line as usize + line - 1;
     let yaml_col = at.col as usize - 1 + col - 1;
     Some(m.file.span(yaml_line, yaml_col, yaml_line, yaml_col + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Files;
+
+    fn manifests(text: &str) -> Vec<Manifest> {
+        let files = Files::new();
+        let file = files.add("t.yaml", text);
+        crate::load::load_file(&files, &file, &Default::default()).manifests
+    }
+
+    fn template(kind: &str, target: &str) -> String {
+        format!(
+            "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: t\n\
+             spec:\n  crd:\n    spec:\n      names:\n        kind: {kind}\n  targets:\n{target}"
+        )
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n";
+
+    #[test]
+    fn rego_version_is_detected_per_template() {
+        let v0 = json!({"rego": "package x\nviolation[{\"msg\": \"m\"}] { true }\n"});
+        assert!(!target_sources(&v0).2);
+        let import = json!({"rego": "package x\nimport rego.v1\nviolation contains {\"msg\": \"m\"} if { true }\n"});
+        assert!(target_sources(&import).2);
+        let declared =
+            json!({"code": [{"engine": "Rego", "source": {"version": "v1", "rego": "package x"}}]});
+        let (rego, _, v1, _) = target_sources(&declared);
+        assert!(v1);
+        assert_eq!(rego.as_deref(), Some("package x"));
+    }
+
+    #[test]
+    fn import_rego_v1_template_evaluates() {
+        let t = template(
+            "K8sDenyAll",
+            "    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package denyall\n        import rego.v1\n\
+             \n        violation contains {\"msg\": sprintf(\"no %v\", [input.review.kind.kind])} if {\n          input.review.operation == \"CREATE\"\n        }\n",
+        );
+        let c = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sDenyAll\nmetadata:\n  name: all\n";
+        let all = manifests(&format!("{t}---\n{c}---\n{POD}"));
+        let (set, diags) = GatekeeperSet::load(&all, &|_, _| None);
+        assert!(diags.is_empty(), "{diags:?}");
+        let mut engines = set.engines();
+        let found = set.evaluate(&mut engines, &all[2]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, "gatekeeper/K8sDenyAll/all");
+        assert_eq!(found[0].message, "no Pod");
+        assert_eq!(found[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn gatekeeper_external_data_is_not_available_offline() {
+        // Gatekeeper's own builtin for external data providers: regorus does not know it, so
+        // the template cannot be judged offline and is reported, not silently passed.
+        let t = template(
+            "K8sExternal",
+            "    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package ext\n\n        violation[{\"msg\": \"m\"}] {\n          r := external_data({\"provider\": \"p\", \"keys\": [\"k\"]})\n          count(r.errors) > 0\n        }\n",
+        );
+        let c = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sExternal\nmetadata:\n  name: e\n";
+        let all = manifests(&format!("{t}---\n{c}"));
+        let (_, diags) = GatekeeperSet::load(&all, &|_, _| None);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code.as_str()).collect();
+        assert!(codes.contains(&INVALID_TEMPLATE), "{diags:?}");
+        assert!(diags[0].message.contains("external_data"), "{diags:?}");
+        assert!(codes.contains(&UNKNOWN_CONSTRAINT), "{diags:?}");
+    }
 }
