@@ -14,6 +14,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod exceptions;
+pub mod gatekeeper;
 pub mod git;
 pub mod init;
 pub mod load;

@@ -257,15 +257,21 @@ pub fn check_loaded_in(
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
+    let (gatekeeper, gk_problems) =
+        crate::gatekeeper::GatekeeperSet::load(&loaded.manifests, &|a, k| {
+            registry.is_namespaced(a, k)
+        });
+    diagnostics.extend(gk_problems);
 
     let results: Vec<(Vec<Diagnostic>, redact::Secrets)> = loaded
         .manifests
         .par_iter()
         .map_init(
-            || policies.engine(),
-            |engine, m| {
+            || (policies.engine(), gatekeeper.engines()),
+            |(engine, gk_engines), m| {
                 let mut diags = check_manifest(m, &registry, &opts.schema).diagnostics;
                 diags.extend(policies.evaluate(engine, m));
+                diags.extend(gatekeeper.evaluate(gk_engines, m));
                 let problems = crate::exceptions::apply_annotation(m, &mut diags);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);

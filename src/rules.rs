@@ -195,6 +195,58 @@ pointer) that kgate resolves to the YAML line, and extra fields kept in the JSON
 `details`. conftest `exception` rules suppress findings.",
     },
     Rule {
+        code: "gatekeeper/<constraint kind>/<constraint name>",
+        severity: Severity::Error,
+        summary: "a Gatekeeper constraint's template reports a violation on an object",
+        docs: "ConstraintTemplates (templates.gatekeeper.sh) and their constraints \
+(constraints.gatekeeper.sh) among the checked objects are evaluated as Gatekeeper's admission \
+webhook would: each object a constraint's `spec.match` selects (kinds, namespaces, \
+excludedNamespaces, labelSelector, namespaceSelector against the checked Namespace objects, scope, \
+name) is passed as `input.review` with `input.parameters`, and `data.inventory` holds every checked \
+object. Each `violation` result is a finding at the object, or at `details.path` when it resolves. \
+`enforcementAction: deny` is an error, `warn` a warning, `dryrun` a note.\n\nFix: change the \
+object, or the constraint's match/parameters.",
+    },
+    Rule {
+        code: "gatekeeper/invalid-template",
+        severity: Severity::Error,
+        summary: "a ConstraintTemplate cannot be compiled (kgate exits 2)",
+        docs: "The template has no `admission.k8s.gatekeeper.sh` target, no kind, a parameters \
+schema that is not valid, or Rego (or a lib) that does not compile. Rego is v0 unless the target's \
+`code[].source.version` is `v1` or the Rego imports `rego.v1`. The Rego position is mapped into the \
+YAML block. A broken template means the gate cannot judge, so the run fails with exit status 2.",
+    },
+    Rule {
+        code: "gatekeeper/eval-error",
+        severity: Severity::Error,
+        summary: "a ConstraintTemplate failed while evaluating an object (kgate exits 2)",
+        docs: "Evaluation of the template's `violation` rule raised an error (for example a \
+builtin kgate's Rego engine does not provide). The finding names the object being checked.",
+    },
+    Rule {
+        code: "gatekeeper/invalid-parameters",
+        severity: Severity::Error,
+        summary: "a constraint's parameters do not match its template's schema",
+        docs: "`spec.parameters` is validated against the template's \
+`spec.crd.spec.validation.openAPIV3Schema`, as the API server validates the constraint CRD. Such a \
+constraint is rejected by the cluster, so it is not evaluated.\n\nFix: correct the parameter at the \
+position shown.",
+    },
+    Rule {
+        code: "gatekeeper/unknown-constraint",
+        severity: Severity::Warning,
+        summary: "a Gatekeeper constraint whose kind no checked ConstraintTemplate defines",
+        docs: "The constraint cannot be evaluated offline because its template is not among the \
+checked objects.\n\nFix: check the template along with the constraint.",
+    },
+    Rule {
+        code: "gatekeeper/bad-suite",
+        severity: Severity::Error,
+        summary: "a gator test Suite names a file that cannot be used (kgate verify exits 2)",
+        docs: "A `test.gatekeeper.sh` Suite run by `kgate verify` refers (relative to the suite \
+file) to a template, constraint, object or inventory file that is missing or is not valid YAML.",
+    },
+    Rule {
         code: "exception/missing-reason",
         severity: Severity::Error,
         summary: "an exception has no reason, so it does not apply",

@@ -26,7 +26,7 @@ pub const EMPTY_NAMESPACE: &str = "policy/empty-namespace";
 
 /// Whether a finding code means the run itself failed (exit status 2).
 pub fn is_tool_failure(code: &str) -> bool {
-    matches!(code, PARSE_ERROR | EVAL_ERROR | BAD_DATA)
+    matches!(code, PARSE_ERROR | EVAL_ERROR | BAD_DATA) || crate::gatekeeper::is_tool_failure(code)
 }
 
 /// What to load and how to evaluate it.
@@ -800,7 +800,7 @@ fn finding(code: &str, severity: Severity, rule: &str, result: &Value, m: &Manif
 }
 
 /// A policy's `path`: an array of keys and indexes, a JSON pointer, or a dotted path.
-fn path_to_pointer(p: &serde_json::Value) -> Option<String> {
+pub(crate) fn path_to_pointer(p: &serde_json::Value) -> Option<String> {
     match p {
         serde_json::Value::Array(items) => {
             let mut s = String::new();

@@ -14,6 +14,8 @@ pub enum Outcome {
     Fail,
     /// Evaluation failed; the message says why.
     Error(String),
+    /// A gator Suite case got other violations than it expects; the message says which.
+    Mismatch(String),
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,9 @@ impl VerifyReport {
             let _ = match &r.outcome {
                 Outcome::Pass => writeln!(out, "PASS {}.{} ({})", r.package, r.name, r.file),
                 Outcome::Fail => writeln!(out, "FAIL {}.{} ({})", r.package, r.name, r.file),
+                Outcome::Mismatch(why) => {
+                    writeln!(out, "FAIL {}.{} ({}): {why}", r.package, r.name, r.file)
+                }
                 Outcome::Error(e) => writeln!(
                     out,
                     "FAIL {}.{} ({}): error: {e}",
@@ -171,6 +176,10 @@ pub fn run_dirs(dirs: &[String], data: &[String]) -> VerifyReport {
         }
     }
     let mut report = run_sources(&sources, data);
+    // gator `Suite` files among the folders run as tests too.
+    let (suite_results, suite_problems) = crate::gatekeeper::suite::run_dirs(dirs);
+    report.results.extend(suite_results);
+    problems.extend(suite_problems);
     problems.append(&mut report.problems);
     report.problems = problems;
     report

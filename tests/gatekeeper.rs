@@ -1,0 +1,259 @@
+//! CLI tests of Gatekeeper ConstraintTemplates, constraints and gator Suites, run on the real
+//! binary with the fixtures of tests/gatekeeper/.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gatekeeper")
+}
+
+/// Runs kgate in a temp dir holding a copy of the given fixture folders (so no repository
+/// `.kgate.yaml` is found).
+fn kgate(copy: &[&str], args: &[&str]) -> (u8, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    for name in copy {
+        copy_tree(&fixtures().join(name), &dir.path().join(name));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(args)
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("kgate runs");
+    (
+        out.status.code().unwrap_or(-1) as u8,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_file() {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+        return;
+    }
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        copy_tree(&e.path(), &to.join(e.file_name()));
+    }
+}
+
+/// (code, severity, file, line, column, resource name, message) of every gatekeeper finding.
+fn gatekeeper_findings(stdout: &str) -> Vec<(String, String, String, u64, u64, String, String)> {
+    let report: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"].as_str().unwrap().starts_with("gatekeeper/"))
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+                d["resource"]["name"].as_str().unwrap_or("").to_string(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn constraints_match_and_enforce_as_gatekeeper() {
+    let (code, out, err) = kgate(
+        &["policy", "workloads.yaml"],
+        &[
+            "check",
+            "policy",
+            "workloads.yaml",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let got: Vec<_> = gatekeeper_findings(&out)
+        .into_iter()
+        .map(|(c, s, f, l, col, name, _)| (c, s, f, l, col, name))
+        .collect();
+    let w = "workloads.yaml";
+    let e = |c: &str, s: &str, f: &str, l: u64, col: u64, n: &str| {
+        (c.into(), s.into(), f.into(), l, col, n.into())
+    };
+    let want: Vec<(String, String, String, u64, u64, String)> = vec![
+        // Parameters of the wrong type: the constraint is rejected, at the field.
+        e(
+            "gatekeeper/invalid-parameters",
+            "error",
+            "policy/constraints.yaml",
+            78,
+            12,
+            "bad-params",
+        ),
+        // warn on a Namespace (scope Cluster); prod has its team label.
+        e(
+            "gatekeeper/K8sRequiredLabels/ns-need-team",
+            "warning",
+            w,
+            12,
+            3,
+            "staging",
+        ),
+        // data.inventory: web and api share app=web; probe and canary are unique.
+        e(
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "error",
+            w,
+            14,
+            1,
+            "web",
+        ),
+        // namespaceSelector env=prod selects web only; details.path points at the image.
+        e(
+            "gatekeeper/K8sAllowedRepos/prod-repos",
+            "error",
+            w,
+            33,
+            18,
+            "web",
+        ),
+        e(
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "error",
+            w,
+            35,
+            1,
+            "api",
+        ),
+        // Lib-based v0 template at metadata; probe is in an excluded kube-* namespace and
+        // canary is tier=test (NotIn), web has its owner.
+        e(
+            "gatekeeper/K8sRequiredLabels/need-owner",
+            "error",
+            w,
+            38,
+            3,
+            "api",
+        ),
+        // dryrun: a note, only in the namespaces listed.
+        e(
+            "gatekeeper/K8sAllowedRepos/audit-repos",
+            "note",
+            w,
+            53,
+            18,
+            "api",
+        ),
+    ];
+    assert_eq!(got, want, "{out}");
+    let messages: Vec<String> = gatekeeper_findings(&out).into_iter().map(|f| f.6).collect();
+    assert!(
+        messages.contains(&"you must provide labels: {\"owner\"}".to_string()),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(
+            &"label app has duplicate value web; it is also used by Deployment staging/api"
+                .to_string()
+        ),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn warn_and_dryrun_findings_do_not_fail_the_gate() {
+    let constraints = std::fs::read_to_string(fixtures().join("policy/constraints.yaml")).unwrap();
+    // Keep only the warn (ns-need-team) and dryrun (audit-repos) constraints.
+    let kept: Vec<&str> = constraints
+        .split("\n---\n")
+        .filter(|d| d.contains("enforcementAction"))
+        .collect();
+    assert_eq!(kept.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    for t in ["requiredlabels-template.yaml", "allowedrepos-template.yaml"] {
+        std::fs::copy(fixtures().join("policy").join(t), dir.path().join(t)).unwrap();
+    }
+    std::fs::copy(
+        fixtures().join("workloads.yaml"),
+        dir.path().join("workloads.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("constraints.yaml"), kept.join("\n---\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", ".", "--no-builtin-policies", "-o", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let severities: Vec<(String, String)> = gatekeeper_findings(&stdout)
+        .into_iter()
+        .map(|f| (f.0, f.1))
+        .collect();
+    assert_eq!(
+        severities,
+        vec![
+            (
+                "gatekeeper/K8sRequiredLabels/ns-need-team".to_string(),
+                "warning".to_string()
+            ),
+            (
+                "gatekeeper/K8sAllowedRepos/audit-repos".to_string(),
+                "note".to_string()
+            ),
+        ],
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+}
+
+#[test]
+fn a_template_that_does_not_compile_is_a_tool_failure() {
+    let (code, out, err) = kgate(
+        &["broken"],
+        &["check", "broken", "--no-builtin-policies", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    let got = gatekeeper_findings(&out);
+    assert_eq!(got.len(), 1, "{out}");
+    let (c, s, f, l, col, name, msg) = &got[0];
+    // regorus reports the unclosed rule body; the position is mapped into the YAML block.
+    assert_eq!(
+        (c.as_str(), s.as_str(), f.as_str(), *l, *col, name.as_str()),
+        (
+            "gatekeeper/invalid-template",
+            "error",
+            "broken/template.yaml",
+            15,
+            33,
+            "k8sbroken"
+        )
+    );
+    assert!(msg.contains("does not compile"), "{msg}");
+}
+
+#[test]
+fn verify_runs_gator_suites() {
+    let (code, out, err) = kgate(&["suite"], &["verify", "suite"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("PASS required-labels.labelled-passes (suite/suite.yaml)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("PASS required-labels.bare-is-denied (suite/suite.yaml)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "FAIL required-labels.wrong-expectation (suite/suite.yaml): expected violations: no, got 1"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("3 tests, 2 passed, 1 failed\n"), "{out}");
+}
