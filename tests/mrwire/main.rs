@@ -1,109 +1,11 @@
 //! Merge-request mode wired to the policy engine and the renderer, end to end: the base
 //! revision's config, policies and exceptions judge the MR; plans and checks see rendered objects.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-/// A throw-away git repository.
-struct Repo {
-    dir: tempfile::TempDir,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let r = Repo {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        r.git(&["init", "-q", "-b", "main"]);
-        r
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        git_in(self.path(), args)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn remove(&self, rel: &str) {
-        std::fs::remove_file(self.path().join(rel)).unwrap();
-    }
-
-    /// Commits everything and returns the commit's sha.
-    fn commit(&self, msg: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
-        self.git(&["rev-parse", "HEAD"]).trim().to_string()
-    }
-
-    fn kgate(&self, args: &[&str]) -> Output {
-        kgate_in(self.path(), args)
-    }
-
-    /// `kgate diff --format json` as a value (exit 0 required).
-    fn plan(&self, args: &[&str]) -> Value {
-        let mut all = vec!["diff", "--format", "json"];
-        all.extend_from_slice(args);
-        let out = self.kgate(&all);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-}
-
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn kgate_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
-        .current_dir(dir)
-        // The tests name their base explicitly; a CI environment must not choose one.
-        .env_remove("GITHUB_BASE_REF")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+#[path = "../common/git_repo.rs"]
+mod git_repo;
+use git_repo::*;
 
 const DENY: &str = "package main\n\ndeny contains msg if {\n  input.kind == \"ConfigMap\"\n  input.data.forbidden\n  msg := sprintf(\"%s uses the forbidden key\", [input.metadata.name])\n}\n";
 
