@@ -40,5 +40,7 @@ measure() { # label, then the command
 DOCS=$N measure "check $N documents (strict)" check "$OUT" --format json "$@"
 DOCS=$N measure "check $N documents (1 thread)" check "$OUT" --format json -j 1 "$@"
 DOCS=$N measure "check $N documents (1 thread, --no-builtin-policies)" check "$OUT" --format json -j 1 --no-builtin-policies "$@"
-ONE=$(find "$OUT" -name workload.yaml | head -1)
+ONE=$(find "$OUT" -name workload.yaml -print -quit)
+DOCS=$N measure "check $N documents (2 threads, --no-builtin-policies)" check "$OUT" --format json --no-builtin-policies "$@"
 DOCS= measure "check one small file (pre-commit case)" check "$ONE" "$@"
+DOCS= measure "check one small file (pre-commit case, --no-builtin-policies)" check "$ONE" --no-builtin-policies "$@"
