@@ -48,6 +48,27 @@ impl Manifest {
         self.node.span_at_pointer(pointer)
     }
 
+    /// A finding on this object: at the field of `pointer` when given (the nearest existing
+    /// parent if the field is missing), else at the object; names the resource and the overlay.
+    pub fn diagnostic(
+        &self,
+        code: impl Into<String>,
+        severity: crate::diagnostic::Severity,
+        message: impl Into<String>,
+        pointer: Option<String>,
+    ) -> crate::diagnostic::Diagnostic {
+        let span = match &pointer {
+            Some(p) => self.span_at(p),
+            None => self.span(),
+        };
+        let mut d = crate::diagnostic::Diagnostic::new(code, severity, message)
+            .in_file(self.file.path.clone(), Some(span))
+            .with_resource(Some(self.resource.clone()));
+        d.path = pointer;
+        d.rendered_for = self.rendered_for.clone();
+        d
+    }
+
     /// Identity for pairing objects across revisions: group, kind, namespace, name.
     pub fn identity(&self) -> ObjectId {
         ObjectId {

@@ -319,16 +319,8 @@ fn finding(code: &str, severity: Severity, r: &Json, m: &Manifest) -> Diagnostic
         .and_then(|d| d.get("path").or_else(|| d.get("field")))
         .and_then(crate::policy::path_to_pointer)
         .filter(|p| m.json.pointer(p).is_some());
-    let span = match &pointer {
-        Some(p) => m.span_at(p),
-        None => m.span(),
-    };
-    let mut d = Diagnostic::new(code, severity, msg)
-        .in_file(m.file.path.clone(), Some(span))
-        .with_resource(Some(m.resource.clone()));
-    d.path = pointer;
+    let mut d = m.diagnostic(code, severity, msg, pointer);
     d.details = details.filter(|d| !d.is_empty());
-    d.rendered_for = m.rendered_for.clone();
     d
 }
 

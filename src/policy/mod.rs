@@ -786,16 +786,8 @@ fn finding(code: &str, severity: Severity, rule: &str, result: &Value, m: &Manif
         serde_json::Value::Bool(true) => (format!("{rule} is true"), None, None),
         other => (other.to_string(), None, None),
     };
-    let span = match &pointer {
-        Some(p) => m.span_at(p),
-        None => m.span(),
-    };
-    let mut d = Diagnostic::new(code, severity, message)
-        .in_file(m.file.path.clone(), Some(span))
-        .with_resource(Some(m.resource.clone()));
-    d.path = pointer;
+    let mut d = m.diagnostic(code, severity, message, pointer);
     d.details = details;
-    d.rendered_for = m.rendered_for.clone();
     d
 }
 
