@@ -62,11 +62,18 @@ pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, Str
     Ok(out)
 }
 
-/// Every object accepts apiVersion/kind/metadata even if the CRD schema does not list them.
+/// Every object accepts apiVersion/kind/metadata even if the CRD schema does not list them. The
+/// API server validates `metadata` itself (a CRD's own metadata schema is ignored), so a
+/// top-level one is replaced by a free object.
 fn add_object_meta(schema: &mut Value) {
-    let Some(obj) = schema.as_object_mut() else {
-        return;
-    };
+    if let Some(obj) = schema.as_object_mut() {
+        allow_type_meta(obj, true);
+    }
+}
+
+/// Adds `apiVersion`, `kind` and `metadata` to an object schema's properties (keeping a
+/// `metadata` schema the CRD wrote unless `replace_metadata`).
+fn allow_type_meta(obj: &mut Map<String, Value>, replace_metadata: bool) {
     let props = obj
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -75,7 +82,12 @@ fn add_object_meta(schema: &mut Value) {
             .entry("apiVersion")
             .or_insert(json!({"type": "string"}));
         props.entry("kind").or_insert(json!({"type": "string"}));
-        props.insert("metadata".into(), json!({"type": ["object", "null"]}));
+        let free = json!({"type": ["object", "null"]});
+        if replace_metadata {
+            props.insert("metadata".into(), free);
+        } else {
+            props.entry("metadata").or_insert(free);
+        }
     }
 }
 
@@ -161,18 +173,7 @@ pub fn structural_to_json_schema(s: &Value, strict: bool) -> Value {
         out.insert("type".into(), json!(["integer", "string"]));
     }
     if embedded {
-        let props = out
-            .entry("properties")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(props) = props.as_object_mut() {
-            props
-                .entry("apiVersion")
-                .or_insert(json!({"type": "string"}));
-            props.entry("kind").or_insert(json!({"type": "string"}));
-            props
-                .entry("metadata")
-                .or_insert(json!({"type": ["object", "null"]}));
-        }
+        allow_type_meta(&mut out, false);
     }
     if strict
         && !preserve
