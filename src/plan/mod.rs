@@ -87,6 +87,31 @@ pub struct UnitPlan {
     pub changes: Vec<Change>,
 }
 
+impl UnitPlan {
+    /// The plan of a declared unit: its name, kind, paths and agent settings, with the changes.
+    fn of(decl: &Unit, note: Option<String>, unchanged: usize, changes: Vec<Change>) -> UnitPlan {
+        UnitPlan {
+            name: decl.name.clone(),
+            kind: decl.kind.to_string(),
+            path: decl.paths.first().cloned().unwrap_or_default(),
+            paths: decl.paths.clone(),
+            prune: decl.prune,
+            suspended: decl.suspended,
+            note,
+            unchanged,
+            changes,
+        }
+    }
+}
+
+/// `first; rest` — a unit's own note after the plan's remark about it.
+fn prefix_note(first: String, rest: Option<String>) -> String {
+    match rest {
+        Some(n) => format!("{first}; {n}"),
+        None => first,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -676,20 +701,8 @@ pub fn plan(
                  changes nothing",
                 missing.join(", ")
             );
-            units_out.push(UnitPlan {
-                name: decl.name.clone(),
-                kind: decl.kind.to_string(),
-                path: decl.paths.first().cloned().unwrap_or_default(),
-                paths: decl.paths.clone(),
-                prune: decl.prune,
-                suspended: decl.suspended,
-                note: Some(match &decl.note {
-                    Some(n) => format!("{note}; {n}"),
-                    None => note,
-                }),
-                unchanged: 0,
-                changes: Vec::new(),
-            });
+            let note = prefix_note(note, decl.note.clone());
+            units_out.push(UnitPlan::of(decl, Some(note), 0, Vec::new()));
             continue;
         }
         let before = b.map(|u| unit_objects(base, u)).unwrap_or_default();
@@ -745,25 +758,14 @@ pub fn plan(
                 api_group(&c.resource.api_version).to_string(),
             )
         });
-        let mut note = decl.note.clone();
-        if h.is_none() {
-            let removed = "the MR removes this unit".to_string();
-            note = Some(match note {
-                Some(n) => format!("{removed}; {n}"),
-                None => removed,
-            });
-        }
-        units_out.push(UnitPlan {
-            name: decl.name.clone(),
-            kind: decl.kind.to_string(),
-            path: decl.paths.first().cloned().unwrap_or_default(),
-            paths: decl.paths.clone(),
-            prune: decl.prune,
-            suspended: decl.suspended,
-            note,
-            unchanged,
-            changes,
-        });
+        let note = match h {
+            None => Some(prefix_note(
+                "the MR removes this unit".to_string(),
+                decl.note.clone(),
+            )),
+            Some(_) => decl.note.clone(),
+        };
+        units_out.push(UnitPlan::of(decl, note, unchanged, changes));
     }
     let mut problems: Vec<Diagnostic> = head.diagnostics().cloned().collect();
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

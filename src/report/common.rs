@@ -134,6 +134,22 @@ pub fn is_active(d: &Diagnostic) -> bool {
 }
 
 /// `Deployment prod/web`, or the empty string.
+/// ` [suppressed: reason]` / ` [pre-existing]`: how a finding that does not fail the gate is
+/// marked in every text format.
+pub fn status_suffix(d: &Diagnostic) -> String {
+    let mut s = String::new();
+    if d.suppressed {
+        s.push_str(&format!(
+            " [suppressed: {}]",
+            d.suppressed_reason.as_deref().unwrap_or("exception")
+        ));
+    }
+    if d.pre_existing {
+        s.push_str(" [pre-existing]");
+    }
+    s
+}
+
 pub fn resource_label(d: &Diagnostic) -> String {
     d.resource
         .as_ref()

@@ -72,16 +72,7 @@ pub fn annotation(d: &Diagnostic) -> String {
     if let Some(overlay) = &d.rendered_for {
         let _ = write!(message, " (rendered for {overlay})");
     }
-    if d.suppressed {
-        let _ = write!(
-            message,
-            " [suppressed: {}]",
-            d.suppressed_reason.as_deref().unwrap_or("exception")
-        );
-    }
-    if d.pre_existing {
-        message.push_str(" [pre-existing]");
-    }
+    message.push_str(&super::common::status_suffix(d));
     if let Some(h) = &d.help {
         let _ = write!(message, "\nhelp: {h}");
     }

@@ -132,16 +132,7 @@ fn frame(
         let _ = write!(message, "{r}: ");
     }
     message.push_str(&d.message);
-    if d.suppressed {
-        let _ = write!(
-            message,
-            " [suppressed: {}]",
-            d.suppressed_reason.as_deref().unwrap_or("exception")
-        );
-    }
-    if d.pre_existing {
-        message.push_str(" [pre-existing]");
-    }
+    message.push_str(&super::common::status_suffix(d));
     // miette appends `:line:col` to the source name itself.
     let mut location = d.file.clone();
     if let Some(overlay) = &d.rendered_for {

@@ -61,16 +61,7 @@ fn finding_line(d: &Diagnostic) -> String {
     if let Some(p) = &d.path {
         let _ = write!(line, " (at {p})");
     }
-    if d.suppressed {
-        let _ = write!(
-            line,
-            " [suppressed: {}]",
-            d.suppressed_reason.as_deref().unwrap_or("exception")
-        );
-    }
-    if d.pre_existing {
-        line.push_str(" [pre-existing]");
-    }
+    line.push_str(&super::common::status_suffix(d));
     if let Some(h) = &d.help {
         let _ = write!(line, "\n  help: {h}");
     }
