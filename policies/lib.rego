@@ -45,11 +45,18 @@ pod_specs contains {"path": ["template", "spec"], "spec": input.template.spec} i
 
 container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
+# The entries of an array or an object, and nothing for any other value: `some k, v in x` on a
+# string is an evaluation error, and a malformed manifest is the schema check's finding, not a
+# reason for the policy run to fail.
+entries(x) := x if is_array(x)
+
+entries(x) := x if is_object(x)
+
 # Every container of every pod spec: {path, container, field, pod_spec}.
 containers contains {"path": array.concat(ps.path, [field, i]), "container": c, "field": field, "pod_spec": ps} if {
 	some ps in pod_specs
 	some field in container_fields
-	some i, c in ps.spec[field]
+	some i, c in entries(ps.spec[field])
 	is_object(c)
 }
 

@@ -37,7 +37,7 @@ deny contains {"msg": msg, "path": c.path} if {
 deny contains {"msg": msg, "path": array.concat(c.path, ["resources", "requests", res])} if {
 	some c in lib.containers
 	c.field in checked_fields
-	some res, req in c.container.resources.requests
+	some res, req in lib.entries(c.container.resources.requests)
 	limit := c.container.resources.limits[res]
 	quantity(req) > quantity(limit)
 	msg := sprintf("%s requests more %s (%v) than its limit (%v)", [lib.describe(c), res, req, limit])
@@ -47,7 +47,7 @@ deny contains {"msg": msg, "path": array.concat(c.path, ["resources", kind, res]
 	some c in lib.containers
 	c.field in checked_fields
 	some kind in ["requests", "limits"]
-	some res, q in c.container.resources[kind]
+	some res, q in lib.entries(c.container.resources[kind])
 	not quantity(q)
 	msg := sprintf("%s has an invalid %s %s quantity %v", [lib.describe(c), res, singular[kind], q])
 }
@@ -65,5 +65,8 @@ quantity(q) := q if is_number(q)
 quantity(q) := n if {
 	is_string(q)
 	regex.match(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$`, q)
-	n := units.parse(q)
+	# regorus's units.parse wants a digit after the point, no `+`, and knows micro as `μ`
+	# only; Kubernetes also writes `1.`, `+1` and `100u`.
+	point := regex.replace(trim_prefix(q, "+"), `^(-?[0-9]+)\.([^0-9]|$)`, "${1}.0${2}")
+	n := units.parse(replace(point, "u", "μ"))
 }

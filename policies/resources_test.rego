@@ -55,3 +55,17 @@ test_init_containers_checked_ephemeral_not if {
 		startswith(m, "init container \"i\"")
 	}
 }
+
+# Every spelling the Kubernetes quantity grammar allows is a quantity: a bare trailing point,
+# a leading `+`, micro as `u`.
+test_kubernetes_quantity_spellings_are_valid if {
+	count(resources.deny) == 0 with input as pod({"requests": {"cpu": "1.", "memory": "+512Mi"}, "limits": {"cpu": "2000000u", "memory": "1Gi"}})
+	count(resources.deny) == 1 with input as pod({"requests": {"cpu": "3000000u", "memory": "1Gi"}, "limits": {"cpu": "2.", "memory": "1Gi"}})
+}
+
+# A malformed manifest (resources as a list, containers as a string) is the schema check's
+# finding; the policy neither fails nor invents findings.
+test_malformed_shapes_do_not_fail_the_policy if {
+	count(resources.deny) == 0 with input as {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": "app"}}
+	messages(pod({"requests": "1", "limits": {"cpu": "1", "memory": "1Gi"}})) == {"container \"app\" has no cpu request", "container \"app\" has no memory request"}
+}

@@ -210,6 +210,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REGEX")]
     pub image_tag_pattern: Option<String>,
 
+    /// How the built-in pack runs: `native` (compiled, the default) or `rego` (its Rego files
+    /// interpreted by regorus; same findings, much slower).
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub builtin_engine: Option<crate::policy::BuiltinEngine>,
+
     /// Largest file read, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     pub max_file_size: u64,

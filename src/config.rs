@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "data",
     "builtin_policies",
     "image_tag_pattern",
+    "builtin_engine",
     "require_cpu_limit",
     "kubernetes_version",
     "strict",
@@ -47,6 +48,7 @@ pub struct Config {
     pub data: Vec<String>,
     pub builtin_policies: Option<bool>,
     pub image_tag_pattern: Option<String>,
+    pub builtin_engine: Option<crate::policy::BuiltinEngine>,
     pub require_cpu_limit: Option<bool>,
     pub kubernetes_version: Option<String>,
     pub strict: Option<bool>,
@@ -211,6 +213,18 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "require_cpu_limit" => config.require_cpu_limit = Some(r.bool(v, key)?),
             "strict" => config.strict = Some(r.bool(v, key)?),
             "kubernetes_version" => config.kubernetes_version = Some(r.string(v, key)?),
+            "builtin_engine" => {
+                config.builtin_engine = Some(match r.string(v, key)?.as_str() {
+                    "native" => crate::policy::BuiltinEngine::Native,
+                    "rego" => crate::policy::BuiltinEngine::Rego,
+                    other => {
+                        return Err(r.err(
+                            v.span,
+                            format!("`builtin_engine` is `native` or `rego`, not `{other}`"),
+                        ))
+                    }
+                });
+            }
             "image_tag_pattern" => {
                 let p = r.string(v, key)?;
                 regex::Regex::new(&p).map_err(|e| {

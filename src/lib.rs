@@ -257,6 +257,10 @@ fn apply_settings(
         all_namespaces: args.all_namespaces || cfg.all_namespaces.unwrap_or(false),
         data: pick(&args.data, &cfg.data),
         builtin: !args.no_builtin_policies && cfg.builtin_policies.unwrap_or(true),
+        builtin_engine: args
+            .builtin_engine
+            .or(cfg.builtin_engine)
+            .unwrap_or_default(),
         image_tag_pattern: args
             .image_tag_pattern
             .clone()

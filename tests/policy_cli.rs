@@ -492,3 +492,31 @@ fn rules_and_explain_list_builtin_policies() {
     assert!(out.starts_with("policy/image-tag-commit (error)"), "{out}");
     assert!(out.contains("registry:5000/app"), "{out}");
 }
+
+/// The compiled pack (default) and the pack's Rego (`--builtin-engine rego`, or
+/// `builtin_engine: rego` in the config) report exactly the same findings on the fixtures.
+#[test]
+fn builtin_engines_report_the_same_findings() {
+    let dir = repo(&[("workload.yaml", &fixture("workload.yaml"))]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "workload.yaml", "--format", "json"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = kgate(dir.path(), &args);
+        assert_eq!(code, 1, "{err}");
+        json(&out)["diagnostics"].clone()
+    };
+    let native = run(&[]);
+    assert!(native.as_array().is_some_and(|a| a.len() > 5), "{native}");
+    assert_eq!(native, run(&["--builtin-engine", "rego"]));
+    assert_eq!(native, run(&["--builtin-engine", "native"]));
+    std::fs::write(dir.path().join(".kgate.yaml"), "builtin_engine: rego\n").unwrap();
+    assert_eq!(native, run(&[]));
+
+    std::fs::write(dir.path().join(".kgate.yaml"), "builtin_engine: fast\n").unwrap();
+    let (code, _, err) = kgate(dir.path(), &["check", "workload.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(".kgate.yaml:1:17") && err.contains("`native` or `rego`"),
+        "{err}"
+    );
+}
