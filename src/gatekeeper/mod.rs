@@ -2,6 +2,7 @@
 //! objects are compiled once and evaluated on every object a constraint matches, as Gatekeeper's
 //! admission webhook would (`input.review`, `input.parameters`, `data.inventory`).
 
+pub mod builtins;
 pub mod matching;
 pub mod suite;
 
@@ -399,6 +400,9 @@ fn compile_template(
     let mut engine = Engine::new();
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
+    if let Err(e) = builtins::add_to(&mut engine) {
+        return Err(bad(format!("cannot add builtins: {e}"), &at));
+    }
     let name = format!("{}#{}", m.file.path, kind);
     if let Err(e) = engine.add_policy(name.clone(), rego.clone()) {
         let err = format!("{e:#}");
