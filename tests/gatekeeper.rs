@@ -257,3 +257,24 @@ fn verify_runs_gator_suites() {
     );
     assert!(out.ends_with("3 tests, 2 passed, 1 failed\n"), "{out}");
 }
+
+#[test]
+fn verify_takes_admission_reviews_and_opa_deprecated_builtins() {
+    // The template calls `any` and `re_match` (OPA builtins regorus lacks) and exempts UPDATEs;
+    // cases given as AdmissionReviews carry their operation and userInfo into input.review.
+    let (code, out, err) = kgate(&["suite-review"], &["verify", "suite-review"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "PASS privileged-images.untrusted-create (suite-review/suite.yaml)",
+            "PASS privileged-images.trusted-create (suite-review/suite.yaml)",
+            "PASS privileged-images.update-is-exempt (suite-review/suite.yaml)",
+            "PASS privileged-images.delete-reviews-old-object (suite-review/suite.yaml)",
+            "FAIL privileged-images.review-without-object (suite-review/suite.yaml): error: the AdmissionReview request has neither an object nor an oldObject",
+            "5 tests, 4 passed, 1 failed",
+        ],
+        "{out}"
+    );
+}

@@ -223,15 +223,26 @@ impl GatekeeperSet {
             .unwrap_or(m.resource.namespace.is_some())
     }
 
-    /// Every violation of every constraint that matches `m`.
+    /// Every violation of every constraint that matches `m`, reviewed as a CREATE.
     pub fn evaluate(&self, engines: &mut Engines, m: &Manifest) -> Vec<Diagnostic> {
+        self.evaluate_review(engines, m, &review_for(m))
+    }
+
+    /// Every violation of every constraint that matches `m`, with `review` as `input.review`
+    /// (a gator case may give a whole AdmissionReview request: UPDATE, DELETE, userInfo).
+    pub fn evaluate_review(
+        &self,
+        engines: &mut Engines,
+        m: &Manifest,
+        review: &Json,
+    ) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for c in &self.constraints {
             let namespaced = self.object_namespaced(m);
             if !matching::matches(&c.matcher, m, namespaced, &self.namespaces) {
                 continue;
             }
-            for v in self.violations(engines, c, m, &mut out) {
+            for v in self.violations(engines, c, m, review, &mut out) {
                 out.push(v);
             }
         }
@@ -244,24 +255,13 @@ impl GatekeeperSet {
         engines: &mut Engines,
         c: &Constraint,
         m: &Manifest,
+        review: &Json,
         errors: &mut Vec<Diagnostic>,
     ) -> Vec<Diagnostic> {
         let (Some(t), Some(engine)) = (self.templates.get(&c.kind), engines.get_mut(&c.kind))
         else {
             return Vec::new();
         };
-        let (group, version) = match m.resource.api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", m.resource.api_version.as_str()),
-        };
-        let review = json!({
-            "object": m.json,
-            "kind": { "group": group, "version": version, "kind": m.resource.kind },
-            "name": m.resource.name,
-            "namespace": m.resource.namespace.clone().unwrap_or_default(),
-            "operation": "CREATE",
-            "userInfo": {},
-        });
         engine.set_input(Value::from(
             json!({ "review": review, "parameters": c.parameters }),
         ));
@@ -292,6 +292,23 @@ impl GatekeeperSet {
             .map(|r| finding(&code, c.severity, &r, m))
             .collect()
     }
+}
+
+/// `input.review` as Gatekeeper's webhook builds it for the creation of `m` by an anonymous
+/// user: the object, its group/version/kind, name, namespace, operation CREATE.
+pub fn review_for(m: &Manifest) -> Json {
+    let (group, version) = match m.resource.api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", m.resource.api_version.as_str()),
+    };
+    json!({
+        "object": m.json,
+        "kind": { "group": group, "version": version, "kind": m.resource.kind },
+        "name": m.resource.name,
+        "namespace": m.resource.namespace.clone().unwrap_or_default(),
+        "operation": "CREATE",
+        "userInfo": {},
+    })
 }
 
 fn results(v: &Value) -> Vec<Json> {
