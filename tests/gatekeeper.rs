@@ -278,3 +278,52 @@ fn verify_takes_admission_reviews_and_opa_deprecated_builtins() {
         "{out}"
     );
 }
+
+#[test]
+fn templates_and_constraints_come_from_policy_folders_too() {
+    // Only the workloads are checked; the templates and constraints are policy, given with
+    // --policy as Rego folders are. The findings are the same as when they are checked objects.
+    let (code, out, err) = kgate(
+        &["policy", "workloads.yaml"],
+        &[
+            "check",
+            "workloads.yaml",
+            "--policy",
+            "policy",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    // A folder of Gatekeeper objects without Rego is not "a package with nothing enforced".
+    assert_eq!(
+        codes,
+        vec![
+            "gatekeeper/invalid-parameters",
+            "gatekeeper/K8sRequiredLabels/ns-need-team",
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "gatekeeper/K8sAllowedRepos/prod-repos",
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "gatekeeper/K8sRequiredLabels/need-owner",
+            "gatekeeper/K8sAllowedRepos/audit-repos",
+        ],
+        "{out}"
+    );
+    let findings = gatekeeper_findings(&out);
+    assert_eq!(
+        (findings[0].2.as_str(), findings[0].3, findings[0].4),
+        ("policy/constraints.yaml", 78, 12)
+    );
+    assert_eq!(
+        (findings[3].2.as_str(), findings[3].3, findings[3].4),
+        ("workloads.yaml", 33, 18)
+    );
+}

@@ -74,9 +74,25 @@ impl GatekeeperSet {
         manifests: &[Manifest],
         is_namespaced: &dyn Fn(&str, &str) -> Option<bool>,
     ) -> (GatekeeperSet, Vec<Diagnostic>) {
+        Self::load_with_policies(manifests, &[], is_namespaced)
+    }
+
+    /// As [`GatekeeperSet::load`], with more templates and constraints from `--policy`
+    /// folders (`policy_objects`): they take part in the gate but are not checked objects, so
+    /// they are neither evaluated nor in `data.inventory`.
+    pub fn load_with_policies(
+        manifests: &[Manifest],
+        policy_objects: &[Manifest],
+        is_namespaced: &dyn Fn(&str, &str) -> Option<bool>,
+    ) -> (GatekeeperSet, Vec<Diagnostic>) {
         let mut set = GatekeeperSet::default();
         let mut diags = Vec::new();
-        if !manifests.iter().any(is_template) && !manifests.iter().any(is_constraint) {
+        let gatekeeper_objects: Vec<&Manifest> = policy_objects
+            .iter()
+            .chain(manifests)
+            .filter(|m| is_template(m) || is_constraint(m))
+            .collect();
+        if gatekeeper_objects.is_empty() {
             return (set, diags);
         }
         for m in manifests {
@@ -92,7 +108,7 @@ impl GatekeeperSet {
             }
         }
         let inventory = Value::from(json!({ "inventory": set.inventory(manifests) }));
-        for m in manifests.iter().filter(|m| is_template(m)) {
+        for m in gatekeeper_objects.iter().copied().filter(|m| is_template(m)) {
             match compile_template(m, &inventory) {
                 Ok((kind, t)) => {
                     set.templates.insert(kind, t);
@@ -100,13 +116,13 @@ impl GatekeeperSet {
                 Err(d) => diags.push(*d),
             }
         }
-        for m in manifests.iter().filter(|m| is_constraint(m)) {
+        for m in gatekeeper_objects.iter().copied().filter(|m| is_constraint(m)) {
             let Some(t) = set.templates.get(&m.resource.kind) else {
                 diags.push(
                     Diagnostic::warning(
                         UNKNOWN_CONSTRAINT,
                         format!(
-                            "no ConstraintTemplate among the checked objects defines kind `{}`: this constraint is not evaluated",
+                            "no ConstraintTemplate among the checked objects or policy folders defines kind `{}`: this constraint is not evaluated",
                             m.resource.kind
                         ),
                     )
@@ -292,6 +308,71 @@ impl GatekeeperSet {
             .map(|r| finding(&code, c.severity, &r, m))
             .collect()
     }
+}
+
+/// The ConstraintTemplates and constraints in the YAML files of the `--policy` folders (read
+/// from `sources` in merge-request mode). Other YAML there (gator suites, samples, data) is not
+/// ours: files without a template or constraint are skipped, problems included.
+pub fn policy_objects(
+    files: &crate::source::Files,
+    opts: &crate::policy::PolicyOptions,
+) -> (Vec<Manifest>, Vec<Diagnostic>) {
+    let texts: Vec<(String, Result<Vec<u8>, Diagnostic>)> = match &opts.sources {
+        Some(sources) => sources
+            .gatekeeper
+            .iter()
+            .map(|(display, text)| (display.clone(), Ok(text.clone().into_bytes())))
+            .collect(),
+        None => opts
+            .dirs
+            .iter()
+            .flat_map(|d| crate::policy::walk(std::path::Path::new(d), &["yaml", "yml"]))
+            .map(|f| {
+                let display = f.to_string_lossy().to_string();
+                let bytes = std::fs::read(&f).map_err(|e| {
+                    Diagnostic::error(INVALID_TEMPLATE, format!("cannot read: {e}"))
+                        .in_file(display.clone(), None)
+                });
+                (display, bytes)
+            })
+            .collect(),
+    };
+    let mut objects = Vec::new();
+    let mut diags = Vec::new();
+    for (display, bytes) in texts {
+        let loaded = crate::pipeline::load_bytes(files, &display, bytes, &Default::default());
+        if !loaded
+            .manifests
+            .iter()
+            .any(|m| is_template(m) || is_constraint(m))
+        {
+            continue;
+        }
+        diags.extend(loaded.diagnostics);
+        objects.extend(
+            loaded
+                .manifests
+                .into_iter()
+                .filter(|m| is_template(m) || is_constraint(m)),
+        );
+    }
+    (objects, diags)
+}
+
+/// Whether the `--policy` folders hold Gatekeeper objects and no Rego module: then the Rego
+/// engine's "nothing is enforced" warning is wrong, the folders enforce through Gatekeeper.
+pub fn policy_folders_are_gatekeeper_only(
+    opts: &crate::policy::PolicyOptions,
+    policy_objects: &[Manifest],
+) -> bool {
+    let no_rego = match &opts.sources {
+        Some(sources) => sources.modules.is_empty(),
+        None => opts
+            .dirs
+            .iter()
+            .all(|d| crate::policy::walk(std::path::Path::new(d), &["rego"]).is_empty()),
+    };
+    no_rego && !policy_objects.is_empty()
 }
 
 /// `input.review` as Gatekeeper's webhook builds it for the creation of `m` by an anonymous
