@@ -327,3 +327,18 @@ fn templates_and_constraints_come_from_policy_folders_too() {
         ("workloads.yaml", 33, 18)
     );
 }
+
+#[test]
+fn explain_knows_constraint_codes() {
+    for code in ["gatekeeper/K8sAllowedRepos/prod-repos", "gatekeeper"] {
+        let (status, out, err) = kgate(&[], &["explain", code]);
+        assert_eq!(status, 0, "{code}: {out}{err}");
+        assert!(
+            out.contains("gatekeeper/<constraint kind>/<constraint name>"),
+            "{out}"
+        );
+        assert!(out.contains("enforcementAction"), "{out}");
+    }
+    let (status, _, err) = kgate(&[], &["explain", "gatekeeper/K8sAllowedRepos"]);
+    assert_eq!(status, 2, "{err}");
+}
