@@ -257,8 +257,7 @@ pub fn check_loaded_in(
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
-    let (gk_policy, gk_policy_problems) =
-        crate::gatekeeper::policy_objects(&files, &opts.policy);
+    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
     diagnostics.extend(gk_policy_problems);
     if crate::gatekeeper::policy_folders_are_gatekeeper_only(&opts.policy, &gk_policy) {
         diagnostics.retain(|d| d.code != crate::policy::EMPTY_NAMESPACE);

@@ -108,7 +108,11 @@ impl GatekeeperSet {
             }
         }
         let inventory = Value::from(json!({ "inventory": set.inventory(manifests) }));
-        for m in gatekeeper_objects.iter().copied().filter(|m| is_template(m)) {
+        for m in gatekeeper_objects
+            .iter()
+            .copied()
+            .filter(|m| is_template(m))
+        {
             match compile_template(m, &inventory) {
                 Ok((kind, t)) => {
                     set.templates.insert(kind, t);
@@ -116,7 +120,11 @@ impl GatekeeperSet {
                 Err(d) => diags.push(*d),
             }
         }
-        for m in gatekeeper_objects.iter().copied().filter(|m| is_constraint(m)) {
+        for m in gatekeeper_objects
+            .iter()
+            .copied()
+            .filter(|m| is_constraint(m))
+        {
             let Some(t) = set.templates.get(&m.resource.kind) else {
                 diags.push(
                     Diagnostic::warning(
