@@ -389,6 +389,7 @@ pub fn policy_sources(
     let mut out = PolicySources::default();
     for (paths, exts, what, into) in [
         (dirs, &["rego"][..], "policy", &mut out.modules),
+        (dirs, &["yaml", "yml"][..], "policy", &mut out.gatekeeper),
         (data, &["json", "yaml", "yml"][..], "data", &mut out.data),
     ] {
         for given in paths {

@@ -257,10 +257,16 @@ pub fn check_loaded_in(
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
-    let (gatekeeper, gk_problems) =
-        crate::gatekeeper::GatekeeperSet::load(&loaded.manifests, &|a, k| {
-            registry.is_namespaced(a, k)
-        });
+    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
+    diagnostics.extend(gk_policy_problems);
+    if crate::gatekeeper::policy_folders_are_gatekeeper_only(&opts.policy, &gk_policy) {
+        diagnostics.retain(|d| d.code != crate::policy::EMPTY_NAMESPACE);
+    }
+    let (gatekeeper, gk_problems) = crate::gatekeeper::GatekeeperSet::load_with_policies(
+        &loaded.manifests,
+        &gk_policy,
+        &|a, k| registry.is_namespaced(a, k),
+    );
     diagnostics.extend(gk_problems);
 
     let results: Vec<(Vec<Diagnostic>, redact::Secrets)> = loaded

@@ -204,8 +204,11 @@ webhook would: each object a constraint's `spec.match` selects (kinds, namespace
 excludedNamespaces, labelSelector, namespaceSelector against the checked Namespace objects, scope, \
 name) is passed as `input.review` with `input.parameters`, and `data.inventory` holds every checked \
 object. Each `violation` result is a finding at the object, or at `details.path` when it resolves. \
-`enforcementAction: deny` is an error, `warn` a warning, `dryrun` a note.\n\nFix: change the \
-object, or the constraint's match/parameters.",
+`enforcementAction: deny` is an error, `warn` a warning, `dryrun` a note. Templates and \
+constraints may also sit in `--policy` folders next to Rego. The Rego runs on regorus, with OPA's \
+deprecated `any`, `all`, `re_match`, `set_diff` and `cast_*` added; Gatekeeper's `external_data` \
+cannot run offline and such a template is reported as invalid.\n\nFix: change the object, or the \
+constraint's match/parameters.",
     },
     Rule {
         code: "gatekeeper/invalid-template",
@@ -357,5 +360,12 @@ it among the checked manifests; mark it `optional: true` if it is created elsewh
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.code == code)
+    RULES.iter().find(|r| r.code == code).or_else(|| {
+        // A constraint's finding, `gatekeeper/<kind>/<name>` (or just `gatekeeper`), is
+        // explained by the rule of all constraint findings.
+        let constraint = code == "gatekeeper" || code.split('/').count() == 3;
+        (constraint && code.starts_with("gatekeeper"))
+            .then(|| RULES.iter().find(|r| r.code.starts_with("gatekeeper/<")))
+            .flatten()
+    })
 }

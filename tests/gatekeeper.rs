@@ -257,3 +257,88 @@ fn verify_runs_gator_suites() {
     );
     assert!(out.ends_with("3 tests, 2 passed, 1 failed\n"), "{out}");
 }
+
+#[test]
+fn verify_takes_admission_reviews_and_opa_deprecated_builtins() {
+    // The template calls `any` and `re_match` (OPA builtins regorus lacks) and exempts UPDATEs;
+    // cases given as AdmissionReviews carry their operation and userInfo into input.review.
+    let (code, out, err) = kgate(&["suite-review"], &["verify", "suite-review"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "PASS privileged-images.untrusted-create (suite-review/suite.yaml)",
+            "PASS privileged-images.trusted-create (suite-review/suite.yaml)",
+            "PASS privileged-images.update-is-exempt (suite-review/suite.yaml)",
+            "PASS privileged-images.delete-reviews-old-object (suite-review/suite.yaml)",
+            "FAIL privileged-images.review-without-object (suite-review/suite.yaml): error: the AdmissionReview request has neither an object nor an oldObject",
+            "5 tests, 4 passed, 1 failed",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn templates_and_constraints_come_from_policy_folders_too() {
+    // Only the workloads are checked; the templates and constraints are policy, given with
+    // --policy as Rego folders are. The findings are the same as when they are checked objects.
+    let (code, out, err) = kgate(
+        &["policy", "workloads.yaml"],
+        &[
+            "check",
+            "workloads.yaml",
+            "--policy",
+            "policy",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    // A folder of Gatekeeper objects without Rego is not "a package with nothing enforced".
+    assert_eq!(
+        codes,
+        vec![
+            "gatekeeper/invalid-parameters",
+            "gatekeeper/K8sRequiredLabels/ns-need-team",
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "gatekeeper/K8sAllowedRepos/prod-repos",
+            "gatekeeper/K8sUniqueLabel/unique-app",
+            "gatekeeper/K8sRequiredLabels/need-owner",
+            "gatekeeper/K8sAllowedRepos/audit-repos",
+        ],
+        "{out}"
+    );
+    let findings = gatekeeper_findings(&out);
+    assert_eq!(
+        (findings[0].2.as_str(), findings[0].3, findings[0].4),
+        ("policy/constraints.yaml", 78, 12)
+    );
+    assert_eq!(
+        (findings[3].2.as_str(), findings[3].3, findings[3].4),
+        ("workloads.yaml", 33, 18)
+    );
+}
+
+#[test]
+fn explain_knows_constraint_codes() {
+    for code in ["gatekeeper/K8sAllowedRepos/prod-repos", "gatekeeper"] {
+        let (status, out, err) = kgate(&[], &["explain", code]);
+        assert_eq!(status, 0, "{code}: {out}{err}");
+        assert!(
+            out.contains("gatekeeper/<constraint kind>/<constraint name>"),
+            "{out}"
+        );
+        assert!(out.contains("enforcementAction"), "{out}");
+    }
+    let (status, _, err) = kgate(&[], &["explain", "gatekeeper/K8sAllowedRepos"]);
+    assert_eq!(status, 2, "{err}");
+}

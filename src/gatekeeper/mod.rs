@@ -2,6 +2,7 @@
 //! objects are compiled once and evaluated on every object a constraint matches, as Gatekeeper's
 //! admission webhook would (`input.review`, `input.parameters`, `data.inventory`).
 
+pub mod builtins;
 pub mod matching;
 pub mod suite;
 
@@ -73,9 +74,25 @@ impl GatekeeperSet {
         manifests: &[Manifest],
         is_namespaced: &dyn Fn(&str, &str) -> Option<bool>,
     ) -> (GatekeeperSet, Vec<Diagnostic>) {
+        Self::load_with_policies(manifests, &[], is_namespaced)
+    }
+
+    /// As [`GatekeeperSet::load`], with more templates and constraints from `--policy`
+    /// folders (`policy_objects`): they take part in the gate but are not checked objects, so
+    /// they are neither evaluated nor in `data.inventory`.
+    pub fn load_with_policies(
+        manifests: &[Manifest],
+        policy_objects: &[Manifest],
+        is_namespaced: &dyn Fn(&str, &str) -> Option<bool>,
+    ) -> (GatekeeperSet, Vec<Diagnostic>) {
         let mut set = GatekeeperSet::default();
         let mut diags = Vec::new();
-        if !manifests.iter().any(is_template) && !manifests.iter().any(is_constraint) {
+        let gatekeeper_objects: Vec<&Manifest> = policy_objects
+            .iter()
+            .chain(manifests)
+            .filter(|m| is_template(m) || is_constraint(m))
+            .collect();
+        if gatekeeper_objects.is_empty() {
             return (set, diags);
         }
         for m in manifests {
@@ -91,7 +108,11 @@ impl GatekeeperSet {
             }
         }
         let inventory = Value::from(json!({ "inventory": set.inventory(manifests) }));
-        for m in manifests.iter().filter(|m| is_template(m)) {
+        for m in gatekeeper_objects
+            .iter()
+            .copied()
+            .filter(|m| is_template(m))
+        {
             match compile_template(m, &inventory) {
                 Ok((kind, t)) => {
                     set.templates.insert(kind, t);
@@ -99,13 +120,17 @@ impl GatekeeperSet {
                 Err(d) => diags.push(*d),
             }
         }
-        for m in manifests.iter().filter(|m| is_constraint(m)) {
+        for m in gatekeeper_objects
+            .iter()
+            .copied()
+            .filter(|m| is_constraint(m))
+        {
             let Some(t) = set.templates.get(&m.resource.kind) else {
                 diags.push(
                     Diagnostic::warning(
                         UNKNOWN_CONSTRAINT,
                         format!(
-                            "no ConstraintTemplate among the checked objects defines kind `{}`: this constraint is not evaluated",
+                            "no ConstraintTemplate among the checked objects or policy folders defines kind `{}`: this constraint is not evaluated",
                             m.resource.kind
                         ),
                     )
@@ -222,15 +247,26 @@ impl GatekeeperSet {
             .unwrap_or(m.resource.namespace.is_some())
     }
 
-    /// Every violation of every constraint that matches `m`.
+    /// Every violation of every constraint that matches `m`, reviewed as a CREATE.
     pub fn evaluate(&self, engines: &mut Engines, m: &Manifest) -> Vec<Diagnostic> {
+        self.evaluate_review(engines, m, &review_for(m))
+    }
+
+    /// Every violation of every constraint that matches `m`, with `review` as `input.review`
+    /// (a gator case may give a whole AdmissionReview request: UPDATE, DELETE, userInfo).
+    pub fn evaluate_review(
+        &self,
+        engines: &mut Engines,
+        m: &Manifest,
+        review: &Json,
+    ) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for c in &self.constraints {
             let namespaced = self.object_namespaced(m);
             if !matching::matches(&c.matcher, m, namespaced, &self.namespaces) {
                 continue;
             }
-            for v in self.violations(engines, c, m, &mut out) {
+            for v in self.violations(engines, c, m, review, &mut out) {
                 out.push(v);
             }
         }
@@ -243,24 +279,13 @@ impl GatekeeperSet {
         engines: &mut Engines,
         c: &Constraint,
         m: &Manifest,
+        review: &Json,
         errors: &mut Vec<Diagnostic>,
     ) -> Vec<Diagnostic> {
         let (Some(t), Some(engine)) = (self.templates.get(&c.kind), engines.get_mut(&c.kind))
         else {
             return Vec::new();
         };
-        let (group, version) = match m.resource.api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", m.resource.api_version.as_str()),
-        };
-        let review = json!({
-            "object": m.json,
-            "kind": { "group": group, "version": version, "kind": m.resource.kind },
-            "name": m.resource.name,
-            "namespace": m.resource.namespace.clone().unwrap_or_default(),
-            "operation": "CREATE",
-            "userInfo": {},
-        });
         engine.set_input(Value::from(
             json!({ "review": review, "parameters": c.parameters }),
         ));
@@ -291,6 +316,88 @@ impl GatekeeperSet {
             .map(|r| finding(&code, c.severity, &r, m))
             .collect()
     }
+}
+
+/// The ConstraintTemplates and constraints in the YAML files of the `--policy` folders (read
+/// from `sources` in merge-request mode). Other YAML there (gator suites, samples, data) is not
+/// ours: files without a template or constraint are skipped, problems included.
+pub fn policy_objects(
+    files: &crate::source::Files,
+    opts: &crate::policy::PolicyOptions,
+) -> (Vec<Manifest>, Vec<Diagnostic>) {
+    let texts: Vec<(String, Result<Vec<u8>, Diagnostic>)> = match &opts.sources {
+        Some(sources) => sources
+            .gatekeeper
+            .iter()
+            .map(|(display, text)| (display.clone(), Ok(text.clone().into_bytes())))
+            .collect(),
+        None => opts
+            .dirs
+            .iter()
+            .flat_map(|d| crate::policy::walk(std::path::Path::new(d), &["yaml", "yml"]))
+            .map(|f| {
+                let display = f.to_string_lossy().to_string();
+                let bytes = std::fs::read(&f).map_err(|e| {
+                    Diagnostic::error(INVALID_TEMPLATE, format!("cannot read: {e}"))
+                        .in_file(display.clone(), None)
+                });
+                (display, bytes)
+            })
+            .collect(),
+    };
+    let mut objects = Vec::new();
+    let mut diags = Vec::new();
+    for (display, bytes) in texts {
+        let loaded = crate::pipeline::load_bytes(files, &display, bytes, &Default::default());
+        if !loaded
+            .manifests
+            .iter()
+            .any(|m| is_template(m) || is_constraint(m))
+        {
+            continue;
+        }
+        diags.extend(loaded.diagnostics);
+        objects.extend(
+            loaded
+                .manifests
+                .into_iter()
+                .filter(|m| is_template(m) || is_constraint(m)),
+        );
+    }
+    (objects, diags)
+}
+
+/// Whether the `--policy` folders hold Gatekeeper objects and no Rego module: then the Rego
+/// engine's "nothing is enforced" warning is wrong, the folders enforce through Gatekeeper.
+pub fn policy_folders_are_gatekeeper_only(
+    opts: &crate::policy::PolicyOptions,
+    policy_objects: &[Manifest],
+) -> bool {
+    let no_rego = match &opts.sources {
+        Some(sources) => sources.modules.is_empty(),
+        None => opts
+            .dirs
+            .iter()
+            .all(|d| crate::policy::walk(std::path::Path::new(d), &["rego"]).is_empty()),
+    };
+    no_rego && !policy_objects.is_empty()
+}
+
+/// `input.review` as Gatekeeper's webhook builds it for the creation of `m` by an anonymous
+/// user: the object, its group/version/kind, name, namespace, operation CREATE.
+pub fn review_for(m: &Manifest) -> Json {
+    let (group, version) = match m.resource.api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", m.resource.api_version.as_str()),
+    };
+    json!({
+        "object": m.json,
+        "kind": { "group": group, "version": version, "kind": m.resource.kind },
+        "name": m.resource.name,
+        "namespace": m.resource.namespace.clone().unwrap_or_default(),
+        "operation": "CREATE",
+        "userInfo": {},
+    })
 }
 
 fn results(v: &Value) -> Vec<Json> {
@@ -399,6 +506,9 @@ fn compile_template(
     let mut engine = Engine::new();
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
+    if let Err(e) = builtins::add_to(&mut engine) {
+        return Err(bad(format!("cannot add builtins: {e}"), &at));
+    }
     let name = format!("{}#{}", m.file.path, kind);
     if let Err(e) = engine.add_policy(name.clone(), rego.clone()) {
         let err = format!("{e:#}");

@@ -123,6 +123,33 @@ fn run_suite(
     }
 }
 
+/// A case object that is an `admission.k8s.io` AdmissionReview stands for its request, as in
+/// gator: the object reviewed is `request.object` (for a DELETE, `request.oldObject`, which
+/// Gatekeeper's webhook also passes as the object), and every field of the request
+/// (operation, oldObject, userInfo, …) is part of `input.review`.
+fn admission_review(m: &Manifest) -> Result<Option<(Manifest, Json)>, String> {
+    if m.resource.kind != "AdmissionReview" || m.group() != "admission.k8s.io" {
+        return Ok(None);
+    }
+    let request = m
+        .node
+        .get("request")
+        .filter(|r| r.as_map().is_some())
+        .ok_or("the AdmissionReview has no request")?;
+    let object = ["object", "oldObject"]
+        .iter()
+        .filter_map(|k| request.get(k))
+        .find(|o| o.as_map().is_some())
+        .ok_or("the AdmissionReview request has neither an object nor an oldObject")?;
+    let reviewed = Manifest::from_node(object.clone(), m.file.clone());
+    let mut review = super::review_for(&reviewed);
+    if let (Some(review), Json::Object(fields)) = (review.as_object_mut(), request.to_json()) {
+        review.extend(fields);
+        review.insert("object".into(), reviewed.json.clone());
+    }
+    Ok(Some((reviewed, review)))
+}
+
 /// One case: `None` when its files cannot be used (a problem was recorded).
 fn run_case(
     files: &Files,
@@ -167,8 +194,16 @@ fn run_case(
         problems.extend(diags);
         return None;
     }
+    let (object, review) = match admission_review(&object) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            let review = super::review_for(&object);
+            (object, review)
+        }
+        Err(e) => return Some(Outcome::Error(e)),
+    };
     let mut engines = set.engines();
-    let found = set.evaluate(&mut engines, &object);
+    let found = set.evaluate_review(&mut engines, &object, &review);
     if let Some(d) = found.iter().find(|d| super::is_tool_failure(&d.code)) {
         return Some(Outcome::Error(d.message.clone()));
     }

@@ -74,6 +74,9 @@ pub struct PolicySources {
     pub modules: Vec<(String, String)>,
     /// JSON/YAML documents merged into `data`.
     pub data: Vec<(String, String)>,
+    /// YAML files of the policy folders, where Gatekeeper ConstraintTemplates and constraints
+    /// may be.
+    pub gatekeeper: Vec<(String, String)>,
 }
 
 impl Default for PolicyOptions {
