@@ -12,8 +12,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, Tag};
 
 use crate::source::{SourceFile, Span};
 
-/// Bounds that keep one hostile document from taking the run down.
-#[derive(Debug, Clone, Copy)]
+/// Bounds that keep one hostile document from taking the run down (see `crate::limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Nodes one document may expand to (aliases included).
     pub max_nodes: usize,
@@ -253,7 +253,7 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
             out.documents.truncate(limits.max_documents);
             out.problems.push(YamlProblem::Limit {
                 message: format!(
-                    "more than {} documents in one file; the rest of the file was not read",
+                    "more than {} documents in one file; the rest of the file was not read (limit: --max-documents / `max_documents`)",
                     limits.max_documents
                 ),
                 span: file.span_at_byte(0),
@@ -392,7 +392,7 @@ impl<'f> Builder<'f> {
                     if e.info().contains("recursion limit") {
                         self.problems.push(YamlProblem::Limit {
                             message:
-                                "nesting too deep for the YAML parser; the document was not checked"
+                                "nesting too deep for the YAML parser; the document was not checked (limit: the YAML parser's own bound on flow nesting, which --max-depth cannot raise)"
                                     .into(),
                             span,
                         });
@@ -456,7 +456,7 @@ impl<'f> Builder<'f> {
                         self.limit(
                             span,
                             format!(
-                                "aliases expand this document past {} nodes (an alias bomb?); the document was not checked",
+                                "aliases expand this document past {} nodes (an alias bomb?); the document was not checked (limit: --max-nodes / `max_nodes`)",
                                 self.limits.max_nodes
                             ),
                         );
@@ -479,7 +479,7 @@ impl<'f> Builder<'f> {
                         self.limit(
                             span,
                             format!(
-                                "document has more than {} nodes; it was not checked",
+                                "document has more than {} nodes; it was not checked (limit: --max-nodes / `max_nodes`)",
                                 self.limits.max_nodes
                             ),
                         );
@@ -566,7 +566,7 @@ impl<'f> Builder<'f> {
             self.limit(
                 span,
                 format!(
-                    "nesting deeper than {} levels; the document was not checked",
+                    "nesting deeper than {} levels; the document was not checked (limit: --max-depth / `max_depth`)",
                     self.limits.max_depth
                 ),
             );
