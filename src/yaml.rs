@@ -326,8 +326,14 @@ enum Frame {
         /// Keys merged in with `<<`: applied when the mapping ends, after explicit keys.
         merges: Vec<Node>,
         pending_key: Option<Node>,
+        /// Key → position in `entries`, built once the mapping is large, so that the duplicate
+        /// check stays linear for a hostile mapping with 100,000 keys.
+        index: Option<HashMap<String, usize>>,
     },
 }
+
+/// Mappings with at least this many keys get a hash index for the duplicate-key check.
+const INDEX_FROM: usize = 32;
 
 struct Builder<'f> {
     file: &'f SourceFile,
@@ -509,6 +515,7 @@ impl<'f> Builder<'f> {
                             entries: Vec::new(),
                             merges: Vec::new(),
                             pending_key: None,
+                            index: None,
                         });
                     }
                 }
@@ -591,6 +598,7 @@ impl<'f> Builder<'f> {
                 entries,
                 merges,
                 pending_key,
+                index,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
@@ -602,15 +610,25 @@ impl<'f> Builder<'f> {
                         return;
                     }
                     let name = key_to_string(&key_node);
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    let first = match index {
+                        Some(ix) => ix.get(&name).map(|&i| entries[i].0.span),
+                        None => entries
+                            .iter()
+                            .find(|(k, _)| k.name == name)
+                            .map(|(k, _)| k.span),
+                    };
+                    if let Some(first) = first {
                         self.problems.push(YamlProblem::DuplicateKey {
                             key: name,
-                            first: first.span,
+                            first,
                             second: key_node.span,
                         });
                         return;
                     }
                     let _ = from_alias;
+                    if let Some(ix) = index {
+                        ix.insert(name.clone(), entries.len());
+                    }
                     entries.push((
                         Key {
                             name,
@@ -618,6 +636,15 @@ impl<'f> Builder<'f> {
                         },
                         node,
                     ));
+                    if index.is_none() && entries.len() >= INDEX_FROM {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.name.clone(), i))
+                                .collect(),
+                        );
+                    }
                 }
             },
         }
