@@ -63,11 +63,18 @@ pub fn load_paths(
     loaded.diagnostics.extend(found.diagnostics);
     let mut count = found.files.len();
     // The memory target admits a prefix of the sorted files by their size on disk, before any
-    // is read (a size that cannot be read counts as 0: reading it reports the problem).
+    // is read. A file that will not be read (over --max-file-size, or its size unknown) counts
+    // as 0: reading it reports the problem.
     let sizes: Vec<u64> = found
         .files
         .iter()
-        .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .map(|(_, p)| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .ok()
+                .filter(|len| *len <= opts.max_file_size)
+                .unwrap_or(0)
+        })
         .collect();
     refuse_over_memory_target(&mut found.files, &sizes, opts, &mut loaded, |(d, _)| d);
     let per_file: Vec<Loaded> = found

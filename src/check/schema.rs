@@ -525,8 +525,16 @@ fn allowed_properties(schema: &Value, keyword_path: &str) -> Vec<String> {
     names
 }
 
+/// Schemas with more properties than this get no did-you-mean: comparing every unknown field
+/// with every allowed name would make a hostile object (50,000 unknown fields against a
+/// 50,000-property CRD) quadratic. Real Kubernetes kinds have well under a hundred.
+const SUGGEST_MAX_ALLOWED: usize = 1000;
+
 /// The closest allowed name, if it is close enough to be a typo.
 fn suggest(name: &str, allowed: &[String]) -> Option<String> {
+    if allowed.len() > SUGGEST_MAX_ALLOWED || name.len() > 256 {
+        return None;
+    }
     let lower = name.to_lowercase();
     allowed
         .iter()
