@@ -410,7 +410,10 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
             }
         );
         let err = parse("c.yaml", "max_nodes: lots\n", Path::new("")).unwrap_err();
-        assert_eq!(err, "c.yaml:1:12: `max_nodes` must be a positive whole number");
+        assert_eq!(
+            err,
+            "c.yaml:1:12: `max_nodes` must be a positive whole number"
+        );
         let err = parse("c.yaml", "policy_timeout: 3h\n", Path::new("")).unwrap_err();
         assert!(err.starts_with("c.yaml:1:17: `policy_timeout`:"), "{err}");
     }

@@ -277,10 +277,7 @@ fn apply_settings(
         .skip_kinds
         .extend(cfg.skip_kinds.iter().cloned());
     opts.discover.excludes.extend(cfg.excludes.iter().cloned());
-    apply_limits(
-        &limits::RunLimits::resolve(&args.limits, &cfg.limits),
-        opts,
-    );
+    apply_limits(&limits::RunLimits::resolve(&args.limits, &cfg.limits), opts);
     Ok(())
 }
 

@@ -95,14 +95,8 @@ impl RunLimits {
                 .or(cfg.max_file_size)
                 .unwrap_or(d.max_file_size),
             yaml: crate::yaml::Limits {
-                max_nodes: cli
-                    .max_nodes
-                    .or(cfg.max_nodes)
-                    .unwrap_or(d.yaml.max_nodes),
-                max_depth: cli
-                    .max_depth
-                    .or(cfg.max_depth)
-                    .unwrap_or(d.yaml.max_depth),
+                max_nodes: cli.max_nodes.or(cfg.max_nodes).unwrap_or(d.yaml.max_nodes),
+                max_depth: cli.max_depth.or(cfg.max_depth).unwrap_or(d.yaml.max_depth),
                 max_documents: cli
                     .max_documents
                     .or(cfg.max_documents)
@@ -130,13 +124,11 @@ impl RunLimits {
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi"))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi")
+    })?;
     let mult: u64 = match unit {
         "" => 1,
         "k" | "K" => 1_000,
@@ -176,9 +168,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     if !(secs > 0.0 && secs.is_finite() && secs < 86_400.0) {
-        return Err(format!(
-            "`{s}` must be more than zero and less than a day"
-        ));
+        return Err(format!("`{s}` must be more than zero and less than a day"));
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -159,7 +159,10 @@ fn refuse_over_memory_target<T>(
     for item in items.drain(keep..) {
         loaded
             .diagnostics
-            .push(crate::limits::memory_target_finding(display(&item), &limits));
+            .push(crate::limits::memory_target_finding(
+                display(&item),
+                &limits,
+            ));
     }
 }
 

@@ -17,7 +17,8 @@ use serde_json::Value;
 /// Generous for debug builds on a shared 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(90);
 
-const GOOD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\nbogus: 1\n";
+const GOOD: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\nbogus: 1\n";
 
 struct Run {
     code: i32,
@@ -158,7 +159,10 @@ fn alias_bombs_and_quadratic_anchors_hit_the_node_budget() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     for f in ["bomb.yaml", "quadratic.yaml"] {
         let m = finding(&v, f, "yaml/limit");
-        assert!(m.contains("1000000 nodes") && m.contains("--max-nodes"), "{m}");
+        assert!(
+            m.contains("1000000 nodes") && m.contains("--max-nodes"),
+            "{m}"
+        );
     }
     sibling_checked(&v);
 }
@@ -191,7 +195,8 @@ fn a_200_mb_file_is_refused_by_the_size_limit_quickly() {
     let path = d.path().join("huge.yaml");
     let gen = Instant::now();
     {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+        let mut w =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
         let line = format!("# {}\n", "x".repeat(1021));
         for _ in 0..200 * 1024 {
             w.write_all(line.as_bytes()).unwrap();
@@ -204,7 +209,10 @@ fn a_200_mb_file_is_refused_by_the_size_limit_quickly() {
     eprintln!("refused the 200 MiB file in {:?}", r.elapsed);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let m = finding(&v, "huge.yaml", "file/too-large");
-    assert!(m.contains("209715200 bytes") && m.contains("--max-file-size"), "{m}");
+    assert!(
+        m.contains("209715200 bytes") && m.contains("--max-file-size"),
+        "{m}"
+    );
     sibling_checked(&v);
     // Refused from its size, never read: well under the deadline.
     assert!(r.elapsed < Duration::from_secs(30), "{:?}", r.elapsed);
@@ -245,7 +253,10 @@ fn a_million_tiny_documents_hit_the_documents_limit() {
     eprintln!("1,000,000 documents: {:?}", r.elapsed);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let m = finding(&v, "many.yaml", "yaml/limit");
-    assert!(m.contains("more than 100000 documents") && m.contains("--max-documents"), "{m}");
+    assert!(
+        m.contains("more than 100000 documents") && m.contains("--max-documents"),
+        "{m}"
+    );
     sibling_checked(&v);
     // From the config file too.
     std::fs::write(path, "a: 1\n---\nb: 2\n---\nc: 3\n").unwrap();
@@ -260,7 +271,11 @@ fn binary_nul_non_utf8_and_bom_files() {
     let p = d.path();
     std::fs::write(p.join("binary.yaml"), [0x7f, b'E', b'L', b'F', 0, 0, 1, 2]).unwrap();
     std::fs::write(p.join("nul.yaml"), b"apiVersion: v1\nkind: Conf\0igMap\n").unwrap();
-    std::fs::write(p.join("latin1.yaml"), b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n").unwrap();
+    std::fs::write(
+        p.join("latin1.yaml"),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n",
+    )
+    .unwrap();
     let mut bom = b"\xef\xbb\xbf".to_vec();
     bom.extend_from_slice(GOOD.as_bytes());
     std::fs::write(p.join("bom.yaml"), bom).unwrap();
@@ -290,7 +305,9 @@ fn hostile_file_names_keep_every_output_format_well_formed() {
     for n in names {
         std::fs::write(d.path().join(std::ffi::OsStr::from_bytes(n)), GOOD).unwrap();
     }
-    for format in ["human", "json", "sarif", "junit", "github", "gitlab", "markdown"] {
+    for format in [
+        "human", "json", "sarif", "junit", "github", "gitlab", "markdown",
+    ] {
         let r = run(d.path(), &["check", ".", "-o", format]);
         assert_eq!(r.code, 1, "{format}: {}", r.stderr);
         let text = String::from_utf8(r.stdout.clone())
@@ -309,7 +326,10 @@ fn hostile_file_names_keep_every_output_format_well_formed() {
             }
             "junit" => {
                 let problems = xml_problems(&text);
-                assert!(problems.is_empty(), "junit not well-formed: {problems:?}\n{text}");
+                assert!(
+                    problems.is_empty(),
+                    "junit not well-formed: {problems:?}\n{text}"
+                );
             }
             "github" => {
                 // One workflow command per line, and 5 files × 2 findings.
@@ -320,7 +340,10 @@ fn hostile_file_names_keep_every_output_format_well_formed() {
                     .collect();
                 assert!(lines.iter().all(|l| l.starts_with("::")), "{text}");
                 assert_eq!(
-                    lines.iter().filter(|l| l.contains("schema/unknown-field")).count(),
+                    lines
+                        .iter()
+                        .filter(|l| l.contains("schema/unknown-field"))
+                        .count(),
                     5,
                     "{text}"
                 );
@@ -340,14 +363,17 @@ fn xml_problems(xml: &str) -> Vec<String> {
     let mut rest = xml;
     while let Some(i) = rest.find(['<', '&']) {
         let tail = &rest[i..];
-        if tail.starts_with('&') {
-            let ok = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"]
+        if let Some(after) = tail.strip_prefix('&') {
+            let ok = ["amp;", "lt;", "gt;", "quot;", "apos;", "#"]
                 .iter()
-                .any(|e| tail.starts_with(e));
+                .any(|e| after.starts_with(e));
             if !ok {
-                problems.push(format!("bare & at {:?}", &tail[..tail.len().min(20)]));
+                problems.push(format!(
+                    "bare & before {:?}",
+                    after.chars().take(20).collect::<String>()
+                ));
             }
-            rest = &tail[1..];
+            rest = after;
             continue;
         }
         let Some(end) = tail.find('>') else {
@@ -383,7 +409,10 @@ fn fifos_sockets_dev_zero_and_symlink_loops_are_never_read() {
     let d = repo();
     let p = d.path();
     // mkfifo(1): the crate has no libc dependency.
-    let made = Command::new("mkfifo").arg(p.join("fifo.yaml")).status().unwrap();
+    let made = Command::new("mkfifo")
+        .arg(p.join("fifo.yaml"))
+        .status()
+        .unwrap();
     assert!(made.success());
     let _sock = std::os::unix::net::UnixListener::bind(p.join("sock.yaml")).unwrap();
     symlink("/dev/zero", p.join("zero.yaml")).unwrap();
@@ -426,13 +455,18 @@ fn kustomization_cycles_and_escapes_are_findings_not_hangs() {
     let f = findings(&v);
     // The a ⇄ b cycle has no root kustomization: it is still reported.
     assert!(
-        f.iter().any(|(file, c, _, _)| c == "render/cycle" && file.starts_with("b/")),
+        f.iter()
+            .any(|(file, c, _, _)| c == "render/cycle" && file.starts_with("b/")),
         "{f:#?}"
     );
-    assert!(f.iter().any(|(file, c, _, _)| c == "render/cycle" && file.starts_with("self/")));
+    assert!(f
+        .iter()
+        .any(|(file, c, _, _)| c == "render/cycle" && file.starts_with("self/")));
     assert_eq!(
         f.iter()
-            .filter(|(file, c, _, _)| file == "escape/kustomization.yaml" && c == "render/outside-root")
+            .filter(
+                |(file, c, _, _)| file == "escape/kustomization.yaml" && c == "render/outside-root"
+            )
             .count(),
         3,
         "{f:#?}"
@@ -460,7 +494,11 @@ fn a_policy_that_computes_without_end_is_stopped_by_the_time_limit() {
     sibling_checked(&v);
     eprintln!("runaway policy stopped; run took {:?}", r.elapsed);
     // From the config file too.
-    std::fs::write(p.join(".kgate.yaml"), "policies: [policy]\npolicy_timeout: 200ms\n").unwrap();
+    std::fs::write(
+        p.join(".kgate.yaml"),
+        "policies: [policy]\npolicy_timeout: 200ms\n",
+    )
+    .unwrap();
     let (_, v) = check_json(p, &[]);
     assert!(finding(&v, "good.yaml", "policy/timeout").contains("200 ms"));
 
@@ -475,7 +513,11 @@ fn a_policy_that_computes_without_end_is_stopped_by_the_time_limit() {
     let (r, v) = check_json(p, &["-p", "policy"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let f = findings(&v);
-    assert!(f.iter().any(|(_, c, _, m)| c == "policy/eval-error" && m.contains("recursion")), "{f:#?}");
+    assert!(
+        f.iter()
+            .any(|(_, c, _, m)| c == "policy/eval-error" && m.contains("recursion")),
+        "{f:#?}"
+    );
     sibling_checked(&v);
 }
 
@@ -544,21 +586,45 @@ fn a_missing_base_object_is_a_clear_failure() {
     repo.write("other.yaml", GOOD);
     repo.commit("head");
     // A base that does not exist at all.
-    let r = run(repo.path(), &["check", "--base", "0123456789abcdef0123456789abcdef01234567"]);
+    let r = run(
+        repo.path(),
+        &[
+            "check",
+            "--base",
+            "0123456789abcdef0123456789abcdef01234567",
+        ],
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("0123456789abcdef"), "{}", r.stderr);
     // A base commit whose tree object is gone (a broken or partial clone).
-    let tree = repo.git(&["rev-parse", &format!("{base}^{{tree}}")]).trim().to_string();
-    let obj = repo.path().join(".git/objects").join(&tree[..2]).join(&tree[2..]);
+    let tree = repo
+        .git(&["rev-parse", &format!("{base}^{{tree}}")])
+        .trim()
+        .to_string();
+    let obj = repo
+        .path()
+        .join(".git/objects")
+        .join(&tree[..2])
+        .join(&tree[2..]);
     let mut perms = std::fs::metadata(&obj).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     std::fs::set_permissions(&obj, perms).unwrap();
     std::fs::remove_file(&obj).unwrap();
     let r = run(repo.path(), &["check", "--base", &base]);
-    assert_eq!(r.code, 2, "stdout {} stderr {}", String::from_utf8_lossy(&r.stdout), r.stderr);
+    assert_eq!(
+        r.code,
+        2,
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&r.stdout),
+        r.stderr
+    );
     assert!(r.stderr.starts_with("kgate: error:"), "{}", r.stderr);
-    assert!(r.stderr.to_lowercase().contains("object") || r.stderr.contains(&tree[..7]), "{}", r.stderr);
+    assert!(
+        r.stderr.to_lowercase().contains("object") || r.stderr.contains(&tree[..7]),
+        "{}",
+        r.stderr
+    );
     let r = run(repo.path(), &["diff", "--base", &base]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
