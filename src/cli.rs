@@ -215,9 +215,9 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub builtin_engine: Option<crate::policy::BuiltinEngine>,
 
-    /// Largest file read, in bytes.
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
-    pub max_file_size: u64,
+    /// Resource limits: file size, documents, nodes, depth, policy time, memory.
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 
     /// Check raw files only: do not render kustomizations and Flux Kustomizations.
     #[arg(long)]
@@ -285,9 +285,11 @@ pub struct DiffArgs {
     #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<String>,
 
-    /// Largest file read, in bytes.
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
-    pub max_file_size: u64,
+    /// Resource limits: file size, documents, nodes and depth bound the plan too;
+    /// --policy-timeout and --memory-target are accepted so that `check` and `diff` can share
+    /// flags, and have no effect here (the plan runs no policies and reads both revisions).
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 
     /// Check raw files only: do not render kustomizations and Flux Kustomizations.
     #[arg(long)]
@@ -299,8 +301,8 @@ pub struct RenderArgs {
     /// A folder with a kustomization.yaml, or a file holding Flux Kustomizations.
     pub path: String,
 
-    /// Largest file read, in bytes.
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    /// Largest file read, in bytes (suffixes k, M, G, Ki, Mi, Gi).
+    #[arg(long, default_value = "32Mi", value_parser = crate::limits::parse_size)]
     pub max_file_size: u64,
 }
 

@@ -26,6 +26,13 @@ const KEYS: &[&str] = &[
     "excludes",
     "severity",
     "exceptions",
+    // The resource limits (`crate::limits::CONFIG_KEYS`).
+    "max_file_size",
+    "max_documents",
+    "max_nodes",
+    "max_depth",
+    "policy_timeout",
+    "memory_target",
 ];
 
 const EXCEPTION_KEYS: &[&str] = &[
@@ -56,6 +63,8 @@ pub struct Config {
     pub excludes: Vec<String>,
     pub severity: Vec<(String, Option<Severity>)>,
     pub exceptions: Vec<ConfigException>,
+    /// Resource limits; command-line flags win.
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// Finds the config for a run: `explicit` if given, else the nearest `.kgate.yaml` walking up
@@ -126,6 +135,28 @@ impl Reader<'_> {
         match n.value {
             Value::Bool(b) => Ok(b),
             _ => Err(self.err(n.span, format!("`{key}` must be true or false"))),
+        }
+    }
+
+    /// A byte size: a number, or a string with a unit (`64Mi`).
+    fn size(&self, n: &Node, key: &str) -> Result<u64, String> {
+        match &n.value {
+            Value::Int(i) if *i > 0 => Ok(*i as u64),
+            Value::String(s) => {
+                crate::limits::parse_size(s).map_err(|e| self.err(n.span, format!("`{key}`: {e}")))
+            }
+            _ => Err(self.err(
+                n.span,
+                format!("`{key}` must be a positive size such as 33554432 or 32Mi"),
+            )),
+        }
+    }
+
+    /// A positive count.
+    fn count(&self, n: &Node, key: &str) -> Result<usize, String> {
+        match &n.value {
+            Value::Int(i) if *i > 0 => Ok(*i as usize),
+            _ => Err(self.err(n.span, format!("`{key}` must be a positive whole number"))),
         }
     }
 
@@ -266,6 +297,17 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
                     config.exceptions.push(exception(&r, item)?);
                 }
             }
+            "max_file_size" => config.limits.max_file_size = Some(r.size(v, key)?),
+            "memory_target" => config.limits.memory_target = Some(r.size(v, key)?),
+            "max_documents" => config.limits.max_documents = Some(r.count(v, key)?),
+            "max_nodes" => config.limits.max_nodes = Some(r.count(v, key)?),
+            "max_depth" => config.limits.max_depth = Some(r.count(v, key)?),
+            "policy_timeout" => {
+                let text = r.string(v, key)?;
+                let d = crate::limits::parse_duration(&text)
+                    .map_err(|e| r.err(v.span, format!("`{key}`: {e}")))?;
+                config.limits.policy_timeout = Some(d);
+            }
             _ => unreachable!("keys were checked against KEYS"),
         }
     }
@@ -363,6 +405,31 @@ reason: sized by VPA\n    expires: 2030-01-31\n";
         assert_eq!(e.reason.as_deref(), Some("sized by VPA"));
         assert_eq!(e.expires, Some(time::macros::date!(2030 - 01 - 31)));
         assert_eq!(e.origin.1.unwrap().line, 12);
+    }
+
+    #[test]
+    fn reads_the_limits() {
+        let text = "max_file_size: 64Mi\nmax_documents: 10\nmax_nodes: 5000\nmax_depth: 50\n\
+policy_timeout: 250ms\nmemory_target: 1073741824\n";
+        let c = parse(".kgate.yaml", text, Path::new("")).unwrap();
+        assert_eq!(
+            c.limits,
+            crate::limits::LimitSettings {
+                max_file_size: Some(64 << 20),
+                max_documents: Some(10),
+                max_nodes: Some(5000),
+                max_depth: Some(50),
+                policy_timeout: Some(std::time::Duration::from_millis(250)),
+                memory_target: Some(1 << 30),
+            }
+        );
+        let err = parse("c.yaml", "max_nodes: lots\n", Path::new("")).unwrap_err();
+        assert_eq!(
+            err,
+            "c.yaml:1:12: `max_nodes` must be a positive whole number"
+        );
+        let err = parse("c.yaml", "policy_timeout: 3h\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:1:17: `policy_timeout`:"), "{err}");
     }
 
     #[test]

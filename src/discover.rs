@@ -22,13 +22,17 @@ pub struct Input {
 pub struct DiscoverOptions {
     pub excludes: Vec<String>,
     pub max_file_size: u64,
+    /// `--memory-target`: files are admitted while their total size stays under
+    /// `crate::limits::RunLimits::loadable_bytes`.
+    pub memory_target: u64,
 }
 
 impl Default for DiscoverOptions {
     fn default() -> Self {
         DiscoverOptions {
             excludes: Vec::new(),
-            max_file_size: 32 * 1024 * 1024,
+            max_file_size: crate::limits::DEFAULT_MAX_FILE_SIZE,
+            memory_target: crate::limits::DEFAULT_MEMORY_TARGET,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod exceptions;
 pub mod gatekeeper;
 pub mod git;
 pub mod init;
+pub mod limits;
 pub mod load;
 pub mod manifest;
 pub mod merge;
@@ -160,7 +161,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         paths: args.paths.clone(),
         discover: discover::DiscoverOptions {
             excludes: args.excludes.clone(),
-            max_file_size: args.max_file_size,
+            ..discover::DiscoverOptions::default()
         },
         limits: yaml::Limits::default(),
         registry: schema::registry::RegistryOptions {
@@ -179,10 +180,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         policy: policy::PolicyOptions::default(),
         exceptions: exceptions::ExceptionOptions::default(),
         shard: args.shard,
-        render: (!args.no_render).then(|| render::RenderOptions {
-            max_file_size: args.max_file_size,
-            ..render::RenderOptions::default()
-        }),
+        render: (!args.no_render).then(render::RenderOptions::default),
     }
 }
 
@@ -267,6 +265,7 @@ fn apply_settings(
             .or(cfg.image_tag_pattern.clone()),
         require_cpu_limit: cfg.require_cpu_limit.unwrap_or(false),
         sources: None,
+        time_limit: None,
     };
     opts.exceptions.exceptions = cfg.exceptions.clone();
     opts.exceptions.severities = cfg.severity.clone();
@@ -282,7 +281,19 @@ fn apply_settings(
         .skip_kinds
         .extend(cfg.skip_kinds.iter().cloned());
     opts.discover.excludes.extend(cfg.excludes.iter().cloned());
+    apply_limits(&limits::RunLimits::resolve(&args.limits, &cfg.limits), opts);
     Ok(())
+}
+
+/// Hands the resolved limits to every stage that enforces one.
+fn apply_limits(l: &limits::RunLimits, opts: &mut pipeline::CheckOptions) {
+    opts.discover.max_file_size = l.max_file_size;
+    opts.discover.memory_target = l.memory_target;
+    opts.limits = l.yaml;
+    opts.policy.time_limit = Some(l.policy_timeout);
+    if let Some(r) = &mut opts.render {
+        r.max_file_size = l.max_file_size;
+    }
 }
 
 fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
@@ -400,11 +411,13 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         );
     };
     let scope = sides.repo_paths(&args.paths)?;
+    let run_limits = limits::RunLimits::resolve(&args.limits, &limits::LimitSettings::default());
     let opts = discover::DiscoverOptions {
         excludes: args.excludes.clone(),
-        max_file_size: args.max_file_size,
+        max_file_size: run_limits.max_file_size,
+        ..discover::DiscoverOptions::default()
     };
-    let limits = yaml::Limits::default();
+    let limits = run_limits.yaml;
     let files = source::Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
     let head = plan::Revision::load(

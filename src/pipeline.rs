@@ -58,10 +58,25 @@ pub fn load_paths(
     opts: &DiscoverOptions,
     limits: &Limits,
 ) -> Result<(Loaded, usize), String> {
-    let found = discover::discover(paths, opts)?;
+    let mut found = discover::discover(paths, opts)?;
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(found.diagnostics);
     let mut count = found.files.len();
+    // The memory target admits a prefix of the sorted files by their size on disk, before any
+    // is read. A file that will not be read (over --max-file-size, or its size unknown) counts
+    // as 0: reading it reports the problem.
+    let sizes: Vec<u64> = found
+        .files
+        .iter()
+        .map(|(_, p)| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .ok()
+                .filter(|len| *len <= opts.max_file_size)
+                .unwrap_or(0)
+        })
+        .collect();
+    refuse_over_memory_target(&mut found.files, &sizes, opts, &mut loaded, |(d, _)| d);
     let per_file: Vec<Loaded> = found
         .files
         .par_iter()
@@ -98,7 +113,9 @@ pub fn load_vfs(
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(walked.diagnostics);
     let count = walked.files.len();
-    let per_file: Vec<Loaded> = walked
+    // A file view has no cheap size query: files are read (each bounded by max_file_size),
+    // then admitted under the memory target in path order, before any is parsed.
+    let read: Vec<(String, Result<Vec<u8>, Diagnostic>)> = walked
         .files
         .par_iter()
         .map(|path| {
@@ -106,13 +123,47 @@ pub fn load_vfs(
             let bytes = vfs
                 .read(path, opts.max_file_size)
                 .map_err(|e| tree_walk::read_error(&display, &e));
-            load_bytes(files, &display, bytes, limits)
+            (display, bytes)
         })
+        .collect();
+    let sizes: Vec<u64> = read
+        .iter()
+        .map(|(_, b)| b.as_ref().map(|b| b.len() as u64).unwrap_or(0))
+        .collect();
+    let mut read = read;
+    refuse_over_memory_target(&mut read, &sizes, opts, &mut loaded, |(d, _)| d);
+    let per_file: Vec<Loaded> = read
+        .into_par_iter()
+        .map(|(display, bytes)| load_bytes(files, &display, bytes, limits))
         .collect();
     for l in per_file {
         loaded.extend(l);
     }
     Ok((loaded, count))
+}
+
+/// Keeps the files (in order) whose sizes fit under the memory target; each refused file is a
+/// `limit/memory-target` finding.
+fn refuse_over_memory_target<T>(
+    items: &mut Vec<T>,
+    sizes: &[u64],
+    opts: &DiscoverOptions,
+    loaded: &mut Loaded,
+    display: impl Fn(&T) -> &String,
+) {
+    let limits = crate::limits::RunLimits {
+        memory_target: opts.memory_target,
+        ..crate::limits::RunLimits::default()
+    };
+    let keep = crate::limits::admitted(sizes, limits.loadable_bytes());
+    for item in items.drain(keep..) {
+        loaded
+            .diagnostics
+            .push(crate::limits::memory_target_finding(
+                display(&item),
+                &limits,
+            ));
+    }
 }
 
 pub(crate) fn load_bytes(
@@ -273,7 +324,13 @@ pub fn check_loaded_in(
         .manifests
         .par_iter()
         .map_init(
-            || (policies.engine(), gatekeeper.engines()),
+            || {
+                let mut gk = gatekeeper.engines();
+                for e in gk.values_mut() {
+                    crate::policy::arm_timer(e, opts.policy.time_limit);
+                }
+                (policies.engine(), gk)
+            },
             |(engine, gk_engines), m| {
                 let mut diags = check_manifest(m, &registry, &opts.schema).diagnostics;
                 diags.extend(policies.evaluate(engine, m));

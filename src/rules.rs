@@ -35,7 +35,19 @@ first bad byte.\n\nFix: save the file as UTF-8, or exclude it if it is not a man
         summary: "a file is larger than --max-file-size",
         docs: "Files over the size limit (32 MiB by default) are not read, so that one generated \
 or hostile file cannot exhaust memory. The limit is a finding, never a silent pass.\n\nFix: split the \
-file, or raise --max-file-size.",
+file, or raise --max-file-size (`max_file_size` in .kgate.yaml).",
+    },
+    Rule {
+        code: "limit/memory-target",
+        severity: Severity::Error,
+        summary: "a file was not read because the run reached --memory-target",
+        docs: "kgate estimates a run's peak memory as 64 times the bytes of YAML it loads (the text, \
+its span-keeping tree, the JSON value and the policy input). Files are admitted in path order \
+while that estimate stays under the memory target (8 GiB by default, so 128 MiB of YAML); the \
+first file that does not fit and every later one are refused with this finding, so the outcome \
+does not depend on thread scheduling. It is an estimate, not a hard cap: one file's rendering or \
+policies can use more.\n\nFix: raise --memory-target (`memory_target` in .kgate.yaml), or split \
+the run with --shard.",
     },
     Rule {
         code: "file/outside-root",
@@ -65,9 +77,12 @@ merged in with `<<: *anchor` is not a duplicate.\n\nFix: keep one of the two.",
         code: "yaml/limit",
         severity: Severity::Error,
         summary: "a document exceeds a safety limit (aliases, nesting, size)",
-        docs: "Aliases that expand past the node budget (an \"alias bomb\"), nesting deeper than the \
-depth limit, or too many documents in one file. The document is not checked; the rest of the run \
-is.\n\nFix: simplify the document.",
+        docs: "Aliases that expand past the node budget (an \"alias bomb\"; --max-nodes, default \
+1,000,000 nodes per document), nesting deeper than the depth limit (--max-depth, default 200), or \
+too many documents in one file (--max-documents, default 100,000: the rest of the file is not \
+read). The message names the limit. The document is not checked; the rest of the run is.\n\nFix: \
+simplify the document, or raise the limit (`max_nodes`, `max_depth`, `max_documents` in \
+.kgate.yaml).",
     },
     Rule {
         code: "schema/type-meta",
@@ -176,6 +191,19 @@ Fix: make the rule robust to the object's shape (`is_string(x)`, `object.get`)."
         summary: "a --data file cannot be read or merged into `data` (exit 2)",
         docs: "Data files (JSON or YAML, each document a mapping) are merged at the top of `data`, as \
 conftest does. Two files that set the same key to different values conflict.",
+    },
+    Rule {
+        code: "policy/timeout",
+        severity: Severity::Error,
+        summary: "a Rego policy ran longer than --policy-timeout on one object",
+        docs: "Each object's policy evaluation (all packages together, and each Gatekeeper \
+template) has a wall-clock budget (5 s by default), enforced by the Rego engine's cooperative \
+timer. A policy that computes without end (a comprehension over huge ranges, a rule that \
+explodes combinatorially) is stopped, the object gets this error naming the rule, and the rest of \
+the run goes on; the rules after the slow one are not evaluated on that object. A timed-out \
+object costs at most twice the limit. One builtin call is not interrupted (a single \
+`numbers.range` over billions of numbers allocates them all first).\n\nFix: make the policy \
+cheaper, or raise --policy-timeout (`policy_timeout` in .kgate.yaml).",
     },
     Rule {
         code: "policy/empty-namespace",

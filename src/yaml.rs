@@ -12,8 +12,8 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, Tag};
 
 use crate::source::{SourceFile, Span};
 
-/// Bounds that keep one hostile document from taking the run down.
-#[derive(Debug, Clone, Copy)]
+/// Bounds that keep one hostile document from taking the run down (see `crate::limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Nodes one document may expand to (aliases included).
     pub max_nodes: usize,
@@ -253,7 +253,7 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
             out.documents.truncate(limits.max_documents);
             out.problems.push(YamlProblem::Limit {
                 message: format!(
-                    "more than {} documents in one file; the rest of the file was not read",
+                    "more than {} documents in one file; the rest of the file was not read (limit: --max-documents / `max_documents`)",
                     limits.max_documents
                 ),
                 span: file.span_at_byte(0),
@@ -326,8 +326,14 @@ enum Frame {
         /// Keys merged in with `<<`: applied when the mapping ends, after explicit keys.
         merges: Vec<Node>,
         pending_key: Option<Node>,
+        /// Key → position in `entries`, built once the mapping is large, so that the duplicate
+        /// check stays linear for a hostile mapping with 100,000 keys.
+        index: Option<HashMap<String, usize>>,
     },
 }
+
+/// Mappings with at least this many keys get a hash index for the duplicate-key check.
+const INDEX_FROM: usize = 32;
 
 struct Builder<'f> {
     file: &'f SourceFile,
@@ -392,7 +398,7 @@ impl<'f> Builder<'f> {
                     if e.info().contains("recursion limit") {
                         self.problems.push(YamlProblem::Limit {
                             message:
-                                "nesting too deep for the YAML parser; the document was not checked"
+                                "nesting too deep for the YAML parser; the document was not checked (limit: the YAML parser's own bound on flow nesting, which --max-depth cannot raise)"
                                     .into(),
                             span,
                         });
@@ -456,7 +462,7 @@ impl<'f> Builder<'f> {
                         self.limit(
                             span,
                             format!(
-                                "aliases expand this document past {} nodes (an alias bomb?); the document was not checked",
+                                "aliases expand this document past {} nodes (an alias bomb?); the document was not checked (limit: --max-nodes / `max_nodes`)",
                                 self.limits.max_nodes
                             ),
                         );
@@ -479,7 +485,7 @@ impl<'f> Builder<'f> {
                         self.limit(
                             span,
                             format!(
-                                "document has more than {} nodes; it was not checked",
+                                "document has more than {} nodes; it was not checked (limit: --max-nodes / `max_nodes`)",
                                 self.limits.max_nodes
                             ),
                         );
@@ -509,6 +515,7 @@ impl<'f> Builder<'f> {
                             entries: Vec::new(),
                             merges: Vec::new(),
                             pending_key: None,
+                            index: None,
                         });
                     }
                 }
@@ -566,7 +573,7 @@ impl<'f> Builder<'f> {
             self.limit(
                 span,
                 format!(
-                    "nesting deeper than {} levels; the document was not checked",
+                    "nesting deeper than {} levels; the document was not checked (limit: --max-depth / `max_depth`)",
                     self.limits.max_depth
                 ),
             );
@@ -591,6 +598,7 @@ impl<'f> Builder<'f> {
                 entries,
                 merges,
                 pending_key,
+                index,
                 ..
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
@@ -602,15 +610,25 @@ impl<'f> Builder<'f> {
                         return;
                     }
                     let name = key_to_string(&key_node);
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
+                    let first = match index {
+                        Some(ix) => ix.get(&name).map(|&i| entries[i].0.span),
+                        None => entries
+                            .iter()
+                            .find(|(k, _)| k.name == name)
+                            .map(|(k, _)| k.span),
+                    };
+                    if let Some(first) = first {
                         self.problems.push(YamlProblem::DuplicateKey {
                             key: name,
-                            first: first.span,
+                            first,
                             second: key_node.span,
                         });
                         return;
                     }
                     let _ = from_alias;
+                    if let Some(ix) = index {
+                        ix.insert(name.clone(), entries.len());
+                    }
                     entries.push((
                         Key {
                             name,
@@ -618,6 +636,15 @@ impl<'f> Builder<'f> {
                         },
                         node,
                     ));
+                    if index.is_none() && entries.len() >= INDEX_FROM {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.name.clone(), i))
+                                .collect(),
+                        );
+                    }
                 }
             },
         }

@@ -258,11 +258,25 @@ fn report(
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
             let allowed = allowed_properties(&compiled.schema, err.schema_path().as_str());
+            // One index of the mapping's keys: looking each unknown key up by a scan would make
+            // an object with many unknown fields (a hostile one has 100,000) quadratic.
+            let segments = crate::yaml::split_pointer(&pointer);
+            let (parent, depth) = m.node.walk(&segments);
+            let key_spans: std::collections::HashMap<&str, crate::source::Span> =
+                match parent.as_map() {
+                    Some(entries) if depth == segments.len() => entries
+                        .iter()
+                        .rev()
+                        .map(|(k, _)| (k.name.as_str(), k.span))
+                        .collect(),
+                    _ => Default::default(),
+                };
             for prop in unexpected {
                 let child = format!("{pointer}/{}", escape_pointer_segment(prop));
-                let span = m
-                    .node
-                    .key_span_at_pointer(&child)
+                let span = key_spans
+                    .get(prop.as_str())
+                    .copied()
+                    .or_else(|| m.node.key_span_at_pointer(&child))
                     .unwrap_or_else(|| m.span_at(&child));
                 let mut msg = format!("unknown field `{}`", field_name(&child));
                 let mut d_help = None;
@@ -511,8 +525,16 @@ fn allowed_properties(schema: &Value, keyword_path: &str) -> Vec<String> {
     names
 }
 
+/// Schemas with more properties than this get no did-you-mean: comparing every unknown field
+/// with every allowed name would make a hostile object (50,000 unknown fields against a
+/// 50,000-property CRD) quadratic. Real Kubernetes kinds have well under a hundred.
+const SUGGEST_MAX_ALLOWED: usize = 1000;
+
 /// The closest allowed name, if it is close enough to be a typo.
 fn suggest(name: &str, allowed: &[String]) -> Option<String> {
+    if allowed.len() > SUGGEST_MAX_ALLOWED || name.len() > 256 {
+        return None;
+    }
     let lower = name.to_lowercase();
     allowed
         .iter()

@@ -291,6 +291,19 @@ impl GatekeeperSet {
         ));
         let value = match engine.eval_rule(t.query.clone()) {
             Ok(v) => v,
+            Err(e) if crate::policy::is_time_limit(&e) => {
+                errors.push(m.diagnostic(
+                    crate::policy::TIMEOUT,
+                    crate::diagnostic::Severity::Error,
+                    format!(
+                        "the violation rule of ConstraintTemplate {} (constraint {}) ran longer than \
+the policy time limit (--policy-timeout / `policy_timeout`) on this object; it was not evaluated here",
+                        c.kind, c.name
+                    ),
+                    None,
+                ));
+                return Vec::new();
+            }
             Err(e) => {
                 let mut d = crate::policy::regorus_error(
                     EVAL_ERROR,
@@ -546,6 +559,9 @@ fn compile_template(
     }
     let query = format!("data.{package}.violation");
     engine.set_input(Value::new_object());
+    // The compile run evaluates the rule on an empty input: a template that computes without
+    // end must not hang the run here either (the per-object limit is armed per worker).
+    crate::policy::arm_timer(&mut engine, Some(crate::limits::DEFAULT_POLICY_TIMEOUT));
     // Compiles (analysis, scheduling) once so worker clones start ready; a rule that cannot be
     // resolved (an unknown builtin) shows up here.
     if let Err(e) = engine.eval_rule(query.clone()) {

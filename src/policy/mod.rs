@@ -24,6 +24,32 @@ pub const PARSE_ERROR: &str = "policy/parse-error";
 pub const EVAL_ERROR: &str = "policy/eval-error";
 pub const BAD_DATA: &str = "policy/bad-data";
 pub const EMPTY_NAMESPACE: &str = "policy/empty-namespace";
+/// A policy ran past `--policy-timeout` on one object (a finding on the object, exit 1).
+pub const TIMEOUT: &str = "policy/timeout";
+
+/// Whether a regorus error is its cooperative execution timer firing.
+pub fn is_time_limit(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<regorus::utils::limits::LimitError>(),
+            Some(regorus::utils::limits::LimitError::TimeLimitExceeded { .. })
+        )
+    }) || format!("{e:#}").contains("execution exceeded time limit")
+}
+
+/// Arms regorus' cooperative execution timer: every evaluation on `engine` (and its clones)
+/// fails with a time-limit error once it has run `limit`. The interpreter checks the clock
+/// every `check_interval` work units, so a runaway comprehension or rule is stopped within
+/// the limit plus a few microseconds; one builtin call (a single huge `numbers.range`) is not
+/// interrupted.
+pub fn arm_timer(engine: &mut Engine, limit: Option<std::time::Duration>) {
+    if let Some(limit) = limit {
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit,
+            check_interval: std::num::NonZeroU32::new(64).expect("64 is not zero"),
+        });
+    }
+}
 
 /// Whether a finding code means the run itself failed (exit status 2).
 pub fn is_tool_failure(code: &str) -> bool {
@@ -53,6 +79,9 @@ pub struct PolicyOptions {
     /// them from the revision that judges the MR. When set, `dirs` and `data` are not read from
     /// disk (they only name the folders in messages).
     pub sources: Option<PolicySources>,
+    /// Wall-clock time all policies together may spend on one object (`--policy-timeout`);
+    /// None: unbounded.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// How the built-in pack is evaluated. Both give the same findings (a differential test in
@@ -91,6 +120,7 @@ impl Default for PolicyOptions {
             image_tag_pattern: None,
             require_cpu_limit: false,
             sources: None,
+            time_limit: None,
         }
     }
 }
@@ -398,6 +428,7 @@ struct Target {
 #[derive(Clone)]
 pub struct PolicySet {
     engine: Engine,
+    time_limit: Option<std::time::Duration>,
     targets: Vec<Target>,
     /// The rule that gathers every enforced rule's value in one evaluation (see [`COMBINED`]).
     combined: Option<String>,
@@ -555,8 +586,10 @@ impl PolicySet {
                 Err(_) => None,
             }
         };
+        arm_timer(&mut engine, opts.time_limit);
         let set = PolicySet {
             engine,
+            time_limit: opts.time_limit,
             targets,
             combined,
             native,
@@ -613,8 +646,10 @@ impl PolicySet {
                 }
             }
         }
-        // A rule failed (or the combined rule is missing): evaluate rule by rule so that the
-        // error is reported against the package it comes from.
+        // A rule failed or ran out of time (or the combined rule is missing): evaluate rule by
+        // rule so that the error is reported against the package it comes from. After a
+        // timeout this costs at most one more time limit: the rules before the slow one are
+        // fast, and evaluation stops at the first rule that times out.
         out.extend(self.evaluate_each(engine, m));
         out
     }
@@ -675,6 +710,10 @@ impl PolicySet {
             let excepted: BTreeSet<String> = match &t.exception_query {
                 Some(q) => match engine.eval_rule(q.clone()) {
                     Ok(v) => exception_names(&v),
+                    Err(e) if is_time_limit(&e) => {
+                        out.push(self.timeout(t, "exception", m));
+                        return out;
+                    }
                     Err(e) => {
                         out.push(self.eval_error(t, &format!("{e:#}"), m));
                         BTreeSet::new()
@@ -685,6 +724,10 @@ impl PolicySet {
             for (rule, query, severity) in &t.rules {
                 let value = match engine.eval_rule(query.clone()) {
                     Ok(v) => v,
+                    Err(e) if is_time_limit(&e) => {
+                        out.push(self.timeout(t, rule, m));
+                        return out;
+                    }
                     Err(e) => {
                         out.push(self.eval_error(t, &format!("{e:#}"), m));
                         continue;
@@ -694,6 +737,26 @@ impl PolicySet {
             }
         }
         out
+    }
+
+    /// `policy/timeout`: `rule` of `t` ran past `--policy-timeout` on `m`; the rules after it
+    /// were not evaluated on this object.
+    fn timeout(&self, t: &Target, rule: &str, m: &Manifest) -> Diagnostic {
+        let limit = self
+            .time_limit
+            .map(|d| format!("{} ms", d.as_millis()))
+            .unwrap_or_default();
+        m.diagnostic(
+            TIMEOUT,
+            Severity::Error,
+            format!(
+                "policy rule `data.{}.{rule}` ({}) ran longer than the policy time limit of \
+{limit} (--policy-timeout / `policy_timeout`) on this object; it and the rules after it were not \
+evaluated here",
+                t.package, t.file
+            ),
+            None,
+        )
     }
 
     fn eval_error(&self, t: &Target, err: &str, m: &Manifest) -> Diagnostic {

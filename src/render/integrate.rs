@@ -161,9 +161,10 @@ fn render_in(
             )
         })
         .collect();
+    let roots = root_dirs(&all, &included);
     for (dir, r) in all
         .into_iter()
-        .filter(|(d, _)| !included.contains(d))
+        .filter(|(d, _)| roots.contains(d))
         .chain(flux_rendered)
     {
         out.roots.push(if dir.starts_with("Flux ") {
@@ -176,6 +177,29 @@ fn render_in(
         out.secrets.extend(r.secrets);
         out.consumed.extend(r.consumed);
     }
+}
+
+/// The kustomization folders rendered as roots: those no other kustomization includes, and, for
+/// kustomizations reachable from no root (they include each other in a cycle), the first folder
+/// of each such group, so that the cycle is reported instead of silently skipping the folders.
+fn root_dirs(all: &[(String, Rendered)], included: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut roots: BTreeSet<String> = BTreeSet::new();
+    let mut covered: BTreeSet<&str> = BTreeSet::new();
+    for (d, r) in all {
+        if !included.contains(d) {
+            roots.insert(d.clone());
+            covered.extend(r.included.iter().map(String::as_str));
+        }
+    }
+    // `all` is sorted by folder: the choice of the group's representative is deterministic.
+    for (d, r) in all {
+        if !roots.contains(d) && !covered.contains(d.as_str()) {
+            roots.insert(d.clone());
+            covered.insert(d);
+            covered.extend(r.included.iter().map(String::as_str));
+        }
+    }
+    roots
 }
 
 fn display_dir(vfs: &dyn Vfs, dir: &str) -> String {

@@ -82,7 +82,13 @@ pub fn render(report: &Report<'_>) -> String {
     }
     if report.verbose {
         for s in report.skipped {
-            let _ = writeln!(out, "skipped {}:{}: {}", s.file, s.line, s.reason);
+            let _ = writeln!(
+                out,
+                "skipped {}:{}: {}",
+                super::common::escape_controls(&s.file),
+                s.line,
+                escape_keeping_newlines(&s.reason)
+            );
         }
     }
     let s = report.summary;
@@ -114,6 +120,31 @@ pub fn render(report: &Report<'_>) -> String {
     out
 }
 
+/// The file text for a code frame with every control character but newline and tab (and the
+/// CR of a CRLF) replaced by `?` of the same byte length, so that byte offsets stay valid and a
+/// raw ESC byte in a hostile file cannot reach the terminal.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let keep = c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if c.is_control() && !keep {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// [`super::common::escape_controls`] line by line: a multi-line message stays multi-line.
+fn escape_keeping_newlines(s: &str) -> String {
+    s.split('\n')
+        .map(|l| super::common::escape_controls(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
         one
@@ -133,17 +164,24 @@ fn frame(
     }
     message.push_str(&d.message);
     message.push_str(&super::common::status_suffix(d));
+    // A hostile file name (newline, ESC sequence) must neither break the frame nor drive the
+    // terminal: names are shown with control characters escaped, messages keep their newlines.
+    let mut message = escape_keeping_newlines(&message);
     // miette appends `:line:col` to the source name itself.
-    let mut location = d.file.clone();
+    let mut location = super::common::escape_controls(&d.file).into_owned();
     if let Some(overlay) = &d.rendered_for {
-        let _ = write!(message, " (rendered for {overlay})");
+        let _ = write!(
+            message,
+            " (rendered for {})",
+            super::common::escape_controls(overlay)
+        );
     }
     let source = sources
         .entry(d.file.clone())
         .or_insert_with(|| {
             report.files.by_path(&d.file).map(|f| {
                 let masks = report.masks.get(&f.id).map(Vec::as_slice).unwrap_or(&[]);
-                Arc::new(crate::redact::mask(&f.text, masks))
+                Arc::new(printable(&crate::redact::mask(&f.text, masks)))
             })
         })
         .clone();
@@ -164,7 +202,7 @@ fn frame(
             named = Some(NamedSource::new(location.clone(), text));
         }
     }
-    let mut help = d.help.clone();
+    let mut help = d.help.as_deref().map(escape_keeping_newlines);
     if named.is_none() && !location.is_empty() {
         if let Some(span) = d.span {
             let _ = write!(location, ":{}:{}", span.line, span.col);
@@ -172,7 +210,13 @@ fn frame(
         message = format!("{location}: {message}");
     }
     for r in &d.related {
-        let line = format!("{}: {}:{}:{}", r.message, r.file, r.line, r.column);
+        let line = format!(
+            "{}: {}:{}:{}",
+            escape_keeping_newlines(&r.message),
+            super::common::escape_controls(&r.file),
+            r.line,
+            r.column
+        );
         help = Some(match help {
             Some(h) => format!("{h}\n{line}"),
             None => line,
