@@ -342,3 +342,22 @@ fn explain_knows_constraint_codes() {
     let (status, _, err) = kgate(&[], &["explain", "gatekeeper/K8sAllowedRepos"]);
     assert_eq!(status, 2, "{err}");
 }
+
+#[test]
+fn opa_syntax_regorus_parses_differently_is_evaluated_as_opa_does() {
+    // A set rule with two bodies and an expression opening with `(` on the line after a
+    // reference: OPA (so Gatekeeper and gator) reads two rules and two expressions.
+    let (code, out, err) = kgate(&["suite-opa-syntax"], &["verify", "suite-opa-syntax"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "PASS replica-window.wide (suite-opa-syntax/suite.yaml)",
+            "PASS replica-window.narrow (suite-opa-syntax/suite.yaml)",
+            "PASS replica-window.unset (suite-opa-syntax/suite.yaml)",
+            "3 tests, 3 passed, 0 failed",
+        ],
+        "{out}"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod builtins;
 pub mod matching;
+mod rego_compat;
 pub mod suite;
 
 use std::collections::BTreeMap;
@@ -523,6 +524,8 @@ fn compile_template(
         return Err(bad(format!("cannot add builtins: {e}"), &at));
     }
     let name = format!("{}#{}", m.file.path, kind);
+    // Rego that OPA reads and regorus' parser does not is rewritten to its OPA meaning first.
+    let rego = rego_compat::rewrite(&rego);
     if let Err(e) = engine.add_policy(name.clone(), rego.clone()) {
         let err = format!("{e:#}");
         let mut d = bad(
@@ -538,7 +541,7 @@ fn compile_template(
         return Err(d);
     }
     for (i, lib) in libs.iter().enumerate() {
-        if let Err(e) = engine.add_policy(format!("{name}#lib{i}"), lib.clone()) {
+        if let Err(e) = engine.add_policy(format!("{name}#lib{i}"), rego_compat::rewrite(lib)) {
             return Err(bad(
                 format!(
                     "lib {i} of template {kind} does not compile: {}",
