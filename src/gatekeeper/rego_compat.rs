@@ -9,6 +9,10 @@
 //!   two expressions (a newline separates them, and a call's `(` must follow its name directly)
 //!   and regorus reads as a call of the reference: a `;` is put after the reference.
 //!
+//! - `sprintf` with a literal format and a literal argument array shorter than its verbs: Go (so
+//!   OPA) writes `%!v(MISSING)` for each verb without an argument, regorus fails the call (so the
+//!   rule silently does not fire); the surplus verbs are written as that literal text.
+//!
 //! Lines are kept (inserted text never holds a newline), so regorus' error positions still point
 //! at the template's own lines.
 
@@ -23,7 +27,7 @@ pub fn rewrite(rego: &str) -> String {
     let b = rego.as_bytes();
     // Open brackets; for `{` whether it opened a rule body.
     let mut stack: Vec<(u8, bool)> = Vec::new();
-    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let mut inserts: Vec<(usize, usize, String)> = Vec::new();
     // Top-level statement being read: where it starts, the head before its first body, whether
     // it has an `else`, and whether the last thing read was the `}` of one of its bodies.
     let mut stmt_start: Option<usize> = None;
@@ -86,7 +90,7 @@ pub fn rewrite(rego: &str) -> String {
                 "{" => {
                     if after_body {
                         if let Some(h) = head.as_ref().filter(|h| !has_else && is_set_head(h)) {
-                            inserts.push((start, format!("{h} ")));
+                            inserts.push((start, 0, format!("{h} ")));
                         }
                     } else if head.is_none() {
                         head = stmt_start
@@ -117,9 +121,12 @@ pub fn rewrite(rego: &str) -> String {
                 let word = &prev[word_start..];
                 let ends_ref = matches!(b[p - 1], b']' | b'"') || !word.is_empty();
                 if ends_ref && !KEYWORDS.contains(&word) {
-                    inserts.push((p, ";".to_string()));
+                    inserts.push((p, 0, ";".to_string()));
                 }
             }
+        }
+        if token == "sprintf" && b.get(end) == Some(&b'(') {
+            inserts.extend(missing_sprintf_args(rego, end + 1));
         }
         match c {
             b'(' | b'[' => stack.push((c, false)),
@@ -140,12 +147,108 @@ pub fn rewrite(rego: &str) -> String {
     }
     let mut out = String::with_capacity(rego.len() + 64);
     let mut at = 0;
-    for (pos, text) in inserts {
+    inserts.sort_by_key(|i| i.0);
+    for (pos, removed, text) in inserts {
         out.push_str(&rego[at..pos]);
         out.push_str(&text);
-        at = pos;
+        at = pos + removed;
     }
     out.push_str(&rego[at..]);
+    out
+}
+
+/// For `sprintf(` whose arguments start at `from`: when they are a string literal and an array
+/// literal with fewer elements than the format has verbs, the replacements that turn each
+/// surplus verb into Go's `%!<verb>(MISSING)` text.
+fn missing_sprintf_args(rego: &str, from: usize) -> Vec<(usize, usize, String)> {
+    let b = rego.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let fmt_start = skip_ws(from);
+    if b.get(fmt_start) != Some(&b'"') {
+        return Vec::new();
+    }
+    let mut j = fmt_start + 1;
+    while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
+        j += if b[j] == b'\\' { 2 } else { 1 };
+    }
+    if b.get(j) != Some(&b'"') {
+        return Vec::new();
+    }
+    let fmt_end = j;
+    let mut k = skip_ws(fmt_end + 1);
+    if b.get(k) != Some(&b',') {
+        return Vec::new();
+    }
+    k = skip_ws(k + 1);
+    if b.get(k) != Some(&b'[') {
+        return Vec::new();
+    }
+    // Elements of the array literal: top-level commas, strings skipped.
+    let mut depth = 0usize;
+    let mut elements = 0usize;
+    let mut pending = false;
+    let mut i = k + 1;
+    loop {
+        let Some(&c) = b.get(i) else {
+            return Vec::new();
+        };
+        match c {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                pending = true;
+            }
+            b'#' => return Vec::new(),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                pending = true;
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            b']' if depth == 0 => break,
+            b']' => depth -= 1,
+            b',' if depth == 0 => {
+                elements += usize::from(pending);
+                pending = false;
+            }
+            c if !c.is_ascii_whitespace() => pending = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    elements += usize::from(pending);
+    // Verbs of the format: `%`, flags/width/precision, then the verb letter; `%%` is literal.
+    let mut out = Vec::new();
+    let mut verbs = 0usize;
+    let mut p = fmt_start + 1;
+    while p < fmt_end {
+        if b[p] != b'%' {
+            p += 1;
+            continue;
+        }
+        if b.get(p + 1) == Some(&b'%') {
+            p += 2;
+            continue;
+        }
+        let mut q = p + 1;
+        while q < fmt_end && b"+-# 0123456789.".contains(&b[q]) {
+            q += 1;
+        }
+        if q >= fmt_end || !b[q].is_ascii_alphabetic() {
+            return Vec::new();
+        }
+        verbs += 1;
+        if verbs > elements {
+            out.push((p, q + 1 - p, format!("%%!{}(MISSING)", b[q] as char)));
+        }
+        p = q + 1;
+    }
     out
 }
 
@@ -191,6 +294,15 @@ mod tests {
         assert_eq!(
             rewrite(src),
             "package p\nr {\n  input.a.b;\n  (input.c - 1) >= 2\n  not\n  (x)\n  f(\n    (y))\n}\n"
+        );
+    }
+
+    #[test]
+    fn sprintf_verbs_without_arguments_print_as_go_does() {
+        let src = "package p\nm := sprintf(\"%v <%v> of %d%% %v\", [a, f(b, c)])\nn := sprintf(\"%v\", [x])\n";
+        assert_eq!(
+            rewrite(src),
+            "package p\nm := sprintf(\"%v <%v> of %%!d(MISSING)%% %%!v(MISSING)\", [a, f(b, c)])\nn := sprintf(\"%v\", [x])\n"
         );
     }
 
