@@ -240,13 +240,39 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
     let mut line_base = 0usize;
     loop {
         let chunk = &text[offset..];
-        let mut builder = Builder::new(file, line_base, limits);
-        let result = builder.run(chunk);
-        let Builder {
-            documents,
-            problems,
-            ..
-        } = builder;
+        let mut added: HashMap<usize, usize> = HashMap::new();
+        let mut reparsed = 0usize;
+        let (mut builder, result) = loop {
+            let patched;
+            let input = if added.is_empty() {
+                chunk
+            } else {
+                patched = add_indent(chunk, line_base, &added);
+                patched.as_str()
+            };
+            let mut builder = Builder::new(file, line_base, limits);
+            builder.added_indent = added.clone();
+            let result = builder.run(input);
+            let retry = match (&result, builder.problems.last()) {
+                (Err(Stop::Syntax(_)), Some(YamlProblem::Syntax { message, span }))
+                    if message.contains("invalid indentation in quoted scalar")
+                        && reparsed + chunk.len() <= REPARSE_BUDGET =>
+                {
+                    reindent_quoted_scalar(chunk, line_base, span)
+                        .filter(|lines| lines.iter().any(|(l, _)| !added.contains_key(l)))
+                }
+                _ => None,
+            };
+            match retry {
+                Some(lines) => {
+                    reparsed += chunk.len();
+                    added.extend(lines);
+                }
+                None => break (builder, result),
+            }
+        };
+        let documents = std::mem::take(&mut builder.documents);
+        let problems = std::mem::take(&mut builder.problems);
         out.documents.extend(documents);
         out.problems.extend(problems);
         if out.documents.len() > limits.max_documents {
@@ -280,6 +306,80 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
                 }
             }
         }
+    }
+    out
+}
+
+/// Bytes re-parsed at most, per chunk, to accept go-yaml's quoted scalars (each one found costs
+/// a re-parse of the chunk): generous for templates, bounded for a hostile 32 MiB file.
+const REPARSE_BUDGET: usize = 64 * 1024 * 1024;
+
+/// go-yaml (what Kubernetes, Flux and Gatekeeper read YAML with) accepts a multi-line quoted
+/// scalar whose continuation lines are indented no deeper than its key:
+///
+/// ```yaml
+///   description: "defaults
+///   to false."
+/// ```
+///
+/// YAML 1.2 and saphyr do not. Leading white space of a continuation line is not part of the
+/// value, so indenting those lines to the opening quote's column changes nothing but
+/// acceptance. Given the error's span (the opening quote), returns the (absolute line, spaces
+/// to add) of the scalar's continuation lines; None when the span is not at a quote.
+fn reindent_quoted_scalar(chunk: &str, line_base: usize, at: &Span) -> Option<Vec<(usize, usize)>> {
+    let first = (at.line as usize).checked_sub(line_base + 1)?;
+    let mut lines = chunk.split_inclusive('\n').skip(first);
+    let opening = lines.next()?;
+    let quote_col = at.col as usize - 1;
+    let rest: String = opening.chars().skip(quote_col).collect();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    // Find the closing quote, line by line.
+    let mut closed = scan_quoted(&rest[quote.len_utf8()..], quote);
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if closed {
+            break;
+        }
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches([' ', '\t']).len();
+        if !body.trim().is_empty() && indent < quote_col {
+            out.push((at.line as usize + 1 + i, quote_col - indent));
+        }
+        closed = scan_quoted(body, quote);
+    }
+    closed.then_some(out)
+}
+
+/// Whether a quoted scalar's closing quote is on this piece of a line.
+fn scan_quoted(text: &str, quote: char) -> bool {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote == '"' => {
+                chars.next();
+            }
+            '\'' if quote == '\'' => {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    return true;
+                }
+            }
+            c if c == quote => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `chunk` with spaces added at the start of the given (absolute, 1-based) lines.
+fn add_indent(chunk: &str, line_base: usize, added: &HashMap<usize, usize>) -> String {
+    let mut out = String::with_capacity(chunk.len() + added.values().sum::<usize>());
+    for (i, line) in chunk.split_inclusive('\n').enumerate() {
+        if let Some(n) = added.get(&(line_base + 1 + i)) {
+            out.extend(std::iter::repeat_n(' ', *n));
+        }
+        out.push_str(line);
     }
     out
 }
@@ -348,6 +448,9 @@ struct Builder<'f> {
     root: Option<Node>,
     /// Set when the current document broke a limit: its remaining events are skipped.
     poisoned: bool,
+    /// Spaces added at the start of (absolute, 1-based) lines by [`reindent_quoted_scalar`]:
+    /// columns on those lines are shifted back so that spans point into the real file.
+    added_indent: HashMap<usize, usize>,
 }
 
 impl<'f> Builder<'f> {
@@ -364,26 +467,33 @@ impl<'f> Builder<'f> {
             doc_start: Span::default(),
             root: None,
             poisoned: false,
+            added_indent: HashMap::new(),
         }
     }
 
+    /// The column in the real file of a column of the parsed text.
+    fn real_col(&self, line: usize, col: usize) -> usize {
+        col.saturating_sub(self.added_indent.get(&line).copied().unwrap_or(0))
+    }
+
     fn span(&self, s: &YSpan) -> Span {
-        self.file.span(
+        let (start, end) = (
             s.start.line() + self.line_base,
-            s.start.col(),
             s.end.line() + self.line_base,
-            s.end.col(),
+        );
+        self.file.span(
+            start,
+            self.real_col(start, s.start.col()),
+            end,
+            self.real_col(end, s.end.col()),
         )
     }
 
     fn scan_error_span(&self, e: &ScanError) -> Span {
         let m = e.marker();
-        self.file.span(
-            m.line() + self.line_base,
-            m.col(),
-            m.line() + self.line_base,
-            m.col(),
-        )
+        let line = m.line() + self.line_base;
+        let col = self.real_col(line, m.col());
+        self.file.span(line, col, line, col)
     }
 
     fn run(&mut self, text: &str) -> Result<(), Stop> {
@@ -845,6 +955,42 @@ mod tests {
         let s = parse(text);
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         s.documents[0].root.clone().unwrap()
+    }
+
+    /// go-yaml reads a quoted scalar whose continuation lines are indented like its key (the
+    /// public Gatekeeper library has such templates); so does kgate, with the value and the
+    /// positions of the real file.
+    #[test]
+    fn quoted_scalars_continued_at_the_key_indentation_read_as_go_yaml_does() {
+        let text = "a:\n  d: \"defaults\n  to \\\"false\\\".\"\n  s:\n  - k: 'it''s\n    multi'\n  n: 5\n---\nb: \"x\n y\"\n";
+        let s = parse(text);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        let json = s.documents[0].root.clone().unwrap().to_json();
+        assert_eq!(json["a"]["d"], "defaults to \"false\".");
+        assert_eq!(json["a"]["s"][0]["k"], "it's multi");
+        assert_eq!(s.documents[1].root.clone().unwrap().to_json()["b"], "x y");
+        let d = s.documents[0].root.clone().unwrap();
+        let Value::Map(entries) = &d.value else {
+            panic!()
+        };
+        let Value::Map(a) = &entries[0].1.value else {
+            panic!()
+        };
+        // The scalar starts at the quote on line 2 and ends after the quote on line 3.
+        let span = a[0].1.span;
+        assert_eq!(
+            (span.line, span.col, span.end_line, span.end_col),
+            (2, 6, 3, 17)
+        );
+        let n = a[2].1.span;
+        assert_eq!((n.line, n.col), (7, 6));
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_still_a_syntax_error() {
+        let s = parse("a:\n  d: \"open\n  b: 1\n---\nc: 2\n");
+        assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+        assert_eq!(s.documents.len(), 1);
     }
 
     #[test]
