@@ -511,3 +511,101 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
     }
 }
+
+/// The project's own policies and every Rego fixture must load without a recursion finding:
+/// the check may never flag an ordinary policy.
+#[cfg(test)]
+mod no_false_positives {
+    use std::path::{Path, PathBuf};
+
+    use super::find;
+    use crate::policy::Loader;
+
+    fn files_under(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, ext, out);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+        out.sort();
+    }
+
+    #[test]
+    fn the_project_policies_and_rego_fixtures_are_not_recursive() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut rego = Vec::new();
+        files_under(&root.join("policies"), "rego", &mut rego);
+        files_under(&root.join("tests"), "rego", &mut rego);
+        assert!(rego.len() > 20, "fixtures not found: {rego:?}");
+        let mut loader = Loader::new();
+        for p in &rego {
+            let text = std::fs::read_to_string(p).unwrap();
+            loader.add(&p.to_string_lossy(), &text, None);
+        }
+        let recursive: Vec<_> = loader
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("is recursive"))
+            .collect();
+        assert!(recursive.is_empty(), "{recursive:?}");
+        assert!(loader.modules.len() > 15, "{:?}", loader.diagnostics);
+    }
+
+    #[test]
+    fn the_gatekeeper_fixture_templates_are_not_recursive() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut yaml = Vec::new();
+        files_under(&root.join("tests"), "yaml", &mut yaml);
+        let mut templates = 0;
+        for p in &yaml {
+            let text = std::fs::read_to_string(p).unwrap();
+            if !text.contains("kind: ConstraintTemplate") {
+                continue;
+            }
+            let source = crate::source::SourceFile::new(p.to_string_lossy(), text.as_str());
+            let stream = crate::yaml::parse_stream(&source, &crate::yaml::Limits::default());
+            for doc in stream.documents {
+                let Some(root) = doc.root else { continue };
+                let json = root.to_json();
+                if json["kind"] != "ConstraintTemplate" {
+                    continue;
+                }
+                for target in json["spec"]["targets"].as_array().into_iter().flatten() {
+                    let mut sources: Vec<&str> = target["rego"].as_str().into_iter().collect();
+                    sources.extend(
+                        target["libs"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|l| l.as_str()),
+                    );
+                    let mut engine = regorus::Engine::new();
+                    let mut loaded = 0;
+                    for (i, s) in sources.iter().enumerate() {
+                        let name = format!("{}#{i}", p.display());
+                        engine.set_rego_v0(false);
+                        if engine.add_policy(name.clone(), s.to_string()).is_err() {
+                            engine.set_rego_v0(true);
+                            if engine.add_policy(name, s.to_string()).is_err() {
+                                continue;
+                            }
+                        }
+                        loaded += 1;
+                    }
+                    if loaded > 0 {
+                        templates += 1;
+                        let found = find(engine.get_modules());
+                        assert!(found.is_empty(), "{}: {found:?}", p.display());
+                    }
+                }
+            }
+        }
+        assert!(templates >= 4, "only {templates} templates found");
+    }
+}
