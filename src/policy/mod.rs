@@ -5,6 +5,7 @@
 //! rayon worker evaluates on its own clone of the prepared engine ([`PolicySet::engine`]).
 
 pub mod builtin;
+pub mod guard;
 pub mod native;
 pub mod recursion;
 pub mod verify;
@@ -154,6 +155,8 @@ impl Loader {
         let mut engine = Engine::new();
         // A builtin called with wrong types is an error, not a silently undefined rule.
         engine.set_strict_builtin_errors(false);
+        // Only fails for a name registered twice, which a fresh engine cannot have.
+        let _ = guard::add_to(&mut engine);
         Loader {
             engine,
             modules: Vec::new(),
