@@ -268,3 +268,77 @@ fn a_terabyte_numbers_range_is_a_finding_not_an_abort() {
         findings(&v)
     );
 }
+
+#[test]
+fn a_shard_run_holds_its_own_files_to_the_memory_target() {
+    let filler = format!("# {}\n", "x".repeat(4000));
+    let mut files = Vec::new();
+    let names: Vec<String> = (0..8).map(|i| format!("z{i}.yaml")).collect();
+    let texts: Vec<String> = (0..8)
+        .map(|i| {
+            format!(
+                "{filler}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  a: b\n"
+            )
+        })
+        .collect();
+    for (n, t) in names.iter().zip(&texts) {
+        files.push((n.as_str(), t.as_str()));
+    }
+    let d = repo(&files);
+    // 64 × ~4 KB per file: 64 KiB of target admits none of the 4 KB files (the 76-byte
+    // good.yaml sorts first and fits).
+    let mut refused = 0;
+    let mut good_checked = 0;
+    for shard in ["1/2", "2/2"] {
+        let (code, v, _, err) = run(
+            d.path(),
+            &[
+                "check", ".", "-o", "json", "--shard", shard, "--memory-target", "64Ki",
+            ],
+        );
+        assert_eq!(code, 1, "{err}");
+        let f = findings(&v);
+        refused += f
+            .iter()
+            .filter(|x| x.1 == "limit/memory-target" && x.4.contains("65536"))
+            .count();
+        good_checked += f
+            .iter()
+            .filter(|x| x.0 == "good.yaml" && x.1 == "schema/unknown-field")
+            .count();
+    }
+    assert_eq!((refused, good_checked), (8, 1));
+    // Without the flag every file of both shards is read.
+    for shard in ["1/2", "2/2"] {
+        let (_, v, _, _) = run(d.path(), &["check", ".", "-o", "json", "--shard", shard]);
+        assert!(
+            !findings(&v).iter().any(|x| x.1 == "limit/memory-target"),
+            "{:#?}",
+            findings(&v)
+        );
+    }
+}
+
+#[test]
+fn render_holds_a_named_flux_file_to_the_size_limit() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: repo\n";
+    let padded = format!("{flux}# {}\n", "x".repeat(4096));
+    let d = repo(&[
+        ("clusters/flux.yaml", padded.as_str()),
+        (
+            "apps/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+        ),
+    ]);
+    let (code, _, out, err) = run(
+        d.path(),
+        &["render", "clusters/flux.yaml", "--max-file-size", "1k"],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("clusters/flux.yaml") && err.contains("--max-file-size"),
+        "{err}"
+    );
+    let (code, _, out, err) = run(d.path(), &["render", "clusters/flux.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
