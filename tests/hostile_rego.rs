@@ -125,7 +125,8 @@ fn a_function_calling_itself_is_refused_at_load_and_the_run_goes_on() {
 
 #[test]
 fn mutual_recursion_across_two_packages_names_the_cycle() {
-    let a = "package lib.a\nimport rego.v1\nimport data.lib.b\n\nf(x) := y if {\n\ty := b.g(x)\n}\n";
+    let a =
+        "package lib.a\nimport rego.v1\nimport data.lib.b\n\nf(x) := y if {\n\ty := b.g(x)\n}\n";
     let b = "package lib.b\nimport rego.v1\nimport data.lib.a as other\n\ng(x) := y if {\n\ty := other.f(x)\n}\n";
     let main = "package main\nimport rego.v1\n\ndeny contains \"x\" if data.lib.a.f(1)\n";
     let d = repo(&[
@@ -142,7 +143,9 @@ fn mutual_recursion_across_two_packages_names_the_cycle() {
     let (file, _, line, col, msg) = rec[0];
     assert_eq!((file.as_str(), *line, *col), ("policy/b.rego", 5, 1));
     assert!(
-        msg.contains("rule data.lib.b.g is recursive: data.lib.b.g -> data.lib.a.f -> data.lib.b.g"),
+        msg.contains(
+            "rule data.lib.b.g is recursive: data.lib.b.g -> data.lib.a.f -> data.lib.b.g"
+        ),
         "{msg}"
     );
     sibling_checked(&v);
@@ -164,7 +167,10 @@ fn a_function_calling_its_namesake_in_another_package_is_not_recursive() {
 #[test]
 fn verify_reports_a_recursive_function_instead_of_crashing() {
     let test = "package main_test\nimport rego.v1\nimport data.main\n\ntest_f if main.f(1)\n";
-    let d = repo(&[("policy/rec.rego", RECURSIVE), ("policy/rec_test.rego", test)]);
+    let d = repo(&[
+        ("policy/rec.rego", RECURSIVE),
+        ("policy/rec_test.rego", test),
+    ]);
     let (code, _, out, err) = run(d.path(), &["verify", "policy"]);
     assert_ne!(code, 0, "{out}{err}");
     assert!(
@@ -218,7 +224,9 @@ spec:
     // `spin(x) = y {` is line 3 of the lib, whose block starts on line 22, indented 10.
     assert_eq!((file.as_str(), *line, *col), ("gk/template.yaml", 24, 11));
     assert!(
-        msg.contains("rule data.lib.loop.spin is recursive: data.lib.loop.spin -> data.lib.loop.spin"),
+        msg.contains(
+            "rule data.lib.loop.spin is recursive: data.lib.loop.spin -> data.lib.loop.spin"
+        ),
         "{msg}"
     );
     sibling_checked(&v);
@@ -256,7 +264,14 @@ fn a_terabyte_numbers_range_is_a_finding_not_an_abort() {
     let (code, v, _, err) = run(
         d.path(),
         &[
-            "check", ".", "-p", "policy", "-o", "json", "--memory-target", "16Mi",
+            "check",
+            ".",
+            "-p",
+            "policy",
+            "-o",
+            "json",
+            "--memory-target",
+            "16Mi",
         ],
     );
     assert_eq!(code, 2, "{err}");
@@ -293,7 +308,14 @@ fn a_shard_run_holds_its_own_files_to_the_memory_target() {
         let (code, v, _, err) = run(
             d.path(),
             &[
-                "check", ".", "-o", "json", "--shard", shard, "--memory-target", "64Ki",
+                "check",
+                ".",
+                "-o",
+                "json",
+                "--shard",
+                shard,
+                "--memory-target",
+                "64Ki",
             ],
         );
         assert_eq!(code, 1, "{err}");

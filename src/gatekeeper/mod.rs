@@ -519,7 +519,9 @@ fn compile_template(
     let mut engine = Engine::new();
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
-    if let Err(e) = builtins::add_to(&mut engine).and_then(|_| crate::policy::guard::add_to(&mut engine)) {
+    if let Err(e) =
+        builtins::add_to(&mut engine).and_then(|_| crate::policy::guard::add_to(&mut engine))
+    {
         return Err(bad(format!("cannot add builtins: {e}"), &at));
     }
     let name = format!("{}#{}", m.file.path, kind);
@@ -565,7 +567,10 @@ fn compile_template(
         };
         let err = c.as_regorus_error();
         let mut d = bad(
-            format!("the Rego of template {kind} does not compile: {}", c.message()),
+            format!(
+                "the Rego of template {kind} does not compile: {}",
+                c.message()
+            ),
             &pointer,
         );
         if let Some(span) = rego_position(m, &pointer, source, &err) {

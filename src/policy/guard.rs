@@ -243,8 +243,7 @@ fn check_sprintf(args: &[Value], budget: Budget) -> Verdict {
 /// character boundary (an empty pattern matches at every one), each at most `new` long, plus
 /// for a regex every `$group` in `new` expanding to at most all of `s`.
 fn check_replace(args: &[Value], budget: Budget) -> Verdict {
-    let (Some(s), Some(new)) = (args.first().and_then(string), args.get(2).and_then(string))
-    else {
+    let (Some(s), Some(new)) = (args.first().and_then(string), args.get(2).and_then(string)) else {
         return Verdict::Run;
     };
     let matches = s.chars().count() as u128 + 1;
@@ -265,7 +264,10 @@ fn check_replace(args: &[Value], budget: Budget) -> Verdict {
 fn check_lsh(args: &[Value], budget: Budget) -> Verdict {
     match args.get(1).and_then(int) {
         Some(shift) if shift > 0 && (shift as u128) / 8 > u128::from(budget.bytes) => {
-            Verdict::TooLarge(format!("bits.lsh by {shift} bits would build a number of {} bytes", shift / 8))
+            Verdict::TooLarge(format!(
+                "bits.lsh by {shift} bits would build a number of {} bytes",
+                shift / 8
+            ))
         }
         _ => Verdict::Run,
     }
@@ -304,7 +306,10 @@ mod tests {
             eval(r#"sprintf("%05d-%s", [42, "a"])"#).unwrap(),
             Value::from("00042-a")
         );
-        assert_eq!(eval(r#"replace("aXbX", "X", "-")"#).unwrap(), Value::from("a-b-"));
+        assert_eq!(
+            eval(r#"replace("aXbX", "X", "-")"#).unwrap(),
+            Value::from("a-b-")
+        );
         assert_eq!(
             eval(r#"count(net.cidr_expand("10.0.0.0/30"))"#).unwrap(),
             Value::from(4u64)
@@ -313,7 +318,10 @@ mod tests {
         // A non-integer bound is undefined, as regorus' non-strict builtin makes it.
         assert_eq!(eval("numbers.range(1.5, 3)").unwrap(), Value::Undefined);
         // A zero step would divide by zero inside regorus.
-        assert_eq!(eval("numbers.range_step(0, 10, 0)").unwrap(), Value::Undefined);
+        assert_eq!(
+            eval("numbers.range_step(0, 10, 0)").unwrap(),
+            Value::Undefined
+        );
     }
 
     #[test]
@@ -348,7 +356,11 @@ mod tests {
         );
         assert!(matches!(
             check_replace(
-                &[Value::from("a".repeat(2000)), Value::from(""), Value::from("b".repeat(2000))],
+                &[
+                    Value::from("a".repeat(2000)),
+                    Value::from(""),
+                    Value::from("b".repeat(2000))
+                ],
                 small
             ),
             Verdict::TooLarge(_)

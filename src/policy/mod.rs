@@ -42,8 +42,8 @@ pub fn is_time_limit(e: &anyhow::Error) -> bool {
 /// Arms regorus' cooperative execution timer: every evaluation on `engine` (and its clones)
 /// fails with a time-limit error once it has run `limit`. The interpreter checks the clock
 /// every `check_interval` work units, so a runaway comprehension or rule is stopped within
-/// the limit plus a few microseconds; one builtin call (a single huge `numbers.range`) is not
-/// interrupted.
+/// the limit plus a few microseconds; one builtin call is not interrupted (the ones whose
+/// result can dwarf their arguments are bounded by size in [`guard`]).
 pub fn arm_timer(engine: &mut Engine, limit: Option<std::time::Duration>) {
     if let Some(limit) = limit {
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {

@@ -155,8 +155,7 @@ pub fn find(modules: &[Ref<Module>]) -> Vec<Cycle> {
 
 /// `x.y` of `package x.y`.
 fn package_of(module: &Module) -> String {
-    ref_path(&module.package.refr)
-        .unwrap_or_else(|| module.package.refr.span().text().to_string())
+    ref_path(&module.package.refr).unwrap_or_else(|| module.package.refr.span().text().to_string())
 }
 
 /// Import aliases that name `data` documents: `import data.lib.k8s` → `k8s`,
@@ -252,9 +251,7 @@ fn collect_calls<'a>(
                         exprs.push(value);
                         exprs.push(collection);
                     }
-                    Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => {
-                        exprs.push(expr)
-                    }
+                    Literal::Expr { expr, .. } | Literal::NotExpr { expr, .. } => exprs.push(expr),
                     Literal::Every { domain, query, .. } => {
                         exprs.push(domain);
                         queries.push(query);
@@ -337,7 +334,11 @@ fn strongly_connected(
         .map(|n| {
             edges
                 .get(*n)
-                .map(|out| out.iter().filter_map(|t| index_of.get(t).copied()).collect())
+                .map(|out| {
+                    out.iter()
+                        .filter_map(|t| index_of.get(t).copied())
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .collect();
