@@ -289,6 +289,7 @@ fn apply_settings(
 fn apply_limits(l: &limits::RunLimits, opts: &mut pipeline::CheckOptions) {
     opts.discover.max_file_size = l.max_file_size;
     opts.discover.memory_target = l.memory_target;
+    policy::guard::set_memory_target(l.memory_target);
     opts.limits = l.yaml;
     opts.policy.time_limit = Some(l.policy_timeout);
     if let Some(r) = &mut opts.render {

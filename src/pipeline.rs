@@ -62,21 +62,7 @@ pub fn load_paths(
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(found.diagnostics);
     let mut count = found.files.len();
-    // The memory target admits a prefix of the sorted files by their size on disk, before any
-    // is read. A file that will not be read (over --max-file-size, or its size unknown) counts
-    // as 0: reading it reports the problem.
-    let sizes: Vec<u64> = found
-        .files
-        .iter()
-        .map(|(_, p)| {
-            std::fs::metadata(p)
-                .map(|m| m.len())
-                .ok()
-                .filter(|len| *len <= opts.max_file_size)
-                .unwrap_or(0)
-        })
-        .collect();
-    refuse_over_memory_target(&mut found.files, &sizes, opts, &mut loaded, |(d, _)| d);
+    admit_by_disk_size(&mut found.files, opts, &mut loaded);
     let per_file: Vec<Loaded> = found
         .files
         .par_iter()
@@ -140,6 +126,28 @@ pub fn load_vfs(
         loaded.extend(l);
     }
     Ok((loaded, count))
+}
+
+/// The memory target admits a prefix of the sorted disk files by their size on disk, before
+/// any is read (a `--shard` run admits its own files the same way). A file that will not be
+/// read (over --max-file-size, or its size unknown) counts as 0: reading it reports the
+/// problem.
+pub(crate) fn admit_by_disk_size(
+    found: &mut Vec<(String, std::path::PathBuf)>,
+    opts: &DiscoverOptions,
+    loaded: &mut Loaded,
+) {
+    let sizes: Vec<u64> = found
+        .iter()
+        .map(|(_, p)| {
+            std::fs::metadata(p)
+                .map(|m| m.len())
+                .ok()
+                .filter(|len| *len <= opts.max_file_size)
+                .unwrap_or(0)
+        })
+        .collect();
+    refuse_over_memory_target(found, &sizes, opts, loaded, |(d, _)| d);
 }
 
 /// Keeps the files (in order) whose sizes fit under the memory target; each refused file is a

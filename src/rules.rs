@@ -173,17 +173,25 @@ spec.names.kind, versions). Objects of its kinds get schema/missing.",
         severity: Severity::Error,
         summary: "a Rego policy or policy test file cannot be parsed (exit 2)",
         docs: "A .rego file given with --policy (or `policies:` in .kgate.yaml) is neither valid Rego v1 \
-nor valid v0 syntax. The finding points at the file, line and column of the syntax error. The run \
-exits with 2: a policy that silently did not run would be a silent pass.\n\nFix: correct the \
-policy; `kgate verify` runs its tests.",
+nor valid v0 syntax, or it defines a function that calls itself, directly or through other \
+functions (OPA's `rego_recursion_error: rule data.x.f is recursive: data.x.f -> data.x.f`; \
+evaluating it would never end). The finding points at the file, line and column of the syntax \
+error or of the recursive function, whose module is then left out. The run exits with 2: a \
+policy that silently did not run would be a silent pass.\n\nFix: correct the policy; `kgate \
+verify` runs its tests.",
     },
     Rule {
         code: "policy/eval-error",
         severity: Severity::Error,
         summary: "a Rego policy failed while evaluating an object (exit 2)",
         docs: "A rule raised an error (a builtin called with a wrong type, a conflict between rule \
-values) on an object. The finding points at the policy's line and names the object being checked.\n\n\
-Fix: make the rule robust to the object's shape (`is_string(x)`, `object.get`).",
+values) on an object, or asked a builtin for a result larger than a quarter of --memory-target \
+(`numbers.range(0, 100000000000)`, `net.cidr_expand(\"::/0\")`, a huge `sprintf` width, \
+`replace` with an empty pattern on a long string, `bits.lsh` by billions of bits), which is \
+refused before anything is allocated. The finding points at the policy's line and names the \
+object being checked.\n\n\
+Fix: make the rule robust to the object's shape (`is_string(x)`, `object.get`), or bound what it \
+asks a builtin to build.",
     },
     Rule {
         code: "policy/bad-data",
@@ -201,8 +209,8 @@ template) has a wall-clock budget (5 s by default), enforced by the Rego engine'
 timer. A policy that computes without end (a comprehension over huge ranges, a rule that \
 explodes combinatorially) is stopped, the object gets this error naming the rule, and the rest of \
 the run goes on; the rules after the slow one are not evaluated on that object. A timed-out \
-object costs at most twice the limit. One builtin call is not interrupted (a single \
-`numbers.range` over billions of numbers allocates them all first).\n\nFix: make the policy \
+object costs at most twice the limit. One builtin call is not interrupted; builtins whose \
+result can dwarf their arguments are bounded by size instead (see policy/eval-error).\n\nFix: make the policy \
 cheaper, or raise --policy-timeout (`policy_timeout` in .kgate.yaml).",
     },
     Rule {

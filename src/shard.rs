@@ -163,6 +163,9 @@ pub fn load_sharded(
         }
     }
     let mut file_count = mine.len();
+    // The memory target bounds this process, so it admits this shard's own files, in path
+    // order, as an unsharded run admits all of them.
+    crate::pipeline::admit_by_disk_size(&mut mine, opts, &mut loaded);
     let per_file: Vec<Loaded> = mine
         .par_iter()
         .map(|(display_path, path)| {

@@ -520,7 +520,9 @@ fn compile_template(
     let mut engine = Engine::new();
     engine.set_strict_builtin_errors(false);
     engine.set_rego_v0(!v1);
-    if let Err(e) = builtins::add_to(&mut engine) {
+    if let Err(e) =
+        builtins::add_to(&mut engine).and_then(|_| crate::policy::guard::add_to(&mut engine))
+    {
         return Err(bad(format!("cannot add builtins: {e}"), &at));
     }
     let name = format!("{}#{}", m.file.path, kind);
@@ -550,6 +552,34 @@ fn compile_template(
                 &format!("{at}/libs/{i}"),
             ));
         }
+    }
+    // A function that calls itself would overflow the stack in the compile run below (and on
+    // every object): refuse the template first, at the function, as OPA's compiler does.
+    if let Some(c) = crate::policy::recursion::find(engine.get_modules())
+        .into_iter()
+        .next()
+    {
+        let lib = c
+            .path
+            .strip_prefix(&format!("{name}#lib"))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| Some((i, libs.get(i)?)));
+        let (pointer, source) = match lib {
+            Some((i, text)) => (format!("{at}/libs/{i}"), text),
+            None => (rego_at.clone(), &rego),
+        };
+        let err = c.as_regorus_error();
+        let mut d = bad(
+            format!(
+                "the Rego of template {kind} does not compile: {}",
+                c.message()
+            ),
+            &pointer,
+        );
+        if let Some(span) = rego_position(m, &pointer, source, &err) {
+            d.span = Some(span);
+        }
+        return Err(d);
     }
     let package = engine
         .get_modules()

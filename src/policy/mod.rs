@@ -5,7 +5,9 @@
 //! rayon worker evaluates on its own clone of the prepared engine ([`PolicySet::engine`]).
 
 pub mod builtin;
+pub mod guard;
 pub mod native;
+pub mod recursion;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,8 +42,8 @@ pub fn is_time_limit(e: &anyhow::Error) -> bool {
 /// Arms regorus' cooperative execution timer: every evaluation on `engine` (and its clones)
 /// fails with a time-limit error once it has run `limit`. The interpreter checks the clock
 /// every `check_interval` work units, so a runaway comprehension or rule is stopped within
-/// the limit plus a few microseconds; one builtin call (a single huge `numbers.range`) is not
-/// interrupted.
+/// the limit plus a few microseconds; one builtin call is not interrupted (the ones whose
+/// result can dwarf their arguments are bounded by size in [`guard`]).
 pub fn arm_timer(engine: &mut Engine, limit: Option<std::time::Duration>) {
     if let Some(limit) = limit {
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
@@ -153,6 +155,8 @@ impl Loader {
         let mut engine = Engine::new();
         // A builtin called with wrong types is an error, not a silently undefined rule.
         engine.set_strict_builtin_errors(false);
+        // Only fails for a name registered twice, which a fresh engine cannot have.
+        let _ = guard::add_to(&mut engine);
         Loader {
             engine,
             modules: Vec::new(),
@@ -168,6 +172,9 @@ impl Loader {
         v1.set_rego_v0(false);
         let first = match v1.add_policy(path.to_string(), text.to_string()) {
             Ok(_) => {
+                if self.is_recursive(&mut v1, path, files) {
+                    return false;
+                }
                 self.engine = v1;
                 self.record(path, true);
                 return true;
@@ -178,6 +185,9 @@ impl Loader {
         v0.set_rego_v0(true);
         match v0.add_policy(path.to_string(), text.to_string()) {
             Ok(_) => {
+                if self.is_recursive(&mut v0, path, files) {
+                    return false;
+                }
                 v0.set_rego_v0(false);
                 self.engine = v0;
                 self.record(path, false);
@@ -197,6 +207,43 @@ impl Loader {
                 false
             }
         }
+    }
+
+    /// Whether adding `path` made a function of the module set call itself (see
+    /// [`recursion`]): each such function of `path` is a `policy/parse-error` at its
+    /// definition, as OPA's compiler reports it, and the module is left out, so that nothing
+    /// can evaluate it. The modules before it never recurse on their own (each was checked
+    /// when it was added), so every cycle found here runs through `path`.
+    fn is_recursive(&mut self, candidate: &mut Engine, path: &str, files: Option<&Files>) -> bool {
+        let cycles = recursion::find(candidate.get_modules());
+        if cycles.is_empty() {
+            return false;
+        }
+        let mut reported = false;
+        for c in cycles.iter().filter(|c| c.path == path) {
+            self.diagnostics.push(regorus_error(
+                PARSE_ERROR,
+                &c.as_regorus_error(),
+                path,
+                files,
+                "cannot load policy",
+            ));
+            reported = true;
+        }
+        if !reported {
+            // Cycles always run through the new module; name them at their own definitions
+            // rather than say nothing.
+            for c in &cycles {
+                self.diagnostics.push(regorus_error(
+                    PARSE_ERROR,
+                    &c.as_regorus_error(),
+                    path,
+                    files,
+                    "cannot load policy",
+                ));
+            }
+        }
+        true
     }
 
     fn record(&mut self, path: &str, rego_v1: bool) {

@@ -80,7 +80,10 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
     match target {
         None => rendered.push(render_dir_with(&renderer, &relative(p, &root))),
         Some(file) => {
-            let bytes = std::fs::read(file).map_err(|e| format!("cannot read {path}: {e}"))?;
+            // The named file is held to --max-file-size (and must be a regular file) like
+            // every file a check reads.
+            let bytes = crate::discover::read_file(path, file, max_file_size)
+                .map_err(|d| format!("{path}: {}", d.message))?;
             let text = crate::load::decode(path, &bytes).map_err(|d| d.message)?;
             let f = files.add(path, text);
             let loaded = crate::load::load_file(&files, &f, &opts.limits);
