@@ -96,7 +96,11 @@ impl VerifyReport {
                     files.len(),
                     if files.len() == 1 { "file" } else { "files" },
                     self.problems.len(),
-                    if self.problems.len() == 1 { "problem" } else { "problems" },
+                    if self.problems.len() == 1 {
+                        "problem"
+                    } else {
+                        "problems"
+                    },
                 )
             }
         );
