@@ -361,3 +361,31 @@ fn opa_syntax_regorus_parses_differently_is_evaluated_as_opa_does() {
         "{out}"
     );
 }
+
+#[test]
+fn a_suite_whose_template_does_not_compile_reports_it_once() {
+    // Three cases share one broken template: one ERROR for the template (not one per case, and
+    // no second finding for its constraint), and each case fails instead of vanishing.
+    let (code, out, err) = kgate(&["suite-broken"], &["verify", "suite-broken"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("ERROR")).collect();
+    assert_eq!(
+        errors,
+        vec![
+            "ERROR suite-broken/template.yaml:15:33: the Rego of template K8sBroken does not compile: expecting } (line 3 column 25 of the Rego) [gatekeeper/invalid-template]"
+        ],
+        "{out}"
+    );
+    for case in ["first", "second", "third"] {
+        assert!(
+            out.contains(&format!(
+                "FAIL broken-template.{case} (suite-broken/suite.yaml): error: the test's template or constraint cannot be used"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        out.ends_with("3 tests, 0 passed, 3 failed, 1 file could not be used (1 problem)\n"),
+        "{out}"
+    );
+}

@@ -109,6 +109,9 @@ impl GatekeeperSet {
             }
         }
         let inventory = Value::from(json!({ "inventory": set.inventory(manifests) }));
+        // Kinds whose template is present but unusable: its finding already explains why their
+        // constraints do nothing, so they get no second "no template" finding.
+        let mut broken_kinds = std::collections::BTreeSet::new();
         for m in gatekeeper_objects
             .iter()
             .copied()
@@ -118,7 +121,16 @@ impl GatekeeperSet {
                 Ok((kind, t)) => {
                     set.templates.insert(kind, t);
                 }
-                Err(d) => diags.push(*d),
+                Err(d) => {
+                    if let Some(kind) = m
+                        .json
+                        .pointer("/spec/crd/spec/names/kind")
+                        .and_then(Json::as_str)
+                    {
+                        broken_kinds.insert(kind.to_string());
+                    }
+                    diags.push(*d)
+                }
             }
         }
         for m in gatekeeper_objects
@@ -127,6 +139,9 @@ impl GatekeeperSet {
             .filter(|m| is_constraint(m))
         {
             let Some(t) = set.templates.get(&m.resource.kind) else {
+                if broken_kinds.contains(&m.resource.kind) {
+                    continue;
+                }
                 diags.push(
                     Diagnostic::warning(
                         UNKNOWN_CONSTRAINT,
@@ -736,6 +751,9 @@ mod tests {
         let codes: Vec<&str> = diags.iter().map(|d| d.code.as_str()).collect();
         assert!(codes.contains(&INVALID_TEMPLATE), "{diags:?}");
         assert!(diags[0].message.contains("external_data"), "{diags:?}");
-        assert!(codes.contains(&UNKNOWN_CONSTRAINT), "{diags:?}");
+        // The template's finding explains why its constraint does nothing: no second
+        // "no ConstraintTemplate defines kind" finding for the same cause.
+        assert!(!codes.contains(&UNKNOWN_CONSTRAINT), "{diags:?}");
+        assert_eq!(diags.len(), 1, "{diags:?}");
     }
 }

@@ -105,13 +105,24 @@ fn run_suite(
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
+        // The template and constraint are compiled once per test, so a template that does not
+        // compile is reported once, not once per case; its cases fail, as gator's would.
+        let (set, diags) = GatekeeperSet::load(&policy_objects, &|_, _| None);
+        let unusable = !diags.is_empty();
+        problems.extend(diags);
         for case in &cases {
             let cname = case
                 .get("name")
                 .and_then(Json::as_str)
                 .unwrap_or("unnamed")
                 .to_string();
-            let outcome = run_case(files, &base, &policy_objects, case, problems);
+            let outcome = if unusable {
+                Some(Outcome::Error(
+                    "the test's template or constraint cannot be used (see ERROR)".into(),
+                ))
+            } else {
+                run_case(files, &base, &policy_objects, &set, case, problems)
+            };
             let Some(outcome) = outcome else { continue };
             results.push(TestResult {
                 name: cname,
@@ -155,6 +166,7 @@ fn run_case(
     files: &Files,
     base: &Path,
     policy_objects: &[Manifest],
+    test_set: &GatekeeperSet,
     case: &Json,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Outcome> {
@@ -173,27 +185,37 @@ fn run_case(
             return None;
         }
     };
-    let mut objects = policy_objects.to_vec();
-    for inv in case
+    let inventory: Vec<&str> = case
         .get("inventory")
         .and_then(Json::as_array)
         .into_iter()
         .flatten()
         .filter_map(Json::as_str)
-    {
-        match load_objects(files, base, inv) {
-            Ok(o) => objects.extend(o),
-            Err(d) => {
-                problems.push(d);
-                return None;
+        .collect();
+    // `data.inventory` is part of a compiled template, so a case with its own inventory
+    // compiles the test's template again with those objects.
+    let with_inventory;
+    let set = if inventory.is_empty() {
+        test_set
+    } else {
+        let mut objects = policy_objects.to_vec();
+        for inv in inventory {
+            match load_objects(files, base, inv) {
+                Ok(o) => objects.extend(o),
+                Err(d) => {
+                    problems.push(d);
+                    return None;
+                }
             }
         }
-    }
-    let (set, diags) = GatekeeperSet::load(&objects, &|_, _| None);
-    if !diags.is_empty() {
-        problems.extend(diags);
-        return None;
-    }
+        let (loaded, diags) = GatekeeperSet::load(&objects, &|_, _| None);
+        if !diags.is_empty() {
+            problems.extend(diags);
+            return None;
+        }
+        with_inventory = loaded;
+        &with_inventory
+    };
     let (object, review) = match admission_review(&object) {
         Ok(Some(r)) => r,
         Ok(None) => {

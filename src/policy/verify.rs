@@ -89,7 +89,19 @@ impl VerifyReport {
             if self.problems.is_empty() {
                 String::new()
             } else {
-                format!(", {} files could not be used", self.problems.len())
+                let files: std::collections::BTreeSet<&str> =
+                    self.problems.iter().map(|p| p.file.as_str()).collect();
+                format!(
+                    ", {} {} could not be used ({} {})",
+                    files.len(),
+                    if files.len() == 1 { "file" } else { "files" },
+                    self.problems.len(),
+                    if self.problems.len() == 1 {
+                        "problem"
+                    } else {
+                        "problems"
+                    },
+                )
             }
         );
         out
@@ -181,6 +193,17 @@ pub fn run_dirs(dirs: &[String], data: &[String]) -> VerifyReport {
     report.results.extend(suite_results);
     problems.extend(suite_problems);
     problems.append(&mut report.problems);
+    // Suites sharing a template (or a folder both loaded as policies and by a suite) find the
+    // same problem more than once; each is reported once, in first-seen order.
+    let mut seen = std::collections::BTreeSet::new();
+    problems.retain(|p| {
+        seen.insert((
+            p.file.clone(),
+            p.span.map(|s| (s.line, s.col)),
+            p.code.clone(),
+            p.message.clone(),
+        ))
+    });
     report.problems = problems;
     report
 }
