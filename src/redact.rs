@@ -171,15 +171,39 @@ pub fn find_secrets(m: &Manifest) -> Secrets {
         for field in ["data", "stringData"] {
             if let Some(entries) = m.node.get(field).and_then(Node::as_map) {
                 for (_, v) in entries {
-                    if let Value::String(s) = &v.value {
-                        out.add(v, s);
-                    }
+                    // A value of the wrong type (a list, a number) is still the Secret's
+                    // value: the schema check reports it, and must not print it.
+                    add_scalars(v, &mut out);
                 }
             }
         }
     }
     walk(&m.node, None, &mut out);
     out
+}
+
+/// Every scalar in `node` (itself, or the items and values under it) is secret.
+fn add_scalars(node: &Node, out: &mut Secrets) {
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|i| add_scalars(i, out)),
+        Value::Map(entries) => entries.iter().for_each(|(_, v)| add_scalars(v, out)),
+        _ => {
+            if let Some(text) = scalar_text(&node.value) {
+                out.add(node, &text);
+            }
+        }
+    }
+}
+
+/// The text of a scalar as messages print it; None for null and booleans, which hold no
+/// secret.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        _ => None,
+    }
 }
 
 fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
@@ -190,7 +214,17 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
                 out.add(node, s);
             }
         }
-        Value::Seq(items) => items.iter().for_each(|i| walk(i, None, out)),
+        // A password written without quotes is a number to YAML, and still the password.
+        Value::Int(_) | Value::Float(_) => {
+            if key.is_some_and(name_looks_secret) {
+                if let Some(text) = scalar_text(&node.value) {
+                    out.add(node, &text);
+                }
+            }
+        }
+        // `password: [a, b]`: the items are what the name describes. (A map under a secret
+        // name is not: `secretRef: {name: db}` names a Secret, it holds none.)
+        Value::Seq(items) => items.iter().for_each(|i| walk(i, key, out)),
         Value::Map(entries) => {
             // `env: [{name: DB_PASSWORD, value: …}]`: the name is a sibling of the value.
             let env_name = node.get("name").and_then(Node::as_str);
@@ -205,6 +239,165 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
         }
         _ => {}
     }
+}
+
+/// Secret values in the raw text of a file whose YAML does not parse (so no object, and no
+/// field-by-field detection, exists for it), found line by line: `key: value` under a
+/// credential name or in the `data`/`stringData` of a `kind: Secret` document, values that look
+/// like credentials, block scalars under such keys, and PEM private keys. The error's code
+/// frame shows these lines, so they are masked like the fields of a parsed object.
+pub fn text_secrets(file: &crate::source::SourceFile) -> Secrets {
+    let text: &str = &file.text;
+    let mut out = Secrets::default();
+    let add = |start: usize, end: usize, value: &str, out: &mut Secrets| {
+        if end > start {
+            out.spans.push((file.id, start, end));
+            if value.len() >= MIN_SCRUBBED_LEN {
+                out.values.insert(value.to_string());
+            }
+        }
+    };
+    let mut offset = 0;
+    // Lines deeper than this indentation are secret whole (a block scalar under a credential
+    // name).
+    let mut secret_block: Option<usize> = None;
+    // Entries deeper than this indentation are a Secret's `data`/`stringData`.
+    let mut data_block: Option<usize> = None;
+    let mut in_pem = false;
+    let mut env_name: Option<String> = None;
+    let mut secret_doc = false;
+    let docs_secret: Vec<bool> = documents_are_secrets(text);
+    let mut doc = 0;
+    for raw in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if is_document_start(line) {
+            doc += 1;
+            secret_block = None;
+            data_block = None;
+            in_pem = false;
+            env_name = None;
+            continue;
+        }
+        secret_doc = docs_secret.get(doc).copied().unwrap_or(secret_doc);
+        let content = line.trim_start();
+        if content.is_empty() {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        let content_start = line_start + indent;
+        if in_pem || (content.contains("-----BEGIN") && content.contains("PRIVATE KEY")) {
+            in_pem = !content.contains("-----END");
+            add(
+                content_start,
+                line_start + line.len(),
+                content.trim_end(),
+                &mut out,
+            );
+            continue;
+        }
+        match secret_block {
+            Some(block) if indent > block => {
+                add(
+                    content_start,
+                    line_start + line.len(),
+                    content.trim_end(),
+                    &mut out,
+                );
+                continue;
+            }
+            _ => secret_block = None,
+        }
+        if data_block.is_some_and(|block| indent <= block) {
+            data_block = None;
+        }
+        let item = content.strip_prefix("- ").map(str::trim_start);
+        let entry = item.unwrap_or(content);
+        let entry_start = line_start + (line.len() - entry.len());
+        let Some((key, value)) = split_entry(entry) else {
+            if data_block.is_some() || value_looks_secret(entry) {
+                add(
+                    entry_start,
+                    line_start + line.len(),
+                    entry.trim_end(),
+                    &mut out,
+                );
+            }
+            continue;
+        };
+        let key = key.trim().trim_matches(['"', '\'']);
+        let value_offset = entry.len() - value.len();
+        let value = value.trim_end();
+        if key == "name" {
+            env_name = Some(value.trim_matches(['"', '\'']).to_string());
+        }
+        let effective = if key == "value" {
+            env_name.as_deref().unwrap_or(key)
+        } else {
+            key
+        };
+        let secret_name = data_block.is_some() || name_looks_secret(effective);
+        if secret_doc && indent == 0 && (key == "data" || key == "stringData") {
+            data_block = Some(0);
+            continue;
+        }
+        if value.is_empty() {
+            continue;
+        }
+        if value.starts_with('|') || value.starts_with('>') {
+            if secret_name {
+                secret_block = Some(indent);
+            }
+            continue;
+        }
+        let unquoted = value.trim_matches(['"', '\'']);
+        let placeholder = is_reference(unquoted) && data_block.is_none();
+        if (secret_name && !placeholder) || value_looks_secret(unquoted) {
+            let start = entry_start + value_offset;
+            add(start, start + value.len(), unquoted, &mut out);
+        }
+    }
+    out
+}
+
+/// `key: value` (value may be empty); None for a line that is not a mapping entry.
+fn split_entry(entry: &str) -> Option<(&str, &str)> {
+    let bytes = entry.as_bytes();
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (quote, b) {
+            (None, b'"' | b'\'') if i == 0 => quote = Some(b),
+            (Some(q), c) if c == q => quote = None,
+            (None, b':') if bytes.get(i + 1).is_none_or(|c| *c == b' ' || *c == b'\t') => {
+                return Some((&entry[..i], entry[i + 1..].trim_start()));
+            }
+            (None, b'#') if i == 0 => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `---` alone or followed by a space (not `-----BEGIN …`).
+fn is_document_start(line: &str) -> bool {
+    line.strip_prefix("---")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+}
+
+/// For each `---`-separated document of `text`: whether it declares `kind: Secret`.
+fn documents_are_secrets(text: &str) -> Vec<bool> {
+    let mut out = vec![false];
+    for line in text.lines() {
+        if is_document_start(line) {
+            out.push(false);
+        } else if let Some(kind) = line.strip_prefix("kind:") {
+            if kind.trim().trim_matches(['"', '\'']) == "Secret" {
+                *out.last_mut().unwrap_or(&mut false) = true;
+            }
+        }
+    }
+    out
 }
 
 /// `${VAR}` substitutions and empty placeholders are not secrets.
@@ -305,5 +498,37 @@ mod tests {
             "`hunter22.x` got string \"[REDACTED]\""
         );
         assert_eq!(mask("a: hunter22\nb: 1", &[(3, 11)]), "a: ********\nb: 1");
+    }
+
+    fn masked_text(text: &str) -> (String, BTreeSet<String>) {
+        let file = crate::source::SourceFile::new("broken.yaml", text);
+        let found = text_secrets(&file);
+        let ranges: Vec<(usize, usize)> = found.spans.iter().map(|&(_, s, e)| (s, e)).collect();
+        (mask(text, &ranges), found.values)
+    }
+
+    #[test]
+    fn raw_text_of_a_broken_file_is_masked_line_by_line() {
+        let (masked, values) = masked_text(
+            "kind: Secret\nstringData:\n  user: admin-user\n  password: \"hunter22x\n  other: [x\n",
+        );
+        assert_eq!(
+            masked,
+            "kind: Secret\nstringData:\n  user: **********\n  password: **********\n  other: **\n"
+        );
+        assert!(values.contains("admin-user") && values.contains("hunter22x"));
+        let (masked, values) = masked_text(
+            "env:\n  - name: DB_PASSWORD\n    value: s3cr3t-value-x\n  - name: LOG\n    value: debug\n\
+             token: |\n  abc\nkey: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n\
+             url: postgres://app:hunter22@db/app\nlabel: {broken\n",
+        );
+        assert_eq!(
+            masked,
+            "env:\n  - name: DB_PASSWORD\n    value: **************\n  - name: LOG\n    value: debug\n\
+             token: |\n  ***\n************************************\n****\n*****************************\n\
+             url: ******************************\nlabel: {broken\n"
+        );
+        assert!(values.contains("s3cr3t-value-x"));
+        assert!(values.contains("postgres://app:hunter22@db/app"));
     }
 }

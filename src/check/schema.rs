@@ -220,6 +220,11 @@ fn show_value(v: &Value, pointer: &str) -> String {
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
         Value::Null => "null".into(),
+        // An unquoted numeric password is a number: its digits are as secret as a string's.
+        Value::Number(_) if looks_sensitive_pointer(pointer) => match json_type(v) {
+            "integer" => "an integer".into(),
+            _ => "a number".into(),
+        },
         other => format!("{} `{other}`", json_type(other)),
     }
 }
