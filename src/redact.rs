@@ -19,6 +19,12 @@ pub const MIN_SCRUBBED_LEN: usize = 8;
 /// Names that say "this value is a credential".
 pub fn name_looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
+    // Names that point at a credential rather than hold one: `secretName`, `secretRef`,
+    // `passwordFile`, `tokenPath`, `secretNamespace`.
+    const REFERENCES: &[&str] = &["NAME", "NAMESPACE", "REF", "FILE", "PATH"];
+    if REFERENCES.iter().any(|r| upper.ends_with(r)) {
+        return false;
+    }
     const WORDS: &[&str] = &[
         "PASSWORD",
         "PASSWD",
@@ -400,6 +406,47 @@ fn documents_are_secrets(text: &str) -> Vec<bool> {
     out
 }
 
+/// Replaces, in place, every value [`find_secrets`]' name and value rules call secret (Secret
+/// `data` is the caller's: it is secret whatever its keys) with [`REDACTED`]: for output that
+/// prints objects themselves (`kgate render`), where masking by span is not possible.
+pub fn redact_tree(node: &mut Node) {
+    redact_walk(node, None);
+}
+
+fn redact_walk(node: &mut Node, key: Option<&str>) {
+    let secret = match &node.value {
+        Value::String(s) => {
+            (key.is_some_and(name_looks_secret) && !s.is_empty() && !is_reference(s))
+                || value_looks_secret(s)
+        }
+        Value::Int(_) | Value::Float(_) => key.is_some_and(name_looks_secret),
+        _ => false,
+    };
+    if secret {
+        node.value = Value::String(REDACTED.to_string());
+        return;
+    }
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| redact_walk(i, key)),
+        Value::Map(entries) => {
+            let env_name = entries
+                .iter()
+                .find(|(k, _)| k.name == "name")
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_string);
+            for (k, v) in entries.iter_mut() {
+                let effective = if k.name == "value" {
+                    env_name.as_deref().or(Some("value"))
+                } else {
+                    Some(k.name.as_str())
+                };
+                redact_walk(v, effective);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// `${VAR}` substitutions and empty placeholders are not secrets.
 fn is_reference(s: &str) -> bool {
     let t = s.trim();
@@ -473,6 +520,15 @@ mod tests {
         assert!(name_looks_secret("DB_PASSWORD"));
         assert!(name_looks_secret("github-token"));
         assert!(!name_looks_secret("LOG_LEVEL"));
+        for reference in [
+            "secretName",
+            "secretRef",
+            "PASSWORD_FILE",
+            "tokenPath",
+            "secretNamespace",
+        ] {
+            assert!(!name_looks_secret(reference), "{reference}");
+        }
         assert!(value_looks_secret(
             "ghp_0123456789abcdefABCDEF0123456789abcd"
         ));
@@ -505,6 +561,23 @@ mod tests {
         let found = text_secrets(&file);
         let ranges: Vec<(usize, usize)> = found.spans.iter().map(|&(_, s, e)| (s, e)).collect();
         (mask(text, &ranges), found.values)
+    }
+
+    #[test]
+    fn redact_tree_follows_the_detection_rules() {
+        let text = "data:\n  API_TOKEN: abcdefgh12\n  PIN_PASSWORD: 123456789\n  color: blue\n\
+                    env:\n  - name: DB_PASSWORD\n    value: hunter22x\n  - name: LOG\n    value: info\n";
+        let file = crate::source::SourceFile::new("x.yaml", text);
+        let stream = crate::yaml::parse_stream(&file, &crate::yaml::Limits::default());
+        let mut root = stream.documents.into_iter().next().unwrap().root.unwrap();
+        redact_tree(&mut root);
+        let json = root.to_json();
+        assert_eq!(json["data"]["API_TOKEN"], REDACTED);
+        assert_eq!(json["data"]["PIN_PASSWORD"], REDACTED);
+        assert_eq!(json["data"]["color"], "blue");
+        assert_eq!(json["env"][0]["value"], REDACTED);
+        assert_eq!(json["env"][0]["name"], "DB_PASSWORD");
+        assert_eq!(json["env"][1]["value"], "info");
     }
 
     #[test]

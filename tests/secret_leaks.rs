@@ -127,6 +127,8 @@ struct Secrets {
     generator_env_file: String,
     flux_password: String,
     flux_token: String,
+    flux_from_secret: String,
+    configmap_generator_token: String,
     broken_yaml: String,
     schema_error_value: String,
     /// Not asserted: a random value in a field whose name says nothing (see `repo_files`).
@@ -156,6 +158,8 @@ impl Secrets {
             generator_env_file: password(rng),
             flux_password: password(rng),
             flux_token: github_token(rng),
+            flux_from_secret: password(rng),
+            configmap_generator_token: password(rng),
             broken_yaml: password(rng),
             schema_error_value: github_token(rng),
             undetectable: password(rng),
@@ -192,6 +196,14 @@ impl Secrets {
             ("secretGenerator env file", s.generator_env_file.clone()),
             ("Flux substitute db_password", s.flux_password.clone()),
             ("Flux substitute token (GitHub token)", s.flux_token.clone()),
+            (
+                "Flux substituteFrom Secret value",
+                s.flux_from_secret.clone(),
+            ),
+            (
+                "configMapGenerator literal API_TOKEN=",
+                s.configmap_generator_token.clone(),
+            ),
             ("password on a broken YAML line", s.broken_yaml.clone()),
             (
                 "token on a field with a schema error",
@@ -319,9 +331,14 @@ secretGenerator:
       - token.txt
     envs:
       - creds.env
+configMapGenerator:
+  - name: settings
+    literals:
+      - API_TOKEN={cm_token}
 "#,
         literal = s.generator_literal,
         plain = s.generator_literal_plain_key,
+        cm_token = s.configmap_generator_token,
     );
     let generator_deploy = r#"apiVersion: apps/v1
 kind: Deployment
@@ -359,15 +376,32 @@ spec:
     substitute:
       db_password: "{password}"
       api_token: "{token}"
+    substituteFrom:
+      - kind: Secret
+        name: cluster-vars
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: cluster-vars
+  namespace: flux-system
+stringData:
+  cluster_seed: "{from_secret}"
 "#,
         password = s.flux_password,
         token = s.flux_token,
+        from_secret = s.flux_from_secret,
     );
     let flux_app = r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: flux-app
   namespace: prod
+  labels:
+    # Label values under names that say nothing: only where the value came from (a secret
+    # variable, a Secret) tells kgate it is secret.
+    pw: "${db_password}"
+    seed: "${cluster_seed}"
   annotations:
     example.com/api-token: "${api_token}"
 spec:
