@@ -23,7 +23,7 @@ deny contains {"msg": msg, "path": array.concat(ps.path, [field])} if {
 
 deny contains {"msg": msg, "path": array.concat(ps.path, ["volumes", i, "hostPath"])} if {
 	some ps in lib.pod_specs
-	some i, v in ps.spec.volumes
+	some i, v in lib.members(ps.spec.volumes)
 	v.hostPath
 	msg := sprintf("volume %q mounts a path of the node (hostPath)", [object.get(v, "name", "?")])
 }

@@ -43,13 +43,28 @@ pod_specs contains {"path": ["template", "spec"], "spec": input.template.spec} i
 	is_object(input.template.spec)
 }
 
+# `x` when it is a collection, else an empty one. regorus makes `some … in` over a scalar an
+# error (OPA makes it undefined), and a schema-invalid object (`env: "x"`, `data: "x"`) must
+# get its schema finding, not fail a policy and with it the whole run.
+members(x) := x if is_array(x)
+
+members(x) := x if is_object(x)
+
+members(x) := x if is_set(x)
+
+members(x) := [] if {
+	not is_array(x)
+	not is_object(x)
+	not is_set(x)
+}
+
 container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
 # Every container of every pod spec: {path, container, field, pod_spec}.
 containers contains {"path": array.concat(ps.path, [field, i]), "container": c, "field": field, "pod_spec": ps} if {
 	some ps in pod_specs
 	some field in container_fields
-	some i, c in ps.spec[field]
+	some i, c in members(ps.spec[field])
 	is_object(c)
 }
 

@@ -65,7 +65,7 @@ high_entropy(v) if {
 
 deny contains {"msg": msg, "path": array.concat(c.path, ["env", i, "value"])} if {
 	some c in lib.containers
-	some i, env in c.container.env
+	some i, env in lib.members(c.container.env)
 	v := env.value
 	is_string(v)
 	not reference(v)
@@ -75,7 +75,7 @@ deny contains {"msg": msg, "path": array.concat(c.path, ["env", i, "value"])} if
 
 deny contains {"msg": msg, "path": array.concat(c.path, ["env", i, "value"])} if {
 	some c in lib.containers
-	some i, env in c.container.env
+	some i, env in lib.members(c.container.env)
 	v := env.value
 	is_string(v)
 	not regex.match(secret_name_pattern, object.get(env, "name", ""))
@@ -87,7 +87,7 @@ deny contains {"msg": msg, "path": [field, key]} if {
 	input.kind == "ConfigMap"
 	lib.api_group == ""
 	some field in ["data", "binaryData"]
-	some key, v in input[field]
+	some key, v in lib.members(input[field])
 	is_string(v)
 	configmap_secret(key, v)
 	msg := sprintf("ConfigMap %s key %q looks like a credential; store it in an encrypted Secret (SOPS, SealedSecrets) and reference it", [field, key])
@@ -114,7 +114,7 @@ deny contains {"msg": msg, "path": [field, key]} if {
 	lib.api_group == ""
 	not encrypted
 	some field in ["data", "stringData"]
-	some key, v in input[field]
+	some key, v in lib.members(input[field])
 	not sops_value(v)
 	msg := sprintf("Secret %s key %q is stored in plain text in git; encrypt the Secret with SOPS or use a SealedSecret or ExternalSecret", [field, key])
 }

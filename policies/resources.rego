@@ -37,7 +37,7 @@ deny contains {"msg": msg, "path": c.path} if {
 deny contains {"msg": msg, "path": array.concat(c.path, ["resources", "requests", res])} if {
 	some c in lib.containers
 	c.field in checked_fields
-	some res, req in c.container.resources.requests
+	some res, req in lib.members(c.container.resources.requests)
 	limit := c.container.resources.limits[res]
 	quantity(req) > quantity(limit)
 	msg := sprintf("%s requests more %s (%v) than its limit (%v)", [lib.describe(c), res, req, limit])
@@ -47,7 +47,7 @@ deny contains {"msg": msg, "path": array.concat(c.path, ["resources", kind, res]
 	some c in lib.containers
 	c.field in checked_fields
 	some kind in ["requests", "limits"]
-	some res, q in c.container.resources[kind]
+	some res, q in lib.members(c.container.resources[kind])
 	not quantity(q)
 	msg := sprintf("%s has an invalid %s %s quantity %v", [lib.describe(c), res, singular[kind], q])
 }

@@ -221,11 +221,9 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
             }
         }
         // A password written without quotes is a number to YAML, and still the password.
-        Value::Int(_) | Value::Float(_) => {
-            if key.is_some_and(name_looks_secret) {
-                if let Some(text) = scalar_text(&node.value) {
-                    out.add(node, &text);
-                }
+        Value::Int(_) | Value::Float(_) if key.is_some_and(name_looks_secret) => {
+            if let Some(text) = scalar_text(&node.value) {
+                out.add(node, &text);
             }
         }
         // `password: [a, b]`: the items are what the name describes. (A map under a secret
