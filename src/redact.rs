@@ -468,8 +468,11 @@ pub fn scrub(text: &str, values: &BTreeSet<String>) -> String {
     out
 }
 
-/// Scrubs only the double-quoted parts of `text` (where kgate's own messages put user values).
+/// Scrubs only the double-quoted parts of `text` (where kgate's own messages put user values),
+/// and backquoted parts that are a secret value whole (`got integer \`12345678\``; a field
+/// name that merely contains one stays readable).
 pub fn scrub_quoted(text: &str, values: &BTreeSet<String>) -> String {
+    let text: &str = &scrub_backquoted(text, values);
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('"') {
@@ -489,6 +492,19 @@ pub fn scrub_quoted(text: &str, values: &BTreeSet<String>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+fn scrub_backquoted(text: &str, values: &BTreeSet<String>) -> String {
+    let mut parts: Vec<&str> = text.split('`').collect();
+    let replaced = REDACTED;
+    // Odd-numbered parts are inside a pair of backquotes.
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.iter_mut().enumerate() {
+        if i % 2 == 1 && i < last && values.contains(*part) {
+            *part = replaced;
+        }
+    }
+    parts.join("`")
 }
 
 /// Masks byte ranges of a file's text with `*` (keeping newlines so positions do not move).
@@ -550,6 +566,10 @@ mod tests {
         assert_eq!(
             scrub_quoted("`hunter22.x` got string \"hunter22\"", &values),
             "`hunter22.x` got string \"[REDACTED]\""
+        );
+        assert_eq!(
+            scrub_quoted("`data.pin` must be string, got integer `hunter22`", &values),
+            "`data.pin` must be string, got integer `[REDACTED]`"
         );
         assert_eq!(mask("a: hunter22\nb: 1", &[(3, 11)]), "a: ********\nb: 1");
     }

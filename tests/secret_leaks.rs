@@ -119,6 +119,7 @@ struct Secrets {
     pem: String,
     pem_body: Vec<String>,
     secret_wrong_type: String,
+    secret_numeric: String,
     configmap_api_key: String,
     configmap_numeric: String,
     generator_literal: String,
@@ -150,6 +151,7 @@ impl Secrets {
             pem,
             pem_body,
             secret_wrong_type: password(rng),
+            secret_numeric: numeric(rng),
             configmap_api_key: password(rng),
             configmap_numeric: numeric(rng),
             generator_literal: password(rng),
@@ -284,6 +286,7 @@ stringData:
   aws: {aws}
   tls.key: |
 {pem}  wrong: ["{wrong}"]
+  pin: {numeric}
 unknownTopLevel: x
 "#,
         data = b64(&s.secret_data),
@@ -291,6 +294,7 @@ unknownTopLevel: x
         aws = s.secret_aws,
         pem = indent(&s.pem, 4),
         wrong = s.secret_wrong_type,
+        numeric = s.secret_numeric,
     );
     let configmap = format!(
         r#"apiVersion: v1
