@@ -368,6 +368,20 @@ pub fn check_loaded_in(
         secret_values.extend(secrets.values);
     }
     secret_values.extend(rendered_secrets);
+    // A file whose YAML does not parse has no objects to find secrets in, yet its error's code
+    // frame shows its lines: mask them from the raw text.
+    let broken: BTreeSet<u32> = diagnostics
+        .iter()
+        .filter(|d| d.code.starts_with("yaml/") && d.severity == Severity::Error)
+        .filter_map(|d| d.span.map(|s| s.file))
+        .collect();
+    for file in broken.iter().filter_map(|id| files.get(*id)) {
+        let secrets = redact::text_secrets(&file);
+        for (id, start, end) in secrets.spans {
+            masks.entry(id).or_default().push((start, end));
+        }
+        secret_values.extend(secrets.values);
+    }
     let mut diagnostics = crate::render::integrate::attribute_and_merge(&files, diagnostics);
     // Exceptions also cover findings outside objects (file and YAML problems).
     exceptions.apply(&mut diagnostics);

@@ -141,6 +141,89 @@ impl Vfs for DiskFs {
     }
 }
 
+/// An in-memory tree: repository path → bytes. Fuzz targets and tests build a repository
+/// without touching the disk; folders are implied by the files under them.
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl MemFs {
+    pub fn new() -> MemFs {
+        MemFs::default()
+    }
+
+    /// Adds (or replaces) a file; `path` is normalised, and one that leaves the root is refused.
+    pub fn insert(&mut self, path: &str, bytes: impl Into<Vec<u8>>) -> bool {
+        match normalize("", path) {
+            Some(p) if !p.is_empty() => {
+                self.files.insert(p, bytes.into());
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Vfs for MemFs {
+    fn read(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
+        let bytes = self
+            .files
+            .get(path)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))?;
+        if bytes.len() as u64 > max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("larger than {max} bytes"),
+            ));
+        }
+        Ok(bytes.clone())
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        path.is_empty() || {
+            let prefix = format!("{path}/");
+            self.files
+                .range(prefix.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&prefix))
+        }
+    }
+
+    fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    fn list_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        if !self.is_dir(path) {
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no such folder"));
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let mut names: Vec<String> = self
+            .files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| {
+                k[prefix.len()..]
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn display(&self, path: &str) -> String {
+        path.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +237,21 @@ mod tests {
         assert_eq!(normalize("", "a/./b").as_deref(), Some("a/b"));
         assert_eq!(normalize("apps", "../../etc/passwd"), None);
         assert_eq!(normalize("apps", "/etc/passwd"), None);
+    }
+
+    #[test]
+    fn mem_fs_lists_folders_implied_by_files() {
+        let mut fs = MemFs::new();
+        assert!(fs.insert("apps/web/kustomization.yaml", "resources: []"));
+        assert!(fs.insert("apps/web/deploy.yaml", "kind: Deployment"));
+        assert!(fs.insert("apps/api.yaml", "kind: Service"));
+        assert!(!fs.insert("../escape.yaml", "x"));
+        assert!(!fs.insert("", "x"));
+        assert_eq!(fs.list_dir("").unwrap(), vec!["apps"]);
+        assert_eq!(fs.list_dir("apps").unwrap(), vec!["api.yaml", "web"]);
+        assert!(fs.is_dir("apps/web") && !fs.is_dir("apps/we"));
+        assert!(fs.is_file("apps/api.yaml") && !fs.is_file("apps"));
+        assert!(fs.read("apps/api.yaml", 3).is_err());
+        assert_eq!(fs.read("apps/api.yaml", 100).unwrap(), b"kind: Service");
     }
 }

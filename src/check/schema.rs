@@ -220,8 +220,23 @@ fn show_value(v: &Value, pointer: &str) -> String {
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
         Value::Null => "null".into(),
+        // An unquoted numeric password is a number: its digits are as secret as a string's.
+        // (A number in a Secret's `data` is hidden by the run's scrubbing instead, which knows
+        // the kind; a ConfigMap's `port: 8080` stays readable.)
+        Value::Number(_) if credential_pointer(pointer) => match json_type(v) {
+            "integer" => "an integer".into(),
+            _ => "a number".into(),
+        },
         other => format!("{} `{other}`", json_type(other)),
     }
+}
+
+/// An env `value` or a field under a credential-like name.
+fn credential_pointer(pointer: &str) -> bool {
+    pointer.ends_with("/value")
+        || split_pointer(pointer)
+            .iter()
+            .any(|s| crate::redact::name_looks_secret(s))
 }
 
 /// Fields whose values may be credentials: never quoted in messages.

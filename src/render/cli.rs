@@ -139,6 +139,9 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
                     }
                 }
             }
+            // Credentials by name or shape anywhere else (a ConfigMap's `API_TOKEN`, an env
+            // `DB_PASSWORD`), as the check run masks them.
+            crate::redact::redact_tree(&mut node);
             scrub_node(&mut node, &secrets);
             nodes.push(node);
         }

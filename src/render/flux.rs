@@ -262,13 +262,12 @@ fn substitute_all(
         .and_then(Node::as_map)
         .unwrap_or_default()
     {
-        vars.insert(
-            k.name.clone(),
-            Var {
-                value: tree::scalar_text(v).unwrap_or_default(),
-                secret: false,
-            },
-        );
+        let value = tree::scalar_text(v).unwrap_or_default();
+        // An inline variable named like a credential (`db_password`) holds one: wherever it is
+        // substituted — a label, an argument — its value must stay out of findings and plans.
+        let secret =
+            crate::redact::name_looks_secret(&k.name) || crate::redact::value_looks_secret(&value);
+        vars.insert(k.name.clone(), Var { value, secret });
     }
     for r in res.iter_mut() {
         let disabled = ["annotations", "labels"]
@@ -289,8 +288,12 @@ fn substitute_all(
             );
             b.out.diagnostics.push(d);
         }
+        // Short values (`admin`) would scrub common words from every message; the rendered
+        // field is still masked by its span, like any other short secret.
         for v in used_secrets {
-            b.out.secrets.values.insert(v);
+            if v.len() >= crate::redact::MIN_SCRUBBED_LEN {
+                b.out.secrets.values.insert(v);
+            }
         }
     }
 }
