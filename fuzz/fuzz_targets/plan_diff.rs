@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = DiscoverOptions {
         excludes: Vec::new(),
         max_file_size: 1 << 20,
+        ..DiscoverOptions::default()
     };
     let limits = Limits::default();
     let head = Revision::load(&files, &head_fs, &opts, &limits, &|_| false, None)

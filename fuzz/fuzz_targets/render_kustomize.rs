@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = DiscoverOptions {
         excludes: Vec::new(),
         max_file_size: 1 << 20,
+        ..DiscoverOptions::default()
     };
     let Ok((loaded, _)) = kgate::pipeline::load_vfs(
         &files,

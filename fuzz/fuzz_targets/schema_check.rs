@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         discover: DiscoverOptions {
             excludes: Vec::new(),
             max_file_size: 1 << 20,
+            ..DiscoverOptions::default()
         },
         limits: Limits::default(),
         registry: RegistryOptions {
