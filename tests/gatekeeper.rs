@@ -389,3 +389,21 @@ fn a_suite_whose_template_does_not_compile_reports_it_once() {
         "{out}"
     );
 }
+
+#[test]
+fn verify_honours_gator_skip_on_tests_and_cases() {
+    let (code, out, err) = kgate(&["suite", "suite-skip"], &["verify", "suite-skip"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "PASS required-labels.bare-is-denied (suite-skip/suite.yaml)",
+            "SKIP required-labels.wrong-expectation-skipped (suite-skip/suite.yaml)",
+            "SKIP not-written-yet.first (suite-skip/suite.yaml)",
+            "SKIP not-written-yet.second (suite-skip/suite.yaml)",
+            "4 tests, 1 passed, 0 failed, 3 skipped",
+        ],
+        "{err}"
+    );
+}

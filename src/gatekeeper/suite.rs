@@ -74,6 +74,23 @@ fn run_suite(
             .and_then(Json::as_str)
             .unwrap_or("unnamed")
             .to_string();
+        let cases = test
+            .get("cases")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        // gator's `skip: true` on a test skips all its cases, without reading its files.
+        if skipped(test) {
+            for case in &cases {
+                results.push(TestResult {
+                    name: case_name(case),
+                    package: tname.clone(),
+                    file: suite.file.path.clone(),
+                    outcome: Outcome::Skip,
+                });
+            }
+            continue;
+        }
         let mut policy_objects = Vec::new();
         let mut ok = true;
         for field in ["template", "constraint"] {
@@ -100,23 +117,16 @@ fn run_suite(
         if !ok {
             continue;
         }
-        let cases = test
-            .get("cases")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
         // The template and constraint are compiled once per test, so a template that does not
         // compile is reported once, not once per case; its cases fail, as gator's would.
         let (set, diags) = GatekeeperSet::load(&policy_objects, &|_, _| None);
         let unusable = !diags.is_empty();
         problems.extend(diags);
         for case in &cases {
-            let cname = case
-                .get("name")
-                .and_then(Json::as_str)
-                .unwrap_or("unnamed")
-                .to_string();
-            let outcome = if unusable {
+            let cname = case_name(case);
+            let outcome = if skipped(case) {
+                Some(Outcome::Skip)
+            } else if unusable {
                 Some(Outcome::Error(
                     "the test's template or constraint cannot be used (see ERROR)".into(),
                 ))
@@ -132,6 +142,18 @@ fn run_suite(
             });
         }
     }
+}
+
+/// gator's `skip: true` on a test or a case.
+fn skipped(entry: &Json) -> bool {
+    entry.get("skip").and_then(Json::as_bool) == Some(true)
+}
+
+fn case_name(case: &Json) -> String {
+    case.get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("unnamed")
+        .to_string()
 }
 
 /// A case object that is an `admission.k8s.io` AdmissionReview stands for its request, as in

@@ -16,6 +16,8 @@ pub enum Outcome {
     Error(String),
     /// A gator Suite case got other violations than it expects; the message says which.
     Mismatch(String),
+    /// A gator Suite test or case marked `skip: true`: listed, not run, neither pass nor fail.
+    Skip,
 }
 
 #[derive(Debug, Clone)]
@@ -41,8 +43,15 @@ impl VerifyReport {
             .count()
     }
 
+    pub fn skipped(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Skip)
+            .count()
+    }
+
     pub fn failed(&self) -> usize {
-        self.results.len() - self.passed()
+        self.results.len() - self.passed() - self.skipped()
     }
 
     /// 0 all passed, 1 a test failed, 2 a file could not be used.
@@ -63,6 +72,7 @@ impl VerifyReport {
             let _ = match &r.outcome {
                 Outcome::Pass => writeln!(out, "PASS {}.{} ({})", r.package, r.name, r.file),
                 Outcome::Fail => writeln!(out, "FAIL {}.{} ({})", r.package, r.name, r.file),
+                Outcome::Skip => writeln!(out, "SKIP {}.{} ({})", r.package, r.name, r.file),
                 Outcome::Mismatch(why) => {
                     writeln!(out, "FAIL {}.{} ({}): {why}", r.package, r.name, r.file)
                 }
@@ -82,10 +92,14 @@ impl VerifyReport {
         }
         let _ = writeln!(
             out,
-            "{} tests, {} passed, {} failed{}",
+            "{} tests, {} passed, {} failed{}{}",
             self.results.len(),
             self.passed(),
             self.failed(),
+            match self.skipped() {
+                0 => String::new(),
+                n => format!(", {n} skipped"),
+            },
             if self.problems.is_empty() {
                 String::new()
             } else {
