@@ -520,3 +520,45 @@ fn builtin_engines_report_the_same_findings() {
         "{err}"
     );
 }
+
+/// A team's policy may import `data.kgate.lib` (containers with their paths) whichever engine
+/// runs the built-in pack.
+#[test]
+fn user_policies_can_build_on_the_builtin_library() {
+    let dir = repo(&[
+        ("workload.yaml", &fixture("workload.yaml")),
+        ("policy/main.rego", &fixture("policy-uses-lib/main.rego")),
+    ]);
+    for engine in ["native", "rego"] {
+        let (code, out, err) = kgate(
+            dir.path(),
+            &[
+                "check",
+                "workload.yaml",
+                "--policy",
+                "policy",
+                "--builtin-engine",
+                engine,
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(code, 1, "{err}");
+        let r = json(&out);
+        let own: Vec<_> = findings(&r)
+            .into_iter()
+            .filter(|f| f.0 == "policy/main.deny")
+            .collect();
+        assert!(!own.is_empty(), "{engine}: {:?}", findings(&r));
+        assert!(
+            r["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["message"]
+                    == "container \"app\": set securityContext.readOnlyRootFilesystem: true"
+                    && d["line"] == 14),
+            "{engine}: {out}"
+        );
+    }
+}

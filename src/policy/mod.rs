@@ -527,8 +527,13 @@ impl PolicySet {
         } else {
             None
         };
-        if opts.builtin && native.is_none() {
-            for s in builtin::POLICIES {
+        if opts.builtin {
+            // With the compiled pack only the shared library is loaded: the team's policies
+            // may import `data.kgate.lib` (pod specs and containers with their paths).
+            for s in builtin::POLICIES
+                .iter()
+                .filter(|s| native.is_none() || s.path.ends_with("/lib.rego"))
+            {
                 loader.add(s.path, s.text, None);
             }
         }
