@@ -549,14 +549,34 @@ fn argo_unit(m: &Manifest) -> Unit {
 /// folder that is a kustomization root as `kustomize build` does; other folders give their raw
 /// manifests.
 pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Object> {
+    unit_objects_noting(rev, unit).0
+}
+
+/// [`unit_objects`], and why kgate could not build the unit when it fell back to raw manifests.
+fn unit_objects_noting(
+    rev: &Revision<'_>,
+    unit: &Unit,
+) -> (BTreeMap<ObjectKey, Object>, Option<String>) {
     let mut produced: Vec<render::Produced> = Vec::new();
-    if let Some(objects) = render::flux_objects(rev, unit) {
-        produced = objects;
-    } else {
-        for root in &unit.paths {
-            match render::dir_objects(rev, root) {
-                Some(objects) => produced.extend(objects),
-                None => produced.extend(raw_objects(rev, root, unit.recurse)),
+    let mut failure = None;
+    match render::flux_objects(rev, unit) {
+        Some(Ok(objects)) => produced = objects,
+        Some(Err(why)) => {
+            failure = Some(why);
+            for root in &unit.paths {
+                produced.extend(raw_objects(rev, root, unit.recurse));
+            }
+        }
+        None => {
+            for root in &unit.paths {
+                match render::dir_objects(rev, root) {
+                    Some(Ok(objects)) => produced.extend(objects),
+                    Some(Err(why)) => {
+                        failure.get_or_insert(why);
+                        produced.extend(raw_objects(rev, root, unit.recurse));
+                    }
+                    None => produced.extend(raw_objects(rev, root, unit.recurse)),
+                }
             }
         }
     }
@@ -564,7 +584,7 @@ pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Obje
     for (p, resource, json) in produced {
         insert_object(rev, unit, &mut out, p, resource, json);
     }
-    out
+    (out, failure)
 }
 
 /// The manifests in files under `root` (its sub-folders too when `recurse`).
@@ -705,8 +725,19 @@ pub fn plan(
             units_out.push(UnitPlan::of(decl, Some(note), 0, Vec::new()));
             continue;
         }
-        let before = b.map(|u| unit_objects(base, u)).unwrap_or_default();
-        let after = h.map(|u| unit_objects(head, u)).unwrap_or_default();
+        let (before, base_failure) = b.map(|u| unit_objects_noting(base, u)).unwrap_or_default();
+        let (after, head_failure) = h.map(|u| unit_objects_noting(head, u)).unwrap_or_default();
+        // A unit kgate cannot build is shown from its raw manifests, never silently: the agent
+        // may fail the build (and change nothing) or build what kgate's renderer lacks.
+        let build_note = [("head", head_failure), ("base", base_failure)]
+            .into_iter()
+            .find_map(|(side, why)| {
+                why.map(|why| {
+                    format!(
+                        "kgate could not build this unit at the {side} ({why}): the changes below compare raw manifests and may differ from what the agent applies"
+                    )
+                })
+            });
         let mut changes = Vec::new();
         let mut unchanged = 0;
         for (key, obj) in &after {
@@ -764,6 +795,10 @@ pub fn plan(
                 decl.note.clone(),
             )),
             Some(_) => decl.note.clone(),
+        };
+        let note = match build_note {
+            Some(why) => Some(prefix_note(why, note)),
+            None => note,
         };
         units_out.push(UnitPlan::of(decl, note, unchanged, changes));
     }

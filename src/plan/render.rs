@@ -16,10 +16,12 @@ use crate::source::Files;
 /// One produced object: repository path of the file it came from, identity, JSON.
 pub(crate) type Produced = (String, ResourceRef, Value);
 
+/// What rendering a unit gave: its objects, or why kgate could not build it (the first error).
+pub(crate) type Built = Result<Vec<Produced>, String>;
+
 /// The objects of a Flux Kustomization unit whose `spec.path` is in the repository, rendered as
-/// Flux builds them; None when the unit is not a Flux Kustomization or cannot be rendered (the
-/// raw objects under its path are used instead).
-pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Vec<Produced>> {
+/// Flux builds them; None when the unit is not a Flux Kustomization.
+pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
     if unit.kind != "Kustomization" {
         return None;
     }
@@ -30,41 +32,42 @@ pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Vec<Produc
     let files = Files::new();
     let sources = SubstitutionSources::from_manifests(rev.objects().map(|(_, m)| m));
     let r = render::render_flux(rev.vfs, &files, agent, &RenderOptions::default(), &sources);
-    produced(rev, r)
+    Some(produced(rev, r))
 }
 
 /// The objects of a folder that is a kustomization root, as `kustomize build` makes them; None
-/// when it is not one or cannot be rendered.
-pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Vec<Produced>> {
+/// when it is not one.
+pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Built> {
     render::kustomization_file(rev.vfs, dir)?;
     let files = Files::new();
     let r = render::render_dir(rev.vfs, &files, dir, &RenderOptions::default());
-    produced(rev, r)
+    Some(produced(rev, r))
 }
 
-/// A build with errors is one the agent fails: the plan falls back to the raw objects rather
-/// than reporting everything as deleted.
-fn produced(rev: &Revision<'_>, r: Rendered) -> Option<Vec<Produced>> {
-    if r.diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        return None;
+/// A build with errors: the caller falls back to the raw objects rather than reporting
+/// everything as deleted, and says so (the error message is secret-scrubbed by the renderer's
+/// diagnostics like every other message).
+fn produced(rev: &Revision<'_>, r: Rendered) -> Built {
+    if let Some(d) = r.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        let file = d.file.strip_prefix(rev.prefix.as_str()).unwrap_or(&d.file);
+        let at = d.span.map(|s| format!(":{}", s.line)).unwrap_or_default();
+        return Err(format!("{} ({file}{at})", d.message));
     }
     let secrets = &r.secrets.values;
-    Some(
-        r.manifests
-            .into_iter()
-            .map(|m| {
-                let path = m
-                    .file
-                    .path
-                    .strip_prefix(rev.prefix.as_str())
-                    .unwrap_or(&m.file.path)
-                    .to_string();
-                let mut json = m.json;
-                redact_values(&mut json, secrets);
-                (path, m.resource, json)
-            })
-            .collect(),
-    )
+    Ok(r.manifests
+        .into_iter()
+        .map(|m| {
+            let path = m
+                .file
+                .path
+                .strip_prefix(rev.prefix.as_str())
+                .unwrap_or(&m.file.path)
+                .to_string();
+            let mut json = m.json;
+            redact_values(&mut json, secrets);
+            (path, m.resource, json)
+        })
+        .collect())
 }
 
 /// Replaces substituted secret values in every string of `v`: a string that is a secret becomes

@@ -767,3 +767,40 @@ fn plain_folders_are_units_when_no_agent_declares_any() {
         "{human}"
     );
 }
+
+/// A unit kgate cannot build (here a kustomization naming a file that does not exist) is
+/// planned from its raw manifests, and the plan says so instead of passing it off as the
+/// agent's result.
+#[test]
+fn a_unit_kgate_cannot_build_is_planned_from_raw_manifests_with_a_note() {
+    let repo = Repo::new();
+    repo.write(
+        "clusters/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  path: ./apps\n  prune: true\n",
+    );
+    repo.write(
+        "apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n",
+    );
+    repo.write("apps/a.yaml", &cm("a", Some("prod"), "k: one"));
+    let base = repo.commit("base");
+    repo.write(
+        "apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\n  - gone.yaml\n",
+    );
+    repo.write("apps/a.yaml", &cm("a", Some("prod"), "k: two"));
+    let plan = repo.plan(&["--base", &base]);
+    let u = unit(&plan, "flux-system/apps");
+    let note = u["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("kgate could not build this unit at the head (")
+            && note.contains("apps/kustomization.yaml:5")
+            && note.contains("may differ from what the agent applies"),
+        "{plan:#}"
+    );
+    assert_eq!(
+        changes(u),
+        [("update".to_string(), "ConfigMap prod/a".to_string())],
+        "{plan:#}"
+    );
+}
