@@ -9,23 +9,14 @@ mod git_repo;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Generous for debug builds on a shared 2-core machine.
-const DEADLINE: Duration = Duration::from_secs(90);
-
-const GOOD: &str =
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\nbogus: 1\n";
-
-struct Run {
-    code: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: Duration,
-}
+#[path = "common/deadline.rs"]
+mod deadline;
+use deadline::{run, Run, GOOD};
 
 impl Run {
     fn json(&self) -> Value {
@@ -36,52 +27,6 @@ impl Run {
                 self.stderr
             )
         })
-    }
-}
-
-/// Runs kgate in `dir` with a deadline; stdout/stderr go to files so a large report cannot
-/// fill a pipe and stall the child.
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let out_dir = tempfile::tempdir().unwrap();
-    let out_path = out_dir.path().join("stdout");
-    let err_path = out_dir.path().join("stderr");
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_BASE_REF")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kgate {args:?} ran past {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = start.elapsed();
-    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    // A panic or an abort (signal) is never acceptable.
-    assert!(!stderr.contains("panicked"), "kgate panicked: {stderr}");
-    let code = status
-        .code()
-        .unwrap_or_else(|| panic!("kgate was killed by a signal: {status:?}\n{stderr}"));
-    Run {
-        code,
-        stdout: std::fs::read(&out_path).unwrap(),
-        stderr,
-        elapsed,
     }
 }
 

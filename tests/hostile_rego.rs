@@ -5,55 +5,19 @@
 //! schema error (`good.yaml`, unknown field `bogus` at line 7) is still checked.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Generous for debug builds on a shared 2-core machine.
-const DEADLINE: Duration = Duration::from_secs(90);
-
-const GOOD: &str =
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\nbogus: 1\n";
+#[path = "common/deadline.rs"]
+mod deadline;
+use deadline::GOOD;
 
 /// (exit code, JSON report or Null, stdout, stderr); fails on a signal, a panic or the deadline.
 fn run(dir: &Path, args: &[&str]) -> (i32, Value, String, String) {
-    let out_dir = tempfile::tempdir().unwrap();
-    let out_path = out_dir.path().join("stdout");
-    let err_path = out_dir.path().join("stderr");
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_BASE_REF")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kgate {args:?} ran past {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    assert!(!stderr.contains("panicked"), "kgate panicked: {stderr}");
-    let code = status
-        .code()
-        .unwrap_or_else(|| panic!("kgate was killed by a signal: {status:?}\n{stderr}"));
+    let r = deadline::run(dir, args);
+    let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (code, json, stdout, stderr)
+    (r.code, json, stdout, r.stderr)
 }
 
 /// A repository root with `good.yaml` and the given files.
