@@ -290,25 +290,19 @@ pub fn text_secrets(file: &crate::source::SourceFile) -> Secrets {
             continue;
         }
         let indent = line.len() - content.len();
-        let content_start = line_start + indent;
+        // Masks `rest`, the end of this line from some point on.
+        let mask_rest = |rest: &str, out: &mut Secrets| {
+            let end = line_start + line.len();
+            add(end - rest.len(), end, rest.trim_end(), out);
+        };
         if in_pem || (content.contains("-----BEGIN") && content.contains("PRIVATE KEY")) {
             in_pem = !content.contains("-----END");
-            add(
-                content_start,
-                line_start + line.len(),
-                content.trim_end(),
-                &mut out,
-            );
+            mask_rest(content, &mut out);
             continue;
         }
         match secret_block {
             Some(block) if indent > block => {
-                add(
-                    content_start,
-                    line_start + line.len(),
-                    content.trim_end(),
-                    &mut out,
-                );
+                mask_rest(content, &mut out);
                 continue;
             }
             _ => secret_block = None,
@@ -321,12 +315,7 @@ pub fn text_secrets(file: &crate::source::SourceFile) -> Secrets {
         let entry_start = line_start + (line.len() - entry.len());
         let Some((key, value)) = split_entry(entry) else {
             if data_block.is_some() || value_looks_secret(entry) {
-                add(
-                    entry_start,
-                    line_start + line.len(),
-                    entry.trim_end(),
-                    &mut out,
-                );
+                mask_rest(entry, &mut out);
             }
             continue;
         };

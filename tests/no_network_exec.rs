@@ -99,13 +99,7 @@ fn exec_plugins_and_helm_charts_are_reported_never_run() {
 
 /// Runs kgate with every proxy variable (and git's) pointing at `proxy`.
 fn kgate_via_proxy(dir: &Path, proxy: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GITHUB_BASE_REF")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
+    kgate_command(dir, args)
         .env("HTTP_PROXY", proxy)
         .env("HTTPS_PROXY", proxy)
         .env("ALL_PROXY", proxy)

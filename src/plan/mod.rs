@@ -547,13 +547,9 @@ fn argo_unit(m: &Manifest) -> Unit {
 ///
 /// The single seam for rendering: a Flux Kustomization is built as Flux builds it, a source
 /// folder that is a kustomization root as `kustomize build` does; other folders give their raw
-/// manifests.
-pub fn unit_objects(rev: &Revision<'_>, unit: &Unit) -> BTreeMap<ObjectKey, Object> {
-    unit_objects_noting(rev, unit).0
-}
-
-/// [`unit_objects`], and why kgate could not build the unit when it fell back to raw manifests.
-fn unit_objects_noting(
+/// manifests; when kgate cannot build the unit it falls back to the raw manifests and also
+/// returns why.
+pub fn unit_objects(
     rev: &Revision<'_>,
     unit: &Unit,
 ) -> (BTreeMap<ObjectKey, Object>, Option<String>) {
@@ -725,8 +721,8 @@ pub fn plan(
             units_out.push(UnitPlan::of(decl, Some(note), 0, Vec::new()));
             continue;
         }
-        let (before, base_failure) = b.map(|u| unit_objects_noting(base, u)).unwrap_or_default();
-        let (after, head_failure) = h.map(|u| unit_objects_noting(head, u)).unwrap_or_default();
+        let (before, base_failure) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
+        let (after, head_failure) = h.map(|u| unit_objects(head, u)).unwrap_or_default();
         // A unit kgate cannot build is shown from its raw manifests, never silently: the agent
         // may fail the build (and change nothing) or build what kgate's renderer lacks.
         let build_note = [("head", head_failure), ("base", base_failure)]

@@ -90,20 +90,34 @@ pub fn git_in(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-pub fn kgate_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(args)
+/// kgate with `args` in `dir`, without the CI variables that would choose a base.
+pub fn kgate_command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kgate"));
+    cmd.args(args)
         .current_dir(dir)
         // The tests name their base explicitly; a CI environment must not choose one.
         .env_remove("GITHUB_BASE_REF")
         .env_remove("GITHUB_EVENT_PATH")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("CI_MERGE_REQUEST_DIFF_BASE_SHA")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn kgate_in(dir: &Path, args: &[&str]) -> Output {
+    kgate_command(dir, args).output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The unit called `name` of a JSON plan.
+pub fn unit<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .unwrap_or_else(|| panic!("no unit {name} in {plan:#}"))
 }

@@ -35,15 +35,6 @@ fn changes(unit: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn unit<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == name)
-        .unwrap_or_else(|| panic!("no unit {name} in {plan:#}"))
-}
-
 fn deployment(image: &str, memory: &str, cache: &str) -> String {
     format!(
         r#"apiVersion: apps/v1

@@ -192,15 +192,6 @@ fn an_exception_annotation_added_by_the_mr_does_not_suppress() {
     let _ = base;
 }
 
-fn unit<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == name)
-        .unwrap_or_else(|| panic!("no unit {name} in {plan:#}"))
-}
-
 /// (path, before, after) of every field of a unit's only change.
 fn fields(unit: &Value) -> Vec<(String, Value, Value)> {
     let changes = unit["changes"].as_array().unwrap();
