@@ -240,37 +240,8 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
     let mut line_base = 0usize;
     loop {
         let chunk = &text[offset..];
-        let mut added: HashMap<usize, usize> = HashMap::new();
-        let mut reparsed = 0usize;
-        let (mut builder, result) = loop {
-            let patched;
-            let input = if added.is_empty() {
-                chunk
-            } else {
-                patched = add_indent(chunk, line_base, &added);
-                patched.as_str()
-            };
-            let mut builder = Builder::new(file, line_base, limits);
-            builder.added_indent = added.clone();
-            let result = builder.run(input);
-            let retry = match (&result, builder.problems.last()) {
-                (Err(Stop::Syntax(_)), Some(YamlProblem::Syntax { message, span }))
-                    if message.contains("invalid indentation in quoted scalar")
-                        && reparsed + chunk.len() <= REPARSE_BUDGET =>
-                {
-                    reindent_quoted_scalar(chunk, line_base, span)
-                        .filter(|lines| lines.iter().any(|(l, _)| !added.contains_key(l)))
-                }
-                _ => None,
-            };
-            match retry {
-                Some(lines) => {
-                    reparsed += chunk.len();
-                    added.extend(lines);
-                }
-                None => break (builder, result),
-            }
-        };
+        let mut builder = Builder::new(file, line_base, limits);
+        let result = builder.run(chunk);
         let documents = std::mem::take(&mut builder.documents);
         let problems = std::mem::take(&mut builder.problems);
         out.documents.extend(documents);
@@ -306,80 +277,6 @@ pub fn parse_stream(file: &SourceFile, limits: &Limits) -> Stream {
                 }
             }
         }
-    }
-    out
-}
-
-/// Bytes re-parsed at most, per chunk, to accept go-yaml's quoted scalars (each one found costs
-/// a re-parse of the chunk): generous for templates, bounded for a hostile 32 MiB file.
-const REPARSE_BUDGET: usize = 64 * 1024 * 1024;
-
-/// go-yaml (what Kubernetes, Flux and Gatekeeper read YAML with) accepts a multi-line quoted
-/// scalar whose continuation lines are indented no deeper than its key:
-///
-/// ```yaml
-///   description: "defaults
-///   to false."
-/// ```
-///
-/// YAML 1.2 and saphyr do not. Leading white space of a continuation line is not part of the
-/// value, so indenting those lines to the opening quote's column changes nothing but
-/// acceptance. Given the error's span (the opening quote), returns the (absolute line, spaces
-/// to add) of the scalar's continuation lines; None when the span is not at a quote.
-fn reindent_quoted_scalar(chunk: &str, line_base: usize, at: &Span) -> Option<Vec<(usize, usize)>> {
-    let first = (at.line as usize).checked_sub(line_base + 1)?;
-    let mut lines = chunk.split_inclusive('\n').skip(first);
-    let opening = lines.next()?;
-    let quote_col = at.col as usize - 1;
-    let rest: String = opening.chars().skip(quote_col).collect();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    // Find the closing quote, line by line.
-    let mut closed = scan_quoted(&rest[quote.len_utf8()..], quote);
-    let mut out = Vec::new();
-    for (i, line) in lines.enumerate() {
-        if closed {
-            break;
-        }
-        let body = line.trim_end_matches(['\n', '\r']);
-        let indent = body.len() - body.trim_start_matches([' ', '\t']).len();
-        if !body.trim().is_empty() && indent < quote_col {
-            out.push((at.line as usize + 1 + i, quote_col - indent));
-        }
-        closed = scan_quoted(body, quote);
-    }
-    closed.then_some(out)
-}
-
-/// Whether a quoted scalar's closing quote is on this piece of a line.
-fn scan_quoted(text: &str, quote: char) -> bool {
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if quote == '"' => {
-                chars.next();
-            }
-            '\'' if quote == '\'' => {
-                if chars.peek() == Some(&'\'') {
-                    chars.next();
-                } else {
-                    return true;
-                }
-            }
-            c if c == quote => return true,
-            _ => {}
-        }
-    }
-    false
-}
-
-/// `chunk` with spaces added at the start of the given (absolute, 1-based) lines.
-fn add_indent(chunk: &str, line_base: usize, added: &HashMap<usize, usize>) -> String {
-    let mut out = String::with_capacity(chunk.len() + added.values().sum::<usize>());
-    for (i, line) in chunk.split_inclusive('\n').enumerate() {
-        if let Some(n) = added.get(&(line_base + 1 + i)) {
-            out.extend(std::iter::repeat_n(' ', *n));
-        }
-        out.push_str(line);
     }
     out
 }
@@ -448,9 +345,6 @@ struct Builder<'f> {
     root: Option<Node>,
     /// Set when the current document broke a limit: its remaining events are skipped.
     poisoned: bool,
-    /// Spaces added at the start of (absolute, 1-based) lines by [`reindent_quoted_scalar`]:
-    /// columns on those lines are shifted back so that spans point into the real file.
-    added_indent: HashMap<usize, usize>,
 }
 
 impl<'f> Builder<'f> {
@@ -467,13 +361,7 @@ impl<'f> Builder<'f> {
             doc_start: Span::default(),
             root: None,
             poisoned: false,
-            added_indent: HashMap::new(),
         }
-    }
-
-    /// The column in the real file of a column of the parsed text.
-    fn real_col(&self, line: usize, col: usize) -> usize {
-        col.saturating_sub(self.added_indent.get(&line).copied().unwrap_or(0))
     }
 
     fn span(&self, s: &YSpan) -> Span {
@@ -481,18 +369,13 @@ impl<'f> Builder<'f> {
             s.start.line() + self.line_base,
             s.end.line() + self.line_base,
         );
-        self.file.span(
-            start,
-            self.real_col(start, s.start.col()),
-            end,
-            self.real_col(end, s.end.col()),
-        )
+        self.file.span(start, s.start.col(), end, s.end.col())
     }
 
     fn scan_error_span(&self, e: &ScanError) -> Span {
         let m = e.marker();
         let line = m.line() + self.line_base;
-        let col = self.real_col(line, m.col());
+        let col = m.col();
         self.file.span(line, col, line, col)
     }
 
@@ -984,6 +867,28 @@ mod tests {
         );
         let n = a[2].1.span;
         assert_eq!((n.line, n.col), (7, 6));
+    }
+
+    /// go-yaml does not check indentation inside flow collections: a flow sequence may close
+    /// at its key's column and its items may sit left of it. Spans still point at the items.
+    #[test]
+    fn flow_collections_ignore_indentation_as_go_yaml_does() {
+        let text = "spec:\n  args: [\n    \"--a\",\n  \"--b\",\n]\n  labels: {a: b,\nc: d\n  }\n";
+        let s = parse(text);
+        assert!(s.problems.is_empty(), "{:?}", s.problems);
+        let root = s.documents[0].root.clone().unwrap();
+        assert_eq!(
+            root.to_json()["spec"]["args"],
+            serde_json::json!(["--a", "--b"])
+        );
+        assert_eq!(
+            root.to_json()["spec"]["labels"],
+            serde_json::json!({"a": "b", "c": "d"})
+        );
+        let b = root.span_at_pointer("/spec/args/1");
+        assert_eq!((b.line, b.col), (4, 3));
+        let c = root.span_at_pointer("/spec/labels/c");
+        assert_eq!((c.line, c.col), (7, 4));
     }
 
     #[test]
