@@ -46,11 +46,14 @@ pub struct Discovered {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Whether a walked file is read as a manifest: `.yaml`, `.yml` or `.json` in any case
+/// (`deploy.YAML` is applied by `kubectl apply -f` and Flux alike).
 pub fn is_manifest_name(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("yaml")
+            || e.eq_ignore_ascii_case("yml")
+            || e.eq_ignore_ascii_case("json")
+    })
 }
 
 pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {

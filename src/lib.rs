@@ -35,6 +35,7 @@ pub mod schema;
 pub mod shard;
 pub mod source;
 pub mod tree_walk;
+pub mod units;
 pub mod vfs;
 pub mod yaml;
 

@@ -97,6 +97,16 @@ pub fn decode(path: &str, bytes: &[u8]) -> Result<String, Diagnostic> {
 pub fn load_file(files: &Files, file: &Arc<SourceFile>, limits: &Limits) -> Loaded {
     let stream = yaml::parse_stream(file, limits);
     let mut out = Loaded::default();
+    if is_go_template(file, &stream.problems, limits) {
+        out.skipped.push(Skipped {
+            file: file.path.clone(),
+            line: 1,
+            reason: "a Go template: it parses as YAML only once its `{{ … }}` actions are \
+                     removed; rendered by a tool, never applied raw"
+                .into(),
+        });
+        return out;
+    }
     for problem in stream.problems {
         out.diagnostics.push(yaml_problem(files, file, problem));
     }
@@ -106,6 +116,26 @@ pub fn load_file(files: &Files, file: &Arc<SourceFile>, limits: &Limits) -> Load
         collect_objects(file, root, &mut out);
     }
     out
+}
+
+/// A file that fails to parse only because of Go template actions (`{{ … }}`) is a template
+/// (a chart template copied out of its chart, a file rendered by a CI step), not a broken
+/// manifest.
+fn is_go_template(file: &SourceFile, problems: &[YamlProblem], limits: &Limits) -> bool {
+    if !problems
+        .iter()
+        .any(|p| matches!(p, YamlProblem::Syntax { .. }))
+    {
+        return false;
+    }
+    let Some(skeleton) = crate::units::without_template_actions(&file.text) else {
+        return false;
+    };
+    let probe = SourceFile::with_id(UNREGISTERED, file.path.clone(), skeleton);
+    !yaml::parse_stream(&probe, limits)
+        .problems
+        .iter()
+        .any(|p| matches!(p, YamlProblem::Syntax { .. }))
 }
 
 fn yaml_problem(files: &Files, file: &SourceFile, problem: YamlProblem) -> Diagnostic {
@@ -142,17 +172,50 @@ fn yaml_problem(files: &Files, file: &SourceFile, problem: YamlProblem) -> Diagn
     }
 }
 
-/// Groups that hold configuration for tools, not objects for the cluster.
-fn is_tool_config(api_version: &str, kind: &str) -> Option<&'static str> {
+/// Why an object with type meta is never applied to a cluster (None: it is). Tool
+/// configuration (kustomize, KRM functions, kpt, skaffold, local cluster tools) and objects
+/// kustomize and kpt keep local (`config.kubernetes.io/local-config: "true"`) are inputs of a
+/// tool, not cluster objects: checking them as objects gives false `schema/missing-name` errors.
+pub fn not_applied(api_version: &str, kind: &str, root: &Node) -> Option<&'static str> {
     let group = crate::manifest::api_group(api_version);
-    match group {
-        "kustomize.config.k8s.io" => Some("kustomize configuration"),
-        "config.kubernetes.io" | "kpt.dev" | "fn.kpt.dev" => Some("KRM function configuration"),
+    let by_type = match group {
+        "kustomize.config.k8s.io" => {
+            Some("kustomize configuration (read by kustomize, not applied)")
+        }
+        "config.kubernetes.io" | "fn.kpt.dev" => {
+            Some("KRM function configuration (read by kustomize/kpt, not applied)")
+        }
+        "kpt.dev" => Some("kpt package configuration (read by kpt, not applied)"),
         // kustomize transformer/generator configs (`apiVersion: builtin`).
-        "builtin" => Some("kustomize transformer configuration"),
-        _ if kind == "Kustomization" && group.is_empty() => Some("kustomize configuration"),
+        "builtin" => Some("kustomize transformer configuration (read by kustomize, not applied)"),
+        "kind.x-k8s.io" => Some("kind cluster configuration (read by kind, not applied)"),
+        "k3d.io" => Some("k3d cluster configuration (read by k3d, not applied)"),
+        "ctlptl.dev" => Some("ctlptl configuration (read by ctlptl, not applied)"),
+        _ if group.starts_with("skaffold") || api_version.starts_with("skaffold/") => {
+            Some("skaffold configuration (read by skaffold, not applied)")
+        }
+        _ if kind == "Kustomization" && group.is_empty() => {
+            Some("kustomize configuration (read by kustomize, not applied)")
+        }
         _ => None,
+    };
+    if by_type.is_some() {
+        return by_type;
     }
+    let annotations = root.get("metadata").and_then(|m| m.get("annotations"));
+    let annotation = |key: &str| annotations.and_then(|a| a.get(key));
+    if annotation("config.kubernetes.io/local-config")
+        .and_then(Node::as_str)
+        .is_some_and(|v| v.trim() == "true")
+    {
+        return Some("annotated config.kubernetes.io/local-config: \"true\" (kept local by kustomize and kpt, not applied)");
+    }
+    if annotation("config.kubernetes.io/function").is_some()
+        || annotation("config.k8s.io/function").is_some()
+    {
+        return Some("KRM function configuration (config.kubernetes.io/function; read by kustomize/kpt, not applied)");
+    }
+    None
 }
 
 fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
@@ -170,6 +233,32 @@ fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
     let api_version = root.get("apiVersion");
     let kind = root.get("kind");
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        // With `metadata` beside one half of the type meta this is meant as an object: the API
+        // server (and kubeconform) refuse it, so it is an error, not "not an object".
+        if let (Some(present), true) = (
+            api_version.or(kind),
+            root.get("metadata")
+                .is_some_and(|m| matches!(m.value, Value::Map(_))),
+        ) {
+            let missing = if api_version.is_none() {
+                "apiVersion"
+            } else {
+                "kind"
+            };
+            out.diagnostics.push(
+                Diagnostic::error(
+                    "schema/type-meta",
+                    format!(
+                        "this object has `metadata` but no `{missing}`: the API server refuses it"
+                    ),
+                )
+                .in_file(file.path.clone(), Some(present.span))
+                .with_help(format!(
+                    "add `{missing}:`: every object needs both `apiVersion` and `kind`"
+                )),
+            );
+            return;
+        }
         return skip(out, "no apiVersion/kind: not a Kubernetes object");
     };
     let (Some(api_version_s), Some(kind_s)) = (api_version.as_str(), kind.as_str()) else {
@@ -184,7 +273,7 @@ fn collect_objects(file: &Arc<SourceFile>, root: Node, out: &mut Loaded) {
         );
         return;
     };
-    if let Some(reason) = is_tool_config(api_version_s, kind_s) {
+    if let Some(reason) = not_applied(api_version_s, kind_s, &root) {
         return skip(out, reason);
     }
     if kind_s.ends_with("List") && root.get("items").is_some() {

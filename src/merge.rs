@@ -50,6 +50,7 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
         out.summary.resources += s.resources;
         out.summary.valid += s.valid;
         out.summary.invalid += s.invalid;
+        out.summary.unchecked += s.unchecked;
         out.summary.skipped += s.skipped;
         out.diagnostics.extend(r.diagnostics.iter().cloned());
         out.skipped.extend(r.skipped.iter().map(|s| Skipped {
@@ -86,7 +87,12 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
         }
     }
     out.kubernetes_version = versions.into_iter().next().unwrap_or_default();
-    // Run-level findings (no file) are reported by every shard: keep one.
+    // A finding on a shared base rendered for overlays of several shards is one finding naming
+    // every overlay, as in one run; run-level findings (no file) come from every shard: one.
+    out.diagnostics = crate::render::integrate::attribute_and_merge(
+        &Files::new(),
+        std::mem::take(&mut out.diagnostics),
+    );
     out.diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.diagnostics.dedup();

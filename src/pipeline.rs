@@ -62,6 +62,13 @@ pub fn load_paths(
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(found.diagnostics);
     let mut count = found.files.len();
+    skip_templates(
+        &mut found.files,
+        |(d, _)| d,
+        &str::to_string,
+        &|p| std::path::Path::new(p).is_file(),
+        &mut loaded,
+    );
     admit_by_disk_size(&mut found.files, opts, &mut loaded);
     let per_file: Vec<Loaded> = found
         .files
@@ -95,10 +102,17 @@ pub fn load_vfs(
     ignored: &dyn Fn(&str) -> bool,
     missing_ok: bool,
 ) -> Result<(Loaded, usize), String> {
-    let walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
+    let mut walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
     let mut loaded = Loaded::default();
     loaded.diagnostics.extend(walked.diagnostics);
     let count = walked.files.len();
+    skip_templates(
+        &mut walked.files,
+        |p| p,
+        &|p| vfs.display(p),
+        &|p| vfs.is_file(p),
+        &mut loaded,
+    );
     // A file view has no cheap size query: files are read (each bounded by max_file_size),
     // then admitted under the memory target in path order, before any is parsed.
     let read: Vec<(String, Result<Vec<u8>, Diagnostic>)> = walked
@@ -126,6 +140,32 @@ pub fn load_vfs(
         loaded.extend(l);
     }
     Ok((loaded, count))
+}
+
+/// Leaves out the files that are templates or chart files by their place or name (Helm chart
+/// templates and values, `*.tmpl`, …): each is one skipped entry with its reason, never parsed.
+pub(crate) fn skip_templates<T>(
+    items: &mut Vec<T>,
+    path: impl Fn(&T) -> &String,
+    shown: &dyn Fn(&str) -> String,
+    is_file: &dyn Fn(&str) -> bool,
+    loaded: &mut Loaded,
+) {
+    let charts = crate::units::charts_of(items.iter().map(|i| path(i).as_str()), is_file);
+    items.retain(|item| {
+        let p = path(item);
+        match crate::units::template_reason(p, &charts) {
+            Some(reason) => {
+                loaded.skipped.push(Skipped {
+                    file: shown(p),
+                    line: 1,
+                    reason,
+                });
+                false
+            }
+            None => true,
+        }
+    });
 }
 
 /// The memory target admits a prefix of the sorted disk files by their size on disk, before
@@ -218,10 +258,10 @@ fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Ve
 
 pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let files = Files::new();
-    let (loaded, file_count, foreign) = match opts.shard {
+    match opts.shard {
         None => {
             let (l, n) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
-            (l, n, Loaded::default())
+            check_loaded(files, l, n, Loaded::default(), opts)
         }
         Some(shard) => {
             let s = crate::shard::load_sharded(
@@ -231,10 +271,17 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
                 &opts.limits,
                 shard,
             )?;
-            (s.loaded, s.file_count, s.foreign)
+            let owns = crate::shard::owner(&opts.paths, shard);
+            let foreign = s.foreign;
+            let view = crate::render::integrate::ShardView {
+                all_files: &s.all_files,
+                foreign: &foreign.manifests,
+                owns: &owns,
+            };
+            let (loaded, count) = (s.loaded, s.file_count);
+            check_stage(files, loaded, count, &foreign, opts, None, Some(&view))
         }
-    };
-    check_loaded(files, loaded, file_count, foreign, opts)
+    }
 }
 
 /// The check stage proper, for objects loaded from disk or from a git revision. `foreign` holds
@@ -253,11 +300,25 @@ pub fn check_loaded(
 /// never the disk. `tree` None: the objects come from disk.
 pub fn check_loaded_in(
     files: Files,
-    mut loaded: Loaded,
+    loaded: Loaded,
     file_count: usize,
     foreign: Loaded,
     opts: &CheckOptions,
     tree: Option<&dyn Vfs>,
+) -> Result<Outcome, String> {
+    check_stage(files, loaded, file_count, &foreign, opts, tree, None)
+}
+
+/// The check stage, for the whole run or one shard of it (`shard`: what the shard knows of the
+/// run, so that it renders only its own units of the run's unit graph).
+fn check_stage(
+    files: Files,
+    mut loaded: Loaded,
+    file_count: usize,
+    foreign: &Loaded,
+    opts: &CheckOptions,
+    tree: Option<&dyn Vfs>,
+    shard: Option<&crate::render::integrate::ShardView>,
 ) -> Result<Outcome, String> {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
@@ -267,18 +328,31 @@ pub fn check_loaded_in(
             Some(vfs) => {
                 crate::render::integrate::render_vfs(&files, vfs, &loaded.manifests, render_opts)
             }
-            None => crate::render::integrate::render_paths(
+            None => crate::render::integrate::render_paths_in(
                 &files,
                 &opts.paths,
                 &loaded.manifests,
                 render_opts,
+                shard,
             ),
         };
+        skip_inputs(&r.inputs, &mut loaded, &mut diagnostics);
         diagnostics.extend(r.diagnostics);
         loaded
             .manifests
             .retain(|m| !r.consumed.contains(&m.file.path));
-        loaded.manifests.extend(r.manifests);
+        // kustomize leaves local-config objects out of its output; tool configs in a build are
+        // not applied either.
+        for m in r.manifests {
+            match load::not_applied(&m.resource.api_version, &m.resource.kind, &m.node) {
+                Some(reason) => loaded.skipped.push(Skipped {
+                    file: m.file.path.clone(),
+                    line: m.node.span.line,
+                    reason: reason.to_string(),
+                }),
+                None => loaded.manifests.push(m),
+            }
+        }
         rendered_secrets = r.secrets.values;
     }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
@@ -328,7 +402,7 @@ pub fn check_loaded_in(
     );
     diagnostics.extend(gk_problems);
 
-    let results: Vec<(Vec<Diagnostic>, redact::Secrets)> = loaded
+    let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
         .par_iter()
         .map_init(
@@ -340,13 +414,14 @@ pub fn check_loaded_in(
                 (policies.engine(), gk)
             },
             |(engine, gk_engines), m| {
-                let mut diags = check_manifest(m, &registry, &opts.schema).diagnostics;
+                let schema = check_manifest(m, &registry, &opts.schema);
+                let mut diags = schema.diagnostics;
                 diags.extend(policies.evaluate(engine, m));
                 diags.extend(gatekeeper.evaluate(gk_engines, m));
                 let problems = crate::exceptions::apply_annotation(m, &mut diags);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);
-                (diags, redact::find_secrets(m))
+                (diags, redact::find_secrets(m), schema.checked)
             },
         )
         .collect();
@@ -354,12 +429,16 @@ pub fn check_loaded_in(
     let mut masks: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
     let mut secret_values = BTreeSet::new();
     let mut invalid = 0;
-    for (diags, secrets) in results {
+    let mut unchecked = 0;
+    for (diags, secrets, checked) in results {
         if diags
             .iter()
             .any(|d| d.severity == Severity::Error && !d.suppressed)
         {
             invalid += 1;
+        } else if !checked {
+            // No error, but no schema either: nothing says it is valid.
+            unchecked += 1;
         }
         diagnostics.extend(diags);
         for (file, start, end) in secrets.spans {
@@ -393,8 +472,9 @@ pub fn check_loaded_in(
     let mut summary = Summary {
         files: file_count,
         resources: loaded.manifests.len(),
-        valid: loaded.manifests.len() - invalid,
+        valid: loaded.manifests.len() - invalid - unchecked,
         invalid,
+        unchecked,
         skipped: loaded.skipped.len(),
         ..Summary::default()
     };
@@ -409,6 +489,34 @@ pub fn check_loaded_in(
         secret_values,
         kubernetes_version: registry.kubernetes_version().to_string(),
     })
+}
+
+/// Files that are only inputs of a unit (patches, generator files, …) are not checked as
+/// objects: their raw objects and loader findings go (a YAML syntax error stays when kustomize
+/// parses the file too), and each is one skipped entry saying which unit reads it.
+fn skip_inputs(
+    inputs: &BTreeMap<String, (String, bool)>,
+    loaded: &mut Loaded,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if inputs.is_empty() {
+        return;
+    }
+    loaded
+        .manifests
+        .retain(|m| !inputs.contains_key(&m.file.path));
+    loaded.skipped.retain(|s| !inputs.contains_key(&s.file));
+    diagnostics.retain(|d| match inputs.get(&d.file) {
+        Some((_, yaml)) => d.code.starts_with("file/") || (*yaml && d.code.starts_with("yaml/")),
+        None => true,
+    });
+    for (file, (reason, _)) in inputs {
+        loaded.skipped.push(Skipped {
+            file: file.clone(),
+            line: 1,
+            reason: reason.clone(),
+        });
+    }
 }
 
 /// Removes every secret value from every text field of every finding.

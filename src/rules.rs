@@ -393,6 +393,26 @@ string (or fails with strict substitution).\n\nFix: define it, give it a default
         docs: "Flux waits (fails) until a non-optional substituteFrom source exists. kgate looks for \
 it among the checked manifests; mark it `optional: true` if it is created elsewhere.",
     },
+    Rule {
+        code: "unit/unused-component",
+        severity: Severity::Note,
+        summary: "a kustomize Component is included by nothing in the checked paths",
+        docs: "A kustomize `kind: Component` is only meaningful inside the kustomizations (or Flux \
+Kustomizations' `spec.components`) that include it: rendered alone its patches match no resource and \
+its `${VAR}` placeholders are unresolved. kgate checks components only through their users; a \
+component that no kustomization of the checked paths includes is not rendered or checked, and this \
+note says so once.\n\nFix: nothing if the component is used from elsewhere (another repository, a \
+folder you did not check); else include it where it is meant to be used, or remove it.",
+    },
+    Rule {
+        code: "schema/unknown-kind",
+        severity: Severity::Error,
+        summary: "a kind that does not exist in a built-in API group",
+        docs: "The built-in API groups (`v1`, `apps/v1`, `batch/v1`, `networking.k8s.io/v1`, …) are \
+fully known: no CustomResourceDefinition can add a kind to them. A kind that is not among them \
+(`apiVersion: v1`, `kind: Podd`) is refused by the API server, so it is an error with the closest \
+existing kind, not a missing schema.\n\nFix: correct the kind (or the apiVersion).",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

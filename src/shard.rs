@@ -120,8 +120,31 @@ fn root_of<'a>(roots: &'a [PathBuf], file: &Path) -> Option<&'a Path> {
 pub struct ShardLoad {
     pub loaded: Loaded,
     pub file_count: usize,
-    /// Objects from other shards' files that may be CRDs (schema sources only).
+    /// Objects from other shards' files that may be CRDs (schema sources only) or Flux
+    /// Kustomizations (they shape the unit graph; another shard renders them).
     pub foreign: Loaded,
+    /// Display paths of every file of the run, in every shard (the unit graph is the run's).
+    pub all_files: Vec<String>,
+}
+
+/// Whether shard `shard` renders the kustomization root whose kustomization file has this
+/// display path: the shard of the file's unit, so that a root is rendered where its
+/// kustomization file is loaded.
+pub fn owner(paths: &[String], shard: Shard) -> impl Fn(&str) -> bool + Sync {
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| *p != "-" && Path::new(p).is_dir())
+        .map(PathBuf::from)
+        .collect();
+    let units = std::sync::Mutex::new(Units::default());
+    move |kfile: &str| {
+        let p = PathBuf::from(kfile);
+        let unit = units
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unit_of(root_of(&roots, &p), &p);
+        shard_of(&unit, shard.total) == shard.index
+    }
 }
 
 /// Discovers like an unsharded run, then loads this shard's files fully and the other files
@@ -133,12 +156,21 @@ pub fn load_sharded(
     limits: &Limits,
     shard: Shard,
 ) -> Result<ShardLoad, String> {
-    let found = discover::discover(paths, opts)?;
+    let mut found = discover::discover(paths, opts)?;
+    let mut skipped = Loaded::default();
+    crate::pipeline::skip_templates(
+        &mut found.files,
+        |(d, _)| d,
+        &str::to_string,
+        &|p| Path::new(p).is_file(),
+        &mut skipped,
+    );
     let roots: Vec<PathBuf> = paths
         .iter()
         .filter(|p| *p != "-" && Path::new(p).is_dir())
         .map(PathBuf::from)
         .collect();
+    let all_files: Vec<String> = found.files.iter().map(|(d, _)| d.clone()).collect();
     let mut units = Units::default();
     let mut mine = Vec::new();
     let mut others = Vec::new();
@@ -162,7 +194,15 @@ pub fn load_sharded(
             loaded.diagnostics.push(d);
         }
     }
+    // Template files are skipped by the shard of their unit, and counted there as read.
     let mut file_count = mine.len();
+    for sk in skipped.skipped {
+        let p = PathBuf::from(&sk.file);
+        if shard_of(&units.unit_of(root_of(&roots, &p), &p), shard.total) == shard.index {
+            file_count += 1;
+            loaded.skipped.push(sk);
+        }
+    }
     // The memory target bounds this process, so it admits this shard's own files, in path
     // order, as an unsharded run admits all of them.
     crate::pipeline::admit_by_disk_size(&mut mine, opts, &mut loaded);
@@ -190,7 +230,9 @@ pub fn load_sharded(
         .par_iter()
         .filter_map(|(display_path, path)| {
             let bytes = discover::read_file(display_path, path, opts.max_file_size).ok()?;
-            if !contains(&bytes, b"CustomResourceDefinition") {
+            if !contains(&bytes, b"CustomResourceDefinition")
+                && !contains(&bytes, b"kustomize.toolkit.fluxcd.io")
+            {
                 return None;
             }
             let mut l = crate::pipeline::load_bytes(files, display_path, Ok(bytes), limits);
@@ -208,6 +250,7 @@ pub fn load_sharded(
         loaded,
         file_count,
         foreign,
+        all_files,
     })
 }
 

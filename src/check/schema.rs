@@ -107,7 +107,14 @@ pub fn check_manifest(
             false
         }
         Some(Lookup::Missing) | None => {
-            if !skipped {
+            let builtin = if skipped {
+                None
+            } else {
+                registry.builtin_group_kinds(api_version)
+            };
+            if let Some(kinds) = builtin {
+                diags.push(unknown_builtin_kind(m, api_version, kind, &kinds));
+            } else if !skipped {
                 let span = m.node.get("kind").map(|n| n.span).unwrap_or(m.node.span);
                 let severity = if opts.require_schemas {
                     Severity::Error
@@ -136,6 +143,30 @@ pub fn check_manifest(
         diagnostics: diags,
         checked,
     }
+}
+
+/// A kind that a built-in API group does not have (`v1` `Podd`): the API server refuses it.
+fn unknown_builtin_kind(
+    m: &Manifest,
+    api_version: &str,
+    kind: &str,
+    kinds: &[String],
+) -> Diagnostic {
+    let span = m.node.get("kind").map(|n| n.span).unwrap_or(m.node.span);
+    let mut d = diag(
+        m,
+        "schema/unknown-kind",
+        Severity::Error,
+        format!("`{api_version}` has no kind `{kind}`: the API server refuses this object"),
+        "/kind",
+        span,
+    );
+    d.help = Some(match suggest(kind, kinds) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => "check the kind and the apiVersion (built-in API groups have a fixed set of kinds)"
+            .into(),
+    });
+    d
 }
 
 fn missing_name(json: &Value) -> bool {

@@ -1,6 +1,7 @@
-//! How `kgate check` uses rendering: find the kustomization roots and Flux Kustomizations among
-//! the checked paths, render them in parallel over one parse cache, and say which raw files the
-//! rendered output replaces. Also: findings on rendered objects are reported once per source
+//! How `kgate check` uses rendering: build the unit graph of the checked paths (kustomization
+//! roots, Flux Kustomizations, components, inputs — by reading references, not rendering), render
+//! its roots in parallel over one parse cache, and say which raw files the rendered output
+//! replaces and which are only inputs. Also: findings on rendered objects are reported once per source
 //! location, naming every overlay they were found in.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,10 +12,11 @@ use rayon::prelude::*;
 use super::flux::{flux_dir, is_flux_kustomization, render_flux_with, SubstitutionSources};
 use super::kustomize::{kustomization_dirs, render_dir_with};
 use super::{RenderOptions, Rendered, Renderer};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::Manifest;
 use crate::redact;
 use crate::source::Files;
+use crate::units::{kustomization_refs, FluxUnit, UnitGraph};
 use crate::vfs::{DiskFs, Vfs};
 
 /// Everything rendering contributed to a check run.
@@ -27,6 +29,9 @@ pub struct RenderedSet {
     pub consumed: BTreeSet<String>,
     /// Display paths of the kustomization roots and Flux Kustomizations rendered.
     pub roots: Vec<String>,
+    /// Display paths of checked files that are only inputs of a unit (patches, generator
+    /// files, …), with why and whether kustomize parses them as YAML.
+    pub inputs: BTreeMap<String, (String, bool)>,
 }
 
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
@@ -71,12 +76,34 @@ fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
     display.strip_prefix(prefix)
 }
 
+/// What a `--shard I/N` run knows of the whole run, so that its unit graph is the unsharded
+/// run's: every discovered file, the other shards' Flux Kustomizations, and which roots it owns.
+pub struct ShardView<'a> {
+    /// Display paths of every file the unsharded run loads.
+    pub all_files: &'a [String],
+    /// Objects of other shards' files that may be Flux Kustomizations.
+    pub foreign: &'a [Manifest],
+    /// Whether this shard renders the root whose kustomization file has this display path.
+    pub owns: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
 /// Renders every kustomization root and in-repo Flux Kustomization under the checked folders.
 pub fn render_paths(
     files: &Files,
     paths: &[String],
     loaded: &[Manifest],
     opts: &RenderOptions,
+) -> RenderedSet {
+    render_paths_in(files, paths, loaded, opts, None)
+}
+
+/// [`render_paths`] for one shard of a run (`shard` None: the whole run).
+pub fn render_paths_in(
+    files: &Files,
+    paths: &[String],
+    loaded: &[Manifest],
+    opts: &RenderOptions,
+    shard: Option<&ShardView>,
 ) -> RenderedSet {
     let mut out = RenderedSet::default();
     let sources = SubstitutionSources::from_manifests(loaded);
@@ -90,7 +117,7 @@ pub fn render_paths(
             continue;
         }
         let vfs = DiskFs::new(&root);
-        render_in(files, &vfs, loaded, &sources, opts, &mut out);
+        render_in(files, &vfs, loaded, &sources, opts, shard, &mut out);
     }
     out
 }
@@ -105,18 +132,20 @@ pub fn render_vfs(
 ) -> RenderedSet {
     let mut out = RenderedSet::default();
     let sources = SubstitutionSources::from_manifests(loaded);
-    render_in(files, vfs, loaded, &sources, opts, &mut out);
+    render_in(files, vfs, loaded, &sources, opts, None, &mut out);
     out
 }
 
-/// Renders every root under one tree whose files are in `files` (display paths start with the
-/// tree's display prefix).
+/// Renders every unit under one tree whose files are in `files` (display paths start with the
+/// tree's display prefix): the roots of the unit graph, never a component or an included folder
+/// on its own.
 fn render_in(
     files: &Files,
     vfs: &dyn Vfs,
     loaded: &[Manifest],
     sources: &SubstitutionSources,
     opts: &RenderOptions,
+    shard: Option<&ShardView>,
     out: &mut RenderedSet,
 ) {
     let prefix = vfs.display("");
@@ -125,10 +154,19 @@ fn render_in(
         .iter()
         .filter_map(|f| strip(&f.path, &prefix).map(str::to_string))
         .collect();
+    // The unit graph is the whole run's, also in a shard.
+    let all_paths: Vec<String> = match shard {
+        Some(s) => s
+            .all_files
+            .iter()
+            .filter_map(|f| strip(f, &prefix).map(str::to_string))
+            .collect(),
+        None => file_paths.clone(),
+    };
     // Folders holding a kustomization file (`Kustomization` has no extension, so the
     // walk does not list it: probe every folder that holds a checked file).
-    let mut dirs = kustomization_dirs(&file_paths);
-    let parents: BTreeSet<&str> = file_paths
+    let mut dirs = kustomization_dirs(&all_paths);
+    let parents: BTreeSet<&str> = all_paths
         .iter()
         .map(|f| f.rsplit_once('/').map(|(d, _)| d).unwrap_or(""))
         .collect();
@@ -137,20 +175,35 @@ fn render_in(
             dirs.insert(d.to_string());
         }
     }
-    let dirs: Vec<String> = dirs.into_iter().collect();
     let renderer = Renderer::new(vfs, files, opts);
-    let all: Vec<(String, Rendered)> = dirs
+    let in_tree = |m: &&Manifest| {
+        is_flux_kustomization(m)
+            && strip(&m.file.path, &prefix).is_some()
+            && flux_dir(vfs, m).is_some()
+    };
+    let flux: Vec<&Manifest> = loaded.iter().filter(in_tree).collect();
+    let mut every_flux = flux.clone();
+    every_flux.extend(
+        shard
+            .map(|s| s.foreign)
+            .unwrap_or_default()
+            .iter()
+            .filter(in_tree),
+    );
+    let graph = unit_graph(&renderer, dirs, &every_flux);
+    let roots: Vec<String> = graph
+        .roots()
+        .into_iter()
+        .filter(|d| match shard {
+            Some(s) => {
+                super::kustomization_file(vfs, d).is_some_and(|k| (s.owns)(&vfs.display(&k)))
+            }
+            None => true,
+        })
+        .collect();
+    let all: Vec<(String, Rendered)> = roots
         .par_iter()
         .map(|d| (d.clone(), render_dir_with(&renderer, d)))
-        .collect();
-    let included: BTreeSet<String> = all
-        .iter()
-        .flat_map(|(_, r)| r.included.iter().cloned())
-        .collect();
-    let flux: Vec<&Manifest> = loaded
-        .iter()
-        .filter(|m| is_flux_kustomization(m) && strip(&m.file.path, &prefix).is_some())
-        .filter(|m| flux_dir(vfs, m).is_some())
         .collect();
     let flux_rendered: Vec<(String, Rendered)> = flux
         .par_iter()
@@ -161,12 +214,7 @@ fn render_in(
             )
         })
         .collect();
-    let roots = root_dirs(&all, &included);
-    for (dir, r) in all
-        .into_iter()
-        .filter(|(d, _)| roots.contains(d))
-        .chain(flux_rendered)
-    {
+    for (dir, r) in all.into_iter().chain(flux_rendered) {
         out.roots.push(if dir.starts_with("Flux ") {
             dir
         } else {
@@ -177,30 +225,95 @@ fn render_in(
         out.secrets.extend(r.secrets);
         out.consumed.extend(r.consumed);
     }
+    out.consumed
+        .extend(graph.consumed(&all_paths).iter().map(|p| vfs.display(p)));
+    for dir in graph.unused_components() {
+        out.diagnostics.push(unused_component(&renderer, &dir));
+    }
+    let checked: BTreeSet<&String> = file_paths.iter().collect();
+    for (path, why) in graph.inputs() {
+        if checked.contains(&path) {
+            out.inputs.insert(vfs.display(&path), why);
+        }
+    }
 }
 
-/// The kustomization folders rendered as roots: those no other kustomization includes, and, for
-/// kustomizations reachable from no root (they include each other in a cycle), the first folder
-/// of each such group, so that the cycle is reported instead of silently skipping the folders.
-fn root_dirs(all: &[(String, Rendered)], included: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut roots: BTreeSet<String> = BTreeSet::new();
-    let mut covered: BTreeSet<&str> = BTreeSet::new();
-    for (d, r) in all {
-        if !included.contains(d) {
-            roots.insert(d.clone());
-            covered.extend(r.included.iter().map(String::as_str));
-        }
+/// The unit graph of a tree: the kustomizations among the checked files and every kustomization
+/// they reach, read (not rendered) through the renderer's parse cache, which rendering reuses.
+fn unit_graph(renderer: &Renderer, dirs: BTreeSet<String>, flux: &[&Manifest]) -> UnitGraph {
+    let vfs = renderer.vfs;
+    let mut graph = UnitGraph::default();
+    for m in flux {
+        let Some(dir) = flux_dir(vfs, m) else {
+            continue;
+        };
+        let components = m
+            .node
+            .get("spec")
+            .and_then(|s| s.get("components"))
+            .and_then(crate::yaml::Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.as_str())
+            .filter_map(|c| crate::vfs::normalize(&dir, c))
+            .collect();
+        graph.flux.push(FluxUnit {
+            label: super::flux::flux_label(m),
+            dir,
+            components,
+        });
     }
-    // `all` is sorted by folder: the choice of the group's representative is deterministic.
-    for (d, r) in all {
-        if !roots.contains(d) && !covered.contains(d.as_str()) {
-            roots.insert(d.clone());
-            covered.insert(d);
-            covered.extend(r.included.iter().map(String::as_str));
+    let mut queue: Vec<String> = dirs.into_iter().collect();
+    queue.extend(graph.flux.iter().flat_map(|f| f.components.iter().cloned()));
+    while let Some(d) = queue.pop() {
+        if graph.kustomizations.contains_key(&d) {
+            continue;
         }
+        let Some(kfile) = super::kustomization_file(vfs, &d) else {
+            continue;
+        };
+        // An unreadable or empty kustomization file has no references; rendering it as a root
+        // reports the problem.
+        let refs = renderer
+            .parsed(&kfile)
+            .ok()
+            .and_then(|p| p.docs.first().map(|root| kustomization_refs(vfs, &d, root)))
+            .unwrap_or_default();
+        queue.extend(
+            refs.bases
+                .iter()
+                .chain(&refs.components)
+                .chain(&refs.config_dirs)
+                .cloned(),
+        );
+        graph.kustomizations.insert(d, refs);
     }
-    roots
+    graph
 }
+
+/// The note on a kustomize Component that no unit includes (once, at its `kind:`).
+fn unused_component(renderer: &Renderer, dir: &str) -> Diagnostic {
+    let message = format!(
+        "kustomize Component `{}` is included by no kustomization or Flux Kustomization of the \
+         checked paths: it was not rendered or checked on its own (a component is only \
+         meaningful inside the kustomizations that include it)",
+        display_dir(renderer.vfs, dir)
+    );
+    let kfile = super::kustomization_file(renderer.vfs, dir).unwrap_or_default();
+    let span = renderer.parsed(&kfile).ok().and_then(|p| {
+        p.docs
+            .first()
+            .map(|root| root.get("kind").map(|k| k.span).unwrap_or(root.span))
+    });
+    match span {
+        Some(span) => renderer.diag(UNUSED_COMPONENT, Severity::Note, message, span),
+        None => Diagnostic::new(UNUSED_COMPONENT, Severity::Note, message)
+            .in_file(renderer.vfs.display(&kfile), None),
+    }
+}
+
+/// The code of the note on a component nothing includes.
+pub const UNUSED_COMPONENT: &str = "unit/unused-component";
 
 fn display_dir(vfs: &dyn Vfs, dir: &str) -> String {
     let d = vfs.display(dir);
@@ -240,12 +353,17 @@ pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<D
             d.message.clone(),
             d.path.clone(),
         );
+        // A finding already merged (a shard's report) names its overlays joined by ", ".
+        let named: Vec<String> = d
+            .rendered_for
+            .iter()
+            .flat_map(|r| r.split(", ").map(str::to_string))
+            .collect();
         match merged.get_mut(&key) {
-            Some((_, overlays)) => overlays.extend(d.rendered_for.clone()),
+            Some((_, overlays)) => overlays.extend(named),
             None => {
                 order.push(key.clone());
-                let overlays = d.rendered_for.iter().cloned().collect();
-                merged.insert(key, (d, overlays));
+                merged.insert(key, (d, named.into_iter().collect()));
             }
         }
     }

@@ -94,13 +94,14 @@ pub fn render(report: &Report<'_>) -> String {
     let s = report.summary;
     let _ = write!(
         out,
-        "{} {}, {} {}: {} valid, {} invalid, {} skipped — {} {}, {} {}",
+        "{} {}, {} {}: {} valid, {} invalid, {} unchecked, {} skipped — {} {}, {} {}",
         s.files,
         plural(s.files, "file", "files"),
         s.resources,
         plural(s.resources, "resource", "resources"),
         s.valid,
         s.invalid,
+        s.unchecked,
         s.skipped,
         s.errors,
         plural(s.errors, "error", "errors"),

@@ -26,6 +26,10 @@ pub struct Summary {
     pub resources: usize,
     pub valid: usize,
     pub invalid: usize,
+    /// Objects with no error but no schema to check them against: not "valid", only unchecked
+    /// (counted in `resources`, not in `valid`).
+    #[serde(default)]
+    pub unchecked: usize,
     pub skipped: usize,
     pub errors: usize,
     pub warnings: usize,

@@ -100,6 +100,26 @@ impl Registry {
             .map(|c| c.namespaced)
     }
 
+    /// The kinds of the built-in API group `api_version` names (every served version), or None
+    /// when the group is not built in. No CRD can add a kind to a built-in group, so a kind
+    /// missing from this list does not exist.
+    pub fn builtin_group_kinds(&self, api_version: &str) -> Option<Vec<String>> {
+        let group = api_group(api_version);
+        if !BUILTIN_GROUPS.contains(&group) {
+            return None;
+        }
+        let mut kinds: Vec<String> = self
+            .bundle
+            .kinds()
+            .iter()
+            .filter(|e| e.group == group)
+            .map(|e| e.kind.clone())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        Some(kinds)
+    }
+
     /// The schema for an apiVersion/kind, compiled on first use and shared afterwards.
     pub fn lookup(&self, api_version: &str, kind: &str) -> Arc<OnceLock<Lookup>> {
         let key = (api_version.to_string(), kind.to_string());

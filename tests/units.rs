@@ -1,0 +1,336 @@
+//! kgate checks what the GitOps agent applies, and only that (issue 12 §1, §2, §5 and misses):
+//! the real binary on fixture repositories under tests/fixtures/units — a Flux home lab with
+//! charts, components, patches, generator files, kind/kpt/skaffold files — asserting what is
+//! checked, what is skipped and why, and the exact findings of the misses.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn kgate() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kgate"));
+    c.env_remove("KGATE_KUBERNETES_VERSION")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/units")
+}
+
+/// `kgate check ARGS --format json` run inside `dir` (schema and loader behaviour only: the
+/// built-in policy pack is off).
+fn check_json(dir: &Path, args: &[&str]) -> (i32, Value) {
+    let out = kgate()
+        .current_dir(dir)
+        .arg("check")
+        .args(args)
+        .args(["--format", "json", "--no-builtin-policies"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+/// (code, file, line) of every finding, sorted.
+fn findings(json: &Value) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["file"].as_str().unwrap_or("").to_string(),
+                d["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The skipped reason of `file` (first entry), if it was skipped.
+fn skipped_reason(json: &Value, file: &str) -> Option<String> {
+    json["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["file"] == file)
+        .map(|s| s["reason"].as_str().unwrap().to_string())
+}
+
+/// Copies a fixture into a fresh git repository (the repository root bounds rendering).
+fn repo(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures().join(name), dir.path());
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Findings other than the missing schemas of Flux's own kinds (not built in).
+fn real_findings(json: &Value) -> Vec<(String, String, u64)> {
+    findings(json)
+        .into_iter()
+        .filter(|(code, _, _)| code != "schema/missing")
+        .collect()
+}
+
+#[test]
+fn a_flux_home_lab_with_charts_components_and_tool_files_has_no_false_positive() {
+    let dir = repo("homelab");
+    let (code, json) = check_json(dir.path(), &["."]);
+    assert_eq!(
+        real_findings(&json),
+        vec![(
+            "unit/unused-component".to_string(),
+            "apps/components/debug-unused/kustomization.yaml".to_string(),
+            2
+        )],
+        "{json:#}"
+    );
+    // Only Flux's own kinds lack a schema.
+    for d in json["diagnostics"].as_array().unwrap() {
+        if d["code"] == "schema/missing" {
+            assert!(
+                d["message"].as_str().unwrap().contains("toolkit.fluxcd.io"),
+                "{d}"
+            );
+        }
+    }
+    assert_eq!(code, 0, "{json:#}");
+}
+
+#[test]
+fn chart_templates_values_and_go_templates_are_skipped_with_a_reason() {
+    let dir = repo("homelab");
+    let (_, json) = check_json(dir.path(), &["."]);
+    for (file, words) in [
+        (
+            "charts/podinfo/templates/deployment.yaml",
+            "Go template of Helm chart `charts/podinfo`",
+        ),
+        (
+            "charts/podinfo/templates/service.yaml",
+            "Go template of Helm chart",
+        ),
+        (
+            "charts/podinfo/templates/tests/test-connection.yaml",
+            "Go template of Helm chart",
+        ),
+        ("charts/podinfo/values.yaml", "values file"),
+        ("charts/podinfo/values-prod.yaml", "values file"),
+        ("charts/podinfo/ci/lint-values.yaml", "values file"),
+        ("charts/podinfo/Chart.yaml", "metadata of Helm chart"),
+        ("hack/configmap.template.yaml", "Go template (by its name)"),
+        (
+            "hack/rendered-by-ci.yaml",
+            "Go template: it parses as YAML only once",
+        ),
+    ] {
+        let reason = skipped_reason(&json, file).unwrap_or_else(|| panic!("{file} not skipped"));
+        assert!(reason.contains(words), "{file}: {reason}");
+    }
+    // A chart's crds/ are applied by Helm as they are: still checked.
+    let resources = json["resources"].as_array().unwrap();
+    assert!(resources
+        .iter()
+        .any(|r| r["file"] == "charts/podinfo/crds/podinfos.yaml"));
+    assert!(!resources
+        .iter()
+        .any(|r| r["file"].as_str().unwrap().contains("templates/")));
+}
+
+#[test]
+fn a_chart_template_named_alone_is_still_a_template() {
+    // pre-commit passes changed files one by one.
+    let dir = repo("homelab");
+    let (code, json) = check_json(
+        dir.path(),
+        &[
+            "charts/podinfo/templates/deployment.yaml",
+            "charts/podinfo/values.yaml",
+        ],
+    );
+    assert_eq!(findings(&json), vec![], "{json:#}");
+    assert_eq!(json["summary"]["skipped"], 2);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn components_are_checked_only_through_their_users() {
+    let dir = repo("homelab");
+    let (_, json) = check_json(dir.path(), &["."]);
+    let resources = json["resources"].as_array().unwrap();
+    let objects_from = |file: &str| resources.iter().filter(|r| r["file"] == file).count();
+    // ha: used by apps/staging and the Flux Kustomization `apps` (through spec.components).
+    assert_eq!(objects_from("apps/components/ha/pdb.yaml"), 2, "{json:#}");
+    // autoscale: used only by Flux spec.components; its ${MIN_REPLICAS:=2} is substituted.
+    assert_eq!(objects_from("apps/components/autoscale/hpa.yaml"), 1);
+    // debug-unused: nothing includes it: not rendered, its files skipped, one note.
+    assert_eq!(
+        objects_from("apps/components/debug-unused/debug-pod.yaml"),
+        0
+    );
+    let notes: Vec<_> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "unit/unused-component")
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["severity"], "note");
+    for file in [
+        "apps/components/debug-unused/debug-pod.yaml",
+        "apps/components/debug-unused/verbose.yaml",
+    ] {
+        let reason = skipped_reason(&json, file).unwrap_or_else(|| panic!("{file}"));
+        assert!(reason.contains("debug-unused"), "{reason}");
+    }
+}
+
+#[test]
+fn patches_and_generator_files_are_inputs_not_manifests() {
+    let dir = repo("homelab");
+    let (_, json) = check_json(dir.path(), &["."]);
+    for (file, words) in [
+        (
+            "apps/prod/replicas-patch.yaml",
+            "a patch of kustomization `apps/prod`",
+        ),
+        (
+            "apps/prod/resources-patch.yaml",
+            "a patch of kustomization `apps/prod`",
+        ),
+        (
+            "apps/components/ha/replicas.yaml",
+            "a patch of kustomize Component `apps/components/ha`",
+        ),
+        (
+            "apps/base/podinfo/config/settings.yaml",
+            "a generator's data file of kustomization `apps/base/podinfo`",
+        ),
+    ] {
+        let reason = skipped_reason(&json, file).unwrap_or_else(|| panic!("{file}"));
+        assert!(reason.contains(words), "{file}: {reason}");
+    }
+}
+
+#[test]
+fn objects_that_are_not_applied_are_skipped_never_missing_name() {
+    let dir = repo("homelab");
+    let (_, json) = check_json(dir.path(), &["."]);
+    for (file, words) in [
+        (
+            "infrastructure/local/kind-cluster.yaml",
+            "kind cluster configuration",
+        ),
+        ("skaffold.yaml", "skaffold configuration"),
+        ("kpt/setters/setters.yaml", "local-config"),
+        (
+            "kpt/setters/apply-setters.yaml",
+            "KRM function configuration",
+        ),
+        (
+            "kpt/setters/fn-config.yaml",
+            "config.kubernetes.io/function",
+        ),
+    ] {
+        let reason = skipped_reason(&json, file).unwrap_or_else(|| panic!("{file}"));
+        assert!(reason.contains(words), "{file}: {reason}");
+    }
+    assert!(!findings(&json)
+        .iter()
+        .any(|(c, _, _)| c == "schema/missing-name"));
+}
+
+#[test]
+fn an_object_reachable_from_a_root_and_a_flux_kustomization_is_counted_once() {
+    let dir = repo("homelab");
+    let (_, json) = check_json(dir.path(), &["."]);
+    let resources = json["resources"].as_array().unwrap();
+    // apps/prod is a kustomization root and the path of the Flux Kustomization `apps`: the
+    // agent applies it once, through Flux (with its components and substitutions).
+    let deployments = resources
+        .iter()
+        .filter(|r| r["file"] == "apps/base/podinfo/deployment.yaml")
+        .count();
+    // apps/staging (plain root) + Flux `apps` (apps/prod).
+    assert_eq!(deployments, 2, "{json:#}");
+    let infra = resources
+        .iter()
+        .filter(|r| r["file"] == "infrastructure/controllers/ingress.yaml")
+        .count();
+    assert_eq!(infra, 1);
+}
+
+#[test]
+fn misses_type_meta_unknown_builtin_kinds_and_upper_case_extensions() {
+    let dir = repo("misses");
+    let (code, json) = check_json(dir.path(), &["."]);
+    assert_eq!(
+        findings(&json),
+        vec![
+            ("schema/missing".into(), "widget.Yml".into(), 2),
+            ("schema/type-meta".into(), "no-apiversion.yaml".into(), 1),
+            ("schema/unknown-kind".into(), "typo-kinds.yaml".into(), 2),
+            ("schema/unknown-kind".into(), "typo-kinds.yaml".into(), 11),
+            ("schema/wrong-type".into(), "UPPER.YAML".into(), 6),
+        ],
+        "{json:#}"
+    );
+    let helps: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "schema/unknown-kind")
+        .map(|d| d["help"].as_str().unwrap())
+        .collect();
+    assert_eq!(helps, ["did you mean `Pod`?", "did you mean `Deployment`?"]);
+    assert_eq!(code, 1);
+    // An object without a schema is not "valid": it is unchecked.
+    let s = &json["summary"];
+    assert_eq!(
+        (
+            s["resources"].as_u64(),
+            s["valid"].as_u64(),
+            s["invalid"].as_u64(),
+            s["unchecked"].as_u64()
+        ),
+        (Some(5), Some(1), Some(3), Some(1)),
+        "{s}"
+    );
+}
+
+#[test]
+fn the_human_summary_says_unchecked() {
+    let dir = repo("misses");
+    let out = kgate()
+        .current_dir(dir.path())
+        .args(["check", "widget.Yml", "--no-builtin-policies"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap();
+    insta::assert_snapshot!(last, @"1 file, 2 resources: 1 valid, 0 invalid, 1 unchecked, 0 skipped — 0 errors, 1 warning");
+}
