@@ -469,6 +469,11 @@ fn check_stage(
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
 
+    // Skipped entries come from loading, templates and unit inputs: one order, by place (as
+    // `kgate merge` orders the shards' entries).
+    loaded
+        .skipped
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     let mut summary = Summary {
         files: file_count,
         resources: loaded.manifests.len(),

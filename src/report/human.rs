@@ -94,14 +94,20 @@ pub fn render(report: &Report<'_>) -> String {
     let s = report.summary;
     let _ = write!(
         out,
-        "{} {}, {} {}: {} valid, {} invalid, {} unchecked, {} skipped — {} {}, {} {}",
+        "{} {}, {} {}: {} valid, {} invalid{}, {} skipped — {} {}, {} {}",
         s.files,
         plural(s.files, "file", "files"),
         s.resources,
         plural(s.resources, "resource", "resources"),
         s.valid,
         s.invalid,
-        s.unchecked,
+        // Objects without a schema are not valid: said only when there are some, so the line of
+        // a fully checked run reads as before.
+        if s.unchecked > 0 {
+            format!(", {} unchecked", s.unchecked)
+        } else {
+            String::new()
+        },
         s.skipped,
         s.errors,
         plural(s.errors, "error", "errors"),
