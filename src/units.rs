@@ -430,8 +430,8 @@ pub fn charts_of<'a>(
     charts
 }
 
-/// Why a file is never applied raw because of where it is or what it is named: a file of a Helm
-/// chart other than its `crds/` (templates, values, chart metadata), or a Go template outside
+/// Why a file is never applied raw because of where it is or what it is named: a Helm chart's
+/// templates, values and metadata (not its `crds/`, nor other files beside it), or a Go template outside
 /// charts (`*.tmpl`, `*.gotmpl`, `*.tpl`, `*.template.yaml`). None: it may be a manifest.
 pub fn template_reason(path: &str, charts: &BTreeSet<String>) -> Option<String> {
     let chart = charts
@@ -454,6 +454,8 @@ pub fn template_reason(path: &str, charts: &BTreeSet<String>) -> Option<String> 
         if rel.starts_with("crds/") {
             return None;
         }
+        // Other files beside a `Chart.yaml` stay manifests: repositories keep charts and plain
+        // manifests in one folder.
         let why = if rel.starts_with("templates/") {
             "a Go template"
         } else if matches!(name, "Chart.yaml" | "Chart.yml" | "Chart.lock") {
@@ -461,7 +463,7 @@ pub fn template_reason(path: &str, charts: &BTreeSet<String>) -> Option<String> 
         } else if is_values_name(name) || rel.starts_with("ci/") {
             "a values file (an input)"
         } else {
-            "a file Helm does not apply (neither a template nor a CRD)"
+            return None;
         };
         return Some(format!(
             "{why} of Helm chart `{shown}`: rendered by Helm, never applied raw"
@@ -548,6 +550,8 @@ mod tests {
             .contains("values"));
         assert!(r("charts/web/Chart.yaml").unwrap().contains("metadata"));
         assert_eq!(r("charts/web/crds/crd.yaml"), None);
+        // Manifests beside a Chart.yaml are still manifests.
+        assert_eq!(r("charts/web/deploy/app.yaml"), None);
         assert_eq!(r("apps/a.yaml"), None);
         assert_eq!(r("charts/webx/a.yaml"), None);
         assert!(r("apps/cm.template.yaml").is_some());
