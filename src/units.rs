@@ -112,8 +112,12 @@ pub fn kustomization_refs(vfs: &dyn Vfs, dir: &str, k: &Node) -> KustRefs {
     for p in maps(k, "patches").iter().chain(maps(k, "patchesJson6902")) {
         input(str_field(p, "path").and_then(|e| local(&e)), Input::Patch);
     }
-    // `patchesStrategicMerge` entries are paths or inline patches.
-    for e in strings(k, "patchesStrategicMerge") {
+    // `patchesStrategicMerge` entries are paths or inline patches; a bare path in `patches`
+    // (kustomize refuses the shape, and says so) is still meant as a patch, not a manifest.
+    for e in strings(k, "patchesStrategicMerge")
+        .into_iter()
+        .chain(strings(k, "patches"))
+    {
         input(local(&e).filter(|p| vfs.is_file(p)), Input::Patch);
     }
     for g in maps(k, "configMapGenerator")
