@@ -54,3 +54,38 @@ test_configured_pattern_is_used if {
 }
 
 test_other_kinds_ignored if passes({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"image": "nginx"}})
+
+own_and_third_party(image) := findings if {
+	findings := image_tag_commit.deny with input as pod(image)
+		with data.kgate.config.own_registries as ["registry.example.com/team/", "ghcr.io/acme"]
+}
+
+test_own_registries_hold_own_images_to_commit_tags if {
+	count(own_and_third_party("registry.example.com/team/app:1.2.3")) == 1
+	count(own_and_third_party("ghcr.io/acme/api:v2.0.0")) == 1
+	count(own_and_third_party("ghcr.io/acme/api:release-344b590f")) == 0
+	some f in own_and_third_party("ghcr.io/acme/api:latest")
+	not contains(f.msg, "own_registries")
+}
+
+test_third_party_images_need_a_version_not_a_commit if {
+	count(own_and_third_party("nginx:1.25.3")) == 0
+	count(own_and_third_party("postgres:16.2-alpine")) == 0
+	count(own_and_third_party("ubuntu:jammy-20240227")) == 0
+	count(own_and_third_party("ghcr.io/acme-other/tool:0.4")) == 0
+	count(own_and_third_party("nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")) == 0
+}
+
+test_third_party_images_must_not_float if {
+	some f in own_and_third_party("redis:7")
+	contains(f.msg, "third-party image \"redis:7\" is not pinned to a version (tag \"7\" moves to new releases)")
+	count(own_and_third_party("nginx")) == 1
+	count(own_and_third_party("nginx:latest")) == 1
+	count(own_and_third_party("nginx:alpine")) == 1
+	count(own_and_third_party("nginx@sha256:short")) == 1
+}
+
+test_without_own_registries_the_finding_says_how_to_set_them if {
+	some f in image_tag_commit.deny with input as pod("nginx:1.25.3")
+	contains(f.msg, "`own_registries:` in .kgate.yaml")
+}

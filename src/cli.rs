@@ -104,8 +104,67 @@ impl std::str::FromStr for FormatTarget {
     }
 }
 
-pub const FORMAT_HELP: &str = "Output format, repeatable: FORMAT writes to stdout (or --output), \
-FORMAT=FILE to a file. Formats: human, json, sarif, junit, github, gitlab, markdown.";
+pub const FORMAT_HELP: &str = "Output format (as kubectl/kubeconform `-o`), repeatable: FORMAT \
+writes to stdout (or --output-file), FORMAT=FILE to a file. Formats: human, json, sarif, junit, \
+github, gitlab, markdown. `--format` is an alias.";
+
+/// One `-o/--output` value: a format, or, for runs written before `--output` named the format,
+/// the report file (a value that is no format name and looks like a path: `report.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputValue<T> {
+    Format(T),
+    LegacyFile(String),
+}
+
+/// A value that was meant as a file: it has a path separator or an extension.
+fn looks_like_path(s: &str) -> bool {
+    !s.contains('=') && (s.contains('/') || s.contains('\\') || s.contains('.'))
+}
+
+impl<T: std::str::FromStr<Err = String>> std::str::FromStr for OutputValue<T> {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<OutputValue<T>, String> {
+        match T::from_str(s) {
+            Ok(t) => Ok(OutputValue::Format(t)),
+            Err(_) if looks_like_path(s) => Ok(OutputValue::LegacyFile(s.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The formats of `-o/--output` values and the report file: `--output-file`, else a legacy
+/// `--output FILE` (announced on stderr so scripts can move to `--output-file`).
+pub fn split_outputs<T: Clone>(
+    values: &[OutputValue<T>],
+    output_file: Option<&str>,
+    default: T,
+) -> Result<(Vec<T>, Option<String>), String> {
+    let mut formats = Vec::new();
+    let mut file = output_file.map(str::to_string);
+    for v in values {
+        match v {
+            OutputValue::Format(f) => formats.push(f.clone()),
+            OutputValue::LegacyFile(p) => {
+                if file.is_some() {
+                    return Err(format!(
+                        "`--output {p}` names a file and so does --output-file; \
+                         use -o FORMAT --output-file FILE"
+                    ));
+                }
+                eprintln!(
+                    "kgate: note: `--output {p}` is read as the report file; \
+                     use --output-file {p} (-o/--output now names the format)"
+                );
+                file = Some(p.clone());
+            }
+        }
+    }
+    if formats.is_empty() {
+        formats.push(default);
+    }
+    Ok((formats, file))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -118,6 +177,8 @@ pub enum ColorChoice {
 pub enum FailOn {
     Error,
     Warning,
+    /// Never fail on findings (exit 0 unless kgate itself fails): report only.
+    None,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,12 +187,16 @@ pub struct CheckArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<String>,
 
-    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]", default_value = "human", help = FORMAT_HELP)]
-    pub format: Vec<FormatTarget>,
+    #[arg(long = "output", short = 'o', visible_alias = "format", value_name = "FORMAT[=FILE]", help = FORMAT_HELP)]
+    pub output: Vec<OutputValue<FormatTarget>>,
 
     /// Write the report of the one format without =FILE to this file instead of stdout.
-    #[arg(long)]
-    pub output: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<String>,
+
+    /// Print only errors and the summary (no warnings, notes or progress line).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 
     /// Check only shard I of N (1-based), split by kustomization root / top-level folder, for
     /// CI matrices; combine the shards' JSON reports with `kgate merge`.
@@ -223,10 +288,16 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_render: bool,
 
-    /// Merge-request mode: the target branch's revision (ref, sha, `origin/main`). In CI it is
-    /// found from GITHUB_BASE_REF / GITHUB_EVENT_PATH / CI_MERGE_REQUEST_DIFF_BASE_SHA.
-    #[arg(long, value_name = "REV")]
+    /// Merge-request mode: the target branch's revision (ref, sha, `origin/main`), or `auto`
+    /// for the merge request's base as the CI names it (GITHUB_EVENT_PATH / GITHUB_BASE_REF /
+    /// CI_MERGE_REQUEST_DIFF_BASE_SHA; outside a merge-request job `auto` checks as usual).
+    /// Without --base, `check` never switches to merge-request mode by itself.
+    #[arg(long, value_name = "REV|auto", conflicts_with = "no_base")]
     pub base: Option<String>,
+
+    /// Never compare with a base revision (turns off --base, e.g. one set in a CI template).
+    #[arg(long)]
+    pub no_base: bool,
 
     /// The MR's revision (default: the working tree, uncommitted edits included).
     #[arg(long, value_name = "REV")]
@@ -254,6 +325,15 @@ pub enum PlanFormat {
     Json,
 }
 
+impl std::str::FromStr for PlanFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PlanFormat, String> {
+        <PlanFormat as ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("unknown format `{s}`: one of human, markdown, json"))
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
     /// Limit the plan to units whose paths are under (or contain) these paths.
@@ -269,13 +349,17 @@ pub struct DiffArgs {
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
 
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "human")]
-    pub format: PlanFormat,
+    /// Output format: human, markdown or json (`--format` is an alias).
+    #[arg(long = "output", short = 'o', visible_alias = "format", value_name = "FORMAT")]
+    pub output: Vec<OutputValue<PlanFormat>>,
 
     /// Write the plan to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<String>,
+
+    /// Exit 1 when the plan has changes (as `git diff --exit-code`), 0 when it has none.
     #[arg(long)]
-    pub output: Option<String>,
+    pub exit_code: bool,
 
     /// Colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
@@ -298,8 +382,19 @@ pub struct DiffArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
-    /// A folder with a kustomization.yaml, or a file holding Flux Kustomizations.
-    pub path: String,
+    /// Folders with a kustomization.yaml, or files holding Flux Kustomizations; the objects
+    /// of all of them form one stream.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+
+    /// Write the YAML stream to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<String>,
+
+    /// Print Secret data and credential-like values as they are (to pipe into `kubectl
+    /// apply`). By default every secret value is masked as `[REDACTED]`.
+    #[arg(long)]
+    pub show_secrets: bool,
 
     /// Largest file read, in bytes (suffixes k, M, G, Ki, Mi, Gi).
     #[arg(long, default_value = "32Mi", value_parser = crate::limits::parse_size)]
@@ -330,12 +425,16 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "REPORT.json")]
     pub reports: Vec<String>,
 
-    #[arg(long, short = 'o', value_name = "FORMAT[=FILE]", default_value = "human", help = FORMAT_HELP)]
-    pub format: Vec<FormatTarget>,
+    #[arg(long = "output", short = 'o', visible_alias = "format", value_name = "FORMAT[=FILE]", help = FORMAT_HELP)]
+    pub output: Vec<OutputValue<FormatTarget>>,
 
     /// Write the report of the one format without =FILE to this file instead of stdout.
-    #[arg(long)]
-    pub output: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<String>,
+
+    /// Print only errors and the summary (no warnings, notes or progress line).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 
     /// Lowest severity that fails the run (exit 1).
     #[arg(long, value_enum, default_value = "error")]

@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "data",
     "builtin_policies",
     "image_tag_pattern",
+    "own_registries",
     "builtin_engine",
     "require_cpu_limit",
     "kubernetes_version",
@@ -55,6 +56,8 @@ pub struct Config {
     pub data: Vec<String>,
     pub builtin_policies: Option<bool>,
     pub image_tag_pattern: Option<String>,
+    /// Registry prefixes of the team's own images (`policy/image-tag-commit`).
+    pub own_registries: Vec<String>,
     pub builtin_engine: Option<crate::policy::BuiltinEngine>,
     pub require_cpu_limit: Option<bool>,
     pub kubernetes_version: Option<String>,
@@ -239,6 +242,7 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "namespaces" => config.namespaces = r.strings(v, key)?,
             "skip_kinds" => config.skip_kinds = r.strings(v, key)?,
             "excludes" => config.excludes = r.strings(v, key)?,
+            "own_registries" => config.own_registries = r.strings(v, key)?,
             "all_namespaces" => config.all_namespaces = Some(r.bool(v, key)?),
             "builtin_policies" => config.builtin_policies = Some(r.bool(v, key)?),
             "require_cpu_limit" => config.require_cpu_limit = Some(r.bool(v, key)?),
@@ -286,6 +290,7 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
                             )
                         })?),
                     };
+                    check_code(&r, code.span, &code.name, "severity")?;
                     config.severity.push((code.name.clone(), sev));
                 }
             }
@@ -328,6 +333,9 @@ fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
             "an exception needs `code` (a finding code or glob)",
         )
     })?;
+    if let Some(n) = item.get("code") {
+        check_code(r, n.span, &code, "an exception")?;
+    }
     let expires = match item.get("expires").filter(|n| !n.is_null()) {
         None => None,
         Some(n) => {
@@ -351,6 +359,53 @@ fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
         expires,
         origin: (r.file.path.clone(), Some(item.span)),
     })
+}
+
+/// Every finding code kgate registers (its own and the built-in pack's).
+fn known_codes() -> Vec<String> {
+    crate::rules::RULES
+        .iter()
+        .map(|r| r.code.to_string())
+        .chain(crate::policy::builtin::rules().into_iter().map(|r| r.code))
+        .filter(|c| !c.contains('<'))
+        .collect()
+}
+
+/// A code (or code glob) in `severity:` or `exceptions:` that no finding can have is a typo
+/// that would silently do nothing: an error with a did-you-mean. Codes of the team's own
+/// policies (`policy/<package>.<rule>`) and Gatekeeper constraints (`gatekeeper/<Kind>/<name>`)
+/// are the user's to name; a glob must at least start with a known family (`policy/*`).
+fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), String> {
+    let known = known_codes();
+    let is_glob = code.contains(['*', '?', '[', '{']);
+    let family = code.split('/').next().unwrap_or("");
+    let user_code = (family == "policy" && code.contains('.')) || family == "gatekeeper";
+    if known.iter().any(|k| k == code) || user_code {
+        return Ok(());
+    }
+    if is_glob {
+        let families: Vec<&str> = known
+            .iter()
+            .filter_map(|k| k.split('/').next())
+            .chain(["policy", "gatekeeper"])
+            .collect();
+        let glob_family = family.contains(['*', '?', '[', '{']) || !code.contains('/');
+        if glob_family || families.contains(&family) {
+            return Ok(());
+        }
+        let hint = closest(family, &families)
+            .map(|c| format!("; did you mean `{c}/…`?"))
+            .unwrap_or_default();
+        return Err(r.err(
+            span,
+            format!("`{code}` in {what} matches no finding code: no code starts with `{family}/`{hint}"),
+        ));
+    }
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    let hint = closest(code, &names)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_else(|| "; `kgate rules` lists the codes".to_string());
+    Err(r.err(span, format!("unknown code `{code}` in {what}{hint}")))
 }
 
 /// The allowed key closest to `key` (edit distance ≤ 3), for did-you-mean hints.
@@ -463,7 +518,7 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
         );
         let err = parse(
             "c.yaml",
-            "exceptions:\n  - code: x\n    expires: soon\n",
+            "exceptions:\n  - code: policy/resources\n    expires: soon\n",
             Path::new(""),
         )
         .unwrap_err();
@@ -472,6 +527,36 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
             "{err}"
         );
         let err = parse("c.yaml", "policies: [p\n", Path::new("")).unwrap_err();
+        assert!(err.starts_with("c.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn misspelt_codes_are_errors_with_did_you_mean() {
+        let err = parse("c.yaml", "severity:\n  policy/resource: off\n", Path::new(""))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "c.yaml:2:3: unknown code `policy/resource` in severity; did you mean `policy/resources`?"
+        );
+        let err = parse(
+            "c.yaml",
+            "exceptions:\n  - code: schema/unknown-feild\n    reason: r\n",
+            Path::new(""),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "c.yaml:2:11: unknown code `schema/unknown-feild` in an exception; did you mean `schema/unknown-field`?"
+        );
+        let err = parse("c.yaml", "severity:\n  polcy/*: off\n", Path::new("")).unwrap_err();
+        assert!(err.contains("no code starts with `polcy/`; did you mean `policy/…`?"), "{err}");
+        let err = parse("c.yaml", "severity:\n  nonsense-code: off\n", Path::new(""))
+            .unwrap_err();
+        assert!(err.ends_with("`kgate rules` lists the codes"), "{err}");
+        // Globs of known families, the team's own policy codes and constraint codes are fine.
+        let ok = "severity:\n  policy/*: warning\n  policy/main.deny: off\n  \
+gatekeeper/K8sRequiredLabels/must-have-owner: warning\n  '*': warning\n  schema/unknown-field: note\n";
+        assert_eq!(parse("c.yaml", ok, Path::new("")).unwrap().severity.len(), 5);
         assert!(err.starts_with("c.yaml:"), "{err}");
     }
 }

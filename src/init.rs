@@ -1,7 +1,8 @@
 //! `kgate init`: writes a starter `.kgate.yaml` and, on request, a GitHub Actions workflow, a
-//! GitLab CI job and a pre-commit entry. Never replaces a file without `--force`, and never
-//! rewrites the user's own `.gitlab-ci.yml` or `.pre-commit-config.yaml`: when those exist it
-//! prints the lines to add instead.
+//! GitLab CI job and a pre-commit entry. An existing `.kgate.yaml` gets only the settings it
+//! lacks (its own stay, comments included); the user's `.gitlab-ci.yml` and
+//! `.pre-commit-config.yaml` get kgate's entry inserted when their shape allows it, else the
+//! lines to add are printed. kgate's own workflow/job files are replaced only with `--force`.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,11 @@ pub fn pre_commit_entry() -> String {
     )
 }
 
+/// The user's own CI files, which kgate extends but never replaces.
+fn is_user_file(path: &Path) -> bool {
+    path.ends_with(".gitlab-ci.yml") || path.ends_with(".pre-commit-config.yaml")
+}
+
 /// A file kgate owns (replaced with --force) or the user's (never replaced).
 struct Planned {
     path: PathBuf,
@@ -119,17 +125,95 @@ struct Planned {
     hint: Option<String>,
 }
 
+/// The settings of the starter an existing config lacks, appended as text so that the user's
+/// keys, order and comments stay; None when it has them all. The file must be a valid config.
+pub fn merge_config(path: &Path, existing: &str) -> Result<Option<String>, String> {
+    let cfg = crate::config::parse(&path.display().to_string(), existing, Path::new(""))?;
+    let mut add = String::new();
+    if cfg.kubernetes_version.is_none() {
+        let _ = writeln!(
+            add,
+            "# Added by kgate init: the Kubernetes version of your clusters (X.Y).\n\
+             kubernetes_version: \"{DEFAULT_VERSION}\""
+        );
+    }
+    if cfg.strict.is_none() {
+        let _ = writeln!(add, "# Added by kgate init: report fields the schema does not define.\nstrict: true");
+    }
+    if add.is_empty() {
+        return Ok(None);
+    }
+    let mut text = existing.to_string();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&add);
+    Ok(Some(text))
+}
+
+/// `entry` (block-list items, indented by two) inserted under the top-level `key:` of a YAML
+/// file whose value is a block list, or prepended as a new `key:` when there is none; None
+/// when the key holds something else (a flow list, a string) that text cannot safely extend.
+pub fn insert_under(existing: &str, key: &str, entry: &str) -> Option<String> {
+    let header = format!("{key}:");
+    let lines: Vec<&str> = existing.lines().collect();
+    let Some(at) = lines.iter().position(|l| l.trim_end() == header) else {
+        if lines.iter().any(|l| l.starts_with(&header)) {
+            return None;
+        }
+        return Some(format!("{header}\n{entry}\n{existing}"));
+    };
+    // The next non-blank, non-comment line must be an item of this list.
+    let next = lines[at + 1..]
+        .iter()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    if !next.trim_start().starts_with("- ") {
+        return None;
+    }
+    let indent = next.len() - next.trim_start().len();
+    let entry: String = entry
+        .lines()
+        .map(|l| format!("{}{}\n", " ".repeat(indent), l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(l);
+        out.push('\n');
+        if i == at {
+            out.push_str(&entry);
+        }
+    }
+    Some(out)
+}
+
 pub fn run(args: &InitArgs) -> Result<u8, String> {
     let dir = Path::new(&args.dir);
     if !dir.is_dir() {
         return Err(format!("{} is not a folder", args.dir));
     }
-    let mut planned = vec![Planned {
-        path: dir.join(".kgate.yaml"),
-        text: starter_config(),
-        owned: true,
-        hint: None,
-    }];
+    let config_path = dir.join(".kgate.yaml");
+    let mut merged_config = None;
+    if config_path.exists() && !args.force {
+        let existing = std::fs::read_to_string(&config_path)
+            .map_err(|e| format!("cannot read {}: {e}", config_path.display()))?;
+        merged_config = Some(merge_config(&config_path, &existing)?);
+    }
+    let mut planned = Vec::new();
+    match &merged_config {
+        None => planned.push(Planned {
+            path: config_path.clone(),
+            text: starter_config(),
+            owned: true,
+            hint: None,
+        }),
+        Some(Some(text)) => planned.push(Planned {
+            path: config_path.clone(),
+            text: text.clone(),
+            owned: true,
+            hint: None,
+        }),
+        Some(None) => {}
+    }
     if args.github {
         planned.push(Planned {
             path: dir.join(".github/workflows/kgate.yml"),
@@ -166,10 +250,29 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
             )),
         });
     }
+    // The user's CI files get kgate's entry when it is not there yet and their shape allows.
+    for p in planned.iter_mut().filter(|p| !p.owned && p.path.exists()) {
+        let existing = std::fs::read_to_string(&p.path).unwrap_or_default();
+        let (key, entry) = if p.path.ends_with(".gitlab-ci.yml") {
+            ("include", "  - local: .gitlab/kgate.gitlab-ci.yml".to_string())
+        } else {
+            ("repos", pre_commit_entry().trim_end().to_string())
+        };
+        let present = existing.contains(".gitlab/kgate.gitlab-ci.yml")
+            || existing.contains(&format!("github.com/{}", repo_slug()));
+        if present {
+            p.hint = Some("kgate is already set up there".into());
+        } else if let Some(text) = insert_under(&existing, key, &entry) {
+            p.text = text;
+            p.owned = true;
+            p.hint = None;
+        }
+    }
     // Refuse before writing anything, so a refused run leaves no half-made setup.
     let blocked: Vec<String> = planned
         .iter()
         .filter(|p| p.owned && p.path.exists() && !args.force)
+        .filter(|p| p.path != config_path && !is_user_file(&p.path))
         .map(|p| p.path.display().to_string())
         .collect();
     if !blocked.is_empty() {
@@ -193,9 +296,18 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
+        let existed = p.path.exists();
         std::fs::write(&p.path, &p.text)
             .map_err(|e| format!("cannot write {}: {e}", p.path.display()))?;
-        let _ = writeln!(said, "wrote {}", p.path.display());
+        let verb = if existed && (!args.force || is_user_file(&p.path)) {
+            "merged into"
+        } else {
+            "wrote"
+        };
+        let _ = writeln!(said, "{verb} {}", p.path.display());
+    }
+    if merged_config == Some(None) {
+        let _ = writeln!(said, "kept {}: it has every setting", config_path.display());
     }
     crate::write_stdout(&said)?;
     Ok(crate::EXIT_PASS)

@@ -78,7 +78,14 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
 
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
-        Command::Check(args) => run_check(&args),
+        Command::Check(mut args) => {
+            // CI templates declare their variables empty (`KGATE_KUBERNETES_VERSION: ""`): an
+            // empty value is "not set", never a version.
+            args.kubernetes_version = args
+                .kubernetes_version
+                .filter(|v| !v.trim().is_empty());
+            run_check(&args)
+        }
         Command::Verify(args) => run_verify(&args),
         Command::Diff(args) => run_diff(&args),
         Command::Render(args) => run_render(&args),
@@ -149,12 +156,34 @@ pub fn render_format(format: Format, report: &report::Report<'_>) -> String {
     }
 }
 
-/// The severity `--fail-on` names.
-pub fn fail_level(f: FailOn) -> Severity {
+/// The severity `--fail-on` names; `None` for `--fail-on none` (findings never fail the run).
+pub fn fail_level(f: FailOn) -> Option<Severity> {
     match f {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::None => None,
     }
+}
+
+/// Whether a finding fails a run at `level` (`None`: nothing fails).
+pub fn fails(d: &diagnostic::Diagnostic, level: Option<Severity>) -> bool {
+    level.is_some_and(|l| d.fails_at(l))
+}
+
+/// The report targets of `-o/--output` and `--output-file`.
+pub fn output_plan(
+    values: &[cli::OutputValue<cli::FormatTarget>],
+    output_file: Option<&str>,
+) -> Result<Vec<output::Target>, String> {
+    let (formats, file) = cli::split_outputs(
+        values,
+        output_file,
+        cli::FormatTarget {
+            format: Format::Human,
+            path: None,
+        },
+    )?;
+    output::plan(&formats, file.as_deref())
 }
 
 fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
@@ -197,17 +226,63 @@ fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(
     apply_settings(args, &cfg, opts)
 }
 
+/// Merge-request mode only when asked: `--base REV`, or `--base auto` inside a merge-request
+/// CI job (outside one, `auto` checks as usual and says so). `--no-base` turns it off.
+fn open_sides(args: &CheckArgs) -> Result<Option<mr::Sides>, String> {
+    let base = match args.base.as_deref() {
+        _ if args.no_base => return Ok(None),
+        None => return Ok(None),
+        Some("auto") => {
+            if git::ci_base(&git::process_env).is_none() {
+                eprintln!(
+                    "kgate: --base auto: this is no merge-request CI job (no \
+                     CI_MERGE_REQUEST_DIFF_BASE_SHA, GITHUB_EVENT_PATH or GITHUB_BASE_REF): \
+                     checking every file"
+                );
+                return Ok(None);
+            }
+            None
+        }
+        Some(rev) => Some(rev),
+    };
+    mr::Sides::open(base, args.head.as_deref())
+}
+
+/// Says on `gate/policy-changed` which gate files came from the head because the base had none.
+fn explain_adopted(diagnostics: &mut Vec<diagnostic::Diagnostic>, adopted: &[String]) {
+    if adopted.is_empty() {
+        return;
+    }
+    let note = format!(
+        "the base revision has no {}: this merge request adds the gate, so its own are used \
+         (there is nothing on the base to weaken)",
+        adopted.join(", ")
+    );
+    match diagnostics
+        .iter_mut()
+        .find(|d| d.code == "gate/policy-changed")
+    {
+        Some(d) => d.help = Some(note),
+        None => diagnostics.push(
+            diagnostic::Diagnostic::warning("gate/policy-changed", note.clone()).with_help(note),
+        ),
+    }
+}
+
 /// Merge-request mode: the config, policies, data and exceptions of the revision that judges
-/// the MR (`--policies-from`), all read through that revision's tree, never from disk.
+/// the MR (`--policies-from`), all read through that revision's tree, never from disk. A gate
+/// file the base lacks altogether (the MR that adopts kgate adds `.kgate.yaml` and `policy/`)
+/// is read from the head: there is nothing on the base for the MR to weaken. Returns what was
+/// taken from the head that way.
 fn apply_mr_config(
     args: &CheckArgs,
     sides: &mr::Sides,
     opts: &mut pipeline::CheckOptions,
-) -> Result<(), String> {
-    let vfs: &dyn vfs::Vfs = match args.policies_from {
-        cli::PoliciesFrom::Base => &sides.base_fs,
-        cli::PoliciesFrom::Head => sides.head_fs.as_ref(),
-    };
+) -> Result<Vec<String>, String> {
+    let from_base = args.policies_from == cli::PoliciesFrom::Base;
+    let head: &dyn vfs::Vfs = sides.head_fs.as_ref();
+    let mut vfs: &dyn vfs::Vfs = if from_base { &sides.base_fs } else { head };
+    let mut adopted = Vec::new();
     let to_repo = |given: &String| {
         sides
             .repo
@@ -215,7 +290,16 @@ fn apply_mr_config(
             .ok_or_else(|| format!("{given} is outside the git repository"))
     };
     let explicit = args.config.as_ref().map(to_repo).transpose()?;
-    let cfg = mr::gate_config(vfs, explicit.as_deref())?;
+    let mut cfg = mr::gate_config(vfs, explicit.as_deref());
+    if from_base && base_lacks_config(&sides.base_fs, explicit.as_deref()) {
+        let head_cfg = mr::gate_config(head, explicit.as_deref())?;
+        if let Some(path) = &head_cfg.path {
+            adopted.push(format!("gate config ({path})"));
+            vfs = head;
+        }
+        cfg = Ok(head_cfg);
+    }
+    let cfg = cfg?;
     apply_settings(args, &cfg, opts)?;
     // Command-line folders are relative to the current folder; the config's are repository
     // paths already.
@@ -229,12 +313,46 @@ fn apply_mr_config(
     if !args.data.is_empty() {
         opts.policy.data = args.data.iter().map(to_repo).collect::<Result<_, _>>()?;
     }
-    opts.policy.sources = Some(mr::policy_sources(
-        vfs,
-        &opts.policy.dirs,
-        &opts.policy.data,
-    )?);
-    Ok(())
+    // Policy and data paths the judging side lacks altogether come from the head.
+    let exists = |v: &dyn vfs::Vfs, p: &String| {
+        let p = p.trim_end_matches('/');
+        v.is_dir(p) || v.is_file(p)
+    };
+    let (dirs, head_dirs): (Vec<String>, Vec<String>) = opts
+        .policy
+        .dirs
+        .iter()
+        .cloned()
+        .partition(|d| !from_base || exists(vfs, d) || !exists(head, d));
+    let (data, head_data): (Vec<String>, Vec<String>) = opts
+        .policy
+        .data
+        .iter()
+        .cloned()
+        .partition(|d| !from_base || exists(vfs, d) || !exists(head, d));
+    let mut sources = mr::policy_sources(vfs, &dirs, &data)?;
+    if !head_dirs.is_empty() || !head_data.is_empty() {
+        let extra = mr::policy_sources(head, &head_dirs, &head_data)?;
+        sources.modules.extend(extra.modules);
+        sources.gatekeeper.extend(extra.gatekeeper);
+        sources.data.extend(extra.data);
+        for p in head_dirs.iter().chain(&head_data) {
+            adopted.push(format!("policy path {p}"));
+        }
+    }
+    opts.policy.sources = Some(sources);
+    Ok(adopted)
+}
+
+/// Whether the base has no gate config at all (not the explicit one, not `.kgate.yaml`).
+fn base_lacks_config(base: &dyn vfs::Vfs, explicit: Option<&str>) -> bool {
+    match explicit {
+        Some(p) => !base.is_file(p),
+        None => mr::GateLocations::default()
+            .config_files
+            .iter()
+            .all(|f| !base.is_file(f)),
+    }
 }
 
 /// Applies a config's settings to `opts`; command-line flags win.
@@ -264,6 +382,7 @@ fn apply_settings(
             .image_tag_pattern
             .clone()
             .or(cfg.image_tag_pattern.clone()),
+        own_registries: cfg.own_registries.clone(),
         require_cpu_limit: cfg.require_cpu_limit.unwrap_or(false),
         sources: None,
         time_limit: None,
@@ -326,22 +445,24 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
 
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
-    // Merge-request mode when a base is named or the CI runs for a merge request.
-    let sides = mr::Sides::open(args.base.as_deref(), args.head.as_deref())?;
+    let sides = open_sides(args)?;
+    let mut adopted = Vec::new();
     match &sides {
-        Some(sides) => apply_mr_config(args, sides, &mut opts)?,
+        Some(sides) => adopted = apply_mr_config(args, sides, &mut opts)?,
         None => apply_config(args, &mut opts)?,
     }
-    let plan = output::plan(&args.format, args.output.as_deref())?;
+    let plan = output_plan(&args.output, args.output_file.as_deref())?;
     let mut outcome = {
-        let _progress = progress::Progress::start("checking");
+        let _progress = (!args.quiet).then(|| progress::Progress::start("checking"));
         match &sides {
             Some(sides) => {
                 let from = match args.policies_from {
                     cli::PoliciesFrom::Base => mr::PoliciesFrom::Base,
                     cli::PoliciesFrom::Head => mr::PoliciesFrom::Head,
                 };
-                with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome
+                let mut outcome = with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome;
+                explain_adopted(&mut outcome.diagnostics, &adopted);
+                outcome
             }
             None if args.head.is_some() => {
                 return Err(
@@ -380,6 +501,7 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         resources: &resources,
         fail_level: level,
         shard: args.shard,
+        quiet: args.quiet,
     };
     output::write_all(&plan, &report, args.color)?;
     // A policy that does not parse or fails to evaluate means the gate could not do its job.
@@ -389,7 +511,7 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     {
         return Ok(EXIT_FAILURE);
     }
-    let failed = all_findings.iter().any(|d| d.fails_at(level));
+    let failed = all_findings.iter().any(|d| fails(d, level));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }
 
@@ -405,7 +527,8 @@ fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {
     }
 }
 
-/// `kgate diff`: the dry-run plan. A plan is not a failure: exit 0 with or without changes.
+/// `kgate diff`: the dry-run plan. A plan is not a failure: exit 0 with or without changes,
+/// unless `--exit-code` asks for 1 when there are changes.
 fn run_diff(args: &DiffArgs) -> Result<u8, String> {
     let Some(sides) = mr::Sides::open(args.base.as_deref(), args.head.as_deref())? else {
         return Err(
@@ -439,33 +562,55 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         Some(&head),
     )?;
     let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
-    let text = match args.format {
+    let (formats, output_file) =
+        cli::split_outputs(&args.output, args.output_file.as_deref(), PlanFormat::Human)?;
+    let &[format] = formats.as_slice() else {
+        return Err("kgate diff writes one format: give -o/--output once".into());
+    };
+    let text = match format {
         PlanFormat::Human => {
-            report::plan_human::render(&plan, use_color(args.color, args.output.is_none()))
+            report::plan_human::render(&plan, use_color(args.color, output_file.is_none()))
         }
         PlanFormat::Markdown => report::plan_markdown::render(&plan),
         PlanFormat::Json => report::plan_json::render(&plan),
     };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?
-        }
-        None => write_stdout(&text)?,
-    }
-    Ok(EXIT_PASS)
+    write_to(output_file.as_deref(), &text)?;
+    let (create, update, delete) = plan.totals();
+    Ok(if args.exit_code && create + update + delete > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_PASS
+    })
 }
 
-/// `kgate render PATH`: the rendered objects as YAML on stdout, findings on stderr.
-fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
-    let out = render::cli::render_path(&args.path, args.max_file_size)?;
-    write_stdout(&out.yaml)?;
-    for line in &out.lines {
-        eprintln!("{line}");
+/// Writes `text` to `path`, or to stdout when there is none.
+fn write_to(path: Option<&str>, text: &str) -> Result<(), String> {
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}")),
+        None => write_stdout(text),
     }
-    let failed = out
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error);
+}
+
+/// `kgate render PATH…`: the rendered objects of every path as one YAML stream on stdout (or
+/// `-o FILE`), findings on stderr. Secret values are masked unless `--show-secrets`.
+fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
+    let mut yaml = String::new();
+    let mut failed = false;
+    for path in &args.paths {
+        let out = render::cli::render_path(path, args.max_file_size, args.show_secrets)?;
+        if !yaml.is_empty() && !out.yaml.is_empty() && !out.yaml.starts_with("---") {
+            yaml.push_str("---\n");
+        }
+        yaml.push_str(&out.yaml);
+        for line in &out.lines {
+            eprintln!("{line}");
+        }
+        failed |= out
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+    }
+    write_to(args.output.as_deref(), &yaml)?;
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
 }
 

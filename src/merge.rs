@@ -104,7 +104,7 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
 }
 
 pub fn run(args: &MergeArgs) -> Result<u8, String> {
-    let plan = crate::output::plan(&args.format, args.output.as_deref())?;
+    let plan = crate::output_plan(&args.output, args.output_file.as_deref())?;
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -131,9 +131,10 @@ pub fn run(args: &MergeArgs) -> Result<u8, String> {
         resources: &merged.resources,
         fail_level: level,
         shard: None,
+        quiet: args.quiet,
     };
     crate::output::write_all(&plan, &report, args.color)?;
-    let failed = merged.diagnostics.iter().any(|d| d.fails_at(level));
+    let failed = merged.diagnostics.iter().any(|d| crate::fails(d, level));
     Ok(if failed {
         crate::EXIT_FINDINGS
     } else {

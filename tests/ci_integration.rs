@@ -287,7 +287,7 @@ fn merge_refuses_incomplete_or_mixed_reports() {
 
 /// Long flags that belong to the other commands the scripts run (cargo, curl, git, grep, tar).
 const OTHER_TOOLS_FLAGS: &[&str] = &[
-    "--locked", "--path", "--root", "--git", "--retry", "--quiet",
+    "--locked", "--path", "--root", "--git", "--retry", "--quiet", "--no-cache",
 ];
 
 /// Flags other branches add to `kgate check`. The scripts may use them only behind a runtime
@@ -382,7 +382,8 @@ fn github_action_parses_and_uses_existing_flags() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["run"].as_str().unwrap())
+        // `uses:` steps (the binary cache) have no script.
+        .filter_map(|s| s["run"].as_str())
         .collect();
     let all = scripts.join("\n");
     assert_flags_exist("action.yml", &all);
@@ -444,7 +445,12 @@ fn pre_commit_hook_parses_and_runs_check() {
     let hooks = parse_yaml(&root().join(".pre-commit-hooks.yaml"));
     let hook = &hooks[0];
     assert_eq!(hook["id"], "kgate");
-    assert_eq!(hook["language"], "rust");
+    // The installed binary: nothing is compiled when the hook runs; the alternative hook
+    // builds from source.
+    assert_eq!(hook["language"], "system");
+    assert_eq!(hooks[1]["id"], "kgate-source");
+    assert_eq!(hooks[1]["language"], "rust");
+    assert_eq!(hooks[1]["entry"], hook["entry"]);
     assert_eq!(hook["pass_filenames"], true);
     let files = regex::Regex::new(hook["files"].as_str().unwrap()).unwrap();
     assert!(files.is_match("a/b.yaml") && files.is_match("c.yml") && files.is_match("d.json"));
@@ -513,15 +519,45 @@ fn init_writes_starters_and_never_overwrites() {
     let pc = parse_yaml(&d.join(".pre-commit-config.yaml"));
     assert_eq!(pc["repos"][0]["hooks"][0]["id"], "kgate");
 
-    // A second run refuses, and writes nothing.
-    std::fs::write(d.join(".kgate.yaml"), "strict: false\n").unwrap();
+    // A second run merges into the existing config: the user's settings and comments stay,
+    // the missing ones are added; kgate's own CI files are not replaced without --force.
+    std::fs::write(d.join(".kgate.yaml"), "# ours\nstrict: false\n").unwrap();
     let o = kgate(d, &["init"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(d.join(".kgate.yaml")).unwrap();
+    assert!(text.starts_with("# ours\nstrict: false\n"), "{text}");
+    let merged = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
+    assert_eq!(merged.strict, Some(false));
+    assert_eq!(
+        merged.kubernetes_version.as_deref(),
+        Some(kgate::schema::bundle::DEFAULT_VERSION)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("merged into"));
+    let o = kgate(d, &["init"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("it has every setting"));
+    let o = kgate(d, &["init", "--github"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-    assert_eq!(
-        std::fs::read_to_string(d.join(".kgate.yaml")).unwrap(),
-        "strict: false\n"
-    );
+    // The user's CI files get kgate's entry inserted into their block lists.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join(".gitlab-ci.yml"),
+        "stages: [test]\ninclude:\n  - local: ci/build.yml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        other.path().join(".pre-commit-config.yaml"),
+        "repos:\n  - repo: https://github.com/pre-commit/pre-commit-hooks\n    rev: v4.6.0\n    hooks:\n      - id: trailing-whitespace\n",
+    )
+    .unwrap();
+    let o = kgate(other.path(), &["init", "--gitlab", "--pre-commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let top = parse_yaml(&other.path().join(".gitlab-ci.yml"));
+    assert_eq!(top["include"][0]["local"], ".gitlab/kgate.gitlab-ci.yml");
+    assert_eq!(top["include"][1]["local"], "ci/build.yml");
+    let pc = parse_yaml(&other.path().join(".pre-commit-config.yaml"));
+    assert_eq!(pc["repos"][0]["hooks"][0]["id"], "kgate");
+    assert_eq!(pc["repos"][1]["hooks"][0]["id"], "trailing-whitespace");
     // --force replaces kgate's files but never the user's own CI or pre-commit files.
     std::fs::write(d.join(".pre-commit-config.yaml"), "repos: []\n").unwrap();
     let o = kgate(d, &["init", "--force", "--pre-commit"]);

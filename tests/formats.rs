@@ -150,8 +150,9 @@ fn sarif_marks_suppressed_and_pre_existing_findings() {
         color: false,
         kubernetes_version: "1.37",
         resources: &[],
-        fail_level: kgate::diagnostic::Severity::Error,
+        fail_level: Some(kgate::diagnostic::Severity::Error),
         shard: None,
+        quiet: false,
     };
     let doc: Value = serde_json::from_str(&kgate::report::sarif::render(&report)).unwrap();
     assert_valid_sarif(&doc);

@@ -75,6 +75,9 @@ pub struct PolicyOptions {
     pub builtin_engine: BuiltinEngine,
     /// Regex a tag must match for `policy/image-tag-commit` (default: a commit id part).
     pub image_tag_pattern: Option<String>,
+    /// Registry prefixes of the team's own images (`own_registries:`): only those must carry a
+    /// commit tag; other images must carry a version. Empty: every image is held to commits.
+    pub own_registries: Vec<String>,
     /// `policy/resources` also requires a cpu limit.
     pub require_cpu_limit: bool,
     /// Policy and data files already read, as (display path, text): merge-request mode reads
@@ -120,6 +123,7 @@ impl Default for PolicyOptions {
             builtin: true,
             builtin_engine: BuiltinEngine::Native,
             image_tag_pattern: None,
+            own_registries: Vec::new(),
             require_cpu_limit: false,
             sources: None,
             time_limit: None,
@@ -522,6 +526,7 @@ impl PolicySet {
         let native = if opts.builtin && opts.builtin_engine == BuiltinEngine::Native {
             Some(native::NativePack::new(
                 opts.image_tag_pattern.as_deref(),
+                &opts.own_registries,
                 opts.require_cpu_limit,
             )?)
         } else {
@@ -557,6 +562,10 @@ impl PolicySet {
             config.insert("image_tag_pattern".into(), p.clone().into());
         }
         config.insert("require_cpu_limit".into(), opts.require_cpu_limit.into());
+        config.insert(
+            "own_registries".into(),
+            serde_json::Value::from(opts.own_registries.clone()),
+        );
         let kgate_data = serde_json::json!({ "kgate": { "config": config } });
         if let Err(e) = loader.engine.add_data(Value::from(kgate_data)) {
             loader.diagnostics.push(Diagnostic::error(

@@ -38,6 +38,10 @@ pub struct NativeFinding {
 #[derive(Debug, Clone)]
 pub struct NativePack {
     image_tag_pattern: Regex,
+    /// `own_registries` of image_tag_commit.rego, without trailing slashes; empty: every
+    /// image is the team's own.
+    own_registries: Vec<String>,
+    versioned: Regex,
     require_cpu_limit: bool,
     /// `apiVersion/kind` → namespaced (as `data.kgate.namespaced`).
     namespaced: BTreeMap<String, bool>,
@@ -74,6 +78,7 @@ impl NativePack {
     /// `image_tag_pattern` must already be validated (the config and CLI check it).
     pub fn new(
         image_tag_pattern: Option<&str>,
+        own_registries: &[String],
         require_cpu_limit: bool,
     ) -> Result<NativePack, String> {
         let pattern = image_tag_pattern
@@ -83,6 +88,12 @@ impl NativePack {
         let values: Vec<String> = SECRET_VALUES.iter().map(|p| format!("(?:{p})")).collect();
         Ok(NativePack {
             image_tag_pattern: re(pattern)?,
+            own_registries: own_registries
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| r.trim_end_matches('/').to_string())
+                .collect(),
+            versioned: re(r"[0-9]+\.[0-9]+|[0-9]{6,}")?,
             require_cpu_limit,
             namespaced: BTreeMap::new(),
             digest: re(r"@sha256:[0-9a-f]{64}$")?,
@@ -128,13 +139,27 @@ impl NativePack {
         const PKG: &str = "kgate.image_tag_commit";
         for c in containers {
             match c.container.get("image") {
-                Some(Value::String(image)) if !self.pinned(image) => {
+                Some(Value::String(image)) if !self.accepted(image) => {
                     let Some(who) = c.describe() else { continue };
-                    let msg = format!(
-                        "{who} image {} is not pinned to a digest or a commit tag ({})",
-                        go_quote(image),
-                        why_unpinned(image)
-                    );
+                    let msg = if self.own(image) {
+                        format!(
+                            "{who} image {} is not pinned to a digest or a commit tag ({}){}",
+                            go_quote(image),
+                            why_unpinned(image),
+                            if self.own_registries.is_empty() {
+                                OWN_HINT
+                            } else {
+                                ""
+                            }
+                        )
+                    } else {
+                        format!(
+                            "{who} third-party image {} is not pinned to a version ({}): use a \
+                             full version tag or a digest",
+                            go_quote(image),
+                            why_floating(image)
+                        )
+                    };
                     out.push(PKG, "deny", msg, &c.path, &[Seg::Key("image")]);
                 }
                 None | Some(Value::Bool(false)) if c.field != "ephemeralContainers" => {
@@ -144,6 +169,23 @@ impl NativePack {
                 _ => {}
             }
         }
+    }
+
+    /// `own(image)`: under one of `own_registries`, or every image when none are set.
+    fn own(&self, image: &str) -> bool {
+        self.own_registries.is_empty()
+            || self
+                .own_registries
+                .iter()
+                .any(|r| image.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+    }
+
+    /// `accepted(image)`: pinned, or a third-party image with a versioned tag.
+    fn accepted(&self, image: &str) -> bool {
+        self.pinned(image)
+            || (!self.own(image)
+                && !image.contains('@')
+                && self.versioned.is_match(image_tag(image)))
     }
 
     fn pinned(&self, image: &str) -> bool {
@@ -741,6 +783,21 @@ fn image_tag(image: &str) -> &str {
     }
 }
 
+/// `own_hint` of image_tag_commit.rego.
+const OWN_HINT: &str = "; list your own registries under `own_registries:` in .kgate.yaml to hold \
+only those to commit tags (third-party images then need a full version or a digest)";
+
+/// `why_floating(image)` of image_tag_commit.rego.
+fn why_floating(image: &str) -> String {
+    if image.contains('@') {
+        "a digest that is not sha256:<64 hex>".to_string()
+    } else if image_tag(image).is_empty() {
+        "no tag, which means latest".to_string()
+    } else {
+        format!("tag {} moves to new releases", go_quote(image_tag(image)))
+    }
+}
+
 /// `why(image)` of image_tag_commit.rego.
 fn why_unpinned(image: &str) -> String {
     if image.contains('@') {
@@ -898,6 +955,12 @@ mod differential {
             json!("app:v1"),
             json!("app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
             json!("app@sha256:short"),
+            json!("ghcr.io/acme/api:1.2.3"),
+            json!("ghcr.io/acme/api:release-344b590f"),
+            json!("nginx:1.25.3"),
+            json!("redis:7"),
+            json!("nginx:alpine"),
+            json!("ubuntu:jammy-20240227"),
             json!(
                 "app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
             ),
@@ -1239,6 +1302,12 @@ mod differential {
                 builtin_engine: engine,
                 require_cpu_limit,
                 image_tag_pattern: pattern.map(str::to_string),
+                // The configuration with a pattern also tells own images from third-party ones.
+                own_registries: if pattern.is_some() {
+                    vec!["ghcr.io/acme/".into(), "registry.example.com/team".into()]
+                } else {
+                    Vec::new()
+                },
                 ..PolicyOptions::default()
             };
             let (mut set, diags) = PolicySet::load(&opts, None).expect("load");

@@ -54,7 +54,29 @@ fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
     }
 }
 
-pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, String> {
+/// Renders `path`. Secret values are masked in the YAML unless `show_secrets` (the user asked
+/// for the real stream, to pipe into `kubectl apply`); findings are masked either way.
+/// The values of a core Secret's `data`/`stringData`.
+fn collect_secret_values(
+    node: &Node,
+    m: &crate::manifest::Manifest,
+    secrets: &mut BTreeSet<String>,
+) {
+    if m.resource.kind != "Secret" || !m.group().is_empty() {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(Value::Map(entries)) = node.get(field).map(|n| &n.value) {
+            secrets.extend(entries.iter().filter_map(|(_, v)| crate::render::tree::scalar_text(v)));
+        }
+    }
+}
+
+pub fn render_path(
+    path: &str,
+    max_file_size: u64,
+    show_secrets: bool,
+) -> Result<RenderOutput, String> {
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
     let files = Files::new();
@@ -125,15 +147,18 @@ pub fn render_path(path: &str, max_file_size: u64) -> Result<RenderOutput, Strin
     for r in &rendered {
         for m in &r.manifests {
             let mut node = m.node.clone();
+            // Collected either way, so the findings stay masked.
+            collect_secret_values(&node, m, &mut secrets);
+            if show_secrets {
+                nodes.push(node);
+                continue;
+            }
             if m.resource.kind == "Secret" && m.group().is_empty() {
                 for field in ["data", "stringData"] {
                     if let Some(Value::Map(entries)) =
                         node_get_mut(&mut node, field).map(|n| &mut n.value)
                     {
                         for (_, v) in entries.iter_mut() {
-                            if let Some(t) = crate::render::tree::scalar_text(v) {
-                                secrets.insert(t);
-                            }
                             v.value = Value::String(crate::redact::REDACTED.to_string());
                         }
                     }

@@ -133,7 +133,18 @@ pub fn is_active(d: &Diagnostic) -> bool {
     !d.suppressed && !d.pre_existing
 }
 
-/// `Deployment prod/web`, or the empty string.
+/// Active findings per code, most frequent first, ties by code: the human tally, the Markdown
+/// summary table and the capped annotations all count with it.
+pub fn count_by_code(diagnostics: &[Diagnostic]) -> Vec<(&str, usize)> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for d in diagnostics.iter().filter(|d| is_active(d)) {
+        *counts.entry(d.code.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    counts
+}
+
 /// ` [suppressed: reason]` / ` [pre-existing]`: how a finding that does not fail the gate is
 /// marked in every text format.
 pub fn status_suffix(d: &Diagnostic) -> String {
@@ -150,6 +161,7 @@ pub fn status_suffix(d: &Diagnostic) -> String {
     s
 }
 
+/// `Deployment prod/web`, or the empty string.
 pub fn resource_label(d: &Diagnostic) -> String {
     d.resource
         .as_ref()

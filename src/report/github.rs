@@ -94,15 +94,49 @@ pub fn annotation(d: &Diagnostic) -> String {
     )
 }
 
+/// Annotations per level (error, warning, notice) that the runner shows for a step: GitHub
+/// displays about ten per level and drops the rest, so more would only be noise. The others
+/// are printed as plain log lines, and one notice says how many were not annotated.
+pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
+    let mut shown: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut unannotated: std::collections::BTreeMap<&'static str, usize> = Default::default();
     for d in report.diagnostics {
         // Suppressed and pre-existing findings would only add noise to the diff view.
         if !is_active(d) && !report.verbose {
             continue;
         }
-        out.push_str(&annotation(d));
+        let level = command(d);
+        let n = shown.entry(level).or_default();
+        if *n < ANNOTATIONS_PER_LEVEL {
+            *n += 1;
+            out.push_str(&annotation(d));
+        } else {
+            *unannotated.entry(level).or_default() += 1;
+            // A plain log line: the finding stays in the job log, without an annotation.
+            let _ = write!(
+                out,
+                "kgate: {}: {level} [{}] {}",
+                super::common::location_text(d),
+                escape_controls(&d.code),
+                escape_controls(&d.message)
+            );
+        }
         out.push('\n');
+    }
+    if !unannotated.is_empty() {
+        let parts: Vec<String> = unannotated
+            .iter()
+            .map(|(level, n)| format!("{n} {level}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        let _ = writeln!(
+            out,
+            "::notice title=kgate::{} more not annotated (GitHub shows {ANNOTATIONS_PER_LEVEL} per \
+             level); they are listed in this log, the job summary and the SARIF/JSON report",
+            parts.join(", ")
+        );
     }
     let s = report.summary;
     // A plain log line (not a command): the summary in the job log.
@@ -118,6 +152,40 @@ pub fn render(report: &Report<'_>) -> String {
 mod tests {
     use super::*;
     use crate::source::Span;
+
+    #[test]
+    fn annotations_are_capped_per_level_with_a_summary_notice() {
+        let mut diags: Vec<Diagnostic> = (0..25)
+            .map(|i| Diagnostic::error("schema/unknown-field", format!("e{i}")).in_file("a.yaml", None))
+            .collect();
+        diags.extend((0..3).map(|i| Diagnostic::warning("schema/missing", format!("w{i}"))));
+        let mut summary = crate::report::Summary::default();
+        summary.count_findings(&diags);
+        let files = crate::source::Files::new();
+        let masks = Default::default();
+        let out = render(&Report {
+            diagnostics: &diags,
+            summary: &summary,
+            files: &files,
+            masks: &masks,
+            skipped: &[],
+            verbose: false,
+            color: false,
+            kubernetes_version: "1.33",
+            resources: &[],
+            fail_level: Some(Severity::Error),
+            shard: None,
+            quiet: false,
+        });
+        let count = |p: &str| out.lines().filter(|l| l.starts_with(p)).count();
+        assert_eq!(count("::error "), ANNOTATIONS_PER_LEVEL);
+        assert_eq!(count("::warning "), 3);
+        assert_eq!(count("kgate: a.yaml: error [schema/unknown-field] e"), 15, "{out}");
+        assert!(
+            out.contains("::notice title=kgate::15 more errors not annotated"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn escapes_as_the_runner_decodes() {

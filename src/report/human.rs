@@ -76,11 +76,15 @@ pub fn render(report: &Report<'_>) -> String {
             hidden += 1;
             continue;
         }
+        // --quiet: errors only (the summary still counts the rest).
+        if report.quiet && d.severity != Severity::Error {
+            continue;
+        }
         let frame = frame(report, d, &mut sources);
         let _ = handler.render_report(&mut out, &frame);
         out.push('\n');
     }
-    if report.verbose {
+    if report.verbose && !report.quiet {
         for s in report.skipped {
             let _ = writeln!(
                 out,
@@ -91,6 +95,7 @@ pub fn render(report: &Report<'_>) -> String {
             );
         }
     }
+    out.push_str(&tally(report.diagnostics));
     let s = report.summary;
     let _ = write!(
         out,
@@ -150,6 +155,20 @@ fn escape_keeping_newlines(s: &str) -> String {
         .map(|l| super::common::escape_controls(l).into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line counting the active findings per code, most frequent first (ties by code), so a
+/// long run says at a glance which rules fire; empty when there are none.
+pub fn tally(diagnostics: &[Diagnostic]) -> String {
+    let counts = super::common::count_by_code(diagnostics);
+    if counts.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(code, n)| format!("{} {n}", super::common::escape_controls(code)))
+        .collect();
+    format!("by code: {}\n", parts.join(", "))
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {

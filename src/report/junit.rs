@@ -91,7 +91,7 @@ pub fn render(report: &Report<'_>) -> String {
             .findings
             .push(d);
     }
-    let fails = |d: &Diagnostic| is_active(d) && d.severity >= report.fail_level;
+    let fails = |d: &Diagnostic| is_active(d) && report.fail_level.is_some_and(|l| d.severity >= l);
 
     let mut total_tests = 0;
     let mut total_failures = 0;

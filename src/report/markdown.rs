@@ -13,6 +13,10 @@ use crate::diagnostic::{Diagnostic, Severity};
 const FOLD_FILES_OVER: usize = 3;
 /// Findings above which every file's table is folded.
 const FOLD_FINDINGS_OVER: usize = 20;
+/// Characters the report may take: a GitHub PR comment holds 65,536, a job summary 1 MiB.
+pub const MAX_CHARS: usize = 65_000;
+/// Findings listed per code when the full report would not fit (halved until it does).
+const FIRST_PER_CODE: usize = 20;
 
 /// Escapes text for a Markdown table cell or an HTML element: HTML specials become entities,
 /// Markdown punctuation is backslash-escaped, `|` cannot end the cell, newlines become `<br>`,
@@ -142,7 +146,7 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     let failed = report
         .diagnostics
         .iter()
-        .any(|d| d.fails_at(report.fail_level));
+        .any(|d| crate::fails(d, report.fail_level));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -160,9 +164,34 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     let _ = writeln!(out, "Kubernetes {}.\n", escape(report.kubernetes_version));
 
     let active: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| is_active(d)).collect();
-    if active.is_empty() {
+    if active.is_empty() && s.pre_existing > 0 {
+        let _ = writeln!(
+            out,
+            "No new findings. {} {} already on the base revision (not added by this merge \
+             request; `--all` lists {}).\n",
+            s.pre_existing,
+            if s.pre_existing == 1 {
+                "finding is"
+            } else {
+                "findings are"
+            },
+            if s.pre_existing == 1 { "it" } else { "them" }
+        );
+    } else if active.is_empty() {
         out.push_str("No findings.\n\n");
     } else {
+        if s.pre_existing > 0 {
+            let _ = writeln!(
+                out,
+                "{} more {} already on the base revision (not added by this merge request).\n",
+                s.pre_existing,
+                if s.pre_existing == 1 {
+                    "finding is"
+                } else {
+                    "findings are"
+                }
+            );
+        }
         grouped(&mut out, &active, false);
     }
     let pre: Vec<&Diagnostic> = report
@@ -196,6 +225,111 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out.push('\n');
+    if out.len() <= MAX_CHARS {
+        return out;
+    }
+    let mut per_code = FIRST_PER_CODE;
+    loop {
+        let compact = compact(report, failed, extra, per_code);
+        if compact.len() <= MAX_CHARS || per_code == 0 {
+            return fit(compact);
+        }
+        per_code /= 2;
+    }
+}
+
+/// The report when the full one would not fit where it goes: the counts per code, then the
+/// first `per_code` findings of each code, then how many more there are and how to get them.
+fn compact(report: &Report<'_>, failed: bool, extra: Option<&str>, per_code: usize) -> String {
+    let s = report.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### kgate: {}\n",
+        if failed { "❌ failed" } else { "✅ passed" }
+    );
+    out.push_str(
+        "| Files | Resources | Errors | Warnings | Suppressed | Pre-existing |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
+    );
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        s.files, s.resources, s.errors, s.warnings, s.suppressed, s.pre_existing
+    );
+    let _ = writeln!(out, "Kubernetes {}.\n", escape(report.kubernetes_version));
+    let counts = super::common::count_by_code(report.diagnostics);
+    out.push_str("| Code | Severity | Findings |\n|---|---|---:|\n");
+    for (code, n) in &counts {
+        let severity = report
+            .diagnostics
+            .iter()
+            .find(|d| d.code == *code && is_active(d))
+            .map(|d| d.severity.to_string())
+            .unwrap_or_default();
+        let _ = writeln!(out, "| {} | {severity} | {n} |", escape(code));
+    }
+    out.push('\n');
+    let mut left_out = 0;
+    for (code, n) in &counts {
+        let first: Vec<&Diagnostic> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == *code && is_active(d))
+            .take(per_code)
+            .collect();
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code> — {n}</summary>\n",
+            escape_html(code)
+        );
+        out.push_str("| File | Line | Resource | Message |\n|---|---|---|---|\n");
+        for d in &first {
+            let position = d.span.map(|s| s.line.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {position} | {} | {} |",
+                escape(&d.file),
+                escape(&resource_label(d)),
+                escape(&d.message)
+            );
+        }
+        if *n > first.len() {
+            left_out += n - first.len();
+            let _ = writeln!(out, "\nand {} more.", n - first.len());
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "{left_out} findings are not listed here, to fit a merge request comment: \
+             `kgate check -o json` (or the SARIF/JSON report of this job) lists every one.\n"
+        );
+    }
+    if let Some(extra) = extra {
+        out.push_str(extra.trim_end());
+        out.push_str("\n\n");
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out.push('\n');
+    out
+}
+
+/// Cuts a report that still does not fit (a huge plan section) at a line, and says so.
+fn fit(mut out: String) -> String {
+    if out.len() <= MAX_CHARS {
+        return out;
+    }
+    const NOTE: &str = "\n\n… (cut to fit a merge request comment; `kgate check -o json` has everything)\n";
+    let mut cut = MAX_CHARS - NOTE.len();
+    while !out.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = out[..cut].rfind('\n').unwrap_or(cut);
+    out.truncate(cut);
+    out.push_str(NOTE);
     out
 }
 
@@ -206,6 +340,73 @@ pub fn render(report: &Report<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Summary;
+
+    fn many(n: usize) -> Vec<Diagnostic> {
+        (0..n)
+            .map(|i| {
+                let code = ["policy/resources", "schema/unknown-field", "policy/probes"][i % 3];
+                Diagnostic::error(code, format!("finding number {i} with a reasonably long message"))
+                    .in_file(
+                        &format!("apps/team-{}/deployment-{i}.yaml", i % 50),
+                        Some(crate::source::Span {
+                            line: 3,
+                            col: 5,
+                            end_line: 3,
+                            end_col: 9,
+                            ..Default::default()
+                        }),
+                    )
+            })
+            .collect()
+    }
+
+    fn render_n(diags: &[Diagnostic], pre_existing: usize) -> String {
+        let mut summary = Summary::default();
+        summary.count_findings(diags);
+        summary.pre_existing = pre_existing;
+        let files = crate::source::Files::new();
+        let masks = Default::default();
+        render(&Report {
+            diagnostics: diags,
+            summary: &summary,
+            files: &files,
+            masks: &masks,
+            skipped: &[],
+            verbose: false,
+            color: false,
+            kubernetes_version: "1.33",
+            resources: &[],
+            fail_level: Some(Severity::Error),
+            shard: None,
+            quiet: false,
+        })
+    }
+
+    #[test]
+    fn a_large_report_fits_a_comment_with_counts_per_code_and_how_to_get_the_rest() {
+        let small = render_n(&many(30), 0);
+        assert!(!small.contains("| Code | Severity | Findings |"), "{small}");
+        let big = render_n(&many(5000), 0);
+        assert!(big.len() <= MAX_CHARS, "{}", big.len());
+        assert!(big.contains("| policy/resources | error | 1667 |"), "{big}");
+        assert!(big.contains("| policy/probes | error | 1666 |"), "{big}");
+        assert!(big.contains("and 1647 more."), "{big}");
+        assert!(big.contains("`kgate check -o json`"), "{big}");
+        insta::assert_snapshot!("markdown_capped_head", &big[..big.find("<details>").unwrap()]);
+    }
+
+    #[test]
+    fn merge_request_mode_counts_pre_existing_findings() {
+        let out = render_n(&[], 4);
+        assert!(
+            out.contains("No new findings. 4 findings are already on the base revision"),
+            "{out}"
+        );
+        assert!(!out.contains("No findings."), "{out}");
+        let out = render_n(&many(1), 1);
+        assert!(out.contains("1 more finding is already on the base revision"), "{out}");
+    }
 
     #[test]
     fn escapes_markdown_html_and_mentions() {

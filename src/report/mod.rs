@@ -80,10 +80,12 @@ pub struct Report<'a> {
     pub kubernetes_version: &'a str,
     /// Every checked object, so formats with pass/fail per object (JUnit) list passing ones too.
     pub resources: &'a [ResourceEntry],
-    /// The lowest severity that fails the run (`--fail-on`).
-    pub fail_level: Severity,
+    /// The lowest severity that fails the run (`--fail-on`); `None` for `--fail-on none`.
+    pub fail_level: Option<Severity>,
     /// Set when this run checked one shard of the work (`--shard I/N`).
     pub shard: Option<crate::shard::Shard>,
+    /// `--quiet`: human output lists errors only, then the summary.
+    pub quiet: bool,
 }
 
 /// A checked object and where its document starts.
