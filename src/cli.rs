@@ -350,7 +350,12 @@ pub struct DiffArgs {
     pub head: Option<String>,
 
     /// Output format: human, markdown or json (`--format` is an alias).
-    #[arg(long = "output", short = 'o', visible_alias = "format", value_name = "FORMAT")]
+    #[arg(
+        long = "output",
+        short = 'o',
+        visible_alias = "format",
+        value_name = "FORMAT"
+    )]
     pub output: Vec<OutputValue<PlanFormat>>,
 
     /// Write the plan to this file instead of stdout.

@@ -398,7 +398,9 @@ fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), 
             .unwrap_or_default();
         return Err(r.err(
             span,
-            format!("`{code}` in {what} matches no finding code: no code starts with `{family}/`{hint}"),
+            format!(
+                "`{code}` in {what} matches no finding code: no code starts with `{family}/`{hint}"
+            ),
         ));
     }
     let names: Vec<&str> = known.iter().map(String::as_str).collect();
@@ -532,8 +534,12 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
 
     #[test]
     fn misspelt_codes_are_errors_with_did_you_mean() {
-        let err = parse("c.yaml", "severity:\n  policy/resource: off\n", Path::new(""))
-            .unwrap_err();
+        let err = parse(
+            "c.yaml",
+            "severity:\n  policy/resource: off\n",
+            Path::new(""),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             "c.yaml:2:3: unknown code `policy/resource` in severity; did you mean `policy/resources`?"
@@ -549,14 +555,19 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
             "c.yaml:2:11: unknown code `schema/unknown-feild` in an exception; did you mean `schema/unknown-field`?"
         );
         let err = parse("c.yaml", "severity:\n  polcy/*: off\n", Path::new("")).unwrap_err();
-        assert!(err.contains("no code starts with `polcy/`; did you mean `policy/…`?"), "{err}");
-        let err = parse("c.yaml", "severity:\n  nonsense-code: off\n", Path::new(""))
-            .unwrap_err();
+        assert!(
+            err.contains("no code starts with `polcy/`; did you mean `policy/…`?"),
+            "{err}"
+        );
+        let err = parse("c.yaml", "severity:\n  nonsense-code: off\n", Path::new("")).unwrap_err();
         assert!(err.ends_with("`kgate rules` lists the codes"), "{err}");
         // Globs of known families, the team's own policy codes and constraint codes are fine.
         let ok = "severity:\n  policy/*: warning\n  policy/main.deny: off\n  \
 gatekeeper/K8sRequiredLabels/must-have-owner: warning\n  '*': warning\n  schema/unknown-field: note\n";
-        assert_eq!(parse("c.yaml", ok, Path::new("")).unwrap().severity.len(), 5);
+        assert_eq!(
+            parse("c.yaml", ok, Path::new("")).unwrap().severity.len(),
+            5
+        );
         assert!(err.starts_with("c.yaml:"), "{err}");
     }
 }

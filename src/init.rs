@@ -138,7 +138,10 @@ pub fn merge_config(path: &Path, existing: &str) -> Result<Option<String>, Strin
         );
     }
     if cfg.strict.is_none() {
-        let _ = writeln!(add, "# Added by kgate init: report fields the schema does not define.\nstrict: true");
+        let _ = writeln!(
+            add,
+            "# Added by kgate init: report fields the schema does not define.\nstrict: true"
+        );
     }
     if add.is_empty() {
         return Ok(None);
@@ -173,7 +176,13 @@ pub fn insert_under(existing: &str, key: &str, entry: &str) -> Option<String> {
     let indent = next.len() - next.trim_start().len();
     let entry: String = entry
         .lines()
-        .map(|l| format!("{}{}\n", " ".repeat(indent), l.strip_prefix("  ").unwrap_or(l)))
+        .map(|l| {
+            format!(
+                "{}{}\n",
+                " ".repeat(indent),
+                l.strip_prefix("  ").unwrap_or(l)
+            )
+        })
         .collect();
     let mut out = String::new();
     for (i, l) in lines.iter().enumerate() {
@@ -254,7 +263,10 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
     for p in planned.iter_mut().filter(|p| !p.owned && p.path.exists()) {
         let existing = std::fs::read_to_string(&p.path).unwrap_or_default();
         let (key, entry) = if p.path.ends_with(".gitlab-ci.yml") {
-            ("include", "  - local: .gitlab/kgate.gitlab-ci.yml".to_string())
+            (
+                "include",
+                "  - local: .gitlab/kgate.gitlab-ci.yml".to_string(),
+            )
         } else {
             ("repos", pre_commit_entry().trim_end().to_string())
         };

@@ -81,9 +81,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Check(mut args) => {
             // CI templates declare their variables empty (`KGATE_KUBERNETES_VERSION: ""`): an
             // empty value is "not set", never a version.
-            args.kubernetes_version = args
-                .kubernetes_version
-                .filter(|v| !v.trim().is_empty());
+            args.kubernetes_version = args.kubernetes_version.filter(|v| !v.trim().is_empty());
             run_check(&args)
         }
         Command::Verify(args) => run_verify(&args),

@@ -94,13 +94,20 @@ fn output_names_the_format_as_in_kubectl_and_format_stays_an_alias() {
     // A bare word that is no format is still a usage error.
     let o = kgate_in(dir.path(), &["check", ".", "-o", "yaml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("unknown format `yaml`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown format `yaml`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn fail_on_none_reports_without_failing() {
     let dir = mixed_dir();
-    let o = kgate_in(dir.path(), &["check", ".", "--fail-on", "none", "-o", "json"]);
+    let o = kgate_in(
+        dir.path(),
+        &["check", ".", "--fail-on", "none", "-o", "json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&stdout(&o))["summary"]["errors"], 1);
     let o = kgate_in(dir.path(), &["check", ".", "--fail-on", "warning"]);
@@ -202,7 +209,11 @@ fn check_switches_to_merge_request_mode_only_when_asked() {
     // Outside a merge-request job `--base auto` checks every file, and says so.
     let o = kgate_in(r.path(), &["check", ".", "--base", "auto"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no merge-request CI job"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no merge-request CI job"),
+        "{}",
+        stderr(&o)
+    );
     // --no-base turns merge-request mode off, and conflicts with --base.
     let o = kgate_in(r.path(), &["check", ".", "--no-base"]);
     assert_eq!(o.status.code(), Some(1));
@@ -215,12 +226,17 @@ fn the_merge_request_that_adopts_kgate_uses_its_own_gate_files() {
     let r = Repo::new();
     r.write("apps/cm.yaml", CM);
     let base = r.commit("before kgate");
-    r.write(".kgate.yaml", "policies: [policy]\nbuiltin_policies: false\n");
+    r.write(
+        ".kgate.yaml",
+        "policies: [policy]\nbuiltin_policies: false\n",
+    );
     r.write(
         "policy/deny.rego",
         "package main\n\ndeny contains msg if {\n\tinput.kind == \"ConfigMap\"\n\t\
          msg := \"no ConfigMaps\"\n}\n",
     );
+    // A new object: its finding is the MR's own (the unchanged one is pre-existing).
+    r.write("apps/new.yaml", &CM.replace("settings", "new"));
     r.commit("adopt kgate");
     let o = kgate_in(r.path(), &["check", ".", "--base", &base, "-o", "json"]);
     // The head's policy judges the MR (exit 1 for its finding), not exit 2.
@@ -236,8 +252,11 @@ fn the_merge_request_that_adopts_kgate_uses_its_own_gate_files() {
         .find(|d| d["code"] == "gate/policy-changed")
         .unwrap_or_else(|| panic!("{v:#}"));
     let help = changed["help"].as_str().unwrap();
-    assert!(help.contains("the base revision has no gate config"), "{help}");
-    assert!(help.contains("policy path policy"), "{help}");
+    // The head's config names the policy folder, read from the head as well.
+    assert!(
+        help.contains("the base revision has no gate config (.kgate.yaml)"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -248,9 +267,15 @@ fn diff_exit_code_is_one_when_the_plan_has_changes() {
     let o = kgate_in(r.path(), &["diff", "--base", "main", "--exit-code"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     r.write("apps/cm.yaml", &CM.replace("fast", "slow"));
-    let o = kgate_in(r.path(), &["diff", "--base", "main", "--exit-code", "-o", "json"]);
+    let o = kgate_in(
+        r.path(),
+        &["diff", "--base", "main", "--exit-code", "-o", "json"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(json(&stdout(&o))["units"][0]["changes"][0]["action"], "update");
+    assert_eq!(
+        json(&stdout(&o))["units"][0]["changes"][0]["action"],
+        "update"
+    );
     // Without --exit-code a plan is no failure.
     let o = kgate_in(r.path(), &["diff", "--base", "main"]);
     assert_eq!(o.status.code(), Some(0));
@@ -274,14 +299,23 @@ fn render_takes_several_paths_an_output_file_and_shows_secrets_only_when_asked()
     let o = kgate_in(d, &["render", "a", "b"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("name: settings") && out.contains("name: db"), "{out}");
+    assert!(
+        out.contains("name: settings") && out.contains("name: db"),
+        "{out}"
+    );
     assert!(out.contains("---\n"), "{out}");
     assert!(!out.contains("hunter2"), "{out}");
     assert!(out.contains("[REDACTED]"), "{out}");
     let file = d.join("out.yaml");
     let o = kgate_in(
         d,
-        &["render", "b", "--show-secrets", "-o", file.to_str().unwrap()],
+        &[
+            "render",
+            "b",
+            "--show-secrets",
+            "-o",
+            file.to_str().unwrap(),
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(o.stdout.is_empty());

@@ -278,7 +278,13 @@ fn merge_refuses_incomplete_or_mixed_reports() {
         ],
     );
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("::error file=team-0/widget.yaml,line=7,"));
+    // Annotated, or (past the per-level cap) listed as a log line.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("::error file=team-0/widget.yaml,line=7,")
+            || out.contains("kgate: team-0/widget.yaml:7:"),
+        "{out}"
+    );
     let bad = kgate(repo.path(), &["check", ".", "--shard", "4/3"]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -287,7 +293,13 @@ fn merge_refuses_incomplete_or_mixed_reports() {
 
 /// Long flags that belong to the other commands the scripts run (cargo, curl, git, grep, tar).
 const OTHER_TOOLS_FLAGS: &[&str] = &[
-    "--locked", "--path", "--root", "--git", "--retry", "--quiet", "--no-cache",
+    "--locked",
+    "--path",
+    "--root",
+    "--git",
+    "--retry",
+    "--quiet",
+    "--no-cache",
 ];
 
 /// Flags other branches add to `kgate check`. The scripts may use them only behind a runtime
@@ -301,6 +313,10 @@ fn check_flags() -> BTreeSet<String> {
         for a in sub.get_arguments() {
             if let Some(l) = a.get_long() {
                 out.insert(format!("--{l}"));
+            }
+            // `--format` is the alias of `--output`.
+            for alias in a.get_visible_aliases().unwrap_or_default() {
+                out.insert(format!("--{alias}"));
             }
         }
     }
@@ -523,7 +539,12 @@ fn init_writes_starters_and_never_overwrites() {
     // the missing ones are added; kgate's own CI files are not replaced without --force.
     std::fs::write(d.join(".kgate.yaml"), "# ours\nstrict: false\n").unwrap();
     let o = kgate(d, &["init"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = std::fs::read_to_string(d.join(".kgate.yaml")).unwrap();
     assert!(text.starts_with("# ours\nstrict: false\n"), "{text}");
     let merged = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
@@ -551,7 +572,12 @@ fn init_writes_starters_and_never_overwrites() {
     )
     .unwrap();
     let o = kgate(other.path(), &["init", "--gitlab", "--pre-commit"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let top = parse_yaml(&other.path().join(".gitlab-ci.yml"));
     assert_eq!(top["include"][0]["local"], ".gitlab/kgate.gitlab-ci.yml");
     assert_eq!(top["include"][1]["local"], "ci/build.yml");

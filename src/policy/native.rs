@@ -174,10 +174,11 @@ impl NativePack {
     /// `own(image)`: under one of `own_registries`, or every image when none are set.
     fn own(&self, image: &str) -> bool {
         self.own_registries.is_empty()
-            || self
-                .own_registries
-                .iter()
-                .any(|r| image.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+            || self.own_registries.iter().any(|r| {
+                image
+                    .strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
     }
 
     /// `accepted(image)`: pinned, or a third-party image with a versioned tag.

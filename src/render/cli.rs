@@ -67,7 +67,11 @@ fn collect_secret_values(
     }
     for field in ["data", "stringData"] {
         if let Some(Value::Map(entries)) = node.get(field).map(|n| &n.value) {
-            secrets.extend(entries.iter().filter_map(|(_, v)| crate::render::tree::scalar_text(v)));
+            secrets.extend(
+                entries
+                    .iter()
+                    .filter_map(|(_, v)| crate::render::tree::scalar_text(v)),
+            );
         }
     }
 }

@@ -133,7 +133,7 @@ pub fn render(report: &Report<'_>) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "::notice title=kgate::{} more not annotated (GitHub shows {ANNOTATIONS_PER_LEVEL} per \
+            "::notice title=kgate::{} not annotated (GitHub shows {ANNOTATIONS_PER_LEVEL} per \
              level); they are listed in this log, the job summary and the SARIF/JSON report",
             parts.join(", ")
         );
@@ -156,7 +156,9 @@ mod tests {
     #[test]
     fn annotations_are_capped_per_level_with_a_summary_notice() {
         let mut diags: Vec<Diagnostic> = (0..25)
-            .map(|i| Diagnostic::error("schema/unknown-field", format!("e{i}")).in_file("a.yaml", None))
+            .map(|i| {
+                Diagnostic::error("schema/unknown-field", format!("e{i}")).in_file("a.yaml", None)
+            })
             .collect();
         diags.extend((0..3).map(|i| Diagnostic::warning("schema/missing", format!("w{i}"))));
         let mut summary = crate::report::Summary::default();
@@ -180,9 +182,13 @@ mod tests {
         let count = |p: &str| out.lines().filter(|l| l.starts_with(p)).count();
         assert_eq!(count("::error "), ANNOTATIONS_PER_LEVEL);
         assert_eq!(count("::warning "), 3);
-        assert_eq!(count("kgate: a.yaml: error [schema/unknown-field] e"), 15, "{out}");
+        assert_eq!(
+            count("kgate: a.yaml: error [schema/unknown-field] e"),
+            15,
+            "{out}"
+        );
         assert!(
-            out.contains("::notice title=kgate::15 more errors not annotated"),
+            out.contains("::notice title=kgate::15 errors not annotated"),
             "{out}"
         );
     }

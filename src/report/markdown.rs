@@ -322,7 +322,8 @@ fn fit(mut out: String) -> String {
     if out.len() <= MAX_CHARS {
         return out;
     }
-    const NOTE: &str = "\n\n… (cut to fit a merge request comment; `kgate check -o json` has everything)\n";
+    const NOTE: &str =
+        "\n\n… (cut to fit a merge request comment; `kgate check -o json` has everything)\n";
     let mut cut = MAX_CHARS - NOTE.len();
     while !out.is_char_boundary(cut) {
         cut -= 1;
@@ -346,17 +347,20 @@ mod tests {
         (0..n)
             .map(|i| {
                 let code = ["policy/resources", "schema/unknown-field", "policy/probes"][i % 3];
-                Diagnostic::error(code, format!("finding number {i} with a reasonably long message"))
-                    .in_file(
-                        &format!("apps/team-{}/deployment-{i}.yaml", i % 50),
-                        Some(crate::source::Span {
-                            line: 3,
-                            col: 5,
-                            end_line: 3,
-                            end_col: 9,
-                            ..Default::default()
-                        }),
-                    )
+                Diagnostic::error(
+                    code,
+                    format!("finding number {i} with a reasonably long message"),
+                )
+                .in_file(
+                    &format!("apps/team-{}/deployment-{i}.yaml", i % 50),
+                    Some(crate::source::Span {
+                        line: 3,
+                        col: 5,
+                        end_line: 3,
+                        end_col: 9,
+                        ..Default::default()
+                    }),
+                )
             })
             .collect()
     }
@@ -393,7 +397,10 @@ mod tests {
         assert!(big.contains("| policy/probes | error | 1666 |"), "{big}");
         assert!(big.contains("and 1647 more."), "{big}");
         assert!(big.contains("`kgate check -o json`"), "{big}");
-        insta::assert_snapshot!("markdown_capped_head", &big[..big.find("<details>").unwrap()]);
+        insta::assert_snapshot!(
+            "markdown_capped_head",
+            &big[..big.find("<details>").unwrap()]
+        );
     }
 
     #[test]
@@ -405,7 +412,10 @@ mod tests {
         );
         assert!(!out.contains("No findings."), "{out}");
         let out = render_n(&many(1), 1);
-        assert!(out.contains("1 more finding is already on the base revision"), "{out}");
+        assert!(
+            out.contains("1 more finding is already on the base revision"),
+            "{out}"
+        );
     }
 
     #[test]
