@@ -34,6 +34,9 @@ pub enum Command {
     /// Print what kustomize / Flux would apply for a kustomization folder or a file of Flux
     /// Kustomizations, as a YAML stream (like `kubectl kustomize`).
     Render(RenderArgs),
+    /// List every known group/version/kind and where its schema comes from (built-in
+    /// Kubernetes, the CRD catalog, a CRD of the checked paths, --crd, --schema-location).
+    Catalog(CatalogArgs),
     /// List every finding code with its severity and summary.
     Rules,
     /// Run the `test_*` rules of `*_test.rego` files (as `conftest verify` / `opa test`).
@@ -218,6 +221,11 @@ pub struct CheckArgs {
     /// JSON schema folder or kubeconform-style path template, repeatable.
     #[arg(long = "schema-location", value_name = "DIR_OR_TEMPLATE")]
     pub schema_locations: Vec<String>,
+
+    /// Do not use the built-in catalog of ecosystem CRDs (Flux, Argo CD, cert-manager, ...;
+    /// see `kgate catalog`): their kinds then need a CRD or a --schema-location.
+    #[arg(long)]
+    pub no_catalog: bool,
 
     /// Do not report missing schemas for this kind (`Kind` or `apiVersion/Kind`), repeatable.
     #[arg(long = "skip-kind", value_name = "KIND")]
@@ -404,6 +412,46 @@ pub struct RenderArgs {
     /// Largest file read, in bytes (suffixes k, M, G, Ki, Mi, Gi).
     #[arg(long, default_value = "32Mi", value_parser = crate::limits::parse_size)]
     pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// Files or folders whose CustomResourceDefinitions join the list (as `check` reads them).
+    pub paths: Vec<String>,
+
+    /// `human` (a table) or `json`.
+    #[arg(long, short = 'o', value_enum, default_value = "human")]
+    pub format: CatalogFormat,
+
+    /// Only kinds whose `apiVersion kind` or source contains this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+
+    /// Kubernetes version whose built-in kinds to list (X.Y).
+    #[arg(long, env = "KGATE_KUBERNETES_VERSION")]
+    pub kubernetes_version: Option<String>,
+
+    /// Extra CustomResourceDefinitions (file or folder), repeatable.
+    #[arg(long = "crd", value_name = "PATH")]
+    pub crds: Vec<String>,
+
+    /// JSON schema folder or kubeconform-style path template, repeatable.
+    #[arg(long = "schema-location", value_name = "DIR_OR_TEMPLATE")]
+    pub schema_locations: Vec<String>,
+
+    /// Leave the built-in CRD catalog out.
+    #[arg(long)]
+    pub no_catalog: bool,
+
+    /// Config file (default: the nearest .kgate.yaml up to the git root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

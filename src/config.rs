@@ -23,6 +23,7 @@ const KEYS: &[&str] = &[
     "require_cpu_limit",
     "kubernetes_version",
     "strict",
+    "catalog",
     "skip_kinds",
     "excludes",
     "severity",
@@ -62,6 +63,8 @@ pub struct Config {
     pub require_cpu_limit: Option<bool>,
     pub kubernetes_version: Option<String>,
     pub strict: Option<bool>,
+    /// `catalog: false` turns the built-in CRD catalog off (as `--no-catalog`).
+    pub catalog: Option<bool>,
     pub skip_kinds: Vec<String>,
     pub excludes: Vec<String>,
     pub severity: Vec<(String, Option<Severity>)>,
@@ -247,6 +250,7 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "builtin_policies" => config.builtin_policies = Some(r.bool(v, key)?),
             "require_cpu_limit" => config.require_cpu_limit = Some(r.bool(v, key)?),
             "strict" => config.strict = Some(r.bool(v, key)?),
+            "catalog" => config.catalog = Some(r.bool(v, key)?),
             "kubernetes_version" => config.kubernetes_version = Some(r.string(v, key)?),
             "builtin_engine" => {
                 config.builtin_engine = Some(match r.string(v, key)?.as_str() {

@@ -87,6 +87,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Verify(args) => run_verify(&args),
         Command::Diff(args) => run_diff(&args),
         Command::Render(args) => run_render(&args),
+        Command::Catalog(args) => run_catalog(&args),
         Command::Rules => {
             let mut out = String::new();
             for r in rules::RULES {
@@ -199,6 +200,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
                 .unwrap_or_else(|| schema::bundle::DEFAULT_VERSION.to_string()),
             strict: !args.no_strict,
             schema_locations: args.schema_locations.clone(),
+            catalog: !args.no_catalog,
         },
         schema: check::schema::SchemaCheckOptions {
             skip_kinds: args.skip_kinds.clone(),
@@ -395,6 +397,9 @@ fn apply_settings(
     if !args.no_strict {
         opts.registry.strict = cfg.strict.unwrap_or(true);
     }
+    if !args.no_catalog {
+        opts.registry.catalog = cfg.catalog.unwrap_or(true);
+    }
     opts.schema
         .skip_kinds
         .extend(cfg.skip_kinds.iter().cloned());
@@ -413,6 +418,68 @@ fn apply_limits(l: &limits::RunLimits, opts: &mut pipeline::CheckOptions) {
     if let Some(r) = &mut opts.render {
         r.max_file_size = l.max_file_size;
     }
+}
+
+/// `kgate catalog`: the kinds a `check` with the same paths, CRDs, schema locations, Kubernetes
+/// version and catalog setting would know, and where each schema comes from.
+fn run_catalog(args: &cli::CatalogArgs) -> Result<u8, String> {
+    let cfg = match config::discover(
+        args.config.as_deref(),
+        args.paths.first().map(String::as_str),
+    ) {
+        Some(path) => config::load(&path)?,
+        None => config::Config::default(),
+    };
+    let catalog_on = !args.no_catalog && cfg.catalog.unwrap_or(true);
+    let opts = schema::registry::RegistryOptions {
+        kubernetes_version: args
+            .kubernetes_version
+            .clone()
+            .or(cfg.kubernetes_version.clone())
+            .unwrap_or_else(|| schema::bundle::DEFAULT_VERSION.to_string()),
+        strict: cfg.strict.unwrap_or(true),
+        schema_locations: args.schema_locations.clone(),
+        catalog: catalog_on,
+    };
+    let files = source::Files::new();
+    let discover = discover::DiscoverOptions {
+        excludes: cfg.excludes.clone(),
+        ..discover::DiscoverOptions::default()
+    };
+    let limits = yaml::Limits::default();
+    // CRDs of the paths first, then --crd: a later CRD for the same kind wins, as in `check`.
+    let mut crds = Vec::new();
+    let mut crd_flag_files = std::collections::BTreeSet::new();
+    let mut ignored = Vec::new();
+    for (paths, from_flag) in [(&args.paths, false), (&args.crds, true)] {
+        if paths.is_empty() {
+            continue;
+        }
+        let (loaded, _) = pipeline::load_paths(&files, paths, &discover, &limits)?;
+        let objects: Vec<&manifest::Manifest> = loaded
+            .manifests
+            .iter()
+            .filter(|m| pipeline::is_crd(m))
+            .collect();
+        if from_flag {
+            crd_flag_files.extend(objects.iter().map(|m| m.file.path.clone()));
+        }
+        crds.extend(pipeline::crd_schemas(&objects, &mut ignored));
+    }
+    let registry = schema::registry::Registry::new(&opts, crds)?;
+    let text = match args.format {
+        cli::CatalogFormat::Human => {
+            schema::listing::render_human(&registry, args.filter.as_deref(), &crd_flag_files)
+        }
+        cli::CatalogFormat::Json => schema::listing::render_json(
+            &registry,
+            catalog_on,
+            args.filter.as_deref(),
+            &crd_flag_files,
+        ),
+    };
+    write_stdout(&text)?;
+    Ok(0)
 }
 
 fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {

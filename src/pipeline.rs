@@ -233,12 +233,15 @@ pub(crate) fn load_bytes(
     }
 }
 
-fn is_crd(m: &Manifest) -> bool {
+pub(crate) fn is_crd(m: &Manifest) -> bool {
     m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
 }
 
 /// Schema sources from CRD objects; a CRD that cannot be read is a finding on it.
-fn crd_schemas(manifests: &[&Manifest], diagnostics: &mut Vec<Diagnostic>) -> Vec<CrdSchema> {
+pub(crate) fn crd_schemas(
+    manifests: &[&Manifest],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CrdSchema> {
     let mut out = Vec::new();
     for m in manifests {
         match schemas_from_crd(&m.json, &m.file.path) {

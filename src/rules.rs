@@ -140,17 +140,23 @@ IfNotPresent | Never` in CRDs that declare it).",
     Rule {
         code: "schema/removed-api",
         severity: Severity::Error,
-        summary: "the apiVersion is no longer served by the target Kubernetes version",
+        summary: "the apiVersion is no longer served by the target Kubernetes version or CRD",
         docs: "Kubernetes removed this API version (for example Ingress `extensions/v1beta1`, \
-removed in 1.22). The agent's apply fails on the cluster.\n\nFix: move to the replacement named in \
-the message and check the fields that changed between the versions.",
+removed in 1.22), or the built-in CRD catalog's CRD for the kind no longer serves it (marked \
+`served: false`, or dropped: Flux HelmRelease `helm.toolkit.fluxcd.io/v2beta1`). The agent's \
+apply fails on the cluster.\n\nFix: move to the replacement named in the message (the version the \
+CRD stores) and check the fields that changed between the versions. If your cluster runs an \
+older release of that project, commit its CRDs or pass them with --crd: they take precedence \
+over the catalog (`kgate catalog` shows which source wins).",
     },
     Rule {
         code: "schema/missing",
         severity: Severity::Warning,
         summary: "no schema is known for this apiVersion/kind",
-        docs: "The object was not validated: its kind is not built into Kubernetes and no \
-CustomResourceDefinition for it was found in the checked paths, --crd or --schema-location.\n\n\
+        docs: "The object was not validated: its kind is not built into Kubernetes, not in the \
+built-in CRD catalog (Flux, Argo CD, cert-manager, Gateway API, ...: `kgate catalog` lists it), \
+and no CustomResourceDefinition for it was found in the checked paths, --crd or \
+--schema-location.\n\n\
 Fix: add the CRD (Flux keeps them in flux-system/gotk-components.yaml), pass --crd / \
 --schema-location, or silence with --skip-kind KIND. --require-schemas makes this an error.",
     },

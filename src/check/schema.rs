@@ -61,11 +61,9 @@ pub fn check_manifest(
         Some(Lookup::Removed {
             removed_in,
             replacement,
+            by,
         }) => {
-            let mut msg = format!(
-                "{kind} {api_version} is not served by Kubernetes {}",
-                registry.kubernetes_version()
-            );
+            let mut msg = format!("{kind} {api_version} is not served by {by}");
             if let Some(v) = removed_in {
                 msg.push_str(&format!(" (removed in {v})"));
             }

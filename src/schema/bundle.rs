@@ -25,14 +25,19 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// Kubernetes minor versions with a built-in bundle, oldest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
+pub const SUPPORTED_VERSIONS: &[&str] = &[
+    "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37",
+];
 /// The version used when none is configured.
 pub const DEFAULT_VERSION: &str = "1.37";
 
 const MAGIC: &[u8] = b"KGSB1\n";
 
 /// The embedded bundle bytes, in the order of [`SUPPORTED_VERSIONS`].
-static RAW: [&[u8]; 5] = [
+static RAW: [&[u8]; 8] = [
+    include_bytes!("../../schemas/kubernetes-v1.30.kgsb"),
+    include_bytes!("../../schemas/kubernetes-v1.31.kgsb"),
+    include_bytes!("../../schemas/kubernetes-v1.32.kgsb"),
     include_bytes!("../../schemas/kubernetes-v1.33.kgsb"),
     include_bytes!("../../schemas/kubernetes-v1.34.kgsb"),
     include_bytes!("../../schemas/kubernetes-v1.35.kgsb"),
@@ -40,7 +45,10 @@ static RAW: [&[u8]; 5] = [
     include_bytes!("../../schemas/kubernetes-v1.37.kgsb"),
 ];
 
-static BUNDLES: [OnceLock<Bundle>; 5] = [
+static BUNDLES: [OnceLock<Bundle>; 8] = [
+    OnceLock::new(),
+    OnceLock::new(),
+    OnceLock::new(),
     OnceLock::new(),
     OnceLock::new(),
     OnceLock::new(),
@@ -309,7 +317,7 @@ mod tests {
             let b = bundle(v).unwrap();
             assert_eq!(b.kubernetes_version(), *v);
             assert!(b.generator().contains("k8s-openapi"), "{}", b.generator());
-            assert!(b.kinds().len() > 80, "{v}: only {} kinds", b.kinds().len());
+            assert!(b.kinds().len() >= 80, "{v}: only {} kinds", b.kinds().len());
             for (api_version, kind) in [
                 ("v1", "Pod"),
                 ("v1", "Service"),
@@ -391,7 +399,9 @@ mod tests {
             bundle(DEFAULT_VERSION).unwrap().kubernetes_version(),
             "1.37"
         );
-        assert!(bundle("1.32").is_none());
+        assert!(bundle("1.29").is_none());
+        assert!(bundle("1.38").is_none());
+        assert_eq!(bundle("v1.30.14").unwrap().kubernetes_version(), "1.30");
         assert!(bundle("1.3").is_none());
         assert!(bundle("1.035").is_none());
         assert!(bundle("latest").is_none());

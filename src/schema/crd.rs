@@ -2,6 +2,8 @@
 //! structural-schema semantics (`nullable`, `x-kubernetes-int-or-string`,
 //! `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-embedded-resource`).
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 /// The schema of one kind at one version, taken from a CRD.
@@ -14,6 +16,9 @@ pub struct CrdSchema {
     pub schema: Option<Value>,
     /// Where the CRD was found, for messages.
     pub origin: String,
+    /// The version's `openAPIV3Schema` as the CRD wrote it (with `x-kubernetes-validations`,
+    /// list types, defaults), for checks that need more than JSON Schema validation.
+    pub structural: Option<Arc<Value>>,
 }
 
 /// Extracts every served version of a CRD object (apiextensions.k8s.io v1 or v1beta1).
@@ -57,6 +62,7 @@ pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, Str
             namespaced,
             schema,
             origin: origin.to_string(),
+            structural: raw.map(|s| Arc::new(s.clone())),
         });
     }
     Ok(out)

@@ -1,7 +1,9 @@
-//! Where schemas come from: built-in bundles, CRDs, local schema folders; the registry that
-//! compiles and shares them.
+//! Where schemas come from: built-in bundles, the CRD catalog, CRDs, local schema folders; the
+//! registry that compiles and shares them.
 
 pub mod bundle;
+pub mod catalog;
 pub mod crd;
+pub mod listing;
 pub mod registry;
 pub mod removed;

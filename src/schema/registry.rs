@@ -1,14 +1,16 @@
 //! The schema registry: finds the schema of an apiVersion/kind (built-in bundle, CRDs, local
-//! schema folders), compiles each one once, and shares the validator across threads.
+//! schema folders, the built-in CRD catalog — in that order of precedence), compiles each one
+//! once, and shares the validator across threads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
 use super::bundle::{self, Bundle};
-use super::crd::CrdSchema;
+use super::catalog::{self, Catalog};
+use super::crd::{schemas_from_crd, CrdSchema};
 use super::removed::{removed_api, BUILTIN_GROUPS};
 use crate::manifest::api_group;
 
@@ -18,6 +20,9 @@ pub struct Compiled {
     pub schema: Value,
     /// Where the schema came from: "Kubernetes 1.37", "CRD in path.yaml", a file path.
     pub origin: String,
+    /// When the schema comes from a CRD (repository, `--crd` or the catalog): that version's
+    /// `openAPIV3Schema` as written, with `x-kubernetes-validations` and list metadata.
+    pub structural: Option<Arc<Value>>,
 }
 
 /// What the registry knows about an apiVersion/kind.
@@ -25,10 +30,13 @@ pub enum Lookup {
     Found(Arc<Compiled>),
     /// A CRD declares the kind without a schema: anything goes.
     Unconstrained,
-    /// A built-in API the target version no longer serves.
+    /// An API version no longer served: a built-in one the target Kubernetes version dropped,
+    /// or a catalog CRD version that is `served: false` or gone from the CRD.
     Removed {
         removed_in: Option<String>,
         replacement: Option<String>,
+        /// Who no longer serves it (`Kubernetes 1.37`, `fluxcd/helm-controller@v1.6.3`).
+        by: String,
     },
     Missing,
     /// The schema exists but cannot be used (a malformed CRD or file).
@@ -41,6 +49,8 @@ pub struct RegistryOptions {
     pub strict: bool,
     /// kubeconform-compatible locations: folders or path templates.
     pub schema_locations: Vec<String>,
+    /// Use the built-in CRD catalog for kinds nothing else describes (`--no-catalog` clears it).
+    pub catalog: bool,
 }
 
 pub struct Registry {
@@ -48,7 +58,10 @@ pub struct Registry {
     strict: bool,
     kubernetes_version: String,
     crds: HashMap<(String, String), CrdSchema>,
+    /// (group, kind) of every CRD given to the run: the catalog stays silent about those.
+    crd_kinds: HashSet<(String, String)>,
     locations: Vec<String>,
+    catalog: Option<&'static Catalog>,
     cache: Mutex<HashMap<KindKey, Arc<OnceLock<Lookup>>>>,
 }
 
@@ -73,7 +86,9 @@ impl Registry {
             }
         }
         let mut map = HashMap::new();
+        let mut crd_kinds = HashSet::new();
         for crd in crds {
+            crd_kinds.insert((api_group(&crd.api_version).to_string(), crd.kind.clone()));
             map.insert((crd.api_version.clone(), crd.kind.clone()), crd);
         }
         Ok(Registry {
@@ -81,7 +96,9 @@ impl Registry {
             strict: opts.strict,
             kubernetes_version: bundle.kubernetes_version().to_string(),
             crds: map,
+            crd_kinds,
             locations: opts.schema_locations.clone(),
+            catalog: opts.catalog.then(catalog::catalog),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -95,9 +112,24 @@ impl Registry {
         if let Some(e) = self.bundle.find(api_version, kind) {
             return Some(e.namespaced);
         }
-        self.crds
-            .get(&(api_version.to_string(), kind.to_string()))
-            .map(|c| c.namespaced)
+        if let Some(c) = self.crds.get(&(api_version.to_string(), kind.to_string())) {
+            return Some(c.namespaced);
+        }
+        self.catalog_crd(api_version, kind).map(|c| c.namespaced)
+    }
+
+    /// The catalog's CRD for this kind, unless the catalog is off or the run has its own CRD
+    /// for the kind's group and kind (whatever the version: the run's CRD says what the
+    /// cluster serves).
+    fn catalog_crd(&self, api_version: &str, kind: &str) -> Option<&'static catalog::CatalogCrd> {
+        let group = api_group(api_version);
+        if self
+            .crd_kinds
+            .contains(&(group.to_string(), kind.to_string()))
+        {
+            return None;
+        }
+        self.catalog?.find(group, kind)
     }
 
     /// The kinds of the built-in API group `api_version` names (every served version), or None
@@ -137,13 +169,18 @@ impl Registry {
                 Ok(schema) => self.compile(
                     schema,
                     format!("Kubernetes {} schema", self.kubernetes_version),
+                    None,
                 ),
                 Err(e) => Lookup::Broken(format!("built-in schema unreadable: {e}")),
             };
         }
         if let Some(crd) = self.crds.get(&(api_version.to_string(), kind.to_string())) {
             return match &crd.schema {
-                Some(schema) => self.compile(schema.clone(), format!("CRD in {}", crd.origin)),
+                Some(schema) => self.compile(
+                    schema.clone(),
+                    format!("CRD in {}", crd.origin),
+                    crd.structural.clone(),
+                ),
                 None => Lookup::Unconstrained,
             };
         }
@@ -157,11 +194,14 @@ impl Registry {
             ) {
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     return match serde_json::from_str::<Value>(&text) {
-                        Ok(schema) => self.compile(schema, path.display().to_string()),
+                        Ok(schema) => self.compile(schema, path.display().to_string(), None),
                         Err(e) => Lookup::Broken(format!("{}: not JSON: {e}", path.display())),
                     };
                 }
             }
+        }
+        if let Some(entry) = self.catalog_crd(api_version, kind) {
+            return self.resolve_in_catalog(entry, api_version);
         }
         let group = api_group(api_version);
         if BUILTIN_GROUPS.contains(&group) {
@@ -185,13 +225,53 @@ impl Registry {
                 return Lookup::Removed {
                     removed_in: removed.map(|(v, _)| v.to_string()),
                     replacement,
+                    by: format!("Kubernetes {}", self.kubernetes_version),
                 };
             }
         }
         Lookup::Missing
     }
 
-    fn compile(&self, mut schema: Value, origin: String) -> Lookup {
+    /// A catalog kind: the schema of a served version, or `Removed` pointing at the version the
+    /// CRD stores (a version marked `served: false` or no longer listed).
+    fn resolve_in_catalog(&self, entry: &catalog::CatalogCrd, api_version: &str) -> Lookup {
+        let cat = catalog::catalog();
+        let source = cat.source_of(entry).label();
+        let version = api_version.rsplit_once('/').map_or(api_version, |(_, v)| v);
+        if !entry.version(version).is_some_and(|v| v.served) {
+            return Lookup::Removed {
+                removed_in: None,
+                replacement: entry
+                    .storage_version()
+                    .map(|v| format!("{}/{}", entry.group, v.name)),
+                by: source,
+            };
+        }
+        let mut crd = match cat.crd(entry) {
+            Ok(crd) => crd,
+            Err(e) => return Lookup::Broken(format!("catalog CRD unreadable: {e}")),
+        };
+        // Only the version asked for is converted (a CRD such as HelmRelease's is large).
+        if let Some(Value::Array(versions)) = crd.pointer_mut("/spec/versions") {
+            versions.retain(|v| v.get("name").and_then(Value::as_str) == Some(version));
+        }
+        let origin = format!("the kgate catalog ({source})");
+        let schemas = match schemas_from_crd(&crd, &origin) {
+            Ok(s) => s,
+            Err(e) => return Lookup::Broken(format!("{origin}: {e}")),
+        };
+        match schemas.into_iter().find(|s| s.api_version == api_version) {
+            Some(CrdSchema {
+                schema: Some(schema),
+                structural,
+                ..
+            }) => self.compile(schema, origin, structural),
+            Some(_) => Lookup::Unconstrained,
+            None => Lookup::Broken(format!("{origin}: {api_version} has no schema")),
+        }
+    }
+
+    fn compile(&self, mut schema: Value, origin: String, structural: Option<Arc<Value>>) -> Lookup {
         if !self.strict {
             relax(&mut schema);
         }
@@ -203,10 +283,203 @@ impl Registry {
                 validator,
                 schema,
                 origin,
+                structural,
             })),
             Err(e) => Lookup::Broken(format!("{origin}: invalid schema: {e}")),
         }
     }
+}
+
+/// Where the schema of a listed kind comes from (see [`Registry::known_kinds`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindSource {
+    /// The built-in schemas of this Kubernetes version.
+    Kubernetes(String),
+    /// A CRD given to the run; the file it is in.
+    Crd(String),
+    /// A `--schema-location` file.
+    SchemaLocation(String),
+    /// The built-in CRD catalog; index into its sources.
+    Catalog(usize),
+}
+
+/// One group/version/kind the registry knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownKind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// None when the source does not say (a schema file).
+    pub namespaced: Option<bool>,
+    /// False for a catalog version no longer served: using it is `schema/removed-api`.
+    pub served: bool,
+    /// For a version not served: the apiVersion to use instead.
+    pub replacement: Option<String>,
+    pub source: KindSource,
+}
+
+impl KnownKind {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+impl Registry {
+    /// Every group/version/kind this registry resolves, each with the source that wins for it
+    /// (the order of [`Registry::lookup`]: built-in kinds, CRDs, schema locations, catalog),
+    /// sorted by group, kind and version. Schema-location files are listed when a kind from
+    /// another source resolves to them, or when a folder uses the `GROUP/KIND_VERSION.json`
+    /// layout (the kind is then as the file name spells it, lower case).
+    pub fn known_kinds(&self) -> Vec<KnownKind> {
+        let mut out: Vec<KnownKind> = Vec::new();
+        let mut seen: HashSet<(String, String, String)> = HashSet::new();
+        let mut push = |k: KnownKind, out: &mut Vec<KnownKind>| {
+            if seen.insert((k.group.clone(), k.version.clone(), k.kind.to_lowercase())) {
+                out.push(k);
+            }
+        };
+        for e in self.bundle.kinds() {
+            let k = KnownKind {
+                group: e.group.clone(),
+                version: e.version.clone(),
+                kind: e.kind.clone(),
+                namespaced: Some(e.namespaced),
+                served: true,
+                replacement: None,
+                source: KindSource::Kubernetes(self.kubernetes_version.clone()),
+            };
+            push(k, &mut out);
+        }
+        let mut crds: Vec<&CrdSchema> = self.crds.values().collect();
+        crds.sort_by(|a, b| (&a.api_version, &a.kind).cmp(&(&b.api_version, &b.kind)));
+        for c in crds {
+            let (group, version) = c
+                .api_version
+                .rsplit_once('/')
+                .unwrap_or(("", &c.api_version));
+            let k = KnownKind {
+                group: group.to_string(),
+                version: version.to_string(),
+                kind: c.kind.clone(),
+                namespaced: Some(c.namespaced),
+                served: true,
+                replacement: None,
+                source: KindSource::Crd(c.origin.clone()),
+            };
+            push(k, &mut out);
+        }
+        if let Some(cat) = self.catalog {
+            for entry in cat.crds() {
+                if self
+                    .crd_kinds
+                    .contains(&(entry.group.clone(), entry.kind.clone()))
+                {
+                    continue;
+                }
+                for v in &entry.versions {
+                    let api_version = format!("{}/{}", entry.group, v.name);
+                    let location = self.location_file(&api_version, &entry.kind);
+                    let k = KnownKind {
+                        group: entry.group.clone(),
+                        version: v.name.clone(),
+                        kind: entry.kind.clone(),
+                        namespaced: Some(entry.namespaced),
+                        served: v.served || location.is_some(),
+                        replacement: (!v.served && location.is_none())
+                            .then(|| {
+                                entry
+                                    .storage_version()
+                                    .map(|s| format!("{}/{}", entry.group, s.name))
+                            })
+                            .flatten(),
+                        source: match location {
+                            Some(path) => KindSource::SchemaLocation(path),
+                            None => KindSource::Catalog(entry.source),
+                        },
+                    };
+                    push(k, &mut out);
+                }
+            }
+        }
+        for loc in self.locations.iter().filter(|l| !l.contains("{{")) {
+            for (group, version, kind, path) in group_layout_files(loc) {
+                let k = KnownKind {
+                    group,
+                    version,
+                    kind,
+                    namespaced: None,
+                    served: true,
+                    replacement: None,
+                    source: KindSource::SchemaLocation(path),
+                };
+                push(k, &mut out);
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.group, a.kind.to_lowercase(), &a.version).cmp(&(
+                &b.group,
+                b.kind.to_lowercase(),
+                &b.version,
+            ))
+        });
+        out
+    }
+
+    /// The `--schema-location` file that would serve this kind, if any.
+    fn location_file(&self, api_version: &str, kind: &str) -> Option<String> {
+        self.locations.iter().find_map(|loc| {
+            candidate_paths(
+                loc,
+                api_version,
+                kind,
+                &self.kubernetes_version,
+                self.strict,
+            )
+            .into_iter()
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
+        })
+    }
+}
+
+/// `GROUP/KIND_VERSION.json` files of a schema folder (the CRDs-catalog layout).
+fn group_layout_files(loc: &str) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let Ok(groups) = std::fs::read_dir(loc) else {
+        return out;
+    };
+    for g in groups.flatten() {
+        let gpath = g.path();
+        let Some(group) = g.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !gpath.is_dir() || !group.contains('.') {
+            continue;
+        }
+        let Ok(files) = std::fs::read_dir(&gpath) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if let Some((kind, version)) = stem.rsplit_once('_') {
+                out.push((
+                    group.clone(),
+                    version.to_string(),
+                    kind.to_string(),
+                    f.path().display().to_string(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `--no-strict`: unknown fields are allowed again.

@@ -218,4 +218,48 @@ mod tests {
         );
         assert_eq!(super::removed_api("apps/v1", "Deployment"), None);
     }
+
+    /// Minor version number of `1.NN`.
+    fn minor(v: &str) -> u32 {
+        v.trim_start_matches("1.").parse().unwrap()
+    }
+
+    #[test]
+    fn removals_agree_with_the_built_in_bundles() {
+        use crate::schema::bundle::{bundle, SUPPORTED_VERSIONS};
+        for v in SUPPORTED_VERSIONS {
+            let b = bundle(v).unwrap();
+            for (api_version, kind, removed_in, _) in super::REMOVED {
+                let served = b
+                    .kinds()
+                    .iter()
+                    .any(|e| e.api_version() == *api_version && (*kind == "*" || e.kind == *kind));
+                // Served before the release that removed it, gone from that release on.
+                let expect_served = minor(v) < minor(removed_in);
+                assert_eq!(
+                    served, expect_served,
+                    "Kubernetes {v}: {api_version} {kind} (removed in {removed_in})"
+                );
+            }
+        }
+        // Every non-alpha API that disappears between two supported versions is in the table,
+        // with the version it disappeared in (alpha APIs come and go without notice).
+        for pair in SUPPORTED_VERSIONS.windows(2) {
+            let (old, new) = (bundle(pair[0]).unwrap(), bundle(pair[1]).unwrap());
+            for e in old.kinds() {
+                if e.version.contains("alpha") || new.find(&e.api_version(), &e.kind).is_some() {
+                    continue;
+                }
+                assert_eq!(
+                    super::removed_api(&e.api_version(), &e.kind).map(|(when, _)| when),
+                    Some(pair[1]),
+                    "{} {} is served by {} but not {}",
+                    e.api_version(),
+                    e.kind,
+                    pair[0],
+                    pair[1]
+                );
+            }
+        }
+    }
 }

@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo::rerun-if-env-changed=K8S_OPENAPI_SRC");
     println!("cargo::rerun-if-changed=build.rs");
-    let versions: Vec<u32> = (33..=37)
+    let versions: Vec<u32> = (30..=37)
         .filter(|v| std::env::var(format!("CARGO_FEATURE_V1_{v}")).is_ok())
         .collect();
     assert!(
         versions.len() == 1,
-        "enable exactly one of the features v1_33..v1_37 (got {versions:?})"
+        "enable exactly one of the features v1_30..v1_37 (got {versions:?})"
     );
     let minor = versions[0];
     let src = std::env::var("K8S_OPENAPI_SRC")

@@ -7,8 +7,15 @@
 //! written behind a JSON index. The output is deterministic: same inputs, same bytes.
 //!
 //! Usage: `kgate-schema-gen OUT.kgsb [--dump DIR]` (`--dump` also writes each processed schema
-//! as pretty JSON, for review).
+//! as pretty JSON, for review), or `kgate-schema-gen catalog CRD_DIR OUT.kgsc` for the CRD
+//! catalog (see `catalog.rs`; any version feature will do for that one).
 
+// Kubernetes 1.30-1.32 come from the older k8s-openapi release; the rest of the code (and the
+// paths build.rs writes) name it `k8s_openapi` either way.
+#[cfg(any(feature = "v1_30", feature = "v1_31", feature = "v1_32"))]
+extern crate k8s_openapi_026 as k8s_openapi;
+
+mod catalog;
 mod postprocess;
 
 use std::io::Write as _;
@@ -85,11 +92,17 @@ struct IndexKind {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [cmd, input, out] = args.as_slice() {
+        if cmd == "catalog" {
+            catalog::run(std::path::Path::new(input), std::path::Path::new(out));
+            return;
+        }
+    }
     let (out_path, dump_dir) = match args.as_slice() {
         [out] => (out.clone(), None),
         [out, flag, dir] if flag == "--dump" => (out.clone(), Some(dir.clone())),
         _ => {
-            eprintln!("usage: kgate-schema-gen OUT.kgsb [--dump DIR]");
+            eprintln!("usage: kgate-schema-gen OUT.kgsb [--dump DIR] | catalog CRD_DIR OUT.kgsc");
             std::process::exit(2);
         }
     };
