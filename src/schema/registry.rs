@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::bundle::{self, Bundle};
 use super::catalog::{self, Catalog};
 use super::crd::{schemas_from_crd, CrdSchema};
-use super::removed::{removed_api, BUILTIN_GROUPS};
+use super::removed::{removed_by, BUILTIN_GROUPS};
 use crate::manifest::api_group;
 
 /// A compiled schema and the JSON it came from (kept to suggest field names).
@@ -205,7 +205,7 @@ impl Registry {
         }
         let group = api_group(api_version);
         if BUILTIN_GROUPS.contains(&group) {
-            let removed = removed_api(api_version, kind);
+            let removed = removed_by(api_version, kind, &self.kubernetes_version);
             let served: Vec<String> = self
                 .bundle
                 .served_versions_of(kind)

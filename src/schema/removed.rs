@@ -146,7 +146,66 @@ const REMOVED: &[(&str, &str, &str, &str)] = &[
         "1.27",
         "storage.k8s.io/v1",
     ),
-    ("storage.k8s.io/v1beta1", "*", "1.22", "storage.k8s.io/v1"),
+    (
+        "storage.k8s.io/v1beta1",
+        "CSIDriver",
+        "1.22",
+        "storage.k8s.io/v1",
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        "CSINode",
+        "1.22",
+        "storage.k8s.io/v1",
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        "StorageClass",
+        "1.22",
+        "storage.k8s.io/v1",
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        "VolumeAttachment",
+        "1.22",
+        "storage.k8s.io/v1",
+    ),
+    (
+        "storage.k8s.io/v1beta1",
+        "VolumeAttributesClass",
+        "1.37",
+        "storage.k8s.io/v1",
+    ),
+    (
+        "authentication.k8s.io/v1beta1",
+        "SelfSubjectReview",
+        "1.33",
+        "authentication.k8s.io/v1",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingAdmissionPolicy",
+        "1.34",
+        "admissionregistration.k8s.io/v1",
+    ),
+    (
+        "admissionregistration.k8s.io/v1beta1",
+        "ValidatingAdmissionPolicyBinding",
+        "1.34",
+        "admissionregistration.k8s.io/v1",
+    ),
+    (
+        "networking.k8s.io/v1beta1",
+        "IPAddress",
+        "1.37",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "networking.k8s.io/v1beta1",
+        "ServiceCIDR",
+        "1.37",
+        "networking.k8s.io/v1",
+    ),
     (
         "flowcontrol.apiserver.k8s.io/v1beta1",
         "*",
@@ -204,6 +263,25 @@ pub fn removed_api(api_version: &str, kind: &str) -> Option<(&'static str, &'sta
         .map(|(_, _, when, replacement)| (*when, *replacement))
 }
 
+/// [`removed_api`] as seen from `kubernetes_version` (`1.NN`): an API removed only in a later
+/// release is not "removed" for an older cluster (it may never have been beta there).
+pub fn removed_by(
+    api_version: &str,
+    kind: &str,
+    kubernetes_version: &str,
+) -> Option<(&'static str, &'static str)> {
+    removed_api(api_version, kind).filter(|(when, _)| minor(when) <= minor(kubernetes_version))
+}
+
+/// The minor number of `1.NN` (0 when unreadable, so such a version sorts first).
+fn minor(version: &str) -> u32 {
+    version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -219,11 +297,6 @@ mod tests {
         assert_eq!(super::removed_api("apps/v1", "Deployment"), None);
     }
 
-    /// Minor version number of `1.NN`.
-    fn minor(v: &str) -> u32 {
-        v.trim_start_matches("1.").parse().unwrap()
-    }
-
     #[test]
     fn removals_agree_with_the_built_in_bundles() {
         use crate::schema::bundle::{bundle, SUPPORTED_VERSIONS};
@@ -234,14 +307,24 @@ mod tests {
                     .kinds()
                     .iter()
                     .any(|e| e.api_version() == *api_version && (*kind == "*" || e.kind == *kind));
-                // Served before the release that removed it, gone from that release on.
-                let expect_served = minor(v) < minor(removed_in);
+                // Gone from the release that removed it on (earlier releases may not have had
+                // it yet: IPAddress was alpha-only in 1.30).
+                if super::minor(v) >= super::minor(removed_in) {
+                    assert!(
+                        !served,
+                        "Kubernetes {v}: {api_version} {kind} (removed in {removed_in})"
+                    );
+                }
                 assert_eq!(
-                    served, expect_served,
-                    "Kubernetes {v}: {api_version} {kind} (removed in {removed_in})"
+                    super::removed_by(api_version, if *kind == "*" { "X" } else { kind }, v)
+                        .is_some(),
+                    super::minor(v) >= super::minor(removed_in)
                 );
             }
         }
+        let flow = ("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema");
+        assert!(bundle("1.31").unwrap().find(flow.0, flow.1).is_some());
+        assert!(bundle("1.32").unwrap().find(flow.0, flow.1).is_none());
         // Every non-alpha API that disappears between two supported versions is in the table,
         // with the version it disappeared in (alpha APIs come and go without notice).
         for pair in SUPPORTED_VERSIONS.windows(2) {
