@@ -352,7 +352,7 @@ mod tests {
                     format!("finding number {i} with a reasonably long message"),
                 )
                 .in_file(
-                    &format!("apps/team-{}/deployment-{i}.yaml", i % 50),
+                    format!("apps/team-{}/deployment-{i}.yaml", i % 50),
                     Some(crate::source::Span {
                         line: 3,
                         col: 5,

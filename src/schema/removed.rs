@@ -316,7 +316,7 @@ mod tests {
                     );
                 }
                 assert_eq!(
-                    super::removed_by(api_version, if *kind == "*" { "X" } else { *kind }, v)
+                    super::removed_by(api_version, if *kind == "*" { "X" } else { kind }, v)
                         .is_some(),
                     super::minor(v) >= super::minor(removed_in)
                 );
