@@ -176,6 +176,13 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The level of findings about what kgate could not verify (`--unverified`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Unverified {
+    Error,
+    Warning,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -234,6 +241,13 @@ pub struct CheckArgs {
     /// A kind without a schema is an error, not a warning.
     #[arg(long)]
     pub require_schemas: bool,
+
+    /// How what kgate could not verify counts: objects without a schema (schema/missing),
+    /// kustomize features it does not render (render/unsupported), templates and charts it
+    /// skipped. `warning` (the default for local runs) or `error` (the gate fails on them; what
+    /// CI should use). The summary always counts them.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub unverified: Option<Unverified>,
 
     /// Glob of paths to leave out, repeatable.
     #[arg(long = "exclude", value_name = "GLOB")]

@@ -25,6 +25,7 @@ const KEYS: &[&str] = &[
     "strict",
     "catalog",
     "skip_kinds",
+    "unverified",
     "excludes",
     "severity",
     "exceptions",
@@ -66,9 +67,14 @@ pub struct Config {
     /// `catalog: false` turns the built-in CRD catalog off (as `--no-catalog`).
     pub catalog: Option<bool>,
     pub skip_kinds: Vec<String>,
+    /// The level of findings about what kgate could not verify (`--unverified` wins).
+    pub unverified: Option<Severity>,
     pub excludes: Vec<String>,
     pub severity: Vec<(String, Option<Severity>)>,
     pub exceptions: Vec<ConfigException>,
+    /// Every code (or code glob) the `severity:` and `exceptions:` entries name, where, so a
+    /// code that matches nothing kgate can report is a finding instead of a quiet no-op.
+    pub code_uses: Vec<crate::exceptions::CodeUse>,
     /// Resource limits; command-line flags win.
     pub limits: crate::limits::LimitSettings,
 }
@@ -98,7 +104,9 @@ pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<Path
     .ok()?;
     loop {
         let candidate = dir.join(FILE_NAME);
-        if candidate.is_file() {
+        // Present in any form (a link to a device, a FIFO): loading it says why it cannot be
+        // read, instead of running as if there were no config.
+        if candidate.symlink_metadata().is_ok() {
             return Some(candidate);
         }
         if dir.join(".git").exists() || !dir.pop() {
@@ -110,8 +118,8 @@ pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<Path
 /// Reads and validates a config file. The error names `file:line:col`.
 pub fn load(path: &Path) -> Result<Config, String> {
     let display = path.to_string_lossy().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read config {display}: {e}"))?;
+    let text = crate::read_guard::read_named_text(path, crate::policy::MAX_POLICY_FILE)
+        .map_err(|e| format!("cannot read config {display}: {e}"))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&display, &text, &base)
 }
@@ -188,6 +196,17 @@ impl Reader<'_> {
             .collect())
     }
 
+    /// A code, kind, namespace, name or file glob: one that does not compile would match
+    /// nothing, so the entry would be dropped in silence — an error instead.
+    fn glob(&self, pattern: &str, span: Span, what: &str) -> Result<(), String> {
+        globset::Glob::new(pattern).map(|_| ()).map_err(|e| {
+            self.err(
+                span,
+                format!("`{pattern}` in {what} is not a valid glob: {e}"),
+            )
+        })
+    }
+
     fn check_keys(&self, n: &Node, allowed: &[&str], what: &str) -> Result<(), String> {
         let Some(entries) = n.as_map() else {
             return Err(self.err(n.span, format!("{what} must be a mapping")));
@@ -252,6 +271,18 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "strict" => config.strict = Some(r.bool(v, key)?),
             "catalog" => config.catalog = Some(r.bool(v, key)?),
             "kubernetes_version" => config.kubernetes_version = Some(r.string(v, key)?),
+            "unverified" => {
+                config.unverified = Some(match r.string(v, key)?.as_str() {
+                    "error" => Severity::Error,
+                    "warning" => Severity::Warning,
+                    other => {
+                        return Err(r.err(
+                            v.span,
+                            format!("`unverified` is `error` or `warning`, not `{other}`"),
+                        ))
+                    }
+                });
+            }
             "builtin_engine" => {
                 config.builtin_engine = Some(match r.string(v, key)?.as_str() {
                     "native" => crate::policy::BuiltinEngine::Native,
@@ -282,6 +313,12 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
                     ));
                 };
                 for (code, level) in entries {
+                    r.glob(&code.name, code.span, "severity")?;
+                    config.code_uses.push(crate::exceptions::CodeUse {
+                        pattern: code.name.clone(),
+                        what: "severity",
+                        origin: (r.file.path.clone(), Some(code.span)),
+                    });
                     let s = r.string(level, "severity")?;
                     let sev = match s.as_str() {
                         "off" => None,
@@ -303,7 +340,13 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
                     return Err(r.err(v.span, "`exceptions` must be a list"));
                 };
                 for item in items {
-                    config.exceptions.push(exception(&r, item)?);
+                    let e = exception(&r, item)?;
+                    config.code_uses.push(crate::exceptions::CodeUse {
+                        pattern: e.code.clone(),
+                        what: "exception",
+                        origin: e.origin.clone(),
+                    });
+                    config.exceptions.push(e);
                 }
             }
             "max_file_size" => config.limits.max_file_size = Some(r.size(v, key)?),
@@ -326,10 +369,14 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
 fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
     r.check_keys(item, EXCEPTION_KEYS, "an exception")?;
     let get = |k: &str| -> Result<Option<String>, String> {
-        item.get(k)
-            .filter(|n| !n.is_null())
-            .map(|n| r.string(n, k))
-            .transpose()
+        let Some(n) = item.get(k).filter(|n| !n.is_null()) else {
+            return Ok(None);
+        };
+        let v = r.string(n, k)?;
+        if k != "reason" {
+            r.glob(&v, n.span, &format!("an exception's `{k}`"))?;
+        }
+        Ok(Some(v))
     };
     let code = get("code")?.ok_or_else(|| {
         r.err(
@@ -415,7 +462,7 @@ fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), 
 }
 
 /// The allowed key closest to `key` (edit distance ≤ 3), for did-you-mean hints.
-fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|a| (levenshtein(key, a), *a))

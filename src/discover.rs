@@ -161,10 +161,53 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<Discovered, 
             }
             out.files.push((display(path), path.to_path_buf()));
         }
+        add_tracked_ignored(&root, &canonical_root, &excludes, &mut out);
     }
     out.files.sort();
     out.files.dedup();
     Ok(out)
+}
+
+/// Committed files that `.gitignore` names are applied by the GitOps agent like any other: the
+/// walker above honours `.gitignore` (to skip untracked build output), so tracked manifests it
+/// skipped are added back, with the walker's other choices (hidden folders, `--exclude`, links
+/// that leave the root) kept.
+fn add_tracked_ignored(
+    root: &Path,
+    canonical_root: &Path,
+    excludes: &GlobSet,
+    out: &mut Discovered,
+) {
+    let wanted = |p: &str| is_manifest_name(Path::new(p));
+    for path in crate::git::tracked_ignored_under(root, &wanted) {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let hidden = rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        if hidden
+            || !is_manifest_name(&path)
+            || excludes.is_match(rel)
+            || excludes.is_match(&path)
+            || !path.is_file()
+        {
+            continue;
+        }
+        match std::fs::canonicalize(&path) {
+            Ok(target) if target.starts_with(canonical_root) => {
+                out.files.push((display(&path), path));
+            }
+            _ => out.diagnostics.push(
+                Diagnostic::warning(
+                    "file/outside-root",
+                    format!(
+                        "symbolic link points outside {}; it was not read",
+                        root.display()
+                    ),
+                )
+                .in_file(display(&path), None),
+            ),
+        }
+    }
 }
 
 fn err_path(err: &ignore::Error) -> Option<String> {
@@ -192,36 +235,19 @@ fn walk_error_message(err: &ignore::Error) -> String {
 /// Reads one discovered file: only regular files, at most `max` bytes (so `/dev/zero` behind a
 /// symlink or a FIFO cannot hang or exhaust memory).
 pub fn read_file(display_path: &str, path: &Path, max: u64) -> Result<Vec<u8>, Diagnostic> {
-    let fail =
-        |code: &str, msg: String| Err(Diagnostic::error(code, msg).in_file(display_path, None));
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return fail("file/unreadable", format!("cannot read: {e}")),
-    };
-    if !meta.is_file() {
-        return fail(
-            "file/unreadable",
-            "not a regular file (a device, FIFO or socket); it was not read".into(),
-        );
-    }
-    if meta.len() > max {
-        return fail(
-            "file/too-large",
-            format!(
-                "file is {} bytes, over the limit of {max} bytes (--max-file-size); it was not checked",
-                meta.len()
-            ),
-        );
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    match std::fs::File::open(path).and_then(|f| f.take(max + 1).read_to_end(&mut bytes)) {
-        Ok(_) if bytes.len() as u64 > max => fail(
-            "file/too-large",
-            format!("file grew over the limit of {max} bytes (--max-file-size) while read"),
-        ),
-        Ok(_) => Ok(bytes),
-        Err(e) => fail("file/unreadable", format!("cannot read: {e}")),
-    }
+    crate::read_guard::read_bounded(path, max).map_err(|e| {
+        let (code, msg) = if crate::read_guard::is_too_large(&e) {
+            (
+                "file/too-large",
+                format!("file is over the limit (--max-file-size): {e}; it was not checked"),
+            )
+        } else if e.kind() == std::io::ErrorKind::InvalidInput {
+            ("file/unreadable", e.to_string())
+        } else {
+            ("file/unreadable", format!("cannot read: {e}"))
+        };
+        Diagnostic::error(code, msg).in_file(display_path, None)
+    })
 }
 
 /// Reads standard input (bounded like a file).

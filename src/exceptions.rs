@@ -6,7 +6,8 @@
 //! `.kgate.yaml` (code and resource globs, reason, optional expiry date). An exception without a
 //! reason does not apply and is itself a finding; an expired one stops applying and says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use globset::{Glob, GlobMatcher};
 
@@ -18,6 +19,62 @@ pub const ANNOTATION: &str = "kgate.dev/ignore";
 pub const MISSING_REASON: &str = "exception/missing-reason";
 pub const EXPIRED: &str = "exception/expired";
 pub const INVALID: &str = "exception/invalid";
+pub const UNKNOWN_CODE: &str = "exception/unknown-code";
+
+/// A code or code glob named by a `severity:` or `exceptions:` entry, and where.
+#[derive(Debug, Clone)]
+pub struct CodeUse {
+    pub pattern: String,
+    /// `severity` or `exception`.
+    pub what: &'static str,
+    pub origin: (String, Option<Span>),
+}
+
+/// Every code this run can report: the registry, the built-in pack, the team's loaded rules
+/// (`policy/<package>.<rule>`) and Gatekeeper constraints (`gatekeeper/<kind>/<name>`).
+pub fn known_codes(user: impl IntoIterator<Item = String>) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = crate::rules::RULES
+        .iter()
+        .map(|r| r.code)
+        .filter(|c| !c.contains('<'))
+        .map(str::to_string)
+        .collect();
+    out.extend(
+        crate::policy::builtin::rules()
+            .iter()
+            .map(|r| r.code.to_string()),
+    );
+    out.extend(user);
+    out
+}
+
+/// A finding for every `severity:`/`exceptions:` code that matches no code of this run (a typo
+/// would otherwise turn an exception or a severity into a quiet no-op), with a did-you-mean.
+pub fn unknown_codes(uses: &[CodeUse], known: &BTreeSet<String>) -> Vec<Diagnostic> {
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    uses.iter()
+        .filter(|u| !known.iter().any(|k| code_matches(&u.pattern, k)))
+        .map(|u| {
+            let hint = match crate::config::closest(&u.pattern, &names) {
+                Some(c) => format!("did you mean `{c}`? `kgate rules` lists the codes"),
+                None => "`kgate rules` lists the codes; a team policy's code is \
+                         `policy/<package>.<rule>`, a Gatekeeper constraint's \
+                         `gatekeeper/<kind>/<name>`"
+                    .to_string(),
+            };
+            Diagnostic::error(
+                UNKNOWN_CODE,
+                format!(
+                    "the {} entry `{}` matches no code kgate reports in this run, so it does \
+                     nothing",
+                    u.what, u.pattern
+                ),
+            )
+            .in_file(u.origin.0.clone(), u.origin.1)
+            .with_help(hint)
+        })
+        .collect()
+}
 
 /// One `exceptions:` entry of the config file.
 #[derive(Debug, Clone)]
@@ -63,6 +120,25 @@ pub struct ExceptionOptions {
     pub severities: Vec<(String, Option<Severity>)>,
     /// The day exceptions' expiry dates are compared with (UTC today).
     pub today: time::Date,
+    /// Merge-request mode judged from the base: the `kgate.dev/ignore` entries the base already
+    /// has (per unit and object, see [`annotation_keys`]). Only those apply; an entry the MR
+    /// adds — directly, through a patch, an overlay, Flux `commonMetadata`, a component or a
+    /// generator — does not, whatever the rendered object says. None: every entry applies.
+    pub annotation_allowed: Option<Arc<BTreeSet<AnnotationKey>>>,
+    /// `--unverified` / `unverified:`: the lowest severity of findings about what kgate could
+    /// not verify ([`is_unverified`]); `severity:` entries still win. None: as registered.
+    pub unverified: Option<Severity>,
+    /// The codes the config's entries name ([`unknown_codes`] checks them).
+    pub code_uses: Vec<CodeUse>,
+}
+
+/// The codes that say "this was not verified" rather than "this is wrong": an object without a
+/// schema, a kustomize feature kgate does not render, a template or chart kgate skipped.
+pub const UNVERIFIED_CODES: &[&str] = &["schema/missing", "render/unsupported"];
+
+/// Whether a finding code reports something kgate could not verify.
+pub fn is_unverified(code: &str) -> bool {
+    UNVERIFIED_CODES.contains(&code)
 }
 
 impl Default for ExceptionOptions {
@@ -71,8 +147,58 @@ impl Default for ExceptionOptions {
             exceptions: Vec::new(),
             severities: Vec::new(),
             today: time::OffsetDateTime::now_utc().date(),
+            annotation_allowed: None,
+            unverified: None,
+            code_uses: Vec::new(),
         }
     }
+}
+
+/// One `kgate.dev/ignore` entry as a rendered object carries it: (unit, API group, kind,
+/// namespace, name, code glob).
+pub type AnnotationKey = (String, String, String, String, String, String);
+
+/// The unit an object was rendered for (its kustomization root or Flux Kustomization), else the
+/// file it is in (a loose manifest is its own unit).
+pub fn manifest_unit(m: &Manifest) -> String {
+    match m.rendered_for.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => r.to_string(),
+        None => format!("file:{}", m.file.path),
+    }
+}
+
+/// The object's `kgate.dev/ignore` entries that have a reason: code glob → reason.
+pub fn annotation_entries(m: &Manifest) -> BTreeMap<String, String> {
+    m.json
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(ANNOTATION))
+        .and_then(|v| v.as_str())
+        .map(|text| {
+            parse_annotation(text)
+                .into_iter()
+                .filter_map(|(code, reason)| reason.map(|r| (code, r)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The keys of the object's entries (see [`AnnotationKey`]).
+pub fn annotation_keys(m: &Manifest) -> Vec<AnnotationKey> {
+    let unit = manifest_unit(m);
+    let r = &m.resource;
+    annotation_entries(m)
+        .into_keys()
+        .map(|code| {
+            (
+                unit.clone(),
+                crate::manifest::api_group(&r.api_version).to_string(),
+                r.kind.clone(),
+                r.namespace.clone().unwrap_or_default(),
+                r.name.clone(),
+                code,
+            )
+        })
+        .collect()
 }
 
 fn glob(pattern: &str) -> Option<GlobMatcher> {
@@ -94,6 +220,7 @@ fn matches(pattern: &Option<String>, value: &str) -> bool {
 /// Compiled exceptions: which apply, and the findings about the others.
 pub struct Exceptions {
     active: Vec<ConfigException>,
+    unverified: Option<Severity>,
     severities: Vec<(GlobMatcher, Option<Severity>)>,
     /// Findings about the exceptions themselves (expired, no reason).
     pub findings: Vec<Diagnostic>,
@@ -146,6 +273,7 @@ impl Exceptions {
             .collect();
         Exceptions {
             active,
+            unverified: opts.unverified,
             severities,
             findings,
         }
@@ -154,6 +282,10 @@ impl Exceptions {
     /// Applies severity overrides (dropping codes set to `off`) and config exceptions.
     pub fn apply(&self, diagnostics: &mut Vec<Diagnostic>) {
         diagnostics.retain_mut(|d| {
+            if let Some(level) = self.unverified.filter(|_| is_unverified(&d.code)) {
+                // Raised, never lowered: `--require-schemas` keeps schema/missing an error.
+                d.severity = d.severity.max(level);
+            }
             if let Some((_, sev)) = self.severities.iter().find(|(g, _)| g.is_match(&d.code)) {
                 match sev {
                     Some(s) => d.severity = *s,
@@ -194,9 +326,14 @@ fn applies(e: &ConfigException, d: &Diagnostic) -> bool {
     }
 }
 
-/// Applies the object's own `kgate.dev/ignore` annotation to its findings; returns findings
-/// about entries without a reason.
-pub fn apply_annotation(m: &Manifest, diagnostics: &mut [Diagnostic]) -> Vec<Diagnostic> {
+/// Applies the object's own `kgate.dev/ignore` annotation to its findings (only the entries
+/// `opts.annotation_allowed` holds, when it is set); returns findings about entries without a
+/// reason.
+pub fn apply_annotation(
+    m: &Manifest,
+    diagnostics: &mut [Diagnostic],
+    opts: &ExceptionOptions,
+) -> Vec<Diagnostic> {
     let Some(node) = m
         .node
         .get("metadata")
@@ -215,8 +352,17 @@ pub fn apply_annotation(m: &Manifest, diagnostics: &mut [Diagnostic]) -> Vec<Dia
     };
     let mut problems = Vec::new();
     let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let allowed: Option<BTreeSet<String>> = opts.annotation_allowed.as_ref().map(|allowed| {
+        annotation_keys(m)
+            .into_iter()
+            .filter(|k| allowed.contains(k))
+            .map(|k| k.5)
+            .collect()
+    });
     for (code, reason) in parse_annotation(text) {
         match reason {
+            // An entry the merge request added is reported by `mr`, never applied.
+            Some(_) if allowed.as_ref().is_some_and(|a| !a.contains(&code)) => {}
             Some(r) => {
                 entries.insert(code, r);
             }
@@ -321,6 +467,7 @@ mod tests {
             ],
             severities: vec![("policy/probes".into(), None)],
             today,
+            ..ExceptionOptions::default()
         };
         let ex = Exceptions::new(&opts);
         let codes: Vec<&str> = ex.findings.iter().map(|d| d.code.as_str()).collect();

@@ -30,6 +30,90 @@ pub struct Repo {
     cwd_rel: String,
     /// How a repository path is shown: relative to the current folder (`../` per level).
     display_prefix: String,
+    tracked: std::sync::OnceLock<Tracked>,
+}
+
+/// The tracked paths of a working tree (git's index), for "is anything under this folder
+/// tracked" questions.
+#[derive(Debug, Default)]
+pub struct Tracked {
+    paths: std::collections::BTreeSet<String>,
+}
+
+impl Tracked {
+    /// The index of `repo` (empty for a bare repository).
+    pub fn of(repo: &Repository) -> Result<Tracked, String> {
+        let index = repo
+            .index()
+            .map_err(|e| format!("cannot read git's index: {}", e.message()))?;
+        let paths = index
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+            .collect();
+        Ok(Tracked { paths })
+    }
+
+    /// Whether `path` is tracked, or is a folder holding a tracked file.
+    pub fn holds(&self, path: &str) -> bool {
+        let path = path.trim_matches('/');
+        if path.is_empty() {
+            return !self.paths.is_empty();
+        }
+        if self.paths.contains(path) {
+            return true;
+        }
+        let prefix = format!("{path}/");
+        self.paths
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|p| p.starts_with(&prefix))
+    }
+
+    /// Tracked paths under folder `dir` (`` for all).
+    pub fn under<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a String> + 'a {
+        let prefix = match dir.trim_matches('/') {
+            "" => String::new(),
+            d => format!("{d}/"),
+        };
+        self.paths
+            .range(prefix.clone()..)
+            .take_while(move |p| p.starts_with(&prefix))
+    }
+}
+
+/// Tracked files under a folder on disk that `.gitignore` names (of those `wanted` keeps, asked
+/// first because the ignore test costs more): the disk walker skips them, yet the GitOps agent
+/// applies them. Returns the files (as `dir` joined with the rest of the path); empty outside a
+/// git repository.
+pub fn tracked_ignored_under(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(repo) = Repository::discover(dir) else {
+        return Vec::new();
+    };
+    let Some(workdir) = repo.workdir() else {
+        return Vec::new();
+    };
+    let (Ok(root), Ok(here)) = (std::fs::canonicalize(workdir), std::fs::canonicalize(dir)) else {
+        return Vec::new();
+    };
+    let Ok(rel) = here.strip_prefix(&root) else {
+        return Vec::new();
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    let Ok(tracked) = Tracked::of(&repo) else {
+        return Vec::new();
+    };
+    tracked
+        .under(&rel)
+        .filter(|p| wanted(p))
+        .filter(|p| {
+            repo.status_should_ignore(Path::new(p.as_str()))
+                .unwrap_or(false)
+        })
+        .map(|p| {
+            let rest = p[rel.len()..].trim_start_matches('/');
+            dir.join(rest)
+        })
+        .collect()
 }
 
 /// A revision as the user named it and the commit it resolved to.
@@ -72,6 +156,7 @@ impl Repo {
             root,
             cwd_rel,
             display_prefix: "../".repeat(depth),
+            tracked: std::sync::OnceLock::new(),
         })
     }
 
@@ -215,11 +300,21 @@ impl Repo {
         }
     }
 
-    /// Whether git ignores a working-tree path (so build output does not take part).
+    /// Whether a working-tree path is left out as ignored: git ignores it *and* nothing under
+    /// it is tracked. Flux and Argo CD apply every tracked file whatever `.gitignore` says, so
+    /// `.gitignore` only hides untracked files (build output), never committed manifests.
     pub fn is_ignored(&self, path: &str) -> bool {
-        self.lock()
+        let ignored = self
+            .lock()
             .status_should_ignore(Path::new(path))
-            .unwrap_or(false)
+            .unwrap_or(false);
+        ignored && !self.tracked().holds(path)
+    }
+
+    /// The paths in git's index (what is tracked in the working tree).
+    fn tracked(&self) -> &Tracked {
+        self.tracked
+            .get_or_init(|| Tracked::of(&self.lock()).unwrap_or_default())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Repository> {

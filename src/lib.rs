@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod progress;
+pub mod read_guard;
 pub mod redact;
 pub mod render;
 pub mod report;
@@ -278,7 +279,7 @@ fn apply_mr_config(
     args: &CheckArgs,
     sides: &mr::Sides,
     opts: &mut pipeline::CheckOptions,
-) -> Result<Vec<String>, String> {
+) -> Result<(Vec<String>, mr::GateLocations), String> {
     let from_base = args.policies_from == cli::PoliciesFrom::Base;
     let head: &dyn vfs::Vfs = sides.head_fs.as_ref();
     let mut vfs: &dyn vfs::Vfs = if from_base { &sides.base_fs } else { head };
@@ -290,16 +291,18 @@ fn apply_mr_config(
             .ok_or_else(|| format!("{given} is outside the git repository"))
     };
     let explicit = args.config.as_ref().map(to_repo).transpose()?;
-    let mut cfg = mr::gate_config(vfs, explicit.as_deref());
+    // The config a run without --base would find: the nearest one from the first path.
+    let start = sides.repo_paths(&args.paths)?.into_iter().next();
+    let mut cfg = mr::gate_config(vfs, explicit.as_deref(), start.as_deref());
     if from_base && base_lacks_config(&sides.base_fs, explicit.as_deref()) {
-        let head_cfg = mr::gate_config(head, explicit.as_deref())?;
-        if let Some(path) = &head_cfg.path {
+        let head_cfg = mr::gate_config(head, explicit.as_deref(), start.as_deref())?;
+        if let Some(path) = &head_cfg.0.path {
             adopted.push(format!("gate config ({path})"));
             vfs = head;
         }
         cfg = Ok(head_cfg);
     }
-    let cfg = cfg?;
+    let (cfg, cfg_path) = cfg?;
     apply_settings(args, &cfg, opts)?;
     // Command-line folders are relative to the current folder; the config's are repository
     // paths already.
@@ -341,7 +344,17 @@ fn apply_mr_config(
         }
     }
     opts.policy.sources = Some(sources);
-    Ok(adopted)
+    let judged: Vec<String> = opts
+        .policy
+        .dirs
+        .iter()
+        .chain(&opts.policy.data)
+        .cloned()
+        .collect();
+    Ok((
+        adopted,
+        mr::GateLocations::with(cfg_path.as_deref(), &judged),
+    ))
 }
 
 /// Whether the base has no gate config at all (not the explicit one, not `.kgate.yaml`).
@@ -389,6 +402,14 @@ fn apply_settings(
     };
     opts.exceptions.exceptions = cfg.exceptions.clone();
     opts.exceptions.severities = cfg.severity.clone();
+    opts.exceptions.code_uses = cfg.code_uses.clone();
+    opts.exceptions.unverified = args
+        .unverified
+        .map(|u| match u {
+            cli::Unverified::Error => Severity::Error,
+            cli::Unverified::Warning => Severity::Warning,
+        })
+        .or(cfg.unverified);
     if args.kubernetes_version.is_none() {
         if let Some(v) = &cfg.kubernetes_version {
             opts.registry.kubernetes_version = v.clone();
@@ -511,11 +532,13 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
     let sides = open_sides(args)?;
-    let mut adopted = Vec::new();
-    match &sides {
-        Some(sides) => adopted = apply_mr_config(args, sides, &mut opts)?,
-        None => apply_config(args, &mut opts)?,
-    }
+    let (adopted, locations) = match &sides {
+        Some(sides) => apply_mr_config(args, sides, &mut opts)?,
+        None => {
+            apply_config(args, &mut opts)?;
+            (Vec::new(), mr::GateLocations::default())
+        }
+    };
     let plan = output_plan(&args.output, args.output_file.as_deref())?;
     let mut outcome = {
         let _progress = (!args.quiet).then(|| progress::Progress::start("checking"));
@@ -525,7 +548,8 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
                     cli::PoliciesFrom::Base => mr::PoliciesFrom::Base,
                     cli::PoliciesFrom::Head => mr::PoliciesFrom::Head,
                 };
-                let mut outcome = with_jobs(args.jobs, || mr::check(&opts, sides, from))??.outcome;
+                let mut outcome =
+                    with_jobs(args.jobs, || mr::check(&opts, sides, from, &locations))??.outcome;
                 explain_adopted(&mut outcome.diagnostics, &adopted);
                 outcome
             }

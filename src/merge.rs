@@ -103,11 +103,18 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
     Ok(out)
 }
 
+/// The largest JSON report `kgate merge` reads.
+const MAX_REPORT: u64 = 1 << 30;
+
 pub fn run(args: &MergeArgs) -> Result<u8, String> {
     let plan = crate::output_plan(&args.output, args.output_file.as_deref())?;
     let mut reports = Vec::new();
     for path in &args.reports {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        // Reports are the user's own files, not the repository's: any path, but regular files
+        // of bounded size only.
+        let bytes = crate::read_guard::read_bounded(std::path::Path::new(path), MAX_REPORT)
+            .map_err(|e| format!("cannot read {path}: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8 text"))?;
         let r: JsonReport = serde_json::from_str(&text).map_err(|e| {
             format!("{path}: not a kgate JSON report (kgate check --format json): {e}")
         })?;

@@ -4,8 +4,11 @@
 //!
 //! Policies are judged from the base by default, so an MR cannot switch off the gate that judges
 //! it: [`gate_config`] and [`policy_sources`] read `.kgate.yaml`, policy folders and data from
-//! the chosen revision's tree (never the disk), and [`exceptions_added`] keeps an exception
-//! annotation the MR adds from suppressing anything. [`gate_files`] detects gate changes.
+//! the chosen revision's tree (never the disk). The base is checked first; only the
+//! `kgate.dev/ignore` entries its rendered objects carry (per unit and object) apply to the
+//! head, so an exception the MR adds by any route suppresses nothing ([`exceptions_added`]
+//! names it). A finding is pre-existing only when the base has it for the same unit
+//! ([`finding_units`]), whatever line it is on. [`gate_files`] detects gate changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -111,34 +114,16 @@ pub struct MrOutcome {
 }
 
 /// Checks the head side, marks findings already present on the base as pre-existing, and warns
-/// when the MR changes the gate's own files.
+/// when the MR changes the gate's own files. `locations` names the gate's files (the config and
+/// policy folders of the run besides the usual places).
 pub fn check(
     opts: &CheckOptions,
     sides: &Sides,
     policies_from: PoliciesFrom,
+    locations: &GateLocations,
 ) -> Result<MrOutcome, String> {
     let paths = sides.repo_paths(&opts.paths)?;
-    let head_files = Files::new();
-    let ignored = |p: &str| sides.head_ignored(p);
-    let (loaded, count) = pipeline::load_vfs(
-        &head_files,
-        sides.head_fs.as_ref(),
-        &paths,
-        &opts.discover,
-        &opts.limits,
-        &ignored,
-        false,
-    )?;
-    // Both sides are rendered the same way, each from its own tree.
-    let mut outcome = pipeline::check_loaded_in(
-        head_files,
-        loaded,
-        count,
-        crate::load::Loaded::default(),
-        opts,
-        Some(sides.head_fs.as_ref()),
-    )?;
-
+    // The base first: its rendered objects' exceptions are the only ones the head may use.
     let base_files = Files::new();
     let (base_loaded, base_count) = pipeline::load_vfs(
         &base_files,
@@ -157,17 +142,48 @@ pub fn check(
         opts,
         Some(&sides.base_fs),
     )?;
+    let base_exceptions: BTreeSet<exceptions::AnnotationKey> = base_outcome
+        .manifests
+        .iter()
+        .flat_map(exceptions::annotation_keys)
+        .collect();
+    let base_exceptions = std::sync::Arc::new(base_exceptions);
+    let mut head_opts = opts.clone();
+    if policies_from == PoliciesFrom::Base {
+        head_opts.exceptions.annotation_allowed = Some(base_exceptions.clone());
+    }
+
+    let head_files = Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let (loaded, count) = pipeline::load_vfs(
+        &head_files,
+        sides.head_fs.as_ref(),
+        &paths,
+        &opts.discover,
+        &opts.limits,
+        &ignored,
+        false,
+    )?;
+    // Both sides are rendered the same way, each from its own tree.
+    let mut outcome = pipeline::check_loaded_in(
+        head_files,
+        loaded,
+        count,
+        crate::load::Loaded::default(),
+        &head_opts,
+        Some(sides.head_fs.as_ref()),
+    )?;
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
-    exceptions_added(
+    let added = exceptions_added(
         &outcome.manifests,
-        &base_outcome.manifests,
-        &mut outcome.diagnostics,
+        &base_exceptions,
+        &outcome.files,
         policies_from,
     );
+    outcome.diagnostics.extend(added);
 
-    let locations = GateLocations::default();
-    let base_gate = gate_files(&sides.base_fs, &locations);
-    let head_gate = gate_files(sides.head_fs.as_ref(), &locations);
+    let base_gate = gate_files(&sides.base_fs, locations);
+    let head_gate = gate_files(sides.head_fs.as_ref(), locations);
     if let Some(d) = policy_changed(
         &base_gate,
         &head_gate,
@@ -190,11 +206,29 @@ pub fn check(
 }
 
 /// What makes two findings "the same" across revisions: code, resource identity (or the file,
-/// for findings about a file), JSON path and message. Positions are left out on purpose: an MR
-/// that moves a broken object has not added the problem.
-type FindingKey = (String, (String, String, String, String), String, String);
+/// for findings about a file), JSON path and message — found for the same unit. Positions are
+/// left out on purpose: an MR that moves a broken object inside its file, or edits elsewhere in
+/// the file, has not added the problem.
+type FindingKey = (
+    String,
+    (String, String, String, String),
+    String,
+    String,
+    String,
+);
 
-fn finding_key(d: &Diagnostic) -> FindingKey {
+/// The units a finding was found for: the kustomization roots and Flux Kustomizations it was
+/// rendered for (see `render::integrate::attribute_and_merge`, which joins them with `, `), else
+/// the file itself (a loose manifest is its own unit). A finding copied into another cluster's
+/// folder or reached through a new overlay has a unit the base lacks.
+pub fn finding_units(d: &Diagnostic) -> Vec<String> {
+    match d.rendered_for.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => r.split(", ").map(str::to_string).collect(),
+        None => vec![format!("file:{}", d.file)],
+    }
+}
+
+fn finding_keys(d: &Diagnostic) -> Vec<FindingKey> {
     let who = match &d.resource {
         Some(ResourceRef {
             api_version,
@@ -214,19 +248,25 @@ fn finding_key(d: &Diagnostic) -> FindingKey {
             format!("file:{}", d.file),
         ),
     };
-    (
-        d.code.clone(),
-        who,
-        d.path.clone().unwrap_or_default(),
-        d.message.clone(),
-    )
+    finding_units(d)
+        .into_iter()
+        .map(|unit| {
+            (
+                d.code.clone(),
+                who.clone(),
+                d.path.clone().unwrap_or_default(),
+                d.message.clone(),
+                unit,
+            )
+        })
+        .collect()
 }
 
-/// Marks every head finding that also exists on the base.
+/// Marks every head finding that the base has for each of the finding's units.
 pub fn mark_pre_existing(head: &mut [Diagnostic], base: &[Diagnostic]) {
-    let known: BTreeSet<FindingKey> = base.iter().map(finding_key).collect();
+    let known: BTreeSet<FindingKey> = base.iter().flat_map(finding_keys).collect();
     for d in head {
-        if known.contains(&finding_key(d)) {
+        if finding_keys(d).iter().all(|k| known.contains(k)) {
             d.pre_existing = true;
         }
     }
@@ -242,6 +282,26 @@ pub struct GateLocations {
     pub folders: Vec<String>,
     /// File extensions that count inside those folders.
     pub extensions: Vec<String>,
+}
+
+impl GateLocations {
+    /// The usual places plus the run's own: its config file and policy and data paths
+    /// (repository paths), wherever they are.
+    pub fn with(config: Option<&str>, paths: &[String]) -> GateLocations {
+        let mut loc = GateLocations::default();
+        if let Some(c) = config {
+            if !loc.config_files.iter().any(|f| f == c) {
+                loc.config_files.push(c.to_string());
+            }
+        }
+        for p in paths {
+            let p = p.trim_matches('/').to_string();
+            if !loc.folders.contains(&p) {
+                loc.folders.push(p);
+            }
+        }
+        loc
+    }
 }
 
 impl Default for GateLocations {
@@ -278,6 +338,14 @@ pub fn gate_files(vfs: &dyn Vfs, loc: &GateLocations) -> GateFiles {
 }
 
 fn collect(vfs: &dyn Vfs, dir: &str, loc: &GateLocations, out: &mut GateFiles, depth: usize) {
+    if depth == 0 && vfs.is_file(dir) {
+        // A policy or data path that names one file.
+        out.files.insert(
+            dir.to_string(),
+            vfs.read(dir, MAX_GATE_FILE).unwrap_or_default(),
+        );
+        return;
+    }
     if depth > 32 || !vfs.is_dir(dir) {
         return;
     }
@@ -350,16 +418,53 @@ pub fn policy_changed(
     )
 }
 
-/// The revision's config: `explicit` (a repository path) or `.kgate.yaml`/`.kgate.yml` at the
-/// repository root, read through `vfs`. Paths inside stay repository paths (relative to the
-/// config's folder), so policy folders are read from the same revision.
-pub fn gate_config(vfs: &dyn Vfs, explicit: Option<&str>) -> Result<Config, String> {
+/// The revision's config and its repository path: `explicit` (a repository path), else the
+/// nearest `.kgate.yaml`/`.kgate.yml` from `start` (the first checked path) up to the
+/// repository root — the same config a run without `--base` finds on disk. Paths inside are
+/// resolved against the config's folder into repository paths (`../policy` from `team/` is
+/// `policy`), so policy folders are read from the same revision; one that leaves the
+/// repository is an error.
+pub fn gate_config(
+    vfs: &dyn Vfs,
+    explicit: Option<&str>,
+    start: Option<&str>,
+) -> Result<(Config, Option<String>), String> {
     let candidates: Vec<String> = match explicit {
         Some(p) => vec![p.to_string()],
-        None => GateLocations::default().config_files,
+        None => {
+            let start = start.unwrap_or("").trim_matches('/');
+            let mut dir = if vfs.is_file(start) {
+                start
+                    .rsplit_once('/')
+                    .map(|(d, _)| d)
+                    .unwrap_or("")
+                    .to_string()
+            } else {
+                start.to_string()
+            };
+            let mut out = Vec::new();
+            loop {
+                for name in GateLocations::default().config_files {
+                    out.push(if dir.is_empty() {
+                        name
+                    } else {
+                        format!("{dir}/{name}")
+                    });
+                }
+                if dir.is_empty() {
+                    break;
+                }
+                dir = dir
+                    .rsplit_once('/')
+                    .map(|(d, _)| d)
+                    .unwrap_or("")
+                    .to_string();
+            }
+            out
+        }
     };
     for path in &candidates {
-        if !vfs.is_file(path) {
+        if !present(vfs, path) {
             continue;
         }
         let display = vfs.display(path);
@@ -369,14 +474,33 @@ pub fn gate_config(vfs: &dyn Vfs, explicit: Option<&str>) -> Result<Config, Stri
         let text =
             String::from_utf8(bytes).map_err(|_| format!("config {display} is not UTF-8 text"))?;
         let folder = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        let mut cfg = config::parse(&display, &text, Path::new(folder))?;
+        let mut cfg = config::parse(&display, &text, Path::new(""))?;
+        for (what, list) in [("policies", &mut cfg.policies), ("data", &mut cfg.data)] {
+            for p in list.iter_mut() {
+                *p = crate::vfs::normalize(folder, p).ok_or_else(|| {
+                    format!("`{what}` path {p} in {display} leaves the repository")
+                })?;
+            }
+        }
         cfg.path = Some(display);
-        return Ok(cfg);
+        return Ok((cfg, Some(path.clone())));
     }
     match explicit {
         Some(p) => Err(format!("config {p} does not exist at this revision")),
-        None => Ok(Config::default()),
+        None => Ok((Config::default(), None)),
     }
+}
+
+/// Whether the revision has an entry at `path` of any kind (a file, a folder, a link that leads
+/// nowhere or out of the repository): a config there that cannot be read is an error, not
+/// absent.
+fn present(vfs: &dyn Vfs, path: &str) -> bool {
+    if vfs.is_file(path) {
+        return true;
+    }
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    vfs.list_dir(dir)
+        .is_ok_and(|names| names.iter().any(|n| n == name))
 }
 
 /// Reads policy folders (`.rego`, test files left out) and data paths (JSON/YAML) from `vfs`;
@@ -396,8 +520,8 @@ pub fn policy_sources(
             let path = given.trim_end_matches('/');
             let mut found = Vec::new();
             if vfs.is_dir(path) {
-                walk_vfs(vfs, path, exts, &mut found, 0);
-            } else if vfs.is_file(path) {
+                walk_vfs(vfs, path, exts, &mut found, 0)?;
+            } else if present(vfs, path) {
                 found.push(path.to_string());
             } else {
                 return Err(format!(
@@ -422,125 +546,137 @@ pub fn policy_sources(
     Ok(out)
 }
 
-fn walk_vfs(vfs: &dyn Vfs, dir: &str, exts: &[&str], out: &mut Vec<String>, depth: usize) {
+/// The files under a policy or data folder of a revision. A folder that cannot be listed, or
+/// an entry that is neither a file nor a folder of the revision (a link out of the repository,
+/// a submodule), is an error: a policy folder is never read in part without saying so.
+fn walk_vfs(
+    vfs: &dyn Vfs,
+    dir: &str,
+    exts: &[&str],
+    out: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), String> {
     if depth > 32 {
-        return;
+        return Err(format!(
+            "policy folder {} is nested too deep (a link loop?)",
+            vfs.display(dir)
+        ));
     }
-    for name in vfs.list_dir(dir).unwrap_or_default() {
+    let names = vfs
+        .list_dir(dir)
+        .map_err(|e| format!("cannot read policy folder {}: {e}", vfs.display(dir)))?;
+    for name in names {
+        if name.starts_with('.') {
+            continue;
+        }
         let path = if dir.is_empty() {
             name.clone()
         } else {
             format!("{dir}/{name}")
         };
         if vfs.is_dir(&path) {
-            walk_vfs(vfs, &path, exts, out, depth + 1);
+            walk_vfs(vfs, &path, exts, out, depth + 1)?;
         } else if exts.iter().any(|e| name.ends_with(&format!(".{e}"))) {
             out.push(path);
+        } else if !vfs.is_file(&path) {
+            return Err(format!(
+                "cannot read {} in a policy folder: not a file or folder of this revision (a \
+                 symbolic link out of the repository, or a submodule)",
+                vfs.display(&path)
+            ));
         }
     }
+    Ok(())
 }
 
-/// The object's `kgate.dev/ignore` entries that have a reason: code → reason.
-fn ignore_entries(m: &Manifest) -> BTreeMap<String, String> {
-    m.json
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(exceptions::ANNOTATION))
-        .and_then(|v| v.as_str())
-        .map(|text| {
-            exceptions::parse_annotation(text)
-                .into_iter()
-                .filter_map(|(code, reason)| reason.map(|r| (code, r)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-type Identity = (String, String, String, String);
-
-fn identity(m: &Manifest) -> Identity {
-    (
-        api_group(&m.resource.api_version).to_string(),
-        m.resource.kind.clone(),
-        m.resource.namespace.clone().unwrap_or_default(),
-        m.resource.name.clone(),
-    )
-}
-
-/// Exceptions the MR adds with the `kgate.dev/ignore` annotation (entries whose code the base
-/// object of the same identity does not have, or on a new object): each gets a
-/// `gate/exception-added` warning; judged from the base, what they suppressed is reported again.
+/// Exceptions the MR adds with the `kgate.dev/ignore` annotation, however the rendered object
+/// came to carry it (written on the object, a patch, an overlay, Flux `commonMetadata`, a
+/// component, generator options): every entry the base object of the same unit and identity
+/// lacks — a new code, a wider glob, the same exception on a new object or in a new unit. Judged
+/// from the base they were never applied (see `ExceptionOptions::annotation_allowed`), so the
+/// findings they would hide are reported; each gets a `gate/exception-added` error naming it.
+/// Judged from the head they applied, and the finding is a warning for the reviewer.
 pub fn exceptions_added(
     head: &[Manifest],
-    base: &[Manifest],
-    diagnostics: &mut Vec<Diagnostic>,
+    base: &BTreeSet<exceptions::AnnotationKey>,
+    files: &Files,
     from: PoliciesFrom,
-) {
-    let mut known: BTreeMap<Identity, BTreeSet<String>> = BTreeMap::new();
-    for m in base {
-        known
-            .entry(identity(m))
-            .or_default()
-            .extend(ignore_entries(m).into_keys());
-    }
-    let mut added = Vec::new();
+) -> Vec<Diagnostic> {
+    let pointer = format!(
+        "/metadata/annotations/{}",
+        exceptions::ANNOTATION.replace('~', "~0").replace('/', "~1")
+    );
+    // The same exception reached through several units is one finding naming them all.
+    let mut found: BTreeMap<
+        (String, u32, u32, String, ResourceRef),
+        (Diagnostic, BTreeSet<String>),
+    > = BTreeMap::new();
     for m in head {
-        let before = known.get(&identity(m));
-        for (code, reason) in ignore_entries(m) {
-            if before.is_some_and(|b| b.contains(&code)) {
+        let entries = exceptions::annotation_entries(m);
+        for key in exceptions::annotation_keys(m) {
+            if base.contains(&key) {
                 continue;
             }
-            if from == PoliciesFrom::Base {
-                let marker = format!("({})", exceptions::ANNOTATION);
-                for d in diagnostics.iter_mut().filter(|d| {
-                    d.suppressed
-                        && d.file == m.file.path
-                        && d.resource.as_ref() == Some(&m.resource)
-                        && d.suppressed_reason
-                            .as_deref()
-                            .is_some_and(|r| r.ends_with(&marker))
-                        && exceptions::code_matches(&code, &d.code)
-                }) {
-                    d.suppressed = false;
-                    d.suppressed_reason = None;
-                    // The MR tried to hide it: it is the MR's to answer for.
-                    d.pre_existing = false;
-                }
-            }
-            let pointer = format!(
-                "/metadata/annotations/{}",
-                exceptions::ANNOTATION.replace('~', "~0").replace('/', "~1")
-            );
-            let help = match from {
-                PoliciesFrom::Base => {
-                    "exceptions are taken from the base revision, so this one does not apply to \
-                     this merge request: the findings it covers are still reported. A reviewer \
-                     accepts it by merging; `--policies-from head` applies it"
-                }
-                PoliciesFrom::Head => {
-                    "applied because the MR is judged with its own policies (--policies-from \
-                     head): review it before trusting the result"
-                }
+            let code = key.5.clone();
+            let reason = entries.get(&code).cloned().unwrap_or_default();
+            let span = m.span_at(&pointer);
+            // The annotation may come from a patch, an overlay or a Flux Kustomization.
+            let file = match files.path(span.file) {
+                p if p.is_empty() => m.file.path.clone(),
+                p => p,
             };
-            let r = &m.resource;
-            added.push(
-                Diagnostic::warning(
-                    "gate/exception-added",
-                    format!(
-                        "this merge request adds the exception `{code}` ({}) on {} {}{}: {reason}",
-                        exceptions::ANNOTATION,
-                        r.kind,
-                        r.namespace
-                            .as_deref()
-                            .map(|n| format!("{n}/"))
-                            .unwrap_or_default(),
-                        r.name
-                    ),
-                )
-                .in_file(m.file.path.clone(), Some(m.span_at(&pointer)))
-                .with_resource(Some(m.resource.clone()))
-                .with_help(help),
+            let slot = (
+                file.clone(),
+                span.line,
+                span.col,
+                code.clone(),
+                m.resource.clone(),
             );
+            let unit = key.0.clone();
+            if let Some((_, units)) = found.get_mut(&slot) {
+                units.insert(unit);
+                continue;
+            }
+            let r = &m.resource;
+            let message = format!(
+                "this merge request adds the exception `{code}` ({}) on {} {}{}: {reason}",
+                exceptions::ANNOTATION,
+                r.kind,
+                r.namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
+                r.name
+            );
+            let d = match from {
+                PoliciesFrom::Base => Diagnostic::error("gate/exception-added", message).with_help(
+                    "exceptions are taken from the base revision, so one the merge request adds \
+                     (on the object, through a patch, an overlay, Flux commonMetadata, a \
+                     component or a generator) does not apply: the findings it covers are still \
+                     reported. A reviewer accepts it by merging; `--policies-from head` applies it",
+                ),
+                PoliciesFrom::Head => Diagnostic::warning("gate/exception-added", message)
+                    .with_help(
+                        "applied because the MR is judged with its own policies (--policies-from \
+                         head): review it before trusting the result",
+                    ),
+            }
+            .in_file(file, Some(span))
+            .with_resource(Some(m.resource.clone()));
+            found.insert(slot, (d, BTreeSet::from([unit])));
         }
     }
-    diagnostics.extend(added);
+    found
+        .into_values()
+        .map(|(mut d, units)| {
+            let labels: Vec<String> = units
+                .into_iter()
+                .filter(|u| !u.starts_with("file:"))
+                .collect();
+            if !labels.is_empty() {
+                d.rendered_for = Some(labels.join(", "));
+            }
+            d
+        })
+        .collect()
 }

@@ -404,6 +404,13 @@ fn check_stage(
         &|a, k| registry.is_namespaced(a, k),
     );
     diagnostics.extend(gk_problems);
+    // A severity or exception entry whose code this run cannot report does nothing: say so.
+    let known =
+        crate::exceptions::known_codes(policies.codes().into_iter().chain(gatekeeper.codes()));
+    diagnostics.extend(crate::exceptions::unknown_codes(
+        &opts.exceptions.code_uses,
+        &known,
+    ));
 
     let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
@@ -421,7 +428,7 @@ fn check_stage(
                 let mut diags = schema.diagnostics;
                 diags.extend(policies.evaluate(engine, m));
                 diags.extend(gatekeeper.evaluate(gk_engines, m));
-                let problems = crate::exceptions::apply_annotation(m, &mut diags);
+                let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);
                 (diags, redact::find_secrets(m), schema.checked)

@@ -158,7 +158,9 @@ built-in CRD catalog (Flux, Argo CD, cert-manager, Gateway API, ...: `kgate cata
 and no CustomResourceDefinition for it was found in the checked paths, --crd or \
 --schema-location.\n\n\
 Fix: add the CRD (Flux keeps them in flux-system/gotk-components.yaml), pass --crd / \
---schema-location, or silence with --skip-kind KIND. --require-schemas makes this an error.",
+--schema-location, or silence with --skip-kind KIND. --require-schemas, or `--unverified error` \
+(`unverified: error` in .kgate.yaml, what CI should use), makes this an error; the summary counts \
+every object that was not verified.",
     },
     Rule {
         code: "schema/unusable",
@@ -318,9 +320,28 @@ on the object, or `reason:` in the config file's `exceptions:` list.",
     },
     Rule {
         code: "gate/exception-added",
-        severity: Severity::Warning,
-        summary: "the merge request adds a kgate.dev/ignore exception to an object",
-        docs: "In merge-request mode with `--policies-from base` (the default) an exception that the MR itself adds with the `kgate.dev/ignore` annotation (absent on the base object of the same identity, or the object is new) does not suppress anything: the findings it would hide stay reported, and this warning names the code and reason so a reviewer decides. With `--policies-from head` the exception applies and this warning still lists it.",
+        severity: Severity::Error,
+        summary: "the merge request adds or widens a kgate.dev/ignore exception",
+        docs: "In merge-request mode (`kgate check --base REV`) the `kgate.dev/ignore` entries of \
+the rendered objects are compared with the base's, per unit (kustomization root, Flux \
+Kustomization, or file) and object. An entry the base lacks — a new code, a wider glob \
+(`policy/*` where the base had `policy/resources`), the same exception on a new object or in a new \
+cluster folder — is added by the MR, however it got there: written on the object, a kustomize \
+patch or overlay, `commonAnnotations`, Flux `commonMetadata`, a component, or generator options.\n\n\
+With `--policies-from base` (the default) such an entry never applies: the findings it would hide \
+are reported as usual, and this error names the code and reason so a reviewer decides (merging \
+accepts it for the next MR). With `--policies-from head` it applies and this is a warning.",
+    },
+    Rule {
+        code: "exception/unknown-code",
+        severity: Severity::Error,
+        summary: "a severity or exception entry names a code kgate never reports",
+        docs: "A `severity:` or `exceptions:` entry of `.kgate.yaml` whose code (or code glob) \
+matches no code of the run — the registry (`kgate rules`), the built-in pack, the team's loaded \
+rules (`policy/<package>.<rule>`) and Gatekeeper constraints (`gatekeeper/<kind>/<name>`) — does \
+nothing, so a typo would silently keep a finding on or an exception off. The message gives the \
+nearest code.\n\nFix: correct the code, or remove the entry. (A malformed glob in an entry is a \
+config error, exit 2.)",
     },
     Rule {
         code: "render/unsupported",
@@ -330,7 +351,9 @@ on the object, or `reason:` in the config file's `exceptions:` list.",
 Remote bases (`github.com/...`, `https://...`), `helmCharts`, `generators`/`transformers`/`validators` \
 plugins, `openapi`, `replacements`, `vars`, `configurations`, `crds` and `sortOptions` are reported \
 here, at the line that asks for them, so the rendered output is never silently incomplete.\n\nFix: \
-vendor the remote base into the repository, or accept that those objects are not checked.",
+vendor the remote base into the repository, or accept that those objects are not checked. \
+`--unverified error` (`unverified: error` in .kgate.yaml) makes this an error; the summary counts \
+it under \"not verified\".",
     },
     Rule {
         code: "render/outside-root",

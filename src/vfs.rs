@@ -96,26 +96,8 @@ impl DiskFs {
 
 impl Vfs for DiskFs {
     fn read(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
-        use std::io::Read;
         let real = self.resolve(path)?;
-        let meta = std::fs::metadata(&real)?;
-        if !meta.is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
-        }
-        if meta.len() > max {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("larger than {max} bytes"),
-            ));
-        }
-        let mut buf = Vec::new();
-        std::fs::File::open(&real)?
-            .take(max + 1)
-            .read_to_end(&mut buf)?;
-        Ok(buf)
+        crate::read_guard::read_bounded(&real, max)
     }
 
     fn is_dir(&self, path: &str) -> bool {

@@ -65,6 +65,16 @@ pub struct GatekeeperSet {
     namespaced: BTreeMap<String, bool>,
 }
 
+impl GatekeeperSet {
+    /// The codes this set can report: `gatekeeper/<kind>/<name>` of every constraint.
+    pub fn codes(&self) -> Vec<String> {
+        self.constraints
+            .iter()
+            .map(|c| format!("gatekeeper/{}/{}", c.kind, c.name))
+            .collect()
+    }
+}
+
 /// Per-worker engines (one per template), cloned from the prepared ones.
 pub type Engines = BTreeMap<String, Engine>;
 
@@ -366,10 +376,11 @@ pub fn policy_objects(
             .flat_map(|d| crate::policy::walk(std::path::Path::new(d), &["yaml", "yml"]))
             .map(|f| {
                 let display = f.to_string_lossy().to_string();
-                let bytes = std::fs::read(&f).map_err(|e| {
-                    Diagnostic::error(INVALID_TEMPLATE, format!("cannot read: {e}"))
-                        .in_file(display.clone(), None)
-                });
+                let bytes = crate::read_guard::read_named(&f, crate::policy::MAX_POLICY_FILE)
+                    .map_err(|e| {
+                        Diagnostic::error(INVALID_TEMPLATE, format!("cannot read: {e}"))
+                            .in_file(display.clone(), None)
+                    });
                 (display, bytes)
             })
             .collect(),
@@ -377,7 +388,16 @@ pub fn policy_objects(
     let mut objects = Vec::new();
     let mut diags = Vec::new();
     for (display, bytes) in texts {
-        let loaded = crate::pipeline::load_bytes(files, &display, bytes, &Default::default());
+        // A file of the policy folder that cannot be read at all (a device, a FIFO, a link out
+        // of the repository) may be a template: said, never skipped in silence.
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let loaded = crate::pipeline::load_bytes(files, &display, Ok(bytes), &Default::default());
         if !loaded
             .manifests
             .iter()

@@ -22,10 +22,14 @@ fn is_suite(m: &Manifest) -> bool {
 fn load_objects(files: &Files, base: &Path, rel: &str) -> Result<Vec<Manifest>, Diagnostic> {
     let path = base.join(rel);
     let display = path.to_string_lossy().to_string();
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Diagnostic::error(SUITE_ERROR, format!("cannot read {rel}: {e}"))
-            .in_file(display.clone(), None)
-    })?;
+    // A suite names its files relative to its folder: they are read inside the suite's
+    // repository only.
+    let bytes = crate::read_guard::ReadRoot::for_path(base)
+        .read(&path, crate::policy::MAX_POLICY_FILE)
+        .map_err(|e| {
+            Diagnostic::error(SUITE_ERROR, format!("cannot read {rel}: {e}"))
+                .in_file(display.clone(), None)
+        })?;
     let loaded = crate::pipeline::load_bytes(files, &display, Ok(bytes), &Default::default());
     if let Some(d) = loaded.diagnostics.into_iter().next() {
         return Err(d);

@@ -287,9 +287,16 @@ impl Loader {
     /// conftest does).
     pub fn add_data_paths(&mut self, paths: &[String], files: Option<&Files>) {
         for path in paths {
-            for file in walk(Path::new(path), &["json", "yaml", "yml"]) {
+            let walked = walk_checked(Path::new(path), &["json", "yaml", "yml"]);
+            for (p, e) in &walked.problems {
+                self.diagnostics.push(
+                    Diagnostic::error(BAD_DATA, format!("cannot read data: {e}"))
+                        .in_file(p.to_string_lossy().to_string(), None),
+                );
+            }
+            for file in walked.files {
                 let display = file.to_string_lossy().to_string();
-                match std::fs::read_to_string(&file) {
+                match read_policy_file(&file) {
                     Ok(text) => self.add_data_text(&display, &text, files),
                     Err(e) => self.diagnostics.push(
                         Diagnostic::error(BAD_DATA, format!("cannot read data file: {e}"))
@@ -403,33 +410,24 @@ pub fn regorus_error(
     Diagnostic::error(code, format!("{what}: {message}")).in_file(path, span)
 }
 
-/// `.rego` (or data) files under a path, sorted; a file path is taken as is.
+/// `.rego` (or data) files under a path, sorted; a file path is taken as is. Walked through the
+/// guarded read path (links confined to the path's repository); what cannot be walked is left
+/// out here — loaders use [`walk_checked`] to report it.
 pub fn walk(path: &Path, exts: &[&str]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if path.is_file() {
-        out.push(path.to_path_buf());
-        return out;
-    }
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    walk_checked(path, exts).files
+}
+
+/// [`walk`] with the folders and links it could not read.
+pub fn walk_checked(path: &Path, exts: &[&str]) -> crate::read_guard::Walk {
+    crate::read_guard::ReadRoot::for_path(path).walk(path, exts)
+}
+
+/// The most bytes of one policy, data or config file (a policy larger than this is not one).
+pub const MAX_POLICY_FILE: u64 = 16 * 1024 * 1024;
+
+/// Reads a policy-side file (policy, data, template, suite) through the guarded read path.
+pub fn read_policy_file(path: &Path) -> std::io::Result<String> {
+    crate::read_guard::read_named_text(path, MAX_POLICY_FILE)
 }
 
 pub fn is_test_file(path: &str) -> bool {
@@ -485,6 +483,24 @@ pub struct PolicySet {
     combined: Option<String>,
     /// The built-in pack when it runs compiled (its Rego is then not loaded).
     native: Option<native::NativePack>,
+}
+
+impl PolicySet {
+    /// The codes this set can report: `policy/<package>.<rule>` of the team's enforced rules,
+    /// `policy/<name>` of the built-in pack.
+    pub fn codes(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .flat_map(|t| {
+                t.rules
+                    .iter()
+                    .map(move |(rule, _, _)| match &t.builtin_code {
+                        Some(c) => c.clone(),
+                        None => format!("policy/{}.{}", t.package, rule),
+                    })
+            })
+            .collect()
+    }
 }
 
 /// The package of the generated module that collects the values of all enforced rules, so
@@ -881,7 +897,18 @@ fn load_from_disk(
         if !p.exists() {
             return Err(format!("policy path {dir} does not exist"));
         }
-        for f in walk(p, &["rego"]) {
+        let walked = walk_checked(p, &["rego"]);
+        // A policy folder the run cannot read is a gate that cannot judge: a tool failure.
+        for (path, e) in &walked.problems {
+            loader.diagnostics.push(
+                Diagnostic::error(
+                    PARSE_ERROR,
+                    format!("cannot read policy folder or file: {e}"),
+                )
+                .in_file(path.to_string_lossy().to_string(), None),
+            );
+        }
+        for f in walked.files {
             let display = f.to_string_lossy().to_string();
             if !is_test_file(&display) {
                 user_paths.push((display, f));
@@ -889,7 +916,7 @@ fn load_from_disk(
         }
     }
     for (display, path) in &user_paths {
-        match std::fs::read_to_string(path) {
+        match read_policy_file(path) {
             Ok(text) => {
                 if let Some(f) = files {
                     f.add(display.clone(), text.as_str());

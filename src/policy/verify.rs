@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::{builtin, is_test_file, regorus_error, walk, Loader, PARSE_ERROR};
+use super::{builtin, is_test_file, regorus_error, Loader, PARSE_ERROR};
 use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,9 +190,16 @@ pub fn run_dirs(dirs: &[String], data: &[String]) -> VerifyReport {
             );
             continue;
         }
-        for f in walk(Path::new(dir), &["rego"]) {
+        let walked = crate::policy::walk_checked(Path::new(dir), &["rego"]);
+        for (p, e) in &walked.problems {
+            problems.push(
+                Diagnostic::error(PARSE_ERROR, format!("cannot read: {e}"))
+                    .in_file(p.to_string_lossy().to_string(), None),
+            );
+        }
+        for f in walked.files {
             let display = f.to_string_lossy().to_string();
-            match std::fs::read_to_string(&f) {
+            match crate::policy::read_policy_file(&f) {
                 Ok(text) => sources.push((display, text)),
                 Err(e) => problems.push(
                     Diagnostic::error(PARSE_ERROR, format!("cannot read: {e}"))

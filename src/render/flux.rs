@@ -76,10 +76,16 @@ pub fn is_flux_kustomization(m: &Manifest) -> bool {
 }
 
 /// The display name of a Flux Kustomization, used as `rendered_for`.
+/// It names the file the Kustomization is defined in: clusters commonly each define a
+/// `flux-system/apps`, and a finding (or merge-request mode's "same unit" test) must tell
+/// them apart.
 pub fn flux_label(m: &Manifest) -> String {
     match &m.resource.namespace {
-        Some(ns) => format!("Flux Kustomization {ns}/{}", m.resource.name),
-        None => format!("Flux Kustomization {}", m.resource.name),
+        Some(ns) => format!(
+            "Flux Kustomization {ns}/{} ({})",
+            m.resource.name, m.file.path
+        ),
+        None => format!("Flux Kustomization {} ({})", m.resource.name, m.file.path),
     }
 }
 

@@ -242,3 +242,12 @@ mod tests {
         );
     }
 }
+
+/// Why objects were not verified, e.g. `schema/missing: 2, render/unsupported: 1`.
+pub fn unverified_reasons(s: &crate::report::Summary) -> String {
+    s.unverified_by
+        .iter()
+        .map(|(code, n)| format!("{code}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

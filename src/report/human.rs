@@ -125,6 +125,14 @@ pub fn render(report: &Report<'_>) -> String {
     if s.pre_existing > 0 {
         let _ = write!(out, ", {} pre-existing", s.pre_existing);
     }
+    if s.unverified > 0 {
+        let _ = write!(
+            out,
+            ", {} not verified ({})",
+            s.unverified,
+            crate::report::common::unverified_reasons(s)
+        );
+    }
     if hidden > 0 {
         let _ = write!(out, " ({hidden} hidden: --verbose shows them)");
     }

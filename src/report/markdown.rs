@@ -162,6 +162,14 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
         s.files, s.resources, s.errors, s.warnings, s.suppressed
     );
     let _ = writeln!(out, "Kubernetes {}.\n", escape(report.kubernetes_version));
+    if s.unverified > 0 {
+        let _ = writeln!(
+            out,
+            "Not verified: {} ({}).\n",
+            s.unverified,
+            escape(&crate::report::common::unverified_reasons(s))
+        );
+    }
 
     let active: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| is_active(d)).collect();
     if active.is_empty() && s.pre_existing > 0 {

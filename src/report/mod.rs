@@ -39,6 +39,13 @@ pub struct Summary {
     pub suppressed: usize,
     #[serde(default)]
     pub pre_existing: usize,
+    /// Findings about what kgate could not verify (objects without a schema, kustomize
+    /// features it does not render, skipped templates and charts), whatever their level.
+    #[serde(default)]
+    pub unverified: usize,
+    /// The same by code (why).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unverified_by: BTreeMap<String, usize>,
 }
 
 impl Summary {
@@ -50,7 +57,13 @@ impl Summary {
         self.notes = 0;
         self.suppressed = 0;
         self.pre_existing = 0;
+        self.unverified = 0;
+        self.unverified_by.clear();
         for d in diagnostics {
+            if crate::exceptions::is_unverified(&d.code) {
+                self.unverified += 1;
+                *self.unverified_by.entry(d.code.clone()).or_default() += 1;
+            }
             if d.suppressed {
                 self.suppressed += 1;
             } else if d.pre_existing {

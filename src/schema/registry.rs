@@ -3,7 +3,7 @@
 //! once, and shares the validator across threads.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
@@ -192,11 +192,18 @@ impl Registry {
                 &self.kubernetes_version,
                 self.strict,
             ) {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    return match serde_json::from_str::<Value>(&text) {
-                        Ok(schema) => self.compile(schema, path.display().to_string(), None),
-                        Err(e) => Lookup::Broken(format!("{}: not JSON: {e}", path.display())),
-                    };
+                match read_schema(loc, &path) {
+                    Ok(text) => {
+                        return match serde_json::from_str::<Value>(&text) {
+                            Ok(schema) => self.compile(schema, path.display().to_string(), None),
+                            Err(e) => Lookup::Broken(format!("{}: not JSON: {e}", path.display())),
+                        };
+                    }
+                    // Not there: the next candidate, location or the built-in registry.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    // There but refused (a device, a link out of the folder, too large): said,
+                    // never taken as "no schema here".
+                    Err(e) => return Lookup::Broken(format!("{}: {e}", path.display())),
                 }
             }
         }
@@ -500,6 +507,43 @@ fn relax(schema: &mut Value) {
 
 /// The files a kubeconform-style location names for a kind. A location with `{{` is a template;
 /// a plain folder is tried with kubeconform's default layout and the CRDs-catalog layout.
+/// The most bytes of one schema file of a `--schema-location` folder.
+const MAX_SCHEMA_FILE: u64 = crate::limits::DEFAULT_MAX_FILE_SIZE;
+
+/// Reads a schema file of a `--schema-location` through the guarded read path: inside the
+/// location's folder (the part before the first `{{` of a template), so an object's kind or
+/// group cannot lead the lookup elsewhere. A file name with `..` in it is not a schema.
+fn read_schema(loc: &str, path: &Path) -> std::io::Result<String> {
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+        && !Path::new(loc)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "a schema path with `..` from the object's kind or group",
+        ));
+    }
+    let folder = match loc.find("{{") {
+        Some(i) => {
+            let fixed = &loc[..i];
+            match fixed.rfind('/') {
+                Some(j) => fixed[..j].to_string(),
+                None => ".".to_string(),
+            }
+        }
+        None => loc.trim_end_matches('/').to_string(),
+    };
+    let folder = if folder.is_empty() {
+        "/".to_string()
+    } else {
+        folder
+    };
+    crate::read_guard::ReadRoot::new(Path::new(&folder)).read_text(path, MAX_SCHEMA_FILE)
+}
+
 fn candidate_paths(
     loc: &str,
     api_version: &str,

@@ -556,9 +556,18 @@ fn check_base_reports_only_the_findings_the_mr_adds() {
     let repo = Repo::new();
     repo.write("apps/old.yaml", &bad_deployment("old"));
     let base = repo.commit("debt");
-    // The MR moves the broken object to another file (still pre-existing) and adds a new one.
-    repo.remove("apps/old.yaml");
-    repo.write("apps/moved/old.yaml", &bad_deployment("old"));
+    // The MR moves the broken object down its file (still pre-existing: same unit, same
+    // object; lines are not part of a finding's identity) and adds a new one. (Copying it to
+    // another file is a new finding: tests/mr_bypass.rs.)
+    repo.write(
+        "apps/old.yaml",
+        &format!(
+            "# moved down
+
+{}",
+            bad_deployment("old")
+        ),
+    );
     repo.write("apps/new.yaml", &bad_deployment("new"));
     let run = |args: &[&str]| {
         let mut all = vec!["check", "--format", "json", "--base", base.as_str()];
@@ -593,7 +602,7 @@ fn check_base_reports_only_the_findings_the_mr_adds() {
     assert!(!old.is_empty());
     assert!(old
         .iter()
-        .all(|d| d["pre_existing"] == true && d["file"] == "apps/moved/old.yaml"));
+        .all(|d| d["pre_existing"] == true && d["file"] == "apps/old.yaml"));
 
     // Without the new object only debt remains: the gate passes.
     repo.remove("apps/new.yaml");
