@@ -407,10 +407,9 @@ fn check_stage(
     // A severity or exception entry whose code this run cannot report does nothing: say so.
     let known =
         crate::exceptions::known_codes(policies.codes().into_iter().chain(gatekeeper.codes()));
-    diagnostics.extend(crate::exceptions::unknown_codes(
-        &opts.exceptions.code_uses,
-        &known,
-    ));
+    // Added after the findings are attributed to files: their spans are in the config file,
+    // which is not one of the run's files.
+    let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
 
     let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
@@ -475,6 +474,7 @@ fn check_stage(
     // Exceptions also cover findings outside objects (file and YAML problems).
     exceptions.apply(&mut diagnostics);
     diagnostics.extend(exceptions.findings.iter().cloned());
+    diagnostics.extend(unknown_codes);
     scrub_all(&mut diagnostics, &secret_values);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();

@@ -365,8 +365,9 @@ fn unverified_objects_are_counted_and_fail_when_asked() {
     let (code, _) = summary(&["--unverified", "warning"]);
     assert_eq!(code, 0, "the flag wins");
     write(d.path(), ".kgate.yaml", "unverified: maybe\n");
-    let (code, _) = summary(&[]);
-    assert_eq!(code, 2);
+    let r = run(d.path(), &["check", "apps"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains(".kgate.yaml:1:13"), "{}", r.stderr);
     // The human summary says how many and why.
     std::fs::remove_file(d.path().join(".kgate.yaml")).unwrap();
     let r = run(d.path(), &["check", "apps"]);
