@@ -298,7 +298,10 @@ fn malformed_globs_and_unknown_codes_are_never_a_quiet_pass() {
             .unwrap_or_else(|| panic!("{cfg}: {v:#}"));
         assert!(d["message"].as_str().unwrap().contains(wrong));
         assert!(d["help"].as_str().unwrap().contains(hint), "{d:#}");
-        assert_eq!(d["file"], ".kgate.yaml");
+        assert!(
+            d["file"].as_str().unwrap().ends_with(".kgate.yaml"),
+            "{d:#}"
+        );
     }
     // Codes that exist (registry, built-in pack, globs, the team's rules) are accepted.
     let d = repo();
