@@ -266,24 +266,30 @@ fn malformed_globs_and_unknown_codes_are_never_a_quiet_pass() {
             r.stderr
         );
     }
-    // A code nothing reports: an error finding with a did-you-mean, in both lists.
-    for (cfg, wrong, hint) in [
+    // A misspelt registry code is a config error with a did-you-mean (config.rs, exit 2).
+    for (cfg, hint) in [
         (
             "severity:\n  schema/unknown-feild: off\n",
-            "schema/unknown-feild",
             "schema/unknown-field",
         ),
         (
             "exceptions:\n  - code: policy/resorces\n    reason: sized by VPA\n",
-            "policy/resorces",
             "policy/resources",
         ),
-        (
-            "policies: [policy]\nexceptions:\n  - code: policy/main.denny\n    reason: r\n",
-            "policy/main.denny",
-            "policy/main.deny",
-        ),
     ] {
+        let d = repo();
+        write(d.path(), ".kgate.yaml", cfg);
+        let r = run(d.path(), &["check", "good.yaml"]);
+        assert_eq!(r.code, 2, "{cfg}");
+        assert!(r.stderr.contains(hint), "{cfg}: {}", r.stderr);
+    }
+    // A team rule code that no loaded policy has is known only once policies are loaded: an
+    // error finding with a did-you-mean.
+    for (cfg, wrong, hint) in [(
+        "policies: [policy]\nexceptions:\n  - code: policy/main.denny\n    reason: r\n",
+        "policy/main.denny",
+        "policy/main.deny",
+    )] {
         let d = repo();
         write(d.path(), ".kgate.yaml", cfg);
         write(d.path(), "policy/deny.rego", DENY);
