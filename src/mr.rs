@@ -589,6 +589,9 @@ fn walk_vfs(
     Ok(())
 }
 
+/// Where an added exception is reported: file, line, column, code and object.
+type ExceptionPlace = (String, u32, u32, String, ResourceRef);
+
 /// Exceptions the MR adds with the `kgate.dev/ignore` annotation, however the rendered object
 /// came to carry it (written on the object, a patch, an overlay, Flux `commonMetadata`, a
 /// component, generator options): every entry the base object of the same unit and identity
@@ -607,10 +610,7 @@ pub fn exceptions_added(
         exceptions::ANNOTATION.replace('~', "~0").replace('/', "~1")
     );
     // The same exception reached through several units is one finding naming them all.
-    let mut found: BTreeMap<
-        (String, u32, u32, String, ResourceRef),
-        (Diagnostic, BTreeSet<String>),
-    > = BTreeMap::new();
+    let mut found: BTreeMap<ExceptionPlace, (Diagnostic, BTreeSet<String>)> = BTreeMap::new();
     for m in head {
         let entries = exceptions::annotation_entries(m);
         for key in exceptions::annotation_keys(m) {

@@ -332,7 +332,7 @@ fn the_human_summary_says_unchecked() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let last = text.lines().last().unwrap();
-    insta::assert_snapshot!(last, @"1 file, 2 resources: 1 valid, 0 invalid, 1 unchecked, 0 skipped — 0 errors, 1 warning");
+    insta::assert_snapshot!(last, @"1 file, 2 resources: 1 valid, 0 invalid, 1 unchecked, 0 skipped — 0 errors, 1 warning, 1 not verified (schema/missing: 1)");
 }
 
 /// `kgate check . --format json=FILE` (plus `extra`) inside `dir`; the report.

@@ -178,6 +178,15 @@ pub fn location_text(d: &Diagnostic) -> String {
     }
 }
 
+/// Why objects were not verified, e.g. `schema/missing: 2, render/unsupported: 1`.
+pub fn unverified_reasons(s: &crate::report::Summary) -> String {
+    s.unverified_by
+        .iter()
+        .map(|(code, n)| format!("{code}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,13 +250,4 @@ mod tests {
             "a\\u{a}b\\u{1b}[2J.yaml"
         );
     }
-}
-
-/// Why objects were not verified, e.g. `schema/missing: 2, render/unsupported: 1`.
-pub fn unverified_reasons(s: &crate::report::Summary) -> String {
-    s.unverified_by
-        .iter()
-        .map(|(code, n)| format!("{code}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
