@@ -285,11 +285,12 @@ fn malformed_globs_and_unknown_codes_are_never_a_quiet_pass() {
     }
     // A team rule code that no loaded policy has is known only once policies are loaded: an
     // error finding with a did-you-mean.
-    for (cfg, wrong, hint) in [(
-        "policies: [policy]\nexceptions:\n  - code: policy/main.denny\n    reason: r\n",
-        "policy/main.denny",
-        "policy/main.deny",
-    )] {
+    {
+        let (cfg, wrong, hint) = (
+            "policies: [policy]\nexceptions:\n  - code: policy/main.denny\n    reason: r\n",
+            "policy/main.denny",
+            "policy/main.deny",
+        );
         let d = repo();
         write(d.path(), ".kgate.yaml", cfg);
         write(d.path(), "policy/deny.rego", DENY);
