@@ -19,7 +19,6 @@
 //! Validate with `jsonschema` *without* format assertion (its default): the schemas carry
 //! OpenAPI formats (`int32`, `int64`, `double`, `byte`, `date-time`) as annotations only.
 
-use std::io::Read as _;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -145,24 +144,12 @@ struct RawKind {
 impl Bundle {
     /// Parses a bundle's header and index; the schemas stay compressed.
     pub fn parse(bytes: &'static [u8]) -> Result<Bundle, String> {
-        let rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or("not a kgate schema bundle (bad magic)")?;
-        if rest.len() < 4 {
-            return Err("truncated index length".into());
-        }
-        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let rest = &rest[4..];
-        if rest.len() < n {
-            return Err("truncated index".into());
-        }
-        let (index, blobs) = rest.split_at(n);
+        let (index, blobs) = super::packed::split(bytes, MAGIC, "kgate schema bundle")?;
         let raw: RawIndex =
             serde_json::from_slice(index).map_err(|e| format!("bad index JSON: {e}"))?;
         let mut kinds = Vec::with_capacity(raw.kinds.len());
         for k in raw.kinds {
-            let end = k.offset.checked_add(k.length);
-            if end.is_none_or(|end| end > blobs.len()) {
+            if !super::packed::in_bounds(blobs, k.offset, k.length) {
                 return Err(format!(
                     "schema of {} {} lies outside the bundle",
                     k.version, k.kind
@@ -221,16 +208,13 @@ impl Bundle {
 
     /// Decompresses and parses one kind's JSON Schema.
     pub fn schema(&self, entry: &KindEntry) -> Result<serde_json::Value, String> {
-        let what = || format!("{} {}", entry.api_version(), entry.kind);
-        let compressed = self
-            .blobs
-            .get(entry.offset..entry.offset + entry.length)
-            .ok_or_else(|| format!("schema of {} lies outside the bundle", what()))?;
-        let mut json = Vec::with_capacity(entry.length * 8);
-        flate2::read::DeflateDecoder::new(compressed)
-            .read_to_end(&mut json)
-            .map_err(|e| format!("cannot decompress the schema of {}: {e}", what()))?;
-        serde_json::from_slice(&json).map_err(|e| format!("bad schema JSON for {}: {e}", what()))
+        super::packed::inflate_json(
+            self.blobs,
+            entry.offset,
+            entry.length,
+            8,
+            &format!("the schema of {} {}", entry.api_version(), entry.kind),
+        )
     }
 }
 

@@ -23,7 +23,6 @@
 //! The CRD is converted to JSON Schemas by [`super::crd::schemas_from_crd`], the code path of a
 //! CRD found in the checked repository, so both are validated the same way.
 
-use std::io::Read as _;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -127,25 +126,11 @@ pub fn catalog() -> &'static Catalog {
 impl Catalog {
     /// Parses a catalog's header and index; the CRDs stay compressed.
     pub fn parse(bytes: &'static [u8]) -> Result<Catalog, String> {
-        let rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or("not a kgate CRD catalog (bad magic)")?;
-        if rest.len() < 4 {
-            return Err("truncated index length".into());
-        }
-        let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let rest = &rest[4..];
-        if rest.len() < n {
-            return Err("truncated index".into());
-        }
-        let (index, blobs) = rest.split_at(n);
+        let (index, blobs) = super::packed::split(bytes, MAGIC, "kgate CRD catalog")?;
         let raw: RawIndex =
             serde_json::from_slice(index).map_err(|e| format!("bad index JSON: {e}"))?;
         for c in &raw.crds {
-            if c.offset
-                .checked_add(c.length)
-                .is_none_or(|end| end > blobs.len())
-            {
+            if !super::packed::in_bounds(blobs, c.offset, c.length) {
                 return Err(format!("CRD {} lies outside the catalog", c.name));
             }
             if c.source >= raw.sources.len() {
@@ -195,15 +180,13 @@ impl Catalog {
 
     /// Decompresses one CRD object (with every version and its full structural schema).
     pub fn crd(&self, crd: &CatalogCrd) -> Result<Value, String> {
-        let compressed = self
-            .blobs
-            .get(crd.offset..crd.offset + crd.length)
-            .ok_or_else(|| format!("CRD {} lies outside the catalog", crd.name))?;
-        let mut json = Vec::with_capacity(crd.length * 10);
-        flate2::read::DeflateDecoder::new(compressed)
-            .read_to_end(&mut json)
-            .map_err(|e| format!("cannot decompress the CRD {}: {e}", crd.name))?;
-        serde_json::from_slice(&json).map_err(|e| format!("bad JSON for the CRD {}: {e}", crd.name))
+        super::packed::inflate_json(
+            self.blobs,
+            crd.offset,
+            crd.length,
+            10,
+            &format!("the CRD {}", crd.name),
+        )
     }
 }
 

@@ -5,5 +5,6 @@ pub mod bundle;
 pub mod catalog;
 pub mod crd;
 pub mod listing;
+pub mod packed;
 pub mod registry;
 pub mod removed;
