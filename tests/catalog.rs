@@ -4,16 +4,12 @@
 //! longer served, older Kubernetes versions, and the `kgate catalog` listing.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-fn kgate() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kgate"));
-    c.env_remove("KGATE_KUBERNETES_VERSION")
-        .env("NO_COLOR", "1");
-    c
-}
+#[path = "common/kgate_cli.rs"]
+mod kgate_cli;
+use kgate_cli::kgate;
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,20 +21,7 @@ fn fixture(name: &str) -> String {
 
 /// `kgate check ARGS --format json` with the built-in policy pack off (schema findings only).
 fn check(args: &[&str]) -> (i32, Value) {
-    let out = kgate()
-        .arg("check")
-        .args(args)
-        .args(["--format", "json", "--no-builtin-policies"])
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
+    kgate_cli::check_json(None, args)
 }
 
 /// (code, line, column, field path) of every finding, in line order.

@@ -4,16 +4,12 @@
 //! checked, what is skipped and why, and the exact findings of the misses.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-fn kgate() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kgate"));
-    c.env_remove("KGATE_KUBERNETES_VERSION")
-        .env("NO_COLOR", "1");
-    c
-}
+#[path = "common/kgate_cli.rs"]
+mod kgate_cli;
+use kgate_cli::kgate;
 
 fn fixtures() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/units")
@@ -22,21 +18,7 @@ fn fixtures() -> std::path::PathBuf {
 /// `kgate check ARGS --format json` run inside `dir` (schema and loader behaviour only: the
 /// built-in policy pack is off).
 fn check_json(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = kgate()
-        .current_dir(dir)
-        .arg("check")
-        .args(args)
-        .args(["--format", "json", "--no-builtin-policies"])
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), json)
+    kgate_cli::check_json(Some(dir), args)
 }
 
 /// (code, file, line) of every finding, sorted.
