@@ -430,16 +430,16 @@ fn check_stage(
                 let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);
-                (diags, redact::find_secrets(m), schema.checked)
+                (diags, redact::find_secrets_in(m, &files), schema.checked)
             },
         )
         .collect();
 
     let mut masks: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
-    let mut secret_values = BTreeSet::new();
+    let mut scrubber = redact::Scrubber::default();
     let mut invalid = 0;
     let mut unchecked = 0;
-    for (diags, secrets, checked) in results {
+    for (m, (diags, secrets, checked)) in loaded.manifests.iter().zip(results) {
         if diags
             .iter()
             .any(|d| d.severity == Severity::Error && !d.suppressed)
@@ -450,12 +450,20 @@ fn check_stage(
             unchecked += 1;
         }
         diagnostics.extend(diags);
-        for (file, start, end) in secrets.spans {
-            masks.entry(file).or_default().push((start, end));
+        // An object's secret texts are scrubbed from the findings in the files its fields
+        // come from and about the object itself: a weak value (`repository`) must not hide the
+        // same word in other files' paths and messages.
+        let mut scope: BTreeSet<String> = BTreeSet::from([m.file.path.clone()]);
+        for (file, start, end) in &secrets.spans {
+            masks.entry(*file).or_default().push((*start, *end));
+            if *file != m.file.id {
+                scope.insert(files.path(*file));
+            }
         }
-        secret_values.extend(secrets.values);
+        let scope: Vec<String> = scope.into_iter().collect();
+        scrubber.add(&secrets, &scope, Some(&m.resource));
     }
-    secret_values.extend(rendered_secrets);
+    scrubber.add_global(rendered_secrets);
     // A file whose YAML does not parse has no objects to find secrets in, yet its error's code
     // frame shows its lines: mask them from the raw text.
     let broken: BTreeSet<u32> = diagnostics
@@ -465,17 +473,17 @@ fn check_stage(
         .collect();
     for file in broken.iter().filter_map(|id| files.get(*id)) {
         let secrets = redact::text_secrets(&file);
-        for (id, start, end) in secrets.spans {
-            masks.entry(id).or_default().push((start, end));
+        for (id, start, end) in &secrets.spans {
+            masks.entry(*id).or_default().push((*start, *end));
         }
-        secret_values.extend(secrets.values);
+        scrubber.add(&secrets, std::slice::from_ref(&file.path), None);
     }
     let mut diagnostics = crate::render::integrate::attribute_and_merge(&files, diagnostics);
     // Exceptions also cover findings outside objects (file and YAML problems).
     exceptions.apply(&mut diagnostics);
     diagnostics.extend(exceptions.findings.iter().cloned());
     diagnostics.extend(unknown_codes);
-    scrub_all(&mut diagnostics, &secret_values);
+    scrubber.scrub_all(&mut diagnostics);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
 
@@ -501,7 +509,7 @@ fn check_stage(
         skipped: loaded.skipped,
         summary,
         masks,
-        secret_values,
+        secret_values: scrubber.all(),
         kubernetes_version: registry.kubernetes_version().to_string(),
     })
 }
@@ -531,36 +539,5 @@ fn skip_inputs(
             line: 1,
             reason: reason.clone(),
         });
-    }
-}
-
-/// Removes every secret value from every text field of every finding.
-///
-/// kgate's own schema and YAML messages quote user values only inside double quotes (and never
-/// for fields that may hold credentials); only those quotes are scrubbed there, so a field name
-/// that happens to equal a secret (`storageos`) stays readable. Everything else — policy
-/// messages above all — is scrubbed whole.
-pub fn scrub_all(diagnostics: &mut [Diagnostic], secrets: &BTreeSet<String>) {
-    if secrets.is_empty() {
-        return;
-    }
-    for d in diagnostics {
-        d.message = if d.code.starts_with("schema/") || d.code.starts_with("yaml/") {
-            redact::scrub_quoted(&d.message, secrets)
-        } else {
-            redact::scrub(&d.message, secrets)
-        };
-        if let Some(h) = &d.help {
-            d.help = Some(redact::scrub(h, secrets));
-        }
-        if let Some(details) = &mut d.details {
-            let text = serde_json::Value::Object(details.clone()).to_string();
-            let scrubbed = redact::scrub(&text, secrets);
-            if scrubbed != text {
-                if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&scrubbed) {
-                    *details = m;
-                }
-            }
-        }
     }
 }

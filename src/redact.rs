@@ -4,10 +4,11 @@
 //! Two layers: every secret value's span is masked in code frames, and every secret string is
 //! scrubbed from diagnostic text (a user policy may well `sprintf` a value into its message).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 
+use crate::check::secrets;
 use crate::manifest::Manifest;
 use crate::yaml::{Node, Value};
 
@@ -16,97 +17,15 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Secret values shorter than this are only masked by position, not scrubbed from messages.
 pub const MIN_SCRUBBED_LEN: usize = 8;
 
-/// Names that say "this value is a credential".
+/// Names that say "this value is a credential" ([`crate::check::secrets::name_is_credential`]).
 pub fn name_looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase().replace(['-', '.'], "_");
-    // Names that point at a credential rather than hold one: `secretName`, `secretRef`,
-    // `passwordFile`, `tokenPath`, `secretNamespace`.
-    const REFERENCES: &[&str] = &["NAME", "NAMESPACE", "REF", "FILE", "PATH"];
-    if REFERENCES.iter().any(|r| upper.ends_with(r)) {
-        return false;
-    }
-    const WORDS: &[&str] = &[
-        "PASSWORD",
-        "PASSWD",
-        "PASSPHRASE",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "ACCESS_KEY",
-        "PRIVATE_KEY",
-        "PRIVATEKEY",
-        "CREDENTIAL",
-        "AUTH_KEY",
-        "CLIENT_SECRET",
-        "SIGNING_KEY",
-        "ENCRYPTION_KEY",
-        "DSN",
-        "CONNECTION_STRING",
-    ];
-    if WORDS.iter().any(|w| upper.contains(w)) {
-        return true;
-    }
-    upper == "PWD" || upper.ends_with("_PWD") || upper.ends_with("_PASS") || upper == "PASS"
+    secrets::name_is_credential(name)
 }
 
-/// Values that are credentials whatever their name: key blocks and well-known token formats.
+/// Values that are credentials whatever their name: key blocks and well-known token formats,
+/// alone or inside a longer text.
 pub fn value_looks_secret(value: &str) -> bool {
-    let v = value.trim();
-    if v.contains("-----BEGIN") && v.contains("PRIVATE KEY") {
-        return true;
-    }
-    const PREFIXES: &[&str] = &[
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        "glpat-",
-        "xoxb-",
-        "xoxp-",
-        "xoxa-",
-        "xoxs-",
-        "sk_live_",
-        "rk_live_",
-        "sk-",
-        "AIza",
-        "SG.",
-        "npm_",
-        "hf_",
-    ];
-    let token_like = |s: &str| {
-        s.len() >= 20
-            && !s.contains(char::is_whitespace)
-            && s.chars().filter(|c| c.is_ascii_digit()).count() >= 2
-    };
-    if PREFIXES.iter().any(|p| v.starts_with(p)) && token_like(v) {
-        return true;
-    }
-    // AWS access key ids.
-    if (v.starts_with("AKIA") || v.starts_with("ASIA"))
-        && v.len() == 20
-        && v.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
-        return true;
-    }
-    // JSON Web Tokens.
-    if v.starts_with("eyJ") && v.matches('.').count() == 2 && v.len() > 30 {
-        return true;
-    }
-    // Credentials inside URLs: scheme://user:password@host
-    if let Some((_, rest)) = v.split_once("://") {
-        if let Some((userinfo, _)) = rest.split_once('@') {
-            if let Some((_, pass)) = userinfo.split_once(':') {
-                if !pass.is_empty() && !pass.starts_with("${") {
-                    return true;
-                }
-            }
-        }
-    }
-    false
+    secrets::value_is_credential(value) || !secrets::secret_parts(value).is_empty()
 }
 
 /// Shannon entropy in bits per character.
@@ -128,36 +47,44 @@ pub fn entropy(s: &str) -> f64 {
 
 /// A long random-looking string with no spaces (an API key written without a recognisable prefix).
 pub fn high_entropy(value: &str) -> bool {
-    let v = value.trim();
-    v.len() >= 24
-        && !v.contains(char::is_whitespace)
-        && !v.contains(['/', ':', '.', '@'])
-        && v.chars().any(|c| c.is_ascii_digit())
-        && v.chars().any(|c| c.is_ascii_alphabetic())
-        && entropy(v) >= 4.0
+    secrets::high_entropy(value.trim())
 }
 
-/// Secret values found in an object: their spans (to mask in code frames) and texts (to scrub).
+/// Secret values found in an object (or a file): their spans (to mask in code frames) and
+/// texts (to scrub from messages). `values` are scrubbed only from findings about the same
+/// object or file (a weak value such as `repository` must not hide that word in other files'
+/// paths and messages); `global` values are shaped like credentials (tokens, key lines, random
+/// strings) and are scrubbed from every finding of the run.
 #[derive(Debug, Default)]
 pub struct Secrets {
     pub spans: Vec<(u32, usize, usize)>,
     pub values: BTreeSet<String>,
+    pub global: BTreeSet<String>,
 }
 
 impl Secrets {
+    /// Masks `node` and records `text` (and its other spellings) as secret.
     pub fn add(&mut self, node: &Node, text: &str) {
         self.spans
             .push((node.span.file, node.span.start, node.span.end));
-        // Short values (`mysql`, `admin`) are masked in code frames but not scrubbed from text:
-        // they collide with names everywhere, and real credentials are longer.
-        if text.len() >= MIN_SCRUBBED_LEN {
-            self.values.insert(text.to_string());
-            // Secret `data` is base64: its decoded text is just as secret.
-            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text.trim()) {
+        self.add_text(text, false);
+    }
+
+    /// Records a secret text; `base64` also records what it decodes to (a Secret's `data`).
+    fn add_text(&mut self, text: &str, base64: bool) {
+        let t = text.trim();
+        if t.chars().count() < MIN_SCOPED_LEN {
+            return;
+        }
+        if strong(t) {
+            self.global.insert(t.to_string());
+        } else {
+            self.values.insert(t.to_string());
+        }
+        if base64 {
+            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(t) {
                 if let Ok(s) = String::from_utf8(decoded) {
-                    if s.len() >= MIN_SCRUBBED_LEN {
-                        self.values.insert(s);
-                    }
+                    self.add_text(&s, false);
                 }
             }
         }
@@ -166,192 +93,394 @@ impl Secrets {
     pub fn extend(&mut self, other: Secrets) {
         self.spans.extend(other.spans);
         self.values.extend(other.values);
+        self.global.extend(other.global);
     }
 }
 
-/// Collects the secret values of one object.
+/// Secret texts shorter than this are only masked by position (and never quoted by kgate's
+/// own messages), not scrubbed from text: `abc` would hide parts of words.
+pub const MIN_SCOPED_LEN: usize = 4;
+
+/// A text that cannot be an ordinary word or name: scrubbing it from every finding of the run
+/// hides nothing else.
+fn strong(t: &str) -> bool {
+    t.chars().count() >= MIN_SCRUBBED_LEN
+        && (secrets::value_is_credential(t)
+            || !secrets::secret_parts(t).is_empty()
+            || (t.chars().any(|c| c.is_ascii_digit())
+                && t.chars().any(|c| c.is_ascii_alphabetic())
+                && t.chars().any(|c| !c.is_ascii_alphanumeric())
+                && !t.contains(['/', '.', ' ']))
+            || (t.chars().count() >= 16
+                && t.chars().any(|c| c.is_ascii_uppercase())
+                && t.chars().any(|c| c.is_ascii_lowercase())
+                && t.chars().any(|c| c.is_ascii_digit())))
+}
+
+/// The node at a JSON pointer.
+pub fn node_at<'n>(node: &'n Node, pointer: &str) -> Option<&'n Node> {
+    let mut at = node;
+    for seg in crate::yaml::split_pointer(pointer) {
+        at = match &at.value {
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == seg)
+                .map(|(_, v)| v)?,
+            Value::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// Collects the secret values of one object: [`crate::check::secrets::classify`]'s fields,
+/// masked by span (and, for a scalar reached through an alias, at its anchor too).
 pub fn find_secrets(m: &Manifest) -> Secrets {
+    find_secrets_with(m, &|id| (id == m.file.id).then(|| m.file.clone()))
+}
+
+/// [`find_secrets`] with the run's files, for objects whose fields come from many files.
+pub fn find_secrets_in(m: &Manifest, files: &crate::source::Files) -> Secrets {
+    find_secrets_with(m, &|id| {
+        if id == m.file.id {
+            Some(m.file.clone())
+        } else {
+            files.get(id)
+        }
+    })
+}
+
+type FileOf<'a> = dyn Fn(u32) -> Option<std::sync::Arc<crate::source::SourceFile>> + 'a;
+
+fn find_secrets_with(m: &Manifest, file_of: &FileOf) -> Secrets {
+    let verdict = secrets::classify(&m.json);
     let mut out = Secrets::default();
-    let is_secret_kind = m.resource.kind == "Secret" && m.group().is_empty();
-    if is_secret_kind {
-        for field in ["data", "stringData"] {
-            if let Some(entries) = m.node.get(field).and_then(Node::as_map) {
-                for (_, v) in entries {
-                    // A value of the wrong type (a list, a number) is still the Secret's
-                    // value: the schema check reports it, and must not print it.
-                    add_scalars(v, &mut out);
+    let secret_kind = secrets::is_core_secret(&m.json);
+    for f in &verdict.fields {
+        let Some(node) = node_at(&m.node, &f.pointer) else {
+            continue;
+        };
+        let base64 = secret_kind && f.pointer.starts_with("/data/");
+        for t in &f.texts {
+            out.add_text(t, base64);
+        }
+        let file = file_of(node.span.file);
+        let source = file
+            .as_deref()
+            .and_then(|file| file.text.get(node.span.start..node.span.end));
+        if f.whole {
+            mask_node(node, &mut out);
+            if let (Some(file), Some(source)) = (file.as_deref(), source) {
+                // What YAML 1.1 read (`0755` → 493) is printed one way, written another.
+                out.add_text(source.trim().trim_matches(['"', '\'']), false);
+                if let Some(range) = anchored_value(&file.text, node.span.start, source) {
+                    out.spans.push((file.id, range.0, range.1));
                 }
             }
+            continue;
+        }
+        // Parts of a longer text: mask where each part is written; a part not found as
+        // written (escaped in a quoted scalar) masks the whole value.
+        let mut all_found = source.is_some();
+        if let Some(source) = source {
+            for part in &f.texts {
+                let mut found = false;
+                for (at, _) in source.match_indices(part.as_str()) {
+                    found = true;
+                    let start = node.span.start + at;
+                    out.spans.push((node.span.file, start, start + part.len()));
+                }
+                all_found &= found;
+            }
+        }
+        if !all_found {
+            mask_node(node, &mut out);
         }
     }
-    walk(&m.node, None, &mut out);
     out
 }
 
-/// Every scalar in `node` (itself, or the items and values under it) is secret.
-fn add_scalars(node: &Node, out: &mut Secrets) {
+/// Masks a node and everything under it.
+fn mask_node(node: &Node, out: &mut Secrets) {
     match &node.value {
-        Value::Seq(items) => items.iter().for_each(|i| add_scalars(i, out)),
-        Value::Map(entries) => entries.iter().for_each(|(_, v)| add_scalars(v, out)),
+        Value::Seq(items) => items.iter().for_each(|i| mask_node(i, out)),
+        Value::Map(entries) => entries.iter().for_each(|(_, v)| mask_node(v, out)),
+        _ => out
+            .spans
+            .push((node.span.file, node.span.start, node.span.end)),
+    }
+}
+
+/// For a scalar written as an alias (`*pw`), the byte range of the anchored value it copies
+/// (`&pw hunter22`): a code frame around the anchor must not show it either.
+fn anchored_value(text: &str, at: usize, source: &str) -> Option<(usize, usize)> {
+    let name = source.trim().strip_prefix('*')?;
+    let name = name
+        .split(|c: char| c.is_whitespace() || ",]}".contains(c))
+        .next()?;
+    if name.is_empty() {
+        return None;
+    }
+    let needle = format!("&{name}");
+    let def = text[..at]
+        .match_indices(&needle)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            text[i + needle.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace())
+        })
+        .last()?;
+    let after = def + needle.len();
+    let rest = &text[after..];
+    let lead = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    let start = after + lead;
+    Some((start, scalar_end(text, start)))
+}
+
+/// The end of the scalar written at `start`: a quoted one to its closing quote (across lines),
+/// a block scalar to the end of its indented lines, a plain one to the end of its line.
+fn scalar_end(text: &str, start: usize) -> usize {
+    let rest = &text[start..];
+    let line_end = |from: usize| text[from..].find('\n').map_or(text.len(), |i| from + i);
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            let mut escaped = false;
+            for (i, c) in rest.char_indices().skip(1) {
+                match c {
+                    '\\' if q == '"' && !escaped => escaped = true,
+                    c if c == q && !escaped => return start + i + 1,
+                    _ => escaped = false,
+                }
+            }
+            text.len()
+        }
+        Some('|' | '>') => {
+            let header_end = line_end(start);
+            let indent_of_anchor_line = {
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let line = &text[line_start..];
+                line.len() - line.trim_start().len()
+            };
+            let mut end = header_end;
+            let mut at = header_end;
+            while at < text.len() {
+                let next = line_end(at + 1);
+                let line = &text[at + 1..next];
+                let indent = line.len() - line.trim_start().len();
+                if !line.trim().is_empty() && indent <= indent_of_anchor_line {
+                    break;
+                }
+                end = next;
+                at = next;
+            }
+            end
+        }
         _ => {
-            if let Some(text) = scalar_text(&node.value) {
-                out.add(node, &text);
-            }
+            let end = line_end(start);
+            let line = &text[start..end];
+            start
+                + line
+                    .find(" #")
+                    .unwrap_or(line.len())
+                    .min(line.trim_end().len())
         }
-    }
-}
-
-/// The text of a scalar as messages print it; None for null and booleans, which hold no
-/// secret.
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::Float(f) => Some(f.to_string()),
-        _ => None,
-    }
-}
-
-fn walk(node: &Node, key: Option<&str>, out: &mut Secrets) {
-    match &node.value {
-        Value::String(s) => {
-            let by_name = key.is_some_and(name_looks_secret) && !s.is_empty() && !is_reference(s);
-            if by_name || value_looks_secret(s) {
-                out.add(node, s);
-            }
-        }
-        // A password written without quotes is a number to YAML, and still the password.
-        Value::Int(_) | Value::Float(_) if key.is_some_and(name_looks_secret) => {
-            if let Some(text) = scalar_text(&node.value) {
-                out.add(node, &text);
-            }
-        }
-        // `password: [a, b]`: the items are what the name describes. (A map under a secret
-        // name is not: `secretRef: {name: db}` names a Secret, it holds none.)
-        Value::Seq(items) => items.iter().for_each(|i| walk(i, key, out)),
-        Value::Map(entries) => {
-            // `env: [{name: DB_PASSWORD, value: …}]`: the name is a sibling of the value.
-            let env_name = node.get("name").and_then(Node::as_str);
-            for (k, v) in entries {
-                let effective = if k.name == "value" {
-                    env_name.or(Some("value"))
-                } else {
-                    Some(k.name.as_str())
-                };
-                walk(v, effective, out);
-            }
-        }
-        _ => {}
     }
 }
 
 /// Secret values in the raw text of a file whose YAML does not parse (so no object, and no
-/// field-by-field detection, exists for it), found line by line: `key: value` under a
-/// credential name or in the `data`/`stringData` of a `kind: Secret` document, values that look
-/// like credentials, block scalars under such keys, and PEM private keys. The error's code
-/// frame shows these lines, so they are masked like the fields of a parsed object.
+/// field-by-field detection, exists for it), found line by line. A document that may be a
+/// `Secret` (`kind: Secret` in any spelling: quoted, tagged, commented, JSON, flow style, a
+/// `List` item) has every value masked but its `apiVersion`, `kind`, `metadata.name` and
+/// `metadata.namespace`. Elsewhere: values under credential names, values and parts of values
+/// that look like credentials, `password=…` lines, block scalars and multi-line quoted values
+/// under such names, and PEM private keys. The error's code frame shows these lines, so they are
+/// masked like the fields of a parsed object.
 pub fn text_secrets(file: &crate::source::SourceFile) -> Secrets {
     let text: &str = &file.text;
     let mut out = Secrets::default();
-    let add = |start: usize, end: usize, value: &str, out: &mut Secrets| {
+    let mut add = |start: usize, end: usize, out: &mut Secrets| {
         if end > start {
             out.spans.push((file.id, start, end));
-            if value.len() >= MIN_SCRUBBED_LEN {
-                out.values.insert(value.to_string());
+            if let Some(value) = text.get(start..end) {
+                out.add_text(value.trim().trim_matches(['"', '\'', ',']), false);
             }
         }
     };
+    let mut state = LineState::default();
     let mut offset = 0;
-    // Lines deeper than this indentation are secret whole (a block scalar under a credential
-    // name).
-    let mut secret_block: Option<usize> = None;
-    // Entries deeper than this indentation are a Secret's `data`/`stringData`.
-    let mut data_block: Option<usize> = None;
-    let mut in_pem = false;
-    let mut env_name: Option<String> = None;
-    let mut secret_doc = false;
-    let docs_secret: Vec<bool> = documents_are_secrets(text);
+    let docs_secret: Vec<bool> = documents_may_be_secrets(text);
     let mut doc = 0;
     for raw in text.split_inclusive('\n') {
         let line_start = offset;
         offset += raw.len();
         let line = raw.trim_end_matches(['\n', '\r']);
-        if is_document_start(line) {
+        if is_document_start(line) && state.open_quote.is_none() {
             doc += 1;
-            secret_block = None;
-            data_block = None;
-            in_pem = false;
-            env_name = None;
+            state = LineState::default();
             continue;
         }
-        secret_doc = docs_secret.get(doc).copied().unwrap_or(secret_doc);
+        let secret_doc = docs_secret.get(doc).copied().unwrap_or(true);
         let content = line.trim_start();
         if content.is_empty() {
             continue;
         }
         let indent = line.len() - content.len();
+        let end = line_start + line.len();
         // Masks `rest`, the end of this line from some point on.
-        let mask_rest = |rest: &str, out: &mut Secrets| {
-            let end = line_start + line.len();
-            add(end - rest.len(), end, rest.trim_end(), out);
-        };
-        if in_pem || (content.contains("-----BEGIN") && content.contains("PRIVATE KEY")) {
-            in_pem = !content.contains("-----END");
-            mask_rest(content, &mut out);
+        let mask_rest =
+            |rest: &str, out: &mut Secrets, add: &mut dyn FnMut(usize, usize, &mut Secrets)| {
+                add(
+                    end - rest.len(),
+                    end - (rest.len() - rest.trim_end().len()),
+                    out,
+                );
+            };
+        if let Some(q) = state.open_quote {
+            // Inside a quoted scalar that spans lines.
+            mask_rest(content, &mut out, &mut add);
+            if closes_quote(content, q) {
+                state.open_quote = None;
+            }
             continue;
         }
-        match secret_block {
+        if state.in_pem || (content.contains("-----BEGIN") && content.contains("PRIVATE KEY")) {
+            state.in_pem = !content.contains("-----END");
+            mask_rest(content, &mut out, &mut add);
+            continue;
+        }
+        match state.secret_block {
             Some(block) if indent > block => {
-                mask_rest(content, &mut out);
+                mask_rest(content, &mut out, &mut add);
                 continue;
             }
-            _ => secret_block = None,
+            _ => state.secret_block = None,
         }
-        if data_block.is_some_and(|block| indent <= block) {
-            data_block = None;
+        if state.metadata.is_some_and(|m| indent <= m) {
+            state.metadata = None;
         }
         let item = content.strip_prefix("- ").map(str::trim_start);
         let entry = item.unwrap_or(content);
-        let entry_start = line_start + (line.len() - entry.len());
+        if item.is_some() && indent <= state.item_indent.unwrap_or(usize::MAX) {
+            state.env_name = None;
+        }
+        if item.is_some() {
+            state.item_indent = Some(indent);
+        }
+        let entry_start = end - entry.len();
         let Some((key, value)) = split_entry(entry) else {
-            if data_block.is_some() || value_looks_secret(entry) {
-                mask_rest(entry, &mut out);
+            // A line that is no `key: value`: a list item, a flow collection, JSON, the
+            // continuation of a plain scalar.
+            if secret_doc {
+                mask_rest(entry, &mut out, &mut add);
+            } else {
+                mask_parts(entry, entry_start, &mut out, &mut add);
             }
             continue;
         };
         let key = key.trim().trim_matches(['"', '\'']);
-        let value_offset = entry.len() - value.len();
+        let value_start = entry_start + (entry.len() - value.len());
         let value = value.trim_end();
         if key == "name" {
-            env_name = Some(value.trim_matches(['"', '\'']).to_string());
+            state.env_name = Some(value.trim_matches(['"', '\'']).to_string());
+        }
+        if key == "metadata" {
+            state.metadata = Some(indent);
         }
         let effective = if key == "value" {
-            env_name.as_deref().unwrap_or(key)
+            state.env_name.as_deref().unwrap_or(key)
         } else {
             key
         };
-        let secret_name = data_block.is_some() || name_looks_secret(effective);
-        if secret_doc && indent == 0 && (key == "data" || key == "stringData") {
-            data_block = Some(0);
-            continue;
-        }
-        if value.is_empty() {
+        let identity = matches!(key, "apiVersion" | "kind" | "metadata")
+            || (state.metadata.is_some_and(|m| indent > m) && matches!(key, "name" | "namespace"));
+        let secret = if secret_doc {
+            !identity
+        } else {
+            name_looks_secret(effective)
+        };
+        if value.is_empty() || value.starts_with('#') {
             continue;
         }
         if value.starts_with('|') || value.starts_with('>') {
-            if secret_name {
-                secret_block = Some(indent);
+            if secret {
+                state.secret_block = Some(indent);
             }
             continue;
         }
         let unquoted = value.trim_matches(['"', '\'']);
-        let placeholder = is_reference(unquoted) && data_block.is_none();
-        if (secret_name && !placeholder) || value_looks_secret(unquoted) {
-            let start = entry_start + value_offset;
-            add(start, start + value.len(), unquoted, &mut out);
+        let whole = if secret_doc {
+            secret
+        } else {
+            (secret && !secrets::is_reference(unquoted)) || secrets::value_is_credential(unquoted)
+        };
+        if whole {
+            add(value_start, value_start + value.len(), &mut out);
+        } else {
+            mask_parts(value, value_start, &mut out, &mut add);
+        }
+        if let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') {
+            if !closes_quote(&value[1..], q) {
+                // A quoted value that goes on over the next lines: they are the same value.
+                if whole {
+                    state.open_quote = Some(q);
+                }
+            }
         }
     }
     out
+}
+
+/// What [`text_secrets`] carries from one line to the next.
+#[derive(Default)]
+struct LineState {
+    /// Lines deeper than this indentation are secret whole (a block scalar under a credential
+    /// name).
+    secret_block: Option<usize>,
+    /// The indentation of the current `metadata:` key.
+    metadata: Option<usize>,
+    /// The quote character of a secret quoted scalar still open at the end of a line.
+    open_quote: Option<char>,
+    in_pem: bool,
+    env_name: Option<String>,
+    item_indent: Option<usize>,
+}
+
+/// Masks the secret parts (tokens, `password=…` assignments) inside `text`, written at `start`.
+fn mask_parts(
+    text: &str,
+    start: usize,
+    out: &mut Secrets,
+    add: &mut dyn FnMut(usize, usize, &mut Secrets),
+) {
+    for part in secrets::secret_parts(text) {
+        for (at, _) in text.match_indices(part.as_str()) {
+            add(start + at, start + at + part.len(), out);
+        }
+    }
+}
+
+/// Whether `rest` (after an opening quote `q`) holds the closing quote.
+fn closes_quote(rest: &str, q: char) -> bool {
+    let mut escaped = false;
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if q == '"' && !escaped => {
+                escaped = true;
+                continue;
+            }
+            // `''` inside a single-quoted scalar is an escaped quote.
+            '\'' if q == '\'' && chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            c if c == q && !escaped => return true,
+            _ => {}
+        }
+        escaped = false;
+    }
+    false
 }
 
 /// `key: value` (value may be empty); None for a line that is not a mapping entry.
@@ -366,6 +495,7 @@ fn split_entry(entry: &str) -> Option<(&str, &str)> {
                 return Some((&entry[..i], entry[i + 1..].trim_start()));
             }
             (None, b'#') if i == 0 => return None,
+            (None, b'{' | b'[') if i == 0 => return None,
             _ => {}
         }
     }
@@ -378,82 +508,278 @@ fn is_document_start(line: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
 }
 
-/// For each `---`-separated document of `text`: whether it declares `kind: Secret`.
-fn documents_are_secrets(text: &str) -> Vec<bool> {
+/// For each `---`-separated document of `text`: whether it may be a `Secret` or hold one
+/// (`kind: Secret`, `"kind": "Secret"`, `kind: !!str Secret # x`, `{kind: Secret, …}`, a List
+/// item). A broken document cannot be read, so any mention of the kind counts.
+fn documents_may_be_secrets(text: &str) -> Vec<bool> {
+    static KIND: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let kind = KIND.get_or_init(|| {
+        regex::Regex::new(r#"["']?kind["']?\s*:\s*(!\S*\s+)?["']?Secret["']?\s*($|[,}\s#])"#)
+            .expect("valid regex")
+    });
     let mut out = vec![false];
     for line in text.lines() {
         if is_document_start(line) {
             out.push(false);
-        } else if let Some(kind) = line.strip_prefix("kind:") {
-            if kind.trim().trim_matches(['"', '\'']) == "Secret" {
-                *out.last_mut().unwrap_or(&mut false) = true;
-            }
+        } else if line.contains("Secret") && kind.is_match(line) {
+            *out.last_mut().unwrap_or(&mut false) = true;
         }
     }
     out
 }
 
-/// Replaces, in place, every value [`find_secrets`]' name and value rules call secret (Secret
-/// `data` is the caller's: it is secret whatever its keys) with [`REDACTED`]: for output that
-/// prints objects themselves (`kgate render`), where masking by span is not possible.
-pub fn redact_tree(node: &mut Node) {
-    redact_walk(node, None);
+/// Replaces, in place, every secret field of the object `node` (as
+/// [`crate::check::secrets::classify`] decides on `json`, the same object as JSON) with
+/// [`REDACTED`], and the secret parts of longer texts inside them: for output that prints
+/// objects themselves (`kgate render`), where masking by span is not possible.
+pub fn redact_object(node: &mut Node, json: &serde_json::Value) {
+    let verdict = secrets::classify(json);
+    for f in &verdict.fields {
+        let Some(n) = node_at_mut(node, &f.pointer) else {
+            continue;
+        };
+        if f.whole {
+            n.value = Value::String(REDACTED.to_string());
+        } else if let Value::String(s) = &mut n.value {
+            *s = replace_parts(s, &f.texts);
+        }
+    }
 }
 
-fn redact_walk(node: &mut Node, key: Option<&str>) {
-    let secret = match &node.value {
-        Value::String(s) => {
-            (key.is_some_and(name_looks_secret) && !s.is_empty() && !is_reference(s))
-                || value_looks_secret(s)
+/// [`redact_object`] on JSON (what `kgate diff` shows).
+pub fn redact_json(json: &mut serde_json::Value) {
+    let verdict = secrets::classify(json);
+    for f in &verdict.fields {
+        let Some(v) = json.pointer_mut(&f.pointer) else {
+            continue;
+        };
+        if f.whole {
+            *v = serde_json::Value::String(REDACTED.to_string());
+        } else if let serde_json::Value::String(s) = v {
+            *s = replace_parts(s, &f.texts);
         }
-        Value::Int(_) | Value::Float(_) => key.is_some_and(name_looks_secret),
-        _ => false,
-    };
-    if secret {
-        node.value = Value::String(REDACTED.to_string());
-        return;
     }
-    match &mut node.value {
-        Value::Seq(items) => items.iter_mut().for_each(|i| redact_walk(i, key)),
-        Value::Map(entries) => {
-            let env_name = entries
-                .iter()
-                .find(|(k, _)| k.name == "name")
-                .and_then(|(_, v)| v.as_str())
-                .map(str::to_string);
-            for (k, v) in entries.iter_mut() {
-                let effective = if k.name == "value" {
-                    env_name.as_deref().or(Some("value"))
-                } else {
-                    Some(k.name.as_str())
-                };
-                redact_walk(v, effective);
+}
+
+/// `text` with each of `parts` replaced by [`REDACTED`], longest first.
+pub fn replace_parts(text: &str, parts: &[String]) -> String {
+    let mut sorted: Vec<&String> = parts.iter().filter(|p| !p.is_empty()).collect();
+    sorted.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let mut out = text.to_string();
+    for p in sorted {
+        out = out.replace(p.as_str(), REDACTED);
+    }
+    out
+}
+
+/// The node at a JSON pointer, mutable.
+fn node_at_mut<'n>(node: &'n mut Node, pointer: &str) -> Option<&'n mut Node> {
+    let mut at = node;
+    for seg in crate::yaml::split_pointer(pointer) {
+        at = match &mut at.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.name == seg)
+                .map(|(_, v)| v)?,
+            Value::Seq(items) => items.get_mut(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// [`redact_object`] for a tree alone (its JSON is computed here).
+pub fn redact_tree(node: &mut Node) {
+    let json = node.to_json();
+    redact_object(node, &json);
+}
+
+/// Which secret texts are scrubbed from which findings: texts of an object from findings in
+/// the files its fields come from or about the object itself; texts shaped like credentials
+/// from every finding of the run.
+#[derive(Debug, Default, Clone)]
+pub struct Scrubber {
+    global: BTreeSet<String>,
+    by_file: BTreeMap<String, BTreeSet<String>>,
+    by_object: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn object_key(r: &crate::diagnostic::ResourceRef) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        r.api_version,
+        r.kind,
+        r.namespace.as_deref().unwrap_or(""),
+        r.name
+    )
+}
+
+impl Scrubber {
+    /// Adds the texts of `secrets`, found in an object (`object`) whose fields come from
+    /// `files` (display paths).
+    pub fn add(
+        &mut self,
+        secrets: &Secrets,
+        files: &[String],
+        object: Option<&crate::diagnostic::ResourceRef>,
+    ) {
+        self.global.extend(secrets.global.iter().cloned());
+        if secrets.values.is_empty() {
+            return;
+        }
+        for f in files {
+            self.by_file
+                .entry(f.clone())
+                .or_default()
+                .extend(secrets.values.iter().cloned());
+        }
+        if let Some(r) = object {
+            self.by_object
+                .entry(object_key(r))
+                .or_default()
+                .extend(secrets.values.iter().cloned());
+        }
+    }
+
+    /// Texts scrubbed from every finding (values that substitution put anywhere).
+    pub fn add_global(&mut self, values: impl IntoIterator<Item = String>) {
+        self.global.extend(values);
+    }
+
+    /// Every text this scrubber knows.
+    pub fn all(&self) -> BTreeSet<String> {
+        let mut out = self.global.clone();
+        for v in self.by_file.values().chain(self.by_object.values()) {
+            out.extend(v.iter().cloned());
+        }
+        out
+    }
+
+    /// The texts to scrub from `d`.
+    pub fn values_for(&self, d: &crate::diagnostic::Diagnostic) -> BTreeSet<String> {
+        let mut out = self.global.clone();
+        let files =
+            std::iter::once(d.file.as_str()).chain(d.related.iter().map(|r| r.file.as_str()));
+        for f in files {
+            if let Some(v) = self.by_file.get(f) {
+                out.extend(v.iter().cloned());
+            }
+        }
+        if let Some(v) = d
+            .resource
+            .as_ref()
+            .and_then(|r| self.by_object.get(&object_key(r)))
+        {
+            out.extend(v.iter().cloned());
+        }
+        out
+    }
+
+    /// Removes every secret text from every text field of every finding.
+    ///
+    /// kgate's own schema and YAML messages quote user values only inside double quotes or
+    /// backquotes (and never for fields that may hold credentials); only those quotes are
+    /// scrubbed there, so a field name that happens to equal a secret (`storageos`) stays
+    /// readable. Everything else — policy messages above all — is scrubbed whole. `details`
+    /// (a policy's structured result) are walked value by value, keys included, so escaping in
+    /// JSON cannot hide a value from the scrubber.
+    pub fn scrub_all(&self, diagnostics: &mut [crate::diagnostic::Diagnostic]) {
+        for d in diagnostics {
+            let values = self.values_for(d);
+            if values.is_empty() {
+                continue;
+            }
+            d.message = if d.code.starts_with("schema/") || d.code.starts_with("yaml/") {
+                scrub_quoted(&d.message, &values)
+            } else {
+                scrub(&d.message, &values)
+            };
+            if let Some(h) = &d.help {
+                d.help = Some(scrub(h, &values));
+            }
+            for r in &mut d.related {
+                r.message = scrub(&r.message, &values);
+            }
+            if let Some(reason) = &d.suppressed_reason {
+                d.suppressed_reason = Some(scrub(reason, &values));
+            }
+            if let Some(details) = &mut d.details {
+                let mut v = serde_json::Value::Object(std::mem::take(details));
+                scrub_json(&mut v, &values);
+                if let serde_json::Value::Object(m) = v {
+                    *details = m;
+                }
+            }
+        }
+    }
+}
+
+/// Scrubs every string (and object key) of a JSON value.
+pub fn scrub_json(v: &mut serde_json::Value, values: &BTreeSet<String>) {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => *s = scrub(s, values),
+        // A number whose digits are a secret (`pin: 1234567` copied into details).
+        J::Number(n) if values.contains(&n.to_string()) => *v = J::String(REDACTED.to_string()),
+        J::Array(items) => items.iter_mut().for_each(|i| scrub_json(i, values)),
+        J::Object(map) => {
+            let entries: Vec<(String, J)> = std::mem::take(map).into_iter().collect();
+            for (k, mut item) in entries {
+                scrub_json(&mut item, values);
+                map.insert(scrub(&k, values), item);
             }
         }
         _ => {}
     }
 }
 
-/// `${VAR}` substitutions and empty placeholders are not secrets.
-fn is_reference(s: &str) -> bool {
-    let t = s.trim();
-    (t.starts_with("${") && t.ends_with('}')) || t.starts_with("$(") || t.len() < 4
-}
-
-/// Replaces every known secret value in `text`.
+/// Replaces every known secret value in `text`. A value shaped like a credential is replaced
+/// wherever it occurs; a weak one (a plain word or number, `repository`, `1234567`) only where
+/// it stands as a word of its own, so that `admin.passwordMtime` is not cut by a secret
+/// `password`.
 pub fn scrub(text: &str, values: &BTreeSet<String>) -> String {
     if values.is_empty() {
         return text.to_string();
     }
     let mut out = text.to_string();
     // Longest first, so a value containing another is replaced whole.
-    let mut sorted: Vec<&String> = values.iter().collect();
+    let mut sorted: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
     sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
     for v in sorted {
-        if out.contains(v.as_str()) {
+        if !out.contains(v.as_str()) {
+            continue;
+        }
+        if strong(v) {
             out = out.replace(v.as_str(), REDACTED);
+        } else {
+            out = replace_words(&out, v);
         }
     }
+    out
+}
+
+/// `text` with the occurrences of `word` that no letter, digit or `_` touches replaced.
+fn replace_words(text: &str, word: &str) -> String {
+    let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, _) in text.match_indices(word) {
+        if at < last {
+            continue;
+        }
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        let edge_word = |c: Option<char>, inner: Option<char>| {
+            // A value that itself starts or ends with punctuation has no word edge there.
+            !inner.is_some_and(|i| i.is_alphanumeric() || i == '_') || !glued(c)
+        };
+        if edge_word(before, word.chars().next()) && edge_word(after, word.chars().next_back()) {
+            out.push_str(&text[last..at]);
+            out.push_str(REDACTED);
+            last = at + word.len();
+        }
+    }
+    out.push_str(&text[last..]);
     out
 }
 

@@ -90,6 +90,15 @@ impl DiskFs {
                 "symbolic link leads outside the repository",
             ));
         }
+        // A link into `.git` (which a CI checkout leaves credentials in) is refused like one
+        // that leaves the repository.
+        let inside = real.strip_prefix(&self.canonical_root).unwrap_or(&real);
+        if inside.components().any(|c| c.as_os_str() == ".git") {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "path leads into the .git folder",
+            ));
+        }
         Ok(real)
     }
 }

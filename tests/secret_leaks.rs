@@ -75,6 +75,72 @@ fn numeric(rng: &mut Rng) -> String {
     format!("{}{}", 1 + rng.below(9), rng.pick(b"0123456789", 13))
 }
 
+/// Digits only, short: a PIN (seven digits, under `MIN_SCRUBBED_LEN`).
+fn short_numeric(rng: &mut Rng) -> String {
+    format!("{}{}", 1 + rng.below(9), rng.pick(b"0123456789", 6))
+}
+
+/// A number YAML 1.1 reads as octal (`0` and octal digits): written one way, read as another.
+/// Returns (as written, as read).
+fn octal(rng: &mut Rng) -> (String, String) {
+    let digits = format!("{}{}", 1 + rng.below(7), rng.pick(b"01234567", 9));
+    let value = u64::from_str_radix(&digits, 8).unwrap();
+    (format!("0{digits}"), value.to_string())
+}
+
+/// The alphabets a value is drawn from: quotes, backslashes, spaces, unicode, digits only.
+/// Each value keeps an 8-character alphanumeric run at both ends, so that a leak shows in any
+/// output whatever escaping the format applies to the characters between them.
+fn fancy(rng: &mut Rng) -> String {
+    const MIDDLES: &[&[&str]] = &[
+        &["\"", "'", "\"'"],
+        &["\\", "\\\\", "\\n"],
+        &[" ", "  ", " x "],
+        &["é", "密码", "ü-ß", "🔑"],
+        &["0", "42", "007"],
+    ];
+    let pick = MIDDLES[rng.below(MIDDLES.len())];
+    let middle = pick[rng.below(pick.len())];
+    format!("{}{middle}{}", alnum(rng, 9), alnum(rng, 9))
+}
+
+/// A double-quoted YAML scalar holding `s`.
+fn yaml_quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A token of a known format with few or no digits (`ghp_` and letters).
+fn letters_token(rng: &mut Rng) -> String {
+    format!(
+        "ghp_{}",
+        rng.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 36)
+    )
+}
+
+fn jwt(rng: &mut Rng) -> String {
+    format!(
+        "eyJhbGciOiJIUzI1NiJ9.eyJ{}.{}",
+        rng.pick(ALNUM, 24),
+        rng.pick(ALNUM, 32)
+    )
+}
+
+fn npm_token(rng: &mut Rng) -> String {
+    format!("npm_{}", rng.pick(ALNUM, 36))
+}
+
+fn pypi_token(rng: &mut Rng) -> String {
+    format!("pypi-AgEIcHlwaS5vcmc{}", rng.pick(ALNUM, 60))
+}
+
+/// An AWS secret access key: 40 characters of base64 without padding.
+fn aws_secret_key(rng: &mut Rng) -> String {
+    let mut s = format!("{}/{}+", alnum(rng, 18), alnum(rng, 18));
+    s.push_str(&rng.pick(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1));
+    s.push_str(&rng.pick(b"abcdefghijklmnopqrstuvwxyz", 1));
+    s
+}
+
 /// A PEM private key; its body lines are what must never leak.
 fn pem(rng: &mut Rng) -> (String, Vec<String>) {
     let body: Vec<String> = (0..3).map(|_| rng.pick(BASE64, 64)).collect();
@@ -134,6 +200,290 @@ struct Secrets {
     schema_error_value: String,
     /// Not asserted: a random value in a field whose name says nothing (see `repo_files`).
     undetectable: String,
+    shapes: Shapes,
+}
+
+/// The leak shapes of issue 13 §2, one value each.
+struct Shapes {
+    short_password: String,
+    short_pin: String,
+    octal_written: String,
+    octal_read: String,
+    alias_in_secret: String,
+    alias_from_configmap: String,
+    signing_key: String,
+    access_key: String,
+    connection_string: String,
+    properties_password: String,
+    ini_password: String,
+    toml_token: String,
+    env_file_secret: String,
+    arg_token: String,
+    bearer: String,
+    jwt: String,
+    npm: String,
+    pypi: String,
+    aws_secret: String,
+    last_applied: String,
+    broken_flow: String,
+    broken_json: String,
+    broken_tagged: String,
+    broken_commented: String,
+    broken_list: String,
+    broken_multiline: String,
+    broken_multiline_tail: String,
+}
+
+impl Shapes {
+    fn draw(rng: &mut Rng) -> Shapes {
+        let (octal_written, octal_read) = octal(rng);
+        Shapes {
+            short_password: short_numeric(rng),
+            short_pin: short_numeric(rng),
+            octal_written,
+            octal_read,
+            alias_in_secret: fancy(rng),
+            alias_from_configmap: fancy(rng),
+            signing_key: fancy(rng),
+            access_key: fancy(rng),
+            connection_string: fancy(rng),
+            properties_password: fancy(rng),
+            ini_password: fancy(rng),
+            toml_token: fancy(rng),
+            env_file_secret: password(rng),
+            arg_token: letters_token(rng),
+            bearer: alnum(rng, 32),
+            jwt: jwt(rng),
+            npm: npm_token(rng),
+            pypi: pypi_token(rng),
+            aws_secret: aws_secret_key(rng),
+            last_applied: password(rng),
+            broken_flow: password(rng),
+            broken_json: password(rng),
+            broken_tagged: fancy(rng),
+            broken_commented: numeric(rng),
+            broken_list: password(rng),
+            broken_multiline: alnum(rng, 12),
+            broken_multiline_tail: alnum(rng, 12),
+        }
+    }
+
+    fn asserted(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "short numeric ConfigMap SHORT_PASSWORD",
+                self.short_password.clone(),
+            ),
+            ("short numeric Secret pin", self.short_pin.clone()),
+            ("octal Secret value as written", self.octal_written.clone()),
+            (
+                "octal Secret value as YAML 1.1 reads it",
+                self.octal_read.clone(),
+            ),
+            (
+                "Secret value through an alias",
+                self.alias_in_secret.clone(),
+            ),
+            (
+                "ConfigMap password copied by an alias",
+                self.alias_from_configmap.clone(),
+            ),
+            ("ConfigMap signingKey", self.signing_key.clone()),
+            ("ConfigMap accessKey", self.access_key.clone()),
+            ("ConfigMap connectionString", self.connection_string.clone()),
+            (
+                "password= in embedded properties",
+                self.properties_password.clone(),
+            ),
+            ("password = in embedded INI", self.ini_password.clone()),
+            ("token = in embedded TOML", self.toml_token.clone()),
+            (
+                "API_SECRET= in embedded env file",
+                self.env_file_secret.clone(),
+            ),
+            ("--key=ghp_ (letters only) in args", self.arg_token.clone()),
+            ("Bearer token in an annotation", self.bearer.clone()),
+            ("JWT inside an env value", self.jwt.clone()),
+            ("npm token in an .npmrc", self.npm.clone()),
+            ("PyPI token in a .pypirc", self.pypi.clone()),
+            (
+                "AWS secret key in a credentials file",
+                self.aws_secret.clone(),
+            ),
+            (
+                "Secret in last-applied-configuration",
+                self.last_applied.clone(),
+            ),
+            ("broken flow-style Secret", self.broken_flow.clone()),
+            ("broken JSON Secret", self.broken_json.clone()),
+            (
+                "broken Secret with a tagged kind",
+                self.broken_tagged.clone(),
+            ),
+            (
+                "broken Secret with a commented kind",
+                self.broken_commented.clone(),
+            ),
+            ("broken List holding a Secret", self.broken_list.clone()),
+            (
+                "broken multi-line quoted password",
+                self.broken_multiline.clone(),
+            ),
+            (
+                "broken multi-line quoted password, 2nd line",
+                self.broken_multiline_tail.clone(),
+            ),
+        ]
+    }
+
+    /// The files that hold these shapes.
+    fn files(&self) -> Vec<(&'static str, String)> {
+        let secret = format!(
+            r#"apiVersion: v1
+kind: Secret
+metadata:
+  name: shapes
+  namespace: prod
+  annotations:
+    example.com/note: &shared {alias}
+stringData:
+  pin: {pin}
+  octal: {octal_written}
+  copied: *shared
+unknownTopLevel: x
+"#,
+            alias = yaml_quoted(&self.alias_in_secret),
+            pin = self.short_pin,
+            octal_written = self.octal_written,
+        );
+        let configmap = format!(
+            r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shapes
+  namespace: prod
+data:
+  SHORT_PASSWORD: "{short}"
+  DB_PASSWORD: &dbpw {alias}
+  copy: *dbpw
+  signingKey: {signing}
+  accessKey: {access}
+  connectionString: {conn}
+  application.properties: |
+    db.user=app
+    db.password={props}
+  config.ini: |
+    [database]
+    password = {ini}
+  app.toml: |
+    [api]
+    token = {toml}
+  app.env: |
+    API_SECRET={envfile}
+  .npmrc: |
+    //registry.npmjs.org/:_authToken={npm}
+  .pypirc: |
+    [pypi]
+    username = __token__
+    password = {pypi}
+  credentials: |
+    [default]
+    aws_secret_access_key = {aws}
+unknownTopLevel: x
+"#,
+            short = self.short_password,
+            alias = yaml_quoted(&self.alias_from_configmap),
+            signing = yaml_quoted(&self.signing_key),
+            access = yaml_quoted(&self.access_key),
+            conn = yaml_quoted(&self.connection_string),
+            props = self.properties_password,
+            ini = yaml_quoted(&self.ini_password),
+            toml = yaml_quoted(&self.toml_token),
+            envfile = self.env_file_secret,
+            npm = self.npm,
+            pypi = self.pypi,
+            aws = self.aws_secret,
+        );
+        let last_applied = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "old", "namespace": "prod"},
+            "stringData": {"password": self.last_applied},
+        })
+        .to_string();
+        let deployment = format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shapes
+  namespace: prod
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: {last_applied}
+    example.com/auth: "Authorization: Bearer {bearer}"
+spec:
+  selector:
+    matchLabels: {{app: shapes}}
+  template:
+    metadata:
+      labels: {{app: shapes}}
+    spec:
+      containers:
+        - name: app
+          image: nginx:latest
+          args: ["--key={arg}", "--verbose"]
+          env:
+            - name: SESSION
+              value: "jwt={jwt}"
+              bogus: 1
+            - name: SHORT_PASSWORD
+              value: {short}
+"#,
+            last_applied = yaml_quoted(&last_applied),
+            bearer = self.bearer,
+            arg = self.arg_token,
+            jwt = self.jwt,
+            short = self.short_password,
+        );
+        let flow = format!(
+            "{{apiVersion: v1, kind: Secret, metadata: {{name: flow}}, stringData: {{password: {v}}}\n",
+            v = self.broken_flow
+        );
+        let json = format!(
+            "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"metadata\": {{\"name\": \"json\"}},\n  \"data\": {{\n    \"token\": \"{v}\",\n  }}\n  ]\n}}\n",
+            v = self.broken_json
+        );
+        let tagged = format!(
+            "apiVersion: v1\nkind: !!str Secret\nmetadata:\n  name: tagged\nstringData:\n  value: {v}\n  other: [unclosed\n",
+            v = yaml_quoted(&self.broken_tagged)
+        );
+        let commented = format!(
+            "apiVersion: v1\nkind: Secret # plain for now\nmetadata:\n  name: commented\nstringData:\n  pin: {v}\n  other: {{unclosed\n",
+            v = self.broken_commented
+        );
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: listed\n    stringData:\n      token: {v}\n      bad: [x\n",
+            v = self.broken_list
+        );
+        let multiline = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: multi\ndata:\n  DB_PASSWORD: \"{a}\n    {b}\"\n  other: [unclosed\n",
+            a = self.broken_multiline,
+            b = self.broken_multiline_tail
+        );
+        vec![
+            (
+                "apps/shapes/kustomization.yaml",
+                "resources: [secret.yaml, configmap.yaml, deployment.yaml]\n".to_string(),
+            ),
+            ("apps/shapes/secret.yaml", secret),
+            ("apps/shapes/configmap.yaml", configmap),
+            ("apps/shapes/deployment.yaml", deployment),
+            ("apps/broken/flow.yaml", flow),
+            ("apps/broken/json.yaml", json),
+            ("apps/broken/tagged.yaml", tagged),
+            ("apps/broken/commented.yaml", commented),
+            ("apps/broken/list.yaml", list),
+            ("apps/broken/multiline.yaml", multiline),
+        ]
+    }
 }
 
 impl Secrets {
@@ -165,6 +515,7 @@ impl Secrets {
             broken_yaml: password(rng),
             schema_error_value: github_token(rng),
             undetectable: password(rng),
+            shapes: Shapes::draw(rng),
         };
         s.asserted = vec![
             ("env value named DB_PASSWORD", s.env_password.clone()),
@@ -212,6 +563,7 @@ impl Secrets {
                 s.schema_error_value.clone(),
             ),
         ];
+        s.asserted.extend(s.shapes.asserted());
         for (i, line) in s.pem_body.clone().into_iter().enumerate() {
             s.asserted
                 .push((["PEM line 1", "PEM line 2", "PEM line 3"][i], line));
@@ -424,7 +776,7 @@ spec:
               unknown: 1
 "#
     .to_string();
-    vec![
+    let mut files = vec![
         ("apps/web/deployment.yaml", deployment),
         ("apps/web/secret.yaml", secret),
         ("apps/web/configmap.yaml", configmap),
@@ -438,7 +790,9 @@ spec:
         ),
         ("clusters/prod/apps.yaml", flux),
         ("flux/app/deployment.yaml", flux_app),
-    ]
+    ];
+    files.extend(s.shapes.files());
+    files
 }
 
 const CHECK_FORMATS: &[&str] = &[
@@ -516,12 +870,22 @@ fn no_output_contains_a_secret() {
             assert_eq!(out.status.code(), Some(0), "seed {seed}: {args:?}");
             assert_no_leak(&args.join(" "), &out, &both, seed);
         }
-        for dir in ["apps/gen", "clusters/prod", "apps/web"] {
+        for dir in ["apps/gen", "clusters/prod", "apps/web", "apps/shapes"] {
             let args = ["render", dir];
             assert_no_leak(&args.join(" "), &repo.kgate(&args), &[&head], seed);
         }
         // A single file on standard input: the broken YAML and the schema errors alone.
-        for file in ["apps/broken/broken.yaml", "apps/web/deployment.yaml"] {
+        for file in [
+            "apps/broken/broken.yaml",
+            "apps/web/deployment.yaml",
+            "apps/broken/flow.yaml",
+            "apps/broken/json.yaml",
+            "apps/broken/tagged.yaml",
+            "apps/broken/commented.yaml",
+            "apps/broken/list.yaml",
+            "apps/broken/multiline.yaml",
+            "apps/shapes/configmap.yaml",
+        ] {
             let text = std::fs::read(repo.path().join(file)).unwrap();
             let out = kgate_stdin(&repo, &["check", "-", "--format", "human"], &text);
             assert_no_leak(&format!("check - < {file}"), &out, &[&head], seed);
@@ -565,4 +929,279 @@ fn generator_draws_the_promised_shapes() {
         assert!(body.iter().all(|l| l.len() == 64));
     }
     assert!(needles("abcdefgh-ij").contains(&"abcdefgh".to_string()));
+}
+
+// ---- False positives: what is not a secret stays readable, and is not a finding.
+
+/// `kgate check . --format json` in a fresh repository holding `files`.
+fn check_json(files: &[(&str, &str)]) -> (serde_json::Value, String) {
+    let repo = Repo::new();
+    for (path, text) in files {
+        repo.write(path, text);
+    }
+    repo.commit("files");
+    let out = repo.kgate(&["check", ".", "--format", "json"]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    (serde_json::from_str(&text).unwrap(), text)
+}
+
+/// The findings of one code.
+fn findings_of<'a>(report: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == code)
+        .collect()
+}
+
+const NO_INLINE: &str = "policy/no-inline-secrets";
+
+fn pod_with_env(env: &[(&str, &str)]) -> String {
+    let mut out = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: prod\nspec:\n  containers:\n    - name: app\n      image: nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000\n      env:\n",
+    );
+    for (name, value) in env {
+        let _ = writeln!(out, "        - name: {name}\n          value: \"{value}\"");
+    }
+    out
+}
+
+#[test]
+fn references_to_secret_managers_are_not_secrets() {
+    let pod = pod_with_env(&[
+        ("DB_PASSWORD", "op://vault/database/password"),
+        ("API_TOKEN", "op://Private/GitHub/token"),
+        ("SIGNING_KEY", "vault:secret/data/app#signing_key"),
+        ("CLIENT_SECRET", "vault:kv/app#client"),
+        ("SMTP_PASSWORD", "ref+vault://secret/smtp#/password"),
+        ("S3_SECRET", "ref+awssecrets://prod/s3#/secret"),
+        ("REDIS_PASSWORD", "${REDIS_PASSWORD}"),
+        ("PG_PASSWORD", "${PG_PASSWORD:=changeme}"),
+        ("MQ_PASSWORD", "$(MQ_PASSWORD)"),
+        ("WEBHOOK_SECRET", "<path:kv/data/webhook#secret>"),
+        ("GH_TOKEN", "<path:secret/data/ci#token | base64encode>"),
+        (
+            "AWS_SECRET",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+        ),
+    ]);
+    // argocd-vault-plugin: a Secret whose values are all placeholders holds no value.
+    let avp = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: avp\n  namespace: prod\n  annotations:\n    avp.kubernetes.io/path: kv/data/app\nstringData:\n  password: <path:kv/data/app#password>\n  token: <token>\n  url: ${URL}\n";
+    let (report, _) = check_json(&[("apps/pod.yaml", &pod), ("apps/avp.yaml", avp)]);
+    let found = findings_of(&report, NO_INLINE);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn names_of_secrets_booleans_and_paths_are_not_secrets() {
+    let pod = pod_with_env(&[
+        ("DB_SECRET_NAME", "postgres-credentials"),
+        ("TLS_SECRET_NAME", "ingress-tls"),
+        ("VAULT_SECRET_NAMESPACE", "platform"),
+        ("TOKEN_PATH", "/var/run/secrets/tokens/api-token"),
+        ("PASSWORD_FILE", "/etc/app/password"),
+        ("SECRET_MOUNT", "/mnt/secrets-store"),
+        ("CA_SECRET", "secret/data/pki/ca"),
+        ("ENABLE_TOKEN_AUTH", "true"),
+        ("TOKEN_TTL", "3600"),
+        ("secretKey", "db-password"),
+    ]);
+    let configmap = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: prod
+data:
+  DB_SECRET_NAME: postgres-credentials
+  admin.passwordMtime: "2024-05-01T10:00:00Z"
+  minPasswordLength: "12"
+  app.toml: |
+    [plaid]
+    link_token = false
+    access_token_ttl = 3600
+    [vault]
+    token_path = "/var/run/secrets/vault/token"
+  app.properties: |
+    auth.token.enabled=true
+    spring.datasource.password=${DB_PASSWORD}
+  vault-agent.hcl: |
+    auto_auth { method "kubernetes" { config = { token_path = "/var/run/secrets/kubernetes.io/serviceaccount/token" } } }
+"#;
+    let injector = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: injected
+  namespace: prod
+spec:
+  selector:
+    matchLabels: {app: injected}
+  template:
+    metadata:
+      labels: {app: injected}
+      annotations:
+        vault.hashicorp.com/agent-inject-secret-db: database/creds/app
+        vault.hashicorp.com/agent-inject-secret-config.txt: "internal/data/database/config"
+    spec:
+      containers:
+        - name: app
+          image: nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000
+"#;
+    let (report, text) = check_json(&[
+        ("apps/pod.yaml", &pod),
+        ("apps/configmap.yaml", configmap),
+        ("apps/injected.yaml", injector),
+    ]);
+    let found = findings_of(&report, NO_INLINE);
+    assert!(found.is_empty(), "{found:#?}");
+    assert!(!text.contains("[REDACTED]"), "{text}");
+}
+
+#[test]
+fn one_finding_per_secret_listing_its_keys() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\ndata:\n  password: aHVudGVyMjI=\nstringData:\n  username: app\n  pin: 1234567\n  url: <path:kv/db#url>\n";
+    let two = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: prod\nstringData:\n  token: abc123456789\n";
+    let (report, text) = check_json(&[("apps/secret.yaml", secret), ("apps/api.yaml", two)]);
+    let found = findings_of(&report, NO_INLINE);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let db = found
+        .iter()
+        .find(|d| d["file"] == "apps/secret.yaml")
+        .unwrap();
+    let msg = db["message"].as_str().unwrap();
+    assert!(
+        msg.contains(r#"data key "password""#)
+            && msg.contains(r#"stringData keys "pin", "username""#),
+        "{msg}"
+    );
+    // The placeholder key is not plain text; no value is printed.
+    assert!(!msg.contains("\"url\"") && !text.contains("1234567") && !text.contains("hunter22"));
+}
+
+#[test]
+fn redaction_hides_no_innocent_text() {
+    // Weak secret values (a folder's name, a URL prefix, a word inside a key) of one Secret
+    // must not mask the same text in other files' paths and messages, nor in the Secret's
+    // own key names.
+    let argocd = r#"apiVersion: v1
+kind: Secret
+metadata:
+  name: repo-creds
+  namespace: argocd
+  labels:
+    argocd.argoproj.io/secret-type: repo-creds
+stringData:
+  type: repository
+  url: https://github.com/example-org
+  password: password
+  admin.passwordMtime: "2024-05-01T10:00:00Z"
+"#;
+    let deploy = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+  annotations:
+    source: https://github.com/example-org/web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/repository/password-manager:latest
+          unknownField: repository
+"#;
+    let (report, text) = check_json(&[
+        ("argocd/repo-creds.yaml", argocd),
+        ("repository/web/deployment.yaml", deploy),
+    ]);
+    let files: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["file"].as_str())
+        .collect();
+    assert!(files.contains(&"repository/web/deployment.yaml"), "{text}");
+    let secret = findings_of(&report, NO_INLINE);
+    let msg = secret[0]["message"].as_str().unwrap();
+    assert!(msg.contains("admin.passwordMtime"), "{msg}");
+    let web: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == "repository/web/deployment.yaml")
+        .collect();
+    assert!(!web.is_empty());
+    for d in web {
+        assert!(!d.to_string().contains("[REDACTED]"), "{d}");
+    }
+    // The image finding quotes the words the Secret's values also are.
+    let image = findings_of(&report, "policy/image-tag-commit");
+    let msg = image[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("registry.example.com/repository/password-manager:latest"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rendering_never_reads_inside_git() {
+    let repo = Repo::new();
+    repo.write(
+        "apps/web/kustomization.yaml",
+        "configMapGenerator:\n  - name: leak\n    files:\n      - ../../.git/config\n    envs:\n      - ../../.git/ci.env\n",
+    );
+    repo.commit("generator");
+    let token = "ghs_ABCDEFghijkl0123456789mnopqrSTUVWX";
+    let config = std::fs::read_to_string(repo.path().join(".git/config")).unwrap();
+    std::fs::write(
+        repo.path().join(".git/config"),
+        format!("{config}[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic {token}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join(".git/ci.env"),
+        format!("CI_TOKEN={token}\n"),
+    )
+    .unwrap();
+    // A link to the folder is refused the same way.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(".git", repo.path().join("apps/gitlink")).unwrap();
+    repo.write(
+        "apps/other/kustomization.yaml",
+        "configMapGenerator:\n  - name: leak\n    files:\n      - ../gitlink/config\n",
+    );
+    for args in [
+        &["render", "apps/web"][..],
+        &["render", "apps/other"][..],
+        &["check", ".", "--format", "json"][..],
+        &["check", ".", "--format", "human"][..],
+    ] {
+        let out = repo.kgate(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !text.contains(token) && !text.contains("ABCDEFghijkl"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text.contains("repositoryformatversion"),
+            "{args:?}: {text}"
+        );
+        if args[0] == "check" {
+            assert!(text.contains(".git"), "{args:?} says why: {text}");
+        }
+    }
 }

@@ -5,6 +5,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
 use serde_json::Value;
 
+use crate::check::secrets::ObjectSecrets;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::Manifest;
 use crate::schema::registry::{Compiled, Lookup, Registry};
@@ -195,8 +196,10 @@ fn validate(m: &Manifest, compiled: &Compiled, diags: &mut Vec<Diagnostic>) {
     if compiled.validator.is_valid(&m.json) {
         return;
     }
+    // Which fields hold secrets, decided once for the object: their values are never quoted.
+    let secrets = crate::check::secrets::classify(&m.json);
     for err in compiled.validator.iter_errors(&m.json) {
-        report(m, compiled, &err, diags);
+        report(m, compiled, &err, &secrets, diags);
     }
 }
 
@@ -233,11 +236,14 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// A short rendering of a value for a message (`string "abc"`, `boolean true`, `an object`);
-/// string contents only when they cannot be secret.
-fn show_value(v: &Value, pointer: &str) -> String {
+/// contents only when they cannot be secret: never for a field the secrets classifier calls
+/// secret (whatever its type: a PIN read as an integer, YAML 1.1's octal `0755`).
+fn show_value(v: &Value, pointer: &str, secrets: &ObjectSecrets) -> String {
+    let secret = secrets.touches(pointer);
     match v {
         Value::String(s) => {
-            if looks_sensitive_pointer(pointer)
+            if secret
+                || looks_sensitive_pointer(pointer)
                 || s.len() > 60
                 || crate::redact::value_looks_secret(s)
             {
@@ -250,12 +256,12 @@ fn show_value(v: &Value, pointer: &str) -> String {
         Value::Object(_) => "an object".into(),
         Value::Null => "null".into(),
         // An unquoted numeric password is a number: its digits are as secret as a string's.
-        // (A number in a Secret's `data` is hidden by the run's scrubbing instead, which knows
-        // the kind; a ConfigMap's `port: 8080` stays readable.)
-        Value::Number(_) if credential_pointer(pointer) => match json_type(v) {
+        // (A ConfigMap's `port: 8080` stays readable.)
+        Value::Number(_) if secret || credential_pointer(pointer) => match json_type(v) {
             "integer" => "an integer".into(),
             _ => "a number".into(),
         },
+        Value::Bool(_) if secret => "a boolean".into(),
         other => format!("{} `{other}`", json_type(other)),
     }
 }
@@ -292,6 +298,7 @@ fn report(
     m: &Manifest,
     compiled: &Compiled,
     err: &ValidationError<'_>,
+    secrets: &ObjectSecrets,
     diags: &mut Vec<Diagnostic>,
 ) {
     let pointer = err.instance_path().as_str().to_string();
@@ -369,7 +376,7 @@ fn report(
                 Severity::Error,
                 format!(
                     "`{field}` must be {want}, got {}",
-                    show_value(value, &pointer)
+                    show_value(value, &pointer, secrets)
                 ),
                 &pointer,
                 span,
@@ -400,7 +407,7 @@ fn report(
                 Severity::Error,
                 format!(
                     "`{field}` is {}, but must be one of: {}",
-                    show_value(value, &pointer),
+                    show_value(value, &pointer, secrets),
                     opts.join(", ")
                 ),
                 &pointer,
@@ -441,7 +448,7 @@ fn report(
                 Severity::Error,
                 format!(
                     "`{field}` must be {what}, got {}",
-                    show_value(value, &pointer)
+                    show_value(value, &pointer, secrets)
                 ),
                 &pointer,
                 span,
@@ -460,7 +467,7 @@ fn report(
                 .collect();
             if !branch_errors.is_empty() {
                 for e in branch_errors {
-                    report(m, compiled, e, diags);
+                    report(m, compiled, e, secrets, diags);
                 }
             } else {
                 let mut types: Vec<String> = Vec::new();
@@ -485,7 +492,7 @@ fn report(
                         } else {
                             types.join(" or ")
                         },
-                        show_value(value, &pointer)
+                        show_value(value, &pointer, secrets)
                     ),
                     &pointer,
                     span,

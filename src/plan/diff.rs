@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::merge_keys::merge_key;
-use crate::redact::{name_looks_secret, value_looks_secret, REDACTED};
+use crate::redact::REDACTED;
 
 /// One changed field. `before`/`after` are `null` when the field is absent on that side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,50 +30,109 @@ enum Seg {
 struct Ctx<'a> {
     group: &'a str,
     kind: &'a str,
-    secret_kind: bool,
     out: Vec<FieldChange>,
 }
 
 /// The changed fields between `before` and `after`, in document order of `after` (fields only
 /// in `before` follow the fields of their map).
+///
+/// Secret values (as [`crate::check::secrets::classify`] decides, on each side) are replaced by
+/// markers that keep them comparable — a changed password is still a change — and every
+/// marker becomes `[REDACTED]` before a change leaves here.
 pub fn diff_objects(group: &str, kind: &str, before: &Value, after: &Value) -> Vec<FieldChange> {
     let mut ctx = Ctx {
         group,
         kind,
-        secret_kind: group.is_empty() && kind == "Secret",
         out: Vec::new(),
     };
+    let before = marked(before);
+    let after = marked(after);
     let mut path = Vec::new();
-    diff(&mut ctx, &mut path, Some(before), Some(after), None);
+    diff(&mut ctx, &mut path, Some(&before), Some(&after));
+    for change in &mut ctx.out {
+        let b = unmark(&mut change.before);
+        let a = unmark(&mut change.after);
+        change.redacted |= a | b;
+    }
     ctx.out
 }
 
-fn diff(
-    ctx: &mut Ctx<'_>,
-    path: &mut Vec<Seg>,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    env_name: Option<&str>,
-) {
+/// Opens and closes a marker: characters that YAML and JSON objects do not hold by chance.
+const MARK: char = '\u{1}';
+
+/// `v` with each secret value (or secret part of a text) replaced by a marker holding a hash
+/// of it: equal secrets compare equal, changed ones differ, and none is in the copy.
+fn marked(v: &Value) -> Value {
+    use std::hash::{Hash, Hasher};
+    let verdict = crate::check::secrets::classify(v);
+    if verdict.is_empty() {
+        return v.clone();
+    }
+    let mark = |text: &str| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        format!("{MARK}{:016x}{MARK}", h.finish())
+    };
+    let mut out = v.clone();
+    for f in &verdict.fields {
+        let Some(field) = out.pointer_mut(&f.pointer) else {
+            continue;
+        };
+        if f.whole {
+            *field = Value::String(mark(&field.to_string()));
+        } else if let Value::String(s) = field {
+            let mut parts: Vec<&String> = f.texts.iter().collect();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for p in parts {
+                *s = s.replace(p.as_str(), &mark(p));
+            }
+        }
+    }
+    out
+}
+
+/// Replaces every marker in `v` by `[REDACTED]`; true if there was one.
+fn unmark(v: &mut Value) -> bool {
+    match v {
+        Value::String(s) if s.contains(MARK) => {
+            let mut out = String::new();
+            let mut inside = false;
+            for piece in s.split(MARK) {
+                if inside {
+                    out.push_str(REDACTED);
+                } else {
+                    out.push_str(piece);
+                }
+                inside = !inside;
+            }
+            *s = out;
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |acc, i| unmark(i) | acc),
+        Value::Object(map) => map.values_mut().fold(false, |acc, i| unmark(i) | acc),
+        _ => false,
+    }
+}
+
+fn diff(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, before: Option<&Value>, after: Option<&Value>) {
     match (before, after) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
-            let item_name = b.get("name").and_then(Value::as_str).or(env_name);
             for (k, bv) in b {
                 path.push(Seg::Key(k.clone()));
-                diff(ctx, path, a.get(k), Some(bv), item_name);
+                diff(ctx, path, a.get(k), Some(bv));
                 path.pop();
             }
             for (k, av) in a {
                 if !b.contains_key(k) {
                     path.push(Seg::Key(k.clone()));
-                    diff(ctx, path, Some(av), None, item_name);
+                    diff(ctx, path, Some(av), None);
                     path.pop();
                 }
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) if a != b => diff_lists(ctx, path, a, b),
         (a, b) if a == b => {}
-        (a, b) => push(ctx, path, a, b, env_name),
+        (a, b) => push(ctx, path, a, b),
     }
 }
 
@@ -86,7 +145,6 @@ fn diff_lists(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) 
             path,
             Some(&Value::Array(a.to_vec())),
             Some(&Value::Array(b.to_vec())),
-            None,
         );
     }
     if let Some(key) = list_key(ctx, path, a, b) {
@@ -95,14 +153,14 @@ fn diff_lists(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) 
             let k = id(item);
             let old = a.iter().find(|x| id(x) == k);
             path.push(Seg::Item(key, k));
-            diff(ctx, path, old, Some(item), None);
+            diff(ctx, path, old, Some(item));
             path.pop();
         }
         for item in a {
             let k = id(item);
             if !b.iter().any(|x| id(x) == k) {
                 path.push(Seg::Item(key, k));
-                diff(ctx, path, Some(item), None, None);
+                diff(ctx, path, Some(item), None);
                 path.pop();
             }
         }
@@ -110,7 +168,7 @@ fn diff_lists(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) 
     }
     for i in 0..a.len().max(b.len()) {
         path.push(Seg::Index(i));
-        diff(ctx, path, a.get(i), b.get(i), None);
+        diff(ctx, path, a.get(i), b.get(i));
         path.pop();
     }
 }
@@ -160,89 +218,14 @@ fn key_text(v: &Value) -> String {
     }
 }
 
-fn push(
-    ctx: &mut Ctx<'_>,
-    path: &[Seg],
-    before: Option<&Value>,
-    after: Option<&Value>,
-    env_name: Option<&str>,
-) {
-    let last_key = path.iter().rev().find_map(|s| match s {
-        Seg::Key(k) => Some(k.as_str()),
-        _ => None,
-    });
-    let in_secret_data = ctx.secret_kind
-        && matches!(path.first(), Some(Seg::Key(k)) if k == "data" || k == "stringData");
-    // `env: [{name: DB_PASSWORD, value: …}]`: the secret name is the item's, not the field's.
-    let by_name = last_key.is_some_and(name_looks_secret)
-        || (last_key == Some("value") && env_name.is_some_and(name_looks_secret));
-    let leaf_secret = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(value_looks_secret);
-    let whole = in_secret_data
-        || (by_name && (is_str(before) || is_str(after)))
-        || leaf_secret(before)
-        || leaf_secret(after);
-    let mut redacted = false;
-    let mut show = |v: Option<&Value>| -> Value {
-        match v {
-            None => Value::Null,
-            Some(_) if whole => {
-                redacted = true;
-                Value::String(REDACTED.into())
-            }
-            Some(v) => {
-                let mut v = v.clone();
-                if redact_nested(&mut v, last_key, in_secret_data) {
-                    redacted = true;
-                }
-                v
-            }
-        }
-    };
-    let b = show(before);
-    let a = show(after);
+fn push(ctx: &mut Ctx<'_>, path: &[Seg], before: Option<&Value>, after: Option<&Value>) {
+    let show = |v: Option<&Value>| v.cloned().unwrap_or(Value::Null);
     ctx.out.push(FieldChange {
         path: render_path(path),
-        before: b,
-        after: a,
-        redacted,
+        before: show(before),
+        after: show(after),
+        redacted: false,
     });
-}
-
-fn is_str(v: Option<&Value>) -> bool {
-    matches!(v, Some(Value::String(_)))
-}
-
-/// Replaces secret strings inside a value shown whole (an added list item, a new map); true if
-/// anything was replaced.
-pub fn redact_nested(v: &mut Value, key: Option<&str>, all: bool) -> bool {
-    match v {
-        Value::String(s) => {
-            let by_name =
-                key.is_some_and(name_looks_secret) && s.len() >= 4 && !s.starts_with("${");
-            if all || by_name || value_looks_secret(s) {
-                *s = REDACTED.to_string();
-                return true;
-            }
-            false
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |acc, i| redact_nested(i, None, all) | acc),
-        Value::Object(map) => {
-            let env_name = map.get("name").and_then(Value::as_str).map(str::to_string);
-            let mut any = false;
-            for (k, val) in map.iter_mut() {
-                let effective = if k == "value" {
-                    env_name.as_deref().or(Some("value"))
-                } else {
-                    Some(k.as_str())
-                };
-                any |= redact_nested(val, effective, all);
-            }
-            any
-        }
-        _ => false,
-    }
 }
 
 /// `spec.template.spec.containers[name=app].image`; keys that are not plain words are quoted:

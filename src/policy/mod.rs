@@ -161,6 +161,8 @@ impl Loader {
         engine.set_strict_builtin_errors(false);
         // Only fails for a name registered twice, which a fresh engine cannot have.
         let _ = guard::add_to(&mut engine);
+        // The built-in no_inline_secrets.rego asks the one credential classifier.
+        let _ = native::add_secrets_builtin(&mut engine);
         Loader {
             engine,
             modules: Vec::new(),

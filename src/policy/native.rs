@@ -46,33 +46,11 @@ pub struct NativePack {
     /// `apiVersion/kind` → namespaced (as `data.kgate.namespaced`).
     namespaced: BTreeMap<String, bool>,
     digest: Regex,
-    secret_name: Regex,
-    secret_value: Regex,
-    reference: Regex,
-    entropy_excluded: Regex,
-    assignment: Regex,
     quantity: Regex,
 }
 
 /// `default_pattern` of image_tag_commit.rego.
 const DEFAULT_IMAGE_TAG_PATTERN: &str = r"(^|[-_.])[0-9a-f]{7,40}($|[-_.])";
-
-/// `secret_name_pattern` of no_inline_secrets.rego.
-const SECRET_NAME: &str = r"(?i)(passw(or)?d|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key|signing[_-]?key|encryption[_-]?key|(^|_)pwd$|(^|_)pass$|(^|_)dsn$|connection[_-]?string)";
-
-/// `secret_value_patterns` of no_inline_secrets.rego.
-const SECRET_VALUES: &[&str] = &[
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-    r"^(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}$",
-    r"^github_pat_[A-Za-z0-9_]{20,}$",
-    r"^glpat-[A-Za-z0-9_-]{20,}$",
-    r"^xox[bpas]-[A-Za-z0-9-]{10,}$",
-    r"^(AKIA|ASIA)[A-Z0-9]{16}$",
-    r"^(sk|rk)_live_[A-Za-z0-9]{16,}$",
-    r"^AIza[0-9A-Za-z_-]{35}$",
-    r"^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}$",
-    r"^[a-z][a-z0-9+.-]*://[^/:@\s]+:[^/@\s$][^/@\s]*@",
-];
 
 impl NativePack {
     /// `image_tag_pattern` must already be validated (the config and CLI check it).
@@ -85,7 +63,6 @@ impl NativePack {
             .filter(|p| !p.is_empty())
             .unwrap_or(DEFAULT_IMAGE_TAG_PATTERN);
         let re = |p: &str| Regex::new(p).map_err(|e| format!("invalid regex `{p}`: {e}"));
-        let values: Vec<String> = SECRET_VALUES.iter().map(|p| format!("(?:{p})")).collect();
         Ok(NativePack {
             image_tag_pattern: re(pattern)?,
             own_registries: own_registries
@@ -97,11 +74,6 @@ impl NativePack {
             require_cpu_limit,
             namespaced: BTreeMap::new(),
             digest: re(r"@sha256:[0-9a-f]{64}$")?,
-            secret_name: re(SECRET_NAME)?,
-            secret_value: re(&values.join("|"))?,
-            reference: re(r"^\s*(\$\(.*\)|\$\{.*\})\s*$")?,
-            entropy_excluded: re(r"[\s/:.@]")?,
-            assignment: re(r"^\s*([A-Za-z0-9_.-]+)\s*[=:]\s*(\S+)\s*$")?,
             quantity: re(
                 r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$",
             )?,
@@ -281,108 +253,7 @@ impl NativePack {
     // ---- no_inline_secrets.rego
 
     fn no_inline_secrets(&self, input: &Value, containers: &[Container], out: &mut Findings) {
-        const PKG: &str = "kgate.no_inline_secrets";
-        for c in containers {
-            for (i, env) in entries(c.container.get("env")) {
-                let Some(Value::String(v)) = env.get("value") else {
-                    continue;
-                };
-                let name = env.get("name");
-                let name_says_secret = match name {
-                    Some(Value::String(n)) => self.secret_name.is_match(n),
-                    _ => false,
-                };
-                let path = [Seg::Key("env"), i.seg(), Seg::Key("value")];
-                if name_says_secret && !self.reference(v) {
-                    let (Some(who), Some(Value::String(n))) = (c.describe(), name) else {
-                        continue;
-                    };
-                    let msg = format!(
-                        "{who} sets env {n} to a literal value that looks like a credential; use valueFrom.secretKeyRef"
-                    );
-                    out.push(PKG, "deny", msg, &c.path, &path);
-                }
-                if !name_says_secret && self.looks_secret_value(v) {
-                    let Some(who) = c.describe() else { continue };
-                    let shown = name.map_or("?".to_string(), rego_to_string);
-                    let msg = format!(
-                        "{who} sets env {shown} to a value that looks like a credential; use valueFrom.secretKeyRef"
-                    );
-                    out.push(PKG, "deny", msg, &c.path, &path);
-                }
-            }
-        }
-        let core = api_group(input).is_empty();
-        match input.get("kind") {
-            Some(Value::String(k)) if k == "ConfigMap" && core => data_findings(
-                input,
-                ["data", "binaryData"],
-                |key, v| matches!(v, Value::String(v) if self.configmap_secret(key, v)),
-                |field, key| {
-                    format!(
-                    "ConfigMap {field} key {key} looks like a credential; store it in an encrypted Secret (SOPS, SealedSecrets) and reference it"
-                )
-                },
-                out,
-            ),
-            Some(Value::String(k)) if k == "Secret" && core && !truthy(input.get("sops")) => {
-                data_findings(
-                    input,
-                    ["data", "stringData"],
-                    |_, v| !matches!(v, Value::String(s) if s.starts_with("ENC[")),
-                    |field, key| {
-                        format!(
-                        "Secret {field} key {key} is stored in plain text in git; encrypt the Secret with SOPS or use a SealedSecret or ExternalSecret"
-                    )
-                    },
-                    out,
-                )
-            }
-            _ => {}
-        }
-    }
-
-    /// `reference(v)`: `$(VAR)`, `${VAR}`, or too short to be a secret.
-    fn reference(&self, v: &str) -> bool {
-        let t = v.trim();
-        (t.starts_with('$') && self.reference.is_match(v)) || t.chars().count() < 4
-    }
-
-    fn looks_secret_value(&self, v: &str) -> bool {
-        self.secret_value.is_match(v) || self.high_entropy(v)
-    }
-
-    fn high_entropy(&self, v: &str) -> bool {
-        let n = v.chars().count();
-        if !(24..=512).contains(&n) || self.entropy_excluded.is_match(v) {
-            return false;
-        }
-        if !(v.bytes().any(|b| b.is_ascii_digit())
-            && v.bytes().any(|b| b.is_ascii_lowercase())
-            && v.bytes().any(|b| b.is_ascii_uppercase()))
-        {
-            return false;
-        }
-        let mut distinct: Vec<char> = v.chars().collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        distinct.len() >= 16
-    }
-
-    fn configmap_secret(&self, key: &str, v: &str) -> bool {
-        if self.secret_name.is_match(key) && !self.reference(v) {
-            return true;
-        }
-        if self.looks_secret_value(v) {
-            return true;
-        }
-        v.split('\n').any(|line| {
-            self.assignment.captures(line).is_some_and(|cap| {
-                let name = cap.get(1).map_or("", |m| m.as_str());
-                let value = cap.get(2).map_or("", |m| m.as_str());
-                self.secret_name.is_match(name) && !self.reference(value)
-            })
-        })
+        out.0.extend(inline_secrets_with(input, containers));
     }
 
     // ---- namespace.rego
@@ -402,27 +273,6 @@ impl NativePack {
         if !has_namespace {
             let msg = format!("{} has no metadata.namespace", rego_to_string(kind));
             out.push("kgate.namespace", "warn", msg, &[Seg::Key("metadata")], &[]);
-        }
-    }
-}
-
-/// The `deny`s of no_inline_secrets.rego on the entries of a ConfigMap's or Secret's data maps
-/// that `flagged` selects; `message` gets the field and the `%q`-quoted key.
-fn data_findings(
-    input: &Value,
-    fields: [&'static str; 2],
-    flagged: impl Fn(&str, &Value) -> bool,
-    message: impl Fn(&str, &str) -> String,
-    out: &mut Findings,
-) {
-    for field in fields {
-        let Some(Value::Object(map)) = input.get(field) else {
-            continue;
-        };
-        for (key, _) in map.iter().filter(|(k, v)| flagged(k, v)) {
-            let msg = message(field, &go_quote(key));
-            let path = [Seg::Key(field), Seg::Owned(key.clone())];
-            out.push("kgate.no_inline_secrets", "deny", msg, &path, &[]);
         }
     }
 }
@@ -727,6 +577,175 @@ fn containers<'a>(pod_specs: &'a [PodSpec<'a>]) -> Vec<Container<'a>> {
         }
     }
     out
+}
+
+// ---- no_inline_secrets.rego (both engines: the Rego pack calls `kgate.inline_secrets`)
+
+const SECRETS_PKG: &str = "kgate.no_inline_secrets";
+
+/// The findings of `policy/no-inline-secrets` on one object. What is a credential is decided
+/// by [`crate::check::secrets::classify`], the same verdict every output's redaction uses; this
+/// only says where the policy looks (container env values, ConfigMap data, Secret data) and
+/// words the finding. The Rego pack gets exactly this list from its `kgate.inline_secrets`
+/// builtin.
+pub fn inline_secrets(input: &Value) -> Vec<NativeFinding> {
+    let pod_specs = pod_specs(input);
+    let containers = containers(&pod_specs);
+    let mut v = inline_secrets_with(input, &containers);
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn inline_secrets_with(input: &Value, containers: &[Container]) -> Vec<NativeFinding> {
+    use crate::check::secrets::{classify, is_core_secret, Why};
+    let mut out = Findings::default();
+    let secrets = classify(input);
+    if secrets.is_empty() {
+        return out.0;
+    }
+    for c in containers {
+        for (i, env) in entries(c.container.get("env")) {
+            let tail = [Seg::Key("env"), i.seg(), Seg::Key("value")];
+            let mut pointer = String::new();
+            for s in c.path.iter().chain(&tail) {
+                s.push_to(&mut pointer);
+            }
+            let Some(found) = secrets.at(&pointer) else {
+                continue;
+            };
+            let Some(who) = c.describe() else { continue };
+            let name = env.get("name").map_or("?".to_string(), rego_to_string);
+            let msg = if found.why == Why::Name {
+                format!("{who} sets env {name} to a literal value that looks like a credential; use valueFrom.secretKeyRef")
+            } else {
+                format!("{who} sets env {name} to a value that looks like a credential; use valueFrom.secretKeyRef")
+            };
+            out.push(SECRETS_PKG, "deny", msg, &c.path, &tail);
+        }
+    }
+    let core = api_group(input).is_empty();
+    match input.get("kind") {
+        Some(Value::String(k)) if k == "ConfigMap" && core => {
+            for field in ["data", "binaryData"] {
+                for (key, _) in entries(input.get(field)) {
+                    let path = [Seg::Key(field), key.seg()];
+                    let mut pointer = String::new();
+                    path.iter().for_each(|s| s.push_to(&mut pointer));
+                    if secrets.touches(&pointer) {
+                        let msg = format!(
+                            "ConfigMap {field} key {} looks like a credential; store it in an encrypted Secret (SOPS, SealedSecrets) and reference it",
+                            go_quote(&key.display())
+                        );
+                        out.push(SECRETS_PKG, "deny", msg, &path, &[]);
+                    }
+                }
+            }
+        }
+        Some(Value::String(k))
+            if k == "Secret" && is_core_secret(input) && !truthy(input.get("sops")) =>
+        {
+            // One finding per Secret, listing its plain keys: a Secret is encrypted (or
+            // replaced by a SealedSecret or ExternalSecret) as a whole.
+            let mut keys: Vec<(&'static str, Vec<String>)> = Vec::new();
+            for field in ["data", "stringData"] {
+                let prefix = format!("/{field}/");
+                let mut plain: Vec<String> = Vec::new();
+                for f in &secrets.fields {
+                    let Some(rest) = f.pointer.strip_prefix(&prefix) else {
+                        continue;
+                    };
+                    // SOPS keeps every value as ENC[…].
+                    if f.why != Why::SecretData || f.texts.iter().all(|t| t.starts_with("ENC[")) {
+                        continue;
+                    }
+                    let key = rest
+                        .split('/')
+                        .next()
+                        .unwrap_or(rest)
+                        .replace("~1", "/")
+                        .replace("~0", "~");
+                    if !plain.contains(&key) {
+                        plain.push(key);
+                    }
+                }
+                if !plain.is_empty() {
+                    // Sorted: the Rego engine sees objects with sorted keys.
+                    plain.sort();
+                    keys.push((field, plain));
+                }
+            }
+            if let Some((first, _)) = keys.first() {
+                let listed: Vec<String> = keys
+                    .iter()
+                    .map(|(field, ks)| {
+                        let quoted: Vec<String> = ks.iter().map(|k| go_quote(k)).collect();
+                        let word = if ks.len() == 1 { "key" } else { "keys" };
+                        format!("{field} {word} {}", quoted.join(", "))
+                    })
+                    .collect();
+                let count: usize = keys.iter().map(|(_, ks)| ks.len()).sum();
+                let verb = if count == 1 { "is" } else { "are" };
+                let msg = format!(
+                    "Secret {} {verb} stored in plain text in git; encrypt the Secret with SOPS or use a SealedSecret or ExternalSecret",
+                    listed.join(" and ")
+                );
+                out.push(SECRETS_PKG, "deny", msg, &[Seg::Key(*first)], &[]);
+            }
+        }
+        _ => {}
+    }
+    out.0
+}
+
+/// The findings of [`inline_secrets`] as the Rego pack's `deny` set holds them:
+/// `[{"msg": …, "path": [segments]}]` (array indices as numbers).
+pub fn inline_secrets_rego(input: &Value) -> Value {
+    let findings = inline_secrets(input);
+    Value::Array(
+        findings
+            .into_iter()
+            .map(|f| {
+                // A segment is an index where the object has an array (the Rego path holds a
+                // number there), a key elsewhere.
+                let mut at = Some(input);
+                let path: Vec<Value> = crate::yaml::split_pointer(&f.pointer)
+                    .into_iter()
+                    .map(|seg| match at {
+                        Some(Value::Array(items)) => {
+                            let i = seg.parse::<usize>().unwrap_or(usize::MAX);
+                            at = items.get(i);
+                            Value::from(i)
+                        }
+                        other => {
+                            at = other.and_then(|v| v.get(seg.as_str()));
+                            Value::String(seg)
+                        }
+                    })
+                    .collect();
+                serde_json::json!({"msg": f.msg, "path": path})
+            })
+            .collect(),
+    )
+}
+
+/// Registers `kgate.inline_secrets(obj)` on a Rego engine: [`inline_secrets_rego`] of `obj`.
+/// The Rego pack's no_inline_secrets.rego is written against it, so that the Rego engine and the
+/// compiled pack take the credential verdict from the same code.
+pub fn add_secrets_builtin(engine: &mut regorus::Engine) -> anyhow::Result<()> {
+    engine.add_extension(
+        "kgate.inline_secrets".to_string(),
+        1,
+        Box::new(|args: Vec<regorus::Value>| {
+            let input = match args.first() {
+                Some(v) if *v != regorus::Value::Undefined => {
+                    serde_json::from_str::<Value>(&v.to_json_str()?)?
+                }
+                _ => Value::Null,
+            };
+            regorus::Value::from_json_str(&inline_secrets_rego(&input).to_string())
+        }),
+    )
 }
 
 // ---- Rego value helpers

@@ -29,16 +29,6 @@ fn relative(path: &Path, root: &Path) -> String {
     s.trim_start_matches("./").trim_matches('/').to_string()
 }
 
-fn node_get_mut<'n>(node: &'n mut Node, key: &str) -> Option<&'n mut Node> {
-    match &mut node.value {
-        Value::Map(entries) => entries
-            .iter_mut()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 /// Secret values inside any string (e.g. substituted into an env value) become `[REDACTED]`.
 fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
     match &mut node.value {
@@ -56,26 +46,6 @@ fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
 
 /// Renders `path`. Secret values are masked in the YAML unless `show_secrets` (the user asked
 /// for the real stream, to pipe into `kubectl apply`); findings are masked either way.
-/// The values of a core Secret's `data`/`stringData`.
-fn collect_secret_values(
-    node: &Node,
-    m: &crate::manifest::Manifest,
-    secrets: &mut BTreeSet<String>,
-) {
-    if m.resource.kind != "Secret" || !m.group().is_empty() {
-        return;
-    }
-    for field in ["data", "stringData"] {
-        if let Some(Value::Map(entries)) = node.get(field).map(|n| &n.value) {
-            secrets.extend(
-                entries
-                    .iter()
-                    .filter_map(|(_, v)| crate::render::tree::scalar_text(v)),
-            );
-        }
-    }
-}
-
 pub fn render_path(
     path: &str,
     max_file_size: u64,
@@ -141,44 +111,41 @@ pub fn render_path(
             }
         }
     }
-    let mut secrets = BTreeSet::new();
+    // Values that substitution put into objects (a Flux variable named like a credential, a
+    // substituteFrom Secret's value): scrubbed from every rendered string and finding.
+    let mut substituted = BTreeSet::new();
     let mut diagnostics = Vec::new();
     for r in &rendered {
-        secrets.extend(r.secrets.values.iter().cloned());
+        substituted.extend(r.secrets.values.iter().cloned());
+        substituted.extend(r.secrets.global.iter().cloned());
         diagnostics.extend(r.diagnostics.iter().cloned());
     }
+    let mut scrubber = crate::redact::Scrubber::default();
+    scrubber.add_global(substituted.iter().cloned());
     let mut nodes = Vec::new();
     for r in &rendered {
         for m in &r.manifests {
             let mut node = m.node.clone();
-            // Collected either way, so the findings stay masked.
-            collect_secret_values(&node, m, &mut secrets);
+            // What is secret is decided once for every output (check::secrets): Secret data,
+            // credentials by name or shape anywhere, secret parts of longer texts.
+            let found = crate::redact::find_secrets_in(m, &files);
+            let mut scope: BTreeSet<String> = BTreeSet::from([m.file.path.clone()]);
+            scope.extend(found.spans.iter().map(|(id, _, _)| files.path(*id)));
+            let scope: Vec<String> = scope.into_iter().collect();
+            scrubber.add(&found, &scope, Some(&m.resource));
             if show_secrets {
                 nodes.push(node);
                 continue;
             }
-            if m.resource.kind == "Secret" && m.group().is_empty() {
-                for field in ["data", "stringData"] {
-                    if let Some(Value::Map(entries)) =
-                        node_get_mut(&mut node, field).map(|n| &mut n.value)
-                    {
-                        for (_, v) in entries.iter_mut() {
-                            v.value = Value::String(crate::redact::REDACTED.to_string());
-                        }
-                    }
-                }
-            }
-            // Credentials by name or shape anywhere else (a ConfigMap's `API_TOKEN`, an env
-            // `DB_PASSWORD`), as the check run masks them.
-            crate::redact::redact_tree(&mut node);
-            scrub_node(&mut node, &secrets);
+            crate::redact::redact_object(&mut node, &m.json);
+            scrub_node(&mut node, &substituted);
             nodes.push(node);
         }
     }
     let refs: Vec<&Node> = nodes.iter().collect();
     let yaml = emit::to_yaml_stream(&refs);
     let mut diagnostics = attribute_and_merge(&files, diagnostics);
-    crate::pipeline::scrub_all(&mut diagnostics, &secrets);
+    scrubber.scrub_all(&mut diagnostics);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     diagnostics.dedup();
     let lines = diagnostics

@@ -150,6 +150,16 @@ impl<'r, 'a> Build<'r, 'a> {
     /// Resolves a path written in a kustomization in `dir`; escapes are findings.
     pub fn resolve(&mut self, dir: &str, rel: &str, span: Span) -> Option<String> {
         match normalize(dir, rel) {
+            // The `.git` folder is no input of any build, and a CI checkout leaves its token
+            // there (`http.extraheader`): a generator must not turn it into output.
+            Some(p) if p.split('/').any(|c| c == ".git") => {
+                self.error(
+                    "render/outside-root",
+                    format!("`{rel}` is inside the `.git` folder; kgate never reads it"),
+                    span,
+                );
+                None
+            }
             Some(p) => Some(p),
             None => {
                 self.error(
