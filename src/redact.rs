@@ -920,7 +920,8 @@ mod tests {
         );
         assert_eq!(
             masked,
-            "kind: Secret\nstringData:\n  user: **********\n  password: **********\n  other: **\n"
+            // The quote left open makes the next line part of the value: masked whole.
+            "kind: Secret\nstringData:\n  user: **********\n  password: **********\n  *********\n"
         );
         assert!(values.contains("admin-user") && values.contains("hunter22x"));
         let (masked, values) = masked_text(

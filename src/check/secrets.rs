@@ -608,12 +608,19 @@ fn distinct(s: &str) -> usize {
     c.len()
 }
 
-/// `db-password`, `api_token`, `password`: a lower-case identifier that itself names a
-/// credential is the key of a Secret (`secretKey: db-password`), not a value.
+/// `db-password`, `api_token`, `password`: a short lower-case identifier without digits that
+/// ends in a credential word is the key of a Secret (`secretKey: db-password`), not a value.
+/// (`hunter2-very-secret` has a digit: a value.)
 fn names_a_credential(t: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^[a-z][a-z0-9]*([-_.][a-z0-9]+)*$").expect("regex"));
-    re.is_match(t) && name_is_credential(t)
+    let re = RE.get_or_init(|| Regex::new(r"^[a-z]+([-_.][a-z]+){0,2}$").expect("regex"));
+    if !re.is_match(t) {
+        return false;
+    }
+    let w = words(t);
+    w.last()
+        .is_some_and(|last| HOLDS.contains(&last.as_str()) || last == "key")
+        && name_is_credential(t)
 }
 
 /// The token formats that are credentials whatever their name, matched inside a text.

@@ -45,8 +45,8 @@ pub fn diff_objects(group: &str, kind: &str, before: &Value, after: &Value) -> V
         kind,
         out: Vec::new(),
     };
-    let before = marked(before);
-    let after = marked(after);
+    let before = marked(group, kind, before);
+    let after = marked(group, kind, after);
     let mut path = Vec::new();
     diff(&mut ctx, &mut path, Some(&before), Some(&after));
     for change in &mut ctx.out {
@@ -62,9 +62,19 @@ const MARK: char = '\u{1}';
 
 /// `v` with each secret value (or secret part of a text) replaced by a marker holding a hash
 /// of it: equal secrets compare equal, changed ones differ, and none is in the copy.
-fn marked(v: &Value) -> Value {
+fn marked(group: &str, kind: &str, v: &Value) -> Value {
     use std::hash::{Hash, Hasher};
-    let verdict = crate::check::secrets::classify(v);
+    // The classifier reads the kind from the object; the plan knows it even for a fragment.
+    let mut typed = v.clone();
+    if let Value::Object(map) = &mut typed {
+        map.entry("kind")
+            .or_insert_with(|| Value::String(kind.to_string()));
+        if group.is_empty() {
+            map.entry("apiVersion")
+                .or_insert_with(|| Value::String("v1".to_string()));
+        }
+    }
+    let verdict = crate::check::secrets::classify(&typed);
     if verdict.is_empty() {
         return v.clone();
     }
