@@ -421,11 +421,9 @@ pub fn text_secrets(file: &crate::source::SourceFile) -> Secrets {
             mask_parts(value, value_start, &mut out, &mut add);
         }
         if let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') {
-            if !closes_quote(&value[1..], q) {
-                // A quoted value that goes on over the next lines: they are the same value.
-                if whole {
-                    state.open_quote = Some(q);
-                }
+            // A quoted value that goes on over the next lines: they are the same value.
+            if whole && !closes_quote(&value[1..], q) {
+                state.open_quote = Some(q);
             }
         }
     }

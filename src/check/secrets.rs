@@ -548,14 +548,14 @@ pub fn is_placeholder(s: &str) -> bool {
     if stripped.len() != t.len() && stripped.trim().chars().count() < 4 {
         return true;
     }
-    if t.starts_with('$') && !t.contains(char::is_whitespace) && t.len() > 1 {
-        // `$DB_PASSWORD`, `$1`: a shell variable.
-        if t[1..]
+    // `$DB_PASSWORD`, `$1`: a shell variable.
+    if t.len() > 1
+        && t.starts_with('$')
+        && t[1..]
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '{' || c == '}')
-        {
-            return true;
-        }
+    {
+        return true;
     }
     if t.starts_with('<') && t.ends_with('>') && !t.contains('\n') {
         // `<path:…>`, `<your-password>`: a marker or a fill-me-in.
