@@ -426,6 +426,14 @@ pub struct RenderArgs {
     /// Largest file read, in bytes (suffixes k, M, G, Ki, Mi, Gi).
     #[arg(long, default_value = "32Mi", value_parser = crate::limits::parse_size)]
     pub max_file_size: u64,
+
+    /// Most objects the kustomization may render.
+    #[arg(long, value_name = "N", default_value_t = crate::limits::DEFAULT_MAX_RENDERED_OBJECTS)]
+    pub max_rendered_objects: usize,
+
+    /// Most nodes one rendered object may grow to.
+    #[arg(long, value_name = "N", default_value_t = crate::limits::DEFAULT_MAX_RENDERED_NODES)]
+    pub max_rendered_nodes: usize,
 }
 
 #[derive(Debug, Clone, Args)]

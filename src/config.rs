@@ -36,6 +36,8 @@ const KEYS: &[&str] = &[
     "max_depth",
     "policy_timeout",
     "memory_target",
+    "max_rendered_objects",
+    "max_rendered_nodes",
 ];
 
 const EXCEPTION_KEYS: &[&str] = &[
@@ -354,6 +356,8 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "max_documents" => config.limits.max_documents = Some(r.count(v, key)?),
             "max_nodes" => config.limits.max_nodes = Some(r.count(v, key)?),
             "max_depth" => config.limits.max_depth = Some(r.count(v, key)?),
+            "max_rendered_objects" => config.limits.max_rendered_objects = Some(r.count(v, key)?),
+            "max_rendered_nodes" => config.limits.max_rendered_nodes = Some(r.count(v, key)?),
             "policy_timeout" => {
                 let text = r.string(v, key)?;
                 let d = crate::limits::parse_duration(&text)
@@ -518,7 +522,8 @@ reason: sized by VPA\n    expires: 2030-01-31\n";
     #[test]
     fn reads_the_limits() {
         let text = "max_file_size: 64Mi\nmax_documents: 10\nmax_nodes: 5000\nmax_depth: 50\n\
-policy_timeout: 250ms\nmemory_target: 1073741824\n";
+policy_timeout: 250ms\nmemory_target: 1073741824\nmax_rendered_objects: 7\n\
+max_rendered_nodes: 900\n";
         let c = parse(".kgate.yaml", text, Path::new("")).unwrap();
         assert_eq!(
             c.limits,
@@ -529,6 +534,8 @@ policy_timeout: 250ms\nmemory_target: 1073741824\n";
                 max_depth: Some(50),
                 policy_timeout: Some(std::time::Duration::from_millis(250)),
                 memory_target: Some(1 << 30),
+                max_rendered_objects: Some(7),
+                max_rendered_nodes: Some(900),
             }
         );
         let err = parse("c.yaml", "max_nodes: lots\n", Path::new("")).unwrap_err();

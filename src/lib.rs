@@ -438,6 +438,9 @@ fn apply_limits(l: &limits::RunLimits, opts: &mut pipeline::CheckOptions) {
     opts.policy.time_limit = Some(l.policy_timeout);
     if let Some(r) = &mut opts.render {
         r.max_file_size = l.max_file_size;
+        r.limits = l.yaml;
+        r.max_objects = l.max_rendered_objects;
+        r.max_object_nodes = l.max_rendered_nodes;
     }
 }
 
@@ -685,8 +688,14 @@ fn write_to(path: Option<&str>, text: &str) -> Result<(), String> {
 fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
     let mut yaml = String::new();
     let mut failed = false;
+    let opts = render::RenderOptions {
+        max_file_size: args.max_file_size,
+        max_objects: args.max_rendered_objects,
+        max_object_nodes: args.max_rendered_nodes,
+        ..render::RenderOptions::default()
+    };
     for path in &args.paths {
-        let out = render::cli::render_path(path, args.max_file_size, args.show_secrets)?;
+        let out = render::cli::render_path(path, &opts, args.show_secrets)?;
         if !yaml.is_empty() && !out.yaml.is_empty() && !out.yaml.starts_with("---") {
             yaml.push_str("---\n");
         }

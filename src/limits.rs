@@ -14,6 +14,11 @@ use clap::Args;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 /// Default `--policy-timeout`: wall-clock time the Rego policies may spend on one object.
 pub const DEFAULT_POLICY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `--max-rendered-objects`: objects one kustomization or Flux Kustomization may render.
+pub const DEFAULT_MAX_RENDERED_OBJECTS: usize = 50_000;
+/// Default `--max-rendered-nodes`: nodes (mapping entries, list items, scalars) of one rendered
+/// object, the same bound a single YAML document has by default (`--max-nodes`).
+pub const DEFAULT_MAX_RENDERED_NODES: usize = 1_000_000;
 /// Default `--memory-target`.
 pub const DEFAULT_MEMORY_TARGET: u64 = 8 * 1024 * 1024 * 1024;
 /// How many bytes of memory one byte of loaded YAML costs at peak, as the memory target
@@ -52,6 +57,15 @@ pub struct LimitArgs {
     /// in path order while 64 × their total size fits, later ones are refused [default: 8Gi].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_target: Option<u64>,
+
+    /// Most objects one kustomization or Flux Kustomization may render [default: 50000].
+    #[arg(long, value_name = "N")]
+    pub max_rendered_objects: Option<usize>,
+
+    /// Most nodes one rendered object may grow to through patches, replacements and
+    /// generators [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_rendered_nodes: Option<usize>,
 }
 
 /// The same limits as written in `.kgate.yaml`.
@@ -63,6 +77,8 @@ pub struct LimitSettings {
     pub max_depth: Option<usize>,
     pub policy_timeout: Option<Duration>,
     pub memory_target: Option<u64>,
+    pub max_rendered_objects: Option<usize>,
+    pub max_rendered_nodes: Option<usize>,
 }
 
 /// The limits of one run, resolved.
@@ -72,6 +88,8 @@ pub struct RunLimits {
     pub yaml: crate::yaml::Limits,
     pub policy_timeout: Duration,
     pub memory_target: u64,
+    pub max_rendered_objects: usize,
+    pub max_rendered_nodes: usize,
 }
 
 impl Default for RunLimits {
@@ -81,6 +99,8 @@ impl Default for RunLimits {
             yaml: crate::yaml::Limits::default(),
             policy_timeout: DEFAULT_POLICY_TIMEOUT,
             memory_target: DEFAULT_MEMORY_TARGET,
+            max_rendered_objects: DEFAULT_MAX_RENDERED_OBJECTS,
+            max_rendered_nodes: DEFAULT_MAX_RENDERED_NODES,
         }
     }
 }
@@ -110,6 +130,14 @@ impl RunLimits {
                 .memory_target
                 .or(cfg.memory_target)
                 .unwrap_or(d.memory_target),
+            max_rendered_objects: cli
+                .max_rendered_objects
+                .or(cfg.max_rendered_objects)
+                .unwrap_or(d.max_rendered_objects),
+            max_rendered_nodes: cli
+                .max_rendered_nodes
+                .or(cfg.max_rendered_nodes)
+                .unwrap_or(d.max_rendered_nodes),
         }
     }
 

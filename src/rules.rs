@@ -356,6 +356,16 @@ vendor the remote base into the repository, or accept that those objects are not
 it under \"not verified\".",
     },
     Rule {
+        code: "render/incomplete",
+        severity: Severity::Note,
+        summary: "a patch matches nothing, but the build left out a remote resource",
+        docs: "A strategic merge patch without `target` names an object that is not among the \
+rendered resources, and the same build has a remote resource, component or patch that kgate did \
+not fetch (`render/unsupported`). The object probably comes from there, so this is a note and not \
+the `render/invalid` error kustomize would give for a patch that matches nothing.\n\nFix: vendor \
+the remote base into the repository to have it checked.",
+    },
+    Rule {
         code: "render/outside-root",
         severity: Severity::Error,
         summary: "a kustomization refers to a path outside the repository",
@@ -373,9 +383,15 @@ built. kustomize fails on it; kgate stops that branch and reports the chain.",
     Rule {
         code: "render/limit",
         severity: Severity::Error,
-        summary: "kustomizations are nested too deep",
-        docs: "Rendering follows at most 32 nested kustomizations, so a hostile repository cannot \
-make a run endless.",
+        summary: "a render grew past a limit (nesting, objects, object size)",
+        docs: "Rendering is bounded so that a hostile repository cannot make a run endless or \
+exhaust the runner's memory:\n\n- at most 32 nested kustomizations;\n- at most \
+`--max-rendered-objects` objects per kustomization or Flux Kustomization (`max_rendered_objects` in \
+`.kgate.yaml`, default 50000; each inclusion of a kustomization counts as a build, so a diamond \
+of overlays stops too);\n- at most `--max-rendered-nodes` nodes in one rendered object \
+(`max_rendered_nodes`, default 1000000), which JSON 6902 `copy` operations or replacements could \
+otherwise double again and again.\n\nThe finding is at the line where the limit was hit; the \
+objects rendered so far are still checked.",
     },
     Rule {
         code: "render/missing",

@@ -651,3 +651,108 @@ fn check_renders_extensionless_kustomization_files_and_no_render_checks_raw() {
         "{json:#}"
     );
 }
+
+const PLAIN_CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\ndata:\n  a: b\n";
+
+#[test]
+fn remote_resources_are_unsupported_and_their_consequences_are_notes() {
+    let dir = repo(&[
+        (
+            "app/kustomization.yaml",
+            "resources:\n- github.com/example/platform//base?ref=v1.2.0\n- local.yaml\npatches:\n- path: https://raw.githubusercontent.com/example/platform/main/patch.yaml\n- path: replicas.yaml\nreplacements:\n- source:\n    kind: ConfigMap\n    name: remote-settings\n  targets:\n  - select:\n      kind: ConfigMap\n    fieldPaths: [data.a]\n",
+        ),
+        ("app/local.yaml", PLAIN_CM),
+        (
+            "app/replicas.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: remote-app\nspec:\n  replicas: 3\n",
+        ),
+        // The same patch without any remote resource is kustomize's failure.
+        (
+            "local/kustomization.yaml",
+            "resources:\n- local.yaml\npatches:\n- path: replicas.yaml\n",
+        ),
+        ("local/local.yaml", PLAIN_CM),
+        (
+            "local/replicas.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: remote-app\nspec:\n  replicas: 3\n",
+        ),
+    ]);
+    let f = render_findings(dir.path(), "app");
+    assert_eq!(
+        f,
+        vec![
+            ("render/unsupported".into(), "kustomization.yaml".into(), 2),
+            ("render/unsupported".into(), "kustomization.yaml".into(), 5),
+            ("render/incomplete".into(), "replicas.yaml".into(), 1),
+            ("render/incomplete".into(), "kustomization.yaml".into(), 8),
+        ]
+    );
+    // The URL is named as written, never joined to the folder as a local path.
+    let files = Files::new();
+    let r = render_dir(&DiskFs::new(dir.path()), &files, "app", &RenderOptions::default());
+    assert!(r.diagnostics.iter().all(|d| !d.message.contains("app/https")));
+    assert!(r.diagnostics.iter().any(|d| d
+        .message
+        .contains("https://raw.githubusercontent.com/example/platform/main/patch.yaml")));
+    assert_eq!(
+        render_findings(dir.path(), "local"),
+        vec![("render/invalid".into(), "replicas.yaml".into(), 1)]
+    );
+}
+
+#[test]
+fn outside_a_git_repository_an_absolute_overlay_reads_its_base() {
+    // No `.git` anywhere above: kubectl kustomize reads `../../base` from any folder.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("deploy");
+    for (path, text) in [
+        (
+            "base/kustomization.yaml",
+            "resources:\n- configmap.yaml\n",
+        ),
+        (
+            "base/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\nbogus: 1\n",
+        ),
+        (
+            "overlays/prod/kustomization.yaml",
+            "namespace: prod\nresources:\n- ../../base\n",
+        ),
+    ] {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let overlay = root.join("overlays/prod");
+    let out = kgate()
+        .args(["check", "--format", "json", "--no-builtin-policies"])
+        .arg(&overlay)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = findings(&json);
+    assert!(
+        f.iter().all(|d| d["code"] != "render/outside-root"),
+        "{f:#?}"
+    );
+    let unknown = f
+        .iter()
+        .find(|d| d["code"] == "schema/unknown-field")
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert!(unknown["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("deploy/base/configmap.yaml"));
+    assert_eq!(out.status.code(), Some(1));
+    // `kgate render` reads it the same way.
+    let out = kgate()
+        .arg("render")
+        .arg(&overlay)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("namespace: prod") && text.contains("name: settings"), "{text}");
+}

@@ -48,16 +48,13 @@ fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
 /// for the real stream, to pipe into `kubectl apply`); findings are masked either way.
 pub fn render_path(
     path: &str,
-    max_file_size: u64,
+    opts: &RenderOptions,
     show_secrets: bool,
 ) -> Result<RenderOutput, String> {
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
     let files = Files::new();
-    let opts = RenderOptions {
-        max_file_size,
-        ..RenderOptions::default()
-    };
+    let max_file_size = opts.max_file_size;
     let (root_dir, target) = if meta.is_dir() {
         (p.to_path_buf(), None)
     } else {
@@ -71,7 +68,7 @@ pub fn render_path(
     };
     let root = repo_root(&root_dir.to_string_lossy());
     let vfs = DiskFs::new(&root);
-    let renderer = Renderer::new(&vfs, &files, &opts);
+    let renderer = Renderer::new(&vfs, &files, opts);
     let mut rendered = Vec::new();
     match target {
         None => rendered.push(render_dir_with(&renderer, &relative(p, &root))),

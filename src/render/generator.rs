@@ -134,14 +134,10 @@ fn generate(
             }
             let col = line.chars().count() - trimmed.chars().count();
             let span = file.span(i + 1, col, i + 1, line.chars().count());
-            match trimmed.split_once('=') {
-                Some((key, value)) => put(b, key.to_string(), tree::string(value, span)),
-                None => b.error(
-                    "render/invalid",
-                    format!("`{trimmed}` has no `=`: kustomize would read it from its own environment, kgate does not"),
-                    span,
-                ),
-            }
+            // A line without `=` is a key with an empty value: kustomize v5 (as
+            // `kubectl kustomize` 5.8 prints it) does not read the value from its environment.
+            let (key, value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+            put(b, key.to_string(), tree::string(value, span));
         }
     }
     for item in entry

@@ -35,7 +35,7 @@ pub struct RenderedSet {
 }
 
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
-/// else the folder itself. Rendering never reads above it.
+/// else [`outside_git_root`]. Rendering never reads above it.
 ///
 /// Ancestors are taken lexically, but never by dropping a `..` component: the parent of
 /// `../other/repo` may be `..`, but the empty path (the working directory) is not an ancestor of
@@ -60,16 +60,45 @@ pub fn repo_root(path: &str) -> PathBuf {
         }
         cur = p.parent();
     }
-    // Not in a git repository: the working directory when the path is inside it, else the
-    // folder itself.
-    if given.is_relative()
-        && !given
+    outside_git_root(&given)
+}
+
+/// The rendering boundary of a path that is in no git repository, chosen so that
+/// `kgate check /abs/overlays/prod` reads its `../../base` as `kubectl kustomize` does: the
+/// working directory when it contains the path, else the root of the file system. A relative
+/// path that climbs out of the working directory (`../x/overlays/prod`) is bounded by the
+/// outermost folder it names (`..`), since shown paths keep the form the user wrote.
+fn outside_git_root(given: &Path) -> PathBuf {
+    use std::path::Component;
+    if given.is_relative() {
+        let ups: PathBuf = given
             .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-    {
-        return PathBuf::from(".");
+            .take_while(|c| matches!(c, Component::ParentDir | Component::CurDir))
+            .filter(|c| matches!(c, Component::ParentDir))
+            .collect();
+        if ups.as_os_str().is_empty() && !given.components().any(|c| c == Component::ParentDir) {
+            return PathBuf::from(".");
+        }
+        if !ups.as_os_str().is_empty()
+            && !given
+                .components()
+                .skip(ups.components().count())
+                .any(|c| c == Component::ParentDir)
+        {
+            return ups;
+        }
+        // `a/../../b`: no lexical folder contains it; keep the folder itself.
+        return given.to_path_buf();
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        if given.starts_with(&cwd) {
+            return cwd;
+        }
     }
     given
+        .components()
+        .take_while(|c| matches!(c, Component::Prefix(_) | Component::RootDir))
+        .collect()
 }
 
 fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
@@ -386,16 +415,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outside = dir.path().join("outside");
         std::fs::create_dir_all(outside.join("repo")).unwrap();
-        // An absolute path outside any repository is its own root.
+        // An absolute path outside any repository and outside the working directory is
+        // bounded by the file system's root, so its `../../base` renders as kustomize's does.
         let p = outside.join("repo");
-        assert_eq!(super::repo_root(p.to_str().unwrap()), p);
+        assert_eq!(
+            super::repo_root(p.to_str().unwrap()),
+            std::path::Path::new("/")
+        );
         // With a .git above it, that folder is the root.
         std::fs::create_dir(outside.join(".git")).unwrap();
         assert_eq!(super::repo_root(p.to_str().unwrap()), outside);
-        // `../x` never resolves to the working directory (which may be a git repository).
+        // `../x` never resolves to the working directory (which may be a git repository):
+        // its boundary is the `..` it climbs to.
         assert_eq!(
             super::repo_root("../no-such-dir/x"),
-            std::path::PathBuf::from("../no-such-dir/x")
+            std::path::PathBuf::from("..")
         );
+        assert_eq!(super::repo_root("apps/web"), std::path::PathBuf::from("."));
     }
 }

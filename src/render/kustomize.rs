@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{
-    generator, kustomization_file, patch, transform, tree, RenderOptions, Rendered, Renderer,
+    builtin, generator, kustomization_file, patch, replace, transform, tree, RenderOptions,
+    Rendered, Renderer,
 };
 use crate::diagnostic::Severity;
 use crate::manifest::Manifest;
@@ -76,6 +77,11 @@ const SUPPORTED: &[&str] = &[
     "generatorOptions",
     "buildMetadata",
     "sortOptions",
+    "generators",
+    "transformers",
+    "replacements",
+    "vars",
+    "configurations",
 ];
 
 /// Keys kgate knows and refuses to run or does not implement.
@@ -86,18 +92,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "helmChartInflationGenerator",
         "Helm charts are not rendered by kgate",
     ),
-    ("generators", "generator plugins are never run by kgate"),
-    ("transformers", "transformer plugins are never run by kgate"),
     ("validators", "validator plugins are never run by kgate"),
     (
         "openapi",
         "custom OpenAPI schemas for kustomize are not supported",
-    ),
-    ("replacements", "replacements are not implemented by kgate"),
-    ("vars", "vars are not implemented by kgate"),
-    (
-        "configurations",
-        "custom transformer configurations are not implemented by kgate",
     ),
     (
         "crds",
@@ -125,6 +123,17 @@ pub(crate) struct Build<'r, 'a> {
     stack: Vec<String>,
     /// `sortOptions` of the top-level kustomization (only it decides the output order).
     sort_options: Option<Node>,
+    /// A remote resource or component was left out: a patch that matches nothing may have
+    /// been meant for its objects.
+    pub unrendered: bool,
+    /// `vars:` met so far; resolved against the final objects.
+    pub vars: Vec<replace::Var>,
+    /// `--max-rendered-objects` was already reported for this build.
+    objects_refused: bool,
+    /// Kustomizations built so far (an inclusion reached twice is built twice).
+    builds: usize,
+    /// Field specs: kustomize's defaults plus every `configurations:` file met so far.
+    pub config: super::fieldspec::Config,
 }
 
 impl<'r, 'a> Build<'r, 'a> {
@@ -134,11 +143,21 @@ impl<'r, 'a> Build<'r, 'a> {
             out: Rendered::default(),
             stack: Vec::new(),
             sort_options: None,
+            unrendered: false,
+            objects_refused: false,
+            builds: 0,
+            vars: Vec::new(),
+            config: super::fieldspec::Config::defaults(),
         }
     }
 
     pub fn error(&mut self, code: &str, message: impl Into<String>, span: Span) {
         let d = self.r.diag(code, Severity::Error, message, span);
+        self.out.diagnostics.push(d);
+    }
+
+    pub fn note(&mut self, code: &str, message: impl Into<String>, span: Span) {
+        let d = self.r.diag(code, Severity::Note, message, span);
         self.out.diagnostics.push(d);
     }
 
@@ -232,6 +251,18 @@ impl<'r, 'a> Build<'r, 'a> {
         via: Option<Span>,
     ) -> Vec<Res> {
         let at = via.unwrap_or_default();
+        if self.objects_refused {
+            // Past --max-rendered-objects nothing more is added: do not build what would be
+            // thrown away (a diamond of overlays is exponential in its depth).
+            return acc;
+        }
+        // Each inclusion is a build of its own (kustomize does the same): a diamond of empty
+        // overlays is exponential without producing one object, so builds count too.
+        self.builds += 1;
+        if self.builds > self.r.opts.max_objects {
+            self.room_for(usize::MAX, at);
+            return acc;
+        }
         if self.stack.iter().any(|d| d == dir) {
             let chain = self.stack.join(" → ");
             self.error(
@@ -325,7 +356,9 @@ impl<'r, 'a> Build<'r, 'a> {
                 self.resource(dir, &entry, span, depth, &mut res);
             }
         }
+        self.configurations(dir, k);
         generator::run(self, dir, k, &mut res);
+        builtin::generators(self, dir, k, depth, &mut res);
         for (entry, span) in self.strings(k, "components") {
             if is_remote(&entry) {
                 self.remote(&entry, span);
@@ -336,14 +369,41 @@ impl<'r, 'a> Build<'r, 'a> {
                 res = self.kustomization(&sub, res, depth + 1, Some(span));
             }
         }
+        // kustomize's order of built-in transformers (api/internal/target/kusttarget_configplugin.go).
+        patch::run_smp(self, dir, k, &mut res);
+        patch::run_patches(self, dir, k, &mut res);
         transform::namespace(self, k, &mut res);
-        patch::run(self, dir, k, &mut res);
+        transform::prefix_suffix(self, k, &mut res);
         transform::labels(self, k, &mut res);
         transform::annotations(self, k, &mut res);
-        transform::prefix_suffix(self, k, &mut res);
-        transform::images(self, k, &mut res);
+        patch::run_json6902(self, dir, k, &mut res);
         transform::replicas(self, k, &mut res);
+        transform::images(self, k, &mut res);
+        replace::run(self, dir, k, &mut res);
+        builtin::transformers(self, dir, k, depth, &mut res);
+        replace::collect_vars(self, k);
         res
+    }
+
+    /// `configurations:` files add field specs to the build (a missing file fails the build in
+    /// kustomize, so it is `render/missing` here).
+    fn configurations(&mut self, dir: &str, k: &Node) {
+        for (entry, span) in self.strings(k, "configurations") {
+            if is_remote(&entry) {
+                self.remote(&entry, span);
+                continue;
+            }
+            let Some(path) = self.resolve(dir, &entry, span) else {
+                continue;
+            };
+            let Some(parsed) = self.read_docs(&path, span) else {
+                continue;
+            };
+            self.out.consumed.insert(parsed.file.path.clone());
+            for doc in &parsed.docs {
+                self.config.merge_file(doc);
+            }
+        }
     }
 
     /// The string items of a list field, with their spans; other shapes are findings.
@@ -378,7 +438,8 @@ impl<'r, 'a> Build<'r, 'a> {
         }
     }
 
-    fn remote(&mut self, entry: &str, span: Span) {
+    pub fn remote(&mut self, entry: &str, span: Span) {
+        self.unrendered = true;
         self.warning(
             "render/unsupported",
             format!("remote base `{entry}`: kgate never uses the network, so its objects are not checked"),
@@ -410,16 +471,23 @@ impl<'r, 'a> Build<'r, 'a> {
         self.add(res, objects);
     }
 
-    /// Appends objects; two objects with one identity are a conflict, as in kustomize.
+    /// Appends objects; two objects with one identity are a conflict, as in kustomize. The
+    /// identities are hashed once per call, so a large build is not compared pairwise.
     fn add(&mut self, res: &mut Vec<Res>, new: Vec<Res>) {
+        let id = |r: &Res| {
+            (
+                r.kind().to_string(),
+                r.group().to_string(),
+                r.name().to_string(),
+                tree::namespace(&r.node).to_string(),
+            )
+        };
+        let mut seen: std::collections::HashSet<_> = res.iter().map(id).collect();
         for r in new {
-            let dup = res.iter().any(|o| {
-                o.kind() == r.kind()
-                    && o.group() == r.group()
-                    && o.name() == r.name()
-                    && tree::namespace(&o.node) == tree::namespace(&r.node)
-            });
-            if dup {
+            if !self.room_for(res.len(), r.node.span) {
+                break;
+            }
+            if !seen.insert(id(&r)) {
                 let msg = format!(
                     "{} `{}` is already a resource of this kustomization; kustomize refuses duplicates",
                     r.kind(),
@@ -432,10 +500,43 @@ impl<'r, 'a> Build<'r, 'a> {
         }
     }
 
+    /// Whether one more object fits under `--max-rendered-objects`; the first refusal is a
+    /// `render/limit` finding (once per build).
+    pub fn room_for(&mut self, count: usize, span: Span) -> bool {
+        if count < self.r.opts.max_objects {
+            return true;
+        }
+        if !self.objects_refused {
+            self.objects_refused = true;
+            self.error(
+                "render/limit",
+                format!(
+                    "this build renders more than {} objects (or builds that many kustomizations); the rest were left out (limit: --max-rendered-objects / `max_rendered_objects`)",
+                    self.r.opts.max_objects
+                ),
+                span,
+            );
+        }
+        false
+    }
+
+    /// A `render/limit` finding for an object that grew past `--max-rendered-nodes`.
+    pub fn too_large(&mut self, what: &str, span: Span) {
+        let msg = format!(
+            "{what} makes an object larger than {} nodes; it was stopped there (limit: --max-rendered-nodes / `max_rendered_nodes`)",
+            self.r.opts.max_object_nodes
+        );
+        self.error("render/limit", msg, span);
+    }
+
     /// The last steps of a top-level build: generated names get their hash suffix and every
     /// reference to them follows.
     pub fn finish(&mut self, res: Vec<Res>) -> Vec<Res> {
         let mut res = self.hash_names(res);
+        replace::resolve_vars(self, &mut res);
+        for r in res.iter_mut() {
+            drop_empty_annotations(&mut r.node);
+        }
         self.sort(&mut res);
         res
     }
@@ -495,7 +596,8 @@ impl<'r, 'a> Build<'r, 'a> {
             r.names.push(old.clone());
             renames.push((r.kind().to_string(), old, new));
         }
-        transform::fix_references(&mut res, &renames);
+        let custom = self.config.name_reference.clone();
+        transform::fix_references(&mut res, &renames, &custom);
         res
     }
 
@@ -516,6 +618,21 @@ impl<'r, 'a> Build<'r, 'a> {
             self.out.manifests.push(m);
         }
         self.out
+    }
+}
+
+/// kustomize writes its own bookkeeping annotations on every object and removes them before
+/// printing, so a `metadata.annotations` that is null or empty is gone from its output.
+fn drop_empty_annotations(node: &mut Node) {
+    if let Some(meta) = tree::get_mut(node, "metadata") {
+        let empty = match meta.get("annotations").map(|a| &a.value) {
+            Some(Value::Null) => true,
+            Some(Value::Map(m)) => m.is_empty(),
+            _ => false,
+        };
+        if empty {
+            tree::remove(meta, "annotations");
+        }
     }
 }
 

@@ -5,13 +5,16 @@
 //! Files are read only through [`Vfs`]; nothing outside the repository root is read, no plugin
 //! or program is run and the network is never used. Unsupported kustomize features are findings.
 
+mod builtin;
 pub mod cli;
 pub mod emit;
+mod fieldspec;
 pub mod flux;
 mod generator;
 pub mod integrate;
 pub mod kustomize;
 mod patch;
+mod replace;
 mod transform;
 pub(crate) mod tree;
 
@@ -39,6 +42,10 @@ pub struct RenderOptions {
     /// Nested kustomizations (resources/components) followed before giving up.
     pub max_depth: usize,
     pub max_file_size: u64,
+    /// Objects one kustomization / Flux Kustomization may render (`render/limit` beyond).
+    pub max_objects: usize,
+    /// Nodes one rendered object may grow to (`render/limit` beyond).
+    pub max_object_nodes: usize,
 }
 
 impl Default for RenderOptions {
@@ -47,6 +54,8 @@ impl Default for RenderOptions {
             limits: Limits::default(),
             max_depth: 32,
             max_file_size: 32 * 1024 * 1024,
+            max_objects: crate::limits::DEFAULT_MAX_RENDERED_OBJECTS,
+            max_object_nodes: crate::limits::DEFAULT_MAX_RENDERED_NODES,
         }
     }
 }

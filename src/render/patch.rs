@@ -9,7 +9,16 @@ use super::tree;
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Node, Value};
 
+/// Every patch field, in kustomize's order (a Flux Kustomization's `patches` and its
+/// deprecated `patchesStrategicMerge` / `patchesJson6902`).
 pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
+    run_smp(b, dir, k, res);
+    run_patches(b, dir, k, res);
+    run_json6902(b, dir, k, res);
+}
+
+/// `patchesJson6902` (kustomize runs them after the labels and annotations).
+pub(crate) fn run_json6902(b: &mut Build, dir: &str, k: &Node, res: &mut [Res]) {
     for item in k
         .get("patchesJson6902")
         .and_then(Node::as_seq)
@@ -28,6 +37,10 @@ pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             apply_json6902(b, &doc, sel.as_ref(), res);
         }
     }
+}
+
+/// `patchesStrategicMerge` (first of kustomize's built-in transformers).
+pub(crate) fn run_smp(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
     for item in k
         .get("patchesStrategicMerge")
         .and_then(Node::as_seq)
@@ -43,6 +56,10 @@ pub(crate) fn run(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             apply_smp(b, &doc, None, res);
         }
     }
+}
+
+/// `patches` (strategic merge or JSON 6902, chosen by the patch's shape).
+pub(crate) fn run_patches(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
     for item in k.get("patches").and_then(Node::as_seq).unwrap_or_default() {
         let sel = item.get("target").and_then(|t| Selector::parse(b, t));
         for doc in patch_docs(b, dir, item) {
@@ -83,6 +100,15 @@ fn patch_docs(b: &mut Build, dir: &str, item: &Node) -> Vec<Node> {
 }
 
 fn file_docs(b: &mut Build, dir: &str, rel: &str, span: Span) -> Vec<Node> {
+    if super::kustomize::is_remote(rel) {
+        b.unrendered = true;
+        b.warning(
+            "render/unsupported",
+            format!("remote patch `{rel}`: kgate never uses the network, so it was not applied"),
+            span,
+        );
+        return Vec::new();
+    }
     let Some(path) = b.resolve(dir, rel, span) else {
         return Vec::new();
     };
@@ -95,7 +121,7 @@ fn file_docs(b: &mut Build, dir: &str, rel: &str, span: Span) -> Vec<Node> {
 
 /// Parses a patch written inside the kustomization and moves its spans to where the text is
 /// in the kustomization file (exact lines for block scalars `|`).
-fn inline_docs(b: &mut Build, value: &Node) -> Vec<Node> {
+pub(crate) fn inline_docs(b: &mut Build, value: &Node) -> Vec<Node> {
     let Some(text) = value.as_str() else {
         b.error(
             "render/invalid",
@@ -338,7 +364,13 @@ fn apply_smp(b: &mut Build, patch: &Node, sel: Option<&Selector>, res: &mut Vec<
                 })
                 .map(|(i, _)| i)
                 .collect();
-            if found.is_empty() {
+            if found.is_empty() && b.unrendered {
+                b.note(
+                    "render/incomplete",
+                    format!("this patch matches no rendered resource ({kind} `{name}`); it may be meant for an object of a remote resource kgate did not fetch"),
+                    patch.span,
+                );
+            } else if found.is_empty() {
                 b.error(
                     "render/invalid",
                     format!("this patch matches no resource ({kind} `{name}`); kustomize fails the build"),
@@ -482,21 +514,45 @@ fn merge_list(target: &mut Node, pitems: &[Node], key: Option<&str>, builtin: bo
         return;
     };
     let key_of = |n: &Node| n.get(key).map(|v| v.to_json());
+    // kustomize's order: the patch's items in the patch's order (merged into the item they
+    // name), then the items the patch does not mention in their original order. The order
+    // matters for `$(VAR)` references between env entries.
+    let mut taken = vec![false; items.len()];
+    let mut out = Vec::with_capacity(items.len() + pitems.len());
     for p in pitems {
         let Some(kv) = key_of(p) else {
-            items.push(strip(p));
+            out.push(strip(p));
             continue;
         };
-        let pos = items.iter().position(|i| key_of(i).as_ref() == Some(&kv));
+        let same = |i: &Node| key_of(i).as_ref() == Some(&kv);
         if p.get("$patch").and_then(Node::as_str) == Some("delete") {
-            items.retain(|i| key_of(i).as_ref() != Some(&kv));
+            for (i, item) in items.iter().enumerate() {
+                taken[i] |= same(item);
+            }
+            out.retain(|o| !same(o));
             continue;
         }
-        match pos {
-            Some(i) => merge(&mut items[i], p, builtin),
-            None => items.push(strip(p)),
+        match (0..items.len()).find(|&i| !taken[i] && same(&items[i])) {
+            Some(i) => {
+                taken[i] = true;
+                let mut merged = items[i].clone();
+                merge(&mut merged, p, builtin);
+                out.push(merged);
+            }
+            None => match out.iter_mut().find(|o| same(o)) {
+                Some(o) => merge(o, p, builtin),
+                None => out.push(strip(p)),
+            },
         }
     }
+    out.extend(
+        std::mem::take(items)
+            .into_iter()
+            .zip(taken)
+            .filter(|(_, t)| !t)
+            .map(|(i, _)| i),
+    );
+    *items = out;
 }
 
 fn apply_json6902(b: &mut Build, ops: &Node, sel: Option<&Selector>, res: &mut [Res]) {
@@ -509,8 +565,31 @@ fn apply_json6902(b: &mut Build, ops: &Node, sel: Option<&Selector>, res: &mut [
         return;
     };
     let Some(sel) = sel else { return };
+    let cap = b.r.opts.max_object_nodes;
     for r in res.iter_mut().filter(|r| sel.matches(r)) {
+        // `copy` doubles what it copies: the object's size is kept as a running total (what
+        // each `add`/`copy` brings in) so repeated copies stop at the limit, not at the
+        // machine's memory.
+        let mut total = tree::size(&r.node, cap);
         for op in ops_list {
+            let grows = match op.get("op").and_then(Node::as_str) {
+                Some("add") => op.get("value").map_or(0, |v| tree::size(v, cap)),
+                Some("copy") => {
+                    let from = crate::yaml::split_pointer(
+                        op.get("from").and_then(Node::as_str).unwrap_or(""),
+                    );
+                    at_mut(&mut r.node, &from).map_or(0, |v| tree::size(v, cap))
+                }
+                _ => 0,
+            };
+            total = total.saturating_add(grows);
+            if total > cap {
+                b.too_large(
+                    &format!("this JSON patch (in {} `{}`)", r.kind(), r.name()),
+                    op.span,
+                );
+                break;
+            }
             if let Err((msg, span)) = json_op(&mut r.node, op) {
                 let name = r.name().to_string();
                 b.error(

@@ -2,6 +2,7 @@
 //! name references followed), images and replicas. New values carry the span of the
 //! kustomization line that set them.
 
+use super::fieldspec::{Config, FieldSpec, Leaf, NameReference};
 use super::kustomize::{Build, Res};
 use super::tree;
 use crate::source::Span;
@@ -69,6 +70,18 @@ pub(crate) fn set_namespace(res: &mut [Res], ns: &str, span: Span) {
                 }
             }
         }
+        if kind == "Namespace" {
+            // kustomize's namespace transformer names the build's Namespace objects after the
+            // namespace (its `metadata/name` field spec for kind Namespace).
+            let old = r.name().to_string();
+            if old != ns {
+                if let Some(meta) = tree::map_at(&mut r.node, &["metadata"], true, span) {
+                    tree::set(meta, "name", tree::string(ns, span));
+                }
+                r.names.push(old);
+            }
+            continue;
+        }
         if CLUSTER_SCOPED.contains(&kind.as_str()) {
             continue;
         }
@@ -79,72 +92,6 @@ pub(crate) fn set_namespace(res: &mut [Res], ns: &str, span: Span) {
         r.namespaces.push(old);
     }
 }
-
-/// Where labels go: (kinds, path, create). `[]` in a path walks a list.
-type FieldSpec = (&'static [&'static str], &'static str, bool);
-
-const WORKLOADS: &[&str] = &["Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"];
-
-const SELECTOR_SPECS: &[FieldSpec] = &[
-    (&["Service"], "spec/selector", true),
-    (&["ReplicationController"], "spec/selector", true),
-    (
-        &["ReplicationController"],
-        "spec/template/metadata/labels",
-        true,
-    ),
-    (WORKLOADS, "spec/selector/matchLabels", true),
-    (WORKLOADS, "spec/template/metadata/labels", true),
-    (
-        &["StatefulSet"],
-        "spec/volumeClaimTemplates/[]/metadata/labels",
-        true,
-    ),
-    (&["Job"], "spec/selector/matchLabels", false),
-    (&["Job"], "spec/template/metadata/labels", true),
-    (
-        &["CronJob"],
-        "spec/jobTemplate/spec/selector/matchLabels",
-        false,
-    ),
-    (&["CronJob"], "spec/jobTemplate/metadata/labels", true),
-    (
-        &["CronJob"],
-        "spec/jobTemplate/spec/template/metadata/labels",
-        true,
-    ),
-    (&["PodDisruptionBudget"], "spec/selector/matchLabels", false),
-    (&["NetworkPolicy"], "spec/podSelector/matchLabels", false),
-];
-
-const TEMPLATE_LABEL_SPECS: &[FieldSpec] = &[
-    (WORKLOADS, "spec/template/metadata/labels", true),
-    (
-        &["ReplicationController", "Job"],
-        "spec/template/metadata/labels",
-        true,
-    ),
-    (
-        &["CronJob"],
-        "spec/jobTemplate/spec/template/metadata/labels",
-        true,
-    ),
-];
-
-const ANNOTATION_SPECS: &[FieldSpec] = &[
-    (WORKLOADS, "spec/template/metadata/annotations", true),
-    (
-        &["ReplicationController", "Job"],
-        "spec/template/metadata/annotations",
-        true,
-    ),
-    (&["CronJob"], "spec/jobTemplate/metadata/annotations", true),
-    (
-        &["CronJob"],
-        "spec/jobTemplate/spec/template/metadata/annotations",
-        true,
-    ),
-];
 
 /// `key: value` pairs of a map field, values as strings with their spans.
 fn pairs(b: &mut Build, node: &Node, what: &str) -> Vec<(String, Node)> {
@@ -168,53 +115,43 @@ fn pairs(b: &mut Build, node: &Node, what: &str) -> Vec<(String, Node)> {
     }
 }
 
-fn apply_at(node: &mut Node, path: &[&str], create: bool, values: &[(String, Node)], span: Span) {
-    if let Some(i) = path.iter().position(|s| *s == "[]") {
-        let (head, tail) = (&path[..i], &path[i + 1..]);
-        let (n, depth) = node.walk(head);
-        if depth != head.len() || n.as_seq().is_none() {
-            return;
-        }
-        let mut cur = &mut *node;
-        for seg in head {
-            cur = match tree::get_mut(cur, seg) {
-                Some(c) => c,
-                None => return,
-            };
-        }
-        if let Value::Seq(items) = &mut cur.value {
-            for item in items {
-                apply_at(item, tail, create, values, span);
-            }
-        }
+/// Sets `values` in every field `specs` name (creating maps where a spec says so).
+pub(crate) fn set_fields(
+    res: &mut [Res],
+    specs: &[FieldSpec],
+    values: &[(String, Node)],
+    span: Span,
+) {
+    if values.is_empty() {
         return;
     }
-    if let Some(map) = tree::map_at(node, path, create, span) {
-        for (k, v) in values {
-            tree::set(map, k, v.clone());
+    for r in res.iter_mut() {
+        for spec in specs {
+            spec.visit(&mut r.node, Leaf::Map, span, &mut |map| {
+                if matches!(map.value, Value::Map(_)) {
+                    for (k, v) in values {
+                        tree::set(map, k, v.clone());
+                    }
+                }
+            });
         }
     }
 }
 
-fn apply_specs(res: &mut [Res], specs: &[FieldSpec], values: &[(String, Node)], span: Span) {
-    for r in res.iter_mut() {
-        let kind = r.kind().to_string();
-        apply_at(&mut r.node, &["metadata", "labels"], true, values, span);
-        for (kinds, path, create) in specs {
-            if kinds.contains(&kind.as_str()) {
-                let path: Vec<&str> = path.split('/').collect();
-                apply_at(&mut r.node, &path, *create, values, span);
-            }
-        }
-    }
+/// The extra `fieldSpecs` of a transformer entry (`labels[].fields`, a transformer config).
+pub(crate) fn extra_specs(node: Option<&Node>) -> Vec<FieldSpec> {
+    node.and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(FieldSpec::parse)
+        .collect()
 }
 
 pub(crate) fn labels(b: &mut Build, k: &Node, res: &mut [Res]) {
     if let Some(node) = k.get("commonLabels") {
         let values = pairs(b, node, "commonLabels");
-        if !values.is_empty() {
-            apply_specs(res, SELECTOR_SPECS, &values, node.span);
-        }
+        let specs = b.config.common_labels.clone();
+        set_fields(res, &specs, &values, node.span);
     }
     let Some(list) = k.get("labels") else { return };
     for entry in list.as_seq().unwrap_or_default() {
@@ -223,21 +160,17 @@ pub(crate) fn labels(b: &mut Build, k: &Node, res: &mut [Res]) {
         };
         let values = pairs(b, p, "labels.pairs");
         let flag = |f: &str| matches!(entry.get(f).map(|n| &n.value), Some(Value::Bool(true)));
-        if let Some(f) = entry.get("fields") {
-            b.warning(
-                "render/unsupported",
-                "`labels.fields` (custom field specs) are not implemented by kgate; only the default fields were labelled",
-                f.span,
-            );
-        }
-        let specs: &[FieldSpec] = if flag("includeSelectors") {
-            SELECTOR_SPECS
+        // kustomize: metadata labels always; selectors (and templates) with
+        // `includeSelectors`, templates only with `includeTemplates`; `fields` adds its own.
+        let mut specs = if flag("includeSelectors") {
+            b.config.common_labels.clone()
         } else if flag("includeTemplates") {
-            TEMPLATE_LABEL_SPECS
+            b.config.template_labels.clone()
         } else {
-            &[]
+            vec![FieldSpec::new("", "metadata/labels", true)]
         };
-        apply_specs(res, specs, &values, p.span);
+        specs.extend(extra_specs(entry.get("fields")));
+        set_fields(res, &specs, &values, p.span);
     }
 }
 
@@ -246,36 +179,23 @@ pub(crate) fn annotations(b: &mut Build, k: &Node, res: &mut [Res]) {
         return;
     };
     let values = pairs(b, node, "commonAnnotations");
-    set_annotations(res, &values, node.span);
+    let specs = b.config.common_annotations.clone();
+    set_fields(res, &specs, &values, node.span);
 }
 
+/// Annotations on objects and pod templates (Flux `commonMetadata`), kustomize's default specs.
 pub(crate) fn set_annotations(res: &mut [Res], values: &[(String, Node)], span: Span) {
-    if values.is_empty() {
-        return;
-    }
-    for r in res.iter_mut() {
-        let kind = r.kind().to_string();
-        apply_at(
-            &mut r.node,
-            &["metadata", "annotations"],
-            true,
-            values,
-            span,
-        );
-        for (kinds, path, create) in ANNOTATION_SPECS {
-            if kinds.contains(&kind.as_str()) {
-                let path: Vec<&str> = path.split('/').collect();
-                apply_at(&mut r.node, &path, *create, values, span);
-            }
-        }
-    }
+    set_fields(res, &Config::defaults().common_annotations, values, span);
 }
 
 /// Labels on objects only (Flux `commonMetadata`), never on selectors.
 pub(crate) fn set_metadata_labels(res: &mut [Res], values: &[(String, Node)], span: Span) {
-    for r in res.iter_mut() {
-        apply_at(&mut r.node, &["metadata", "labels"], true, values, span);
-    }
+    set_fields(
+        res,
+        &[FieldSpec::new("", "metadata/labels", true)],
+        values,
+        span,
+    );
 }
 
 /// Kinds kustomize never renames.
@@ -291,14 +211,15 @@ pub(crate) fn prefix_suffix(b: &mut Build, k: &Node, res: &mut [Res]) {
     };
     let prefix = text("namePrefix");
     let suffix = text("nameSuffix");
-    let _ = b;
-    rename_all(res, prefix, suffix);
+    let custom = b.config.name_reference.clone();
+    rename_all(res, prefix, suffix, &custom);
 }
 
 pub(crate) fn rename_all(
     res: &mut [Res],
     prefix: Option<(String, Span)>,
     suffix: Option<(String, Span)>,
+    custom: &[NameReference],
 ) {
     if prefix.is_none() && suffix.is_none() {
         return;
@@ -322,7 +243,7 @@ pub(crate) fn rename_all(
         r.names.push(old.clone());
         renames.push((r.kind().to_string(), old, new));
     }
-    fix_references(res, &renames);
+    fix_references(res, &renames, custom);
 }
 
 /// Splits an image reference into name, tag and digest.
@@ -470,13 +391,40 @@ pub(crate) fn replicas(b: &mut Build, k: &Node, res: &mut [Res]) {
     }
 }
 
+/// Renames by (kind, old name): looked up once per reference field, so following the renames
+/// of a large build stays linear in its size (a list scan here made diamonds quadratic).
+type Renames<'a> = std::collections::HashMap<(&'a str, &'a str), &'a str>;
+
 /// Follows renames into the fields that refer to objects by name (kustomize's nameReference
 /// configuration for the common kinds).
-pub(crate) fn fix_references(res: &mut [Res], renames: &[(String, String, String)]) {
+pub(crate) fn fix_references(
+    res: &mut [Res],
+    renames: &[(String, String, String)],
+    custom: &[NameReference],
+) {
     if renames.is_empty() {
         return;
     }
+    let mut map: Renames = Renames::with_capacity(renames.len());
+    for (kind, old, new) in renames {
+        // The first rename of a name wins, as the list scan it replaces did.
+        map.entry((kind.as_str(), old.as_str()))
+            .or_insert(new.as_str());
+    }
+    let renames = &map;
     for r in res.iter_mut() {
+        // `configurations:` nameReference entries: fields that name objects of `kind`.
+        for nr in custom {
+            for spec in &nr.specs {
+                spec.visit(&mut r.node, Leaf::Scalar, Span::default(), &mut |n| {
+                    if let Value::String(current) = &n.value {
+                        if let Some(new) = renames.get(&(nr.kind.as_str(), current.as_str())) {
+                            n.value = Value::String(new.to_string());
+                        }
+                    }
+                });
+            }
+        }
         let owner = r.kind().to_string();
         walk_refs(&mut r.node, "", &owner, renames);
         if matches!(owner.as_str(), "RoleBinding" | "ClusterRoleBinding") {
@@ -501,22 +449,19 @@ pub(crate) fn fix_references(res: &mut [Res], renames: &[(String, String, String
     }
 }
 
-fn rename(node: &mut Node, field: &str, kind: &str, renames: &[(String, String, String)]) {
+fn rename(node: &mut Node, field: &str, kind: &str, renames: &Renames) {
     let Some(v) = tree::get_mut(node, field) else {
         return;
     };
     let Value::String(current) = &v.value else {
         return;
     };
-    if let Some((_, _, new)) = renames
-        .iter()
-        .find(|(k, old, _)| k == kind && old == current)
-    {
-        v.value = Value::String(new.clone());
+    if let Some(new) = renames.get(&(kind, current.as_str())) {
+        v.value = Value::String(new.to_string());
     }
 }
 
-fn walk_refs(node: &mut Node, parent: &str, owner: &str, renames: &[(String, String, String)]) {
+fn walk_refs(node: &mut Node, parent: &str, owner: &str, renames: &Renames) {
     match &mut node.value {
         Value::Map(_) => {
             match parent {

@@ -134,3 +134,37 @@ pub(crate) fn kind(node: &Node) -> &str {
 pub(crate) fn api_version(node: &Node) -> &str {
     node.get("apiVersion").and_then(Node::as_str).unwrap_or("")
 }
+
+/// The number of nodes in a subtree (mapping entries count their key), counting stops once
+/// past `cap` so that measuring a huge object costs no more than the cap.
+pub(crate) fn size(node: &Node, cap: usize) -> usize {
+    fn walk(node: &Node, cap: usize, n: &mut usize) {
+        *n += 1;
+        if *n > cap {
+            return;
+        }
+        match &node.value {
+            Value::Seq(items) => {
+                for i in items {
+                    walk(i, cap, n);
+                    if *n > cap {
+                        return;
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (_, v) in entries {
+                    *n += 1;
+                    walk(v, cap, n);
+                    if *n > cap {
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(node, cap, &mut n);
+    n
+}
