@@ -380,9 +380,6 @@ impl<'f> Builder<'f> {
     }
 
     fn run(&mut self, text: &str) -> Result<(), Stop> {
-        // go-yaml: a block scalar that ends the text without a final line break has no final
-        // line break in its value (`|` and `|+` give "a\nb", not "a\nb\n" as the parser does).
-        let unterminated_from = (!text.ends_with('\n')).then(|| text.trim_end().chars().count());
         let mut parser = Parser::new_from_str(text);
         let mut in_document = false;
         loop {
@@ -486,14 +483,6 @@ impl<'f> Builder<'f> {
                             ),
                         );
                         continue;
-                    }
-                    let mut text = text;
-                    if unterminated_from.is_some_and(|end| yspan.end.index() >= end)
-                        && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    {
-                        if let Some(stripped) = text.strip_suffix('\n') {
-                            text = stripped.to_string().into();
-                        }
                     }
                     let value = resolve_scalar(&text, style, tag.as_deref());
                     let node = Node { span, value };
@@ -849,49 +838,6 @@ mod tests {
         let s = parse(text);
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         s.documents[0].root.clone().unwrap()
-    }
-
-    #[test]
-    fn a_block_scalar_ending_the_file_without_a_line_break_has_none() {
-        // As go-yaml (and so kubectl and kustomize) read them.
-        let cases = [
-            ("a: |\n  x\n  y", "x\ny"),
-            ("a: |+\n  x\n  y", "x\ny"),
-            ("a: >\n  x\n  y\n\n  z", "x y\nz"),
-            ("a: |-\n  x\n  y", "x\ny"),
-            ("a: |\n  x\n  y\n", "x\ny\n"),
-            ("a: |+\n  x\n\n", "x\n\n"),
-            ("a: |\n  x\nb: c", "x\n"),
-        ];
-        for (text, want) in cases {
-            assert_eq!(
-                root(text).get("a").unwrap().as_str(),
-                Some(want),
-                "{text:?}"
-            );
-        }
-        let two = "a: |\n  x\n---\na: |\n  y";
-        let s = parse(two);
-        assert_eq!(
-            s.documents[0]
-                .root
-                .as_ref()
-                .unwrap()
-                .get("a")
-                .unwrap()
-                .as_str(),
-            Some("x\n")
-        );
-        assert_eq!(
-            s.documents[1]
-                .root
-                .as_ref()
-                .unwrap()
-                .get("a")
-                .unwrap()
-                .as_str(),
-            Some("y")
-        );
     }
 
     /// go-yaml reads a quoted scalar whose continuation lines are indented like its key (the

@@ -684,7 +684,7 @@ fn remote_resources_are_unsupported_and_their_consequences_are_notes() {
             ("render/unsupported".into(), "kustomization.yaml".into(), 2),
             ("render/unsupported".into(), "kustomization.yaml".into(), 5),
             ("render/incomplete".into(), "replicas.yaml".into(), 1),
-            ("render/incomplete".into(), "kustomization.yaml".into(), 8),
+            ("render/incomplete".into(), "kustomization.yaml".into(), 9),
         ]
     );
     // The URL is named as written, never joined to the folder as a local path.
