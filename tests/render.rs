@@ -127,7 +127,8 @@ fn overlay_with_every_transformer() {
     );
     let port = dep.span_at("/spec/template/spec/containers/0/ports/0/containerPort");
     assert_eq!(port.line, 4, "add-port.yaml line 4");
-    let env_b = dep.span_at("/spec/template/spec/containers/0/env/1/value");
+    // The patch's item comes first (kustomize's list merge), the base's `A` after it.
+    let env_b = dep.span_at("/spec/template/spec/containers/0/env/0/value");
     assert_eq!(
         env_b.line, 64,
         "inline patch line inside prod/kustomization.yaml"
@@ -549,7 +550,13 @@ fn unsupported_features_are_findings_at_their_line() {
         .filter(|(c, _, _)| c == "render/unsupported")
         .map(|x| x.2)
         .collect();
-    assert_eq!(lines, vec![4, 6, 8, 2]);
+    // The remote base and the Helm chart; `replacements` is rendered, and a transformer
+    // configuration that does not exist is an error at its entry.
+    assert_eq!(lines, vec![4, 2]);
+    assert!(
+        f.iter().any(|(c, _, l)| c == "render/missing" && *l == 7),
+        "{f:#?}"
+    );
 }
 
 #[test]
@@ -689,8 +696,16 @@ fn remote_resources_are_unsupported_and_their_consequences_are_notes() {
     );
     // The URL is named as written, never joined to the folder as a local path.
     let files = Files::new();
-    let r = render_dir(&DiskFs::new(dir.path()), &files, "app", &RenderOptions::default());
-    assert!(r.diagnostics.iter().all(|d| !d.message.contains("app/https")));
+    let r = render_dir(
+        &DiskFs::new(dir.path()),
+        &files,
+        "app",
+        &RenderOptions::default(),
+    );
+    assert!(r
+        .diagnostics
+        .iter()
+        .all(|d| !d.message.contains("app/https")));
     assert!(r.diagnostics.iter().any(|d| d
         .message
         .contains("https://raw.githubusercontent.com/example/platform/main/patch.yaml")));
@@ -754,5 +769,8 @@ fn outside_a_git_repository_an_absolute_overlay_reads_its_base() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("namespace: prod") && text.contains("name: settings"), "{text}");
+    assert!(
+        text.contains("namespace: prod") && text.contains("name: settings"),
+        "{text}"
+    );
 }

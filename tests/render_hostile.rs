@@ -60,11 +60,14 @@ fn sibling_checked(v: &Value) {
 
 const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seed\ndata:\n  a: b\n";
 
-/// `copy` of the whole `data` into itself, 64 times: 2^64 nodes if nothing stopped it.
-fn copy_bomb(ops: usize) -> String {
+/// `x` copied to `y`, then the whole `data` (holding both) copied into `x`, `rounds` times: the
+/// object doubles each round, 2^64 nodes for 64 rounds if nothing stopped it. (Copying `data`
+/// into `x` alone only nests it one level deeper per copy.)
+fn copy_bomb(rounds: usize) -> String {
     let mut patch = String::from("patches:\n- target:\n    kind: ConfigMap\n  patch: |-\n");
     patch.push_str("    - op: add\n      path: /data/x\n      value: {a: b}\n");
-    for _ in 0..ops {
+    for _ in 0..rounds {
+        patch.push_str("    - op: copy\n      from: /data/x\n      path: /data/y\n");
         patch.push_str("    - op: copy\n      from: /data\n      path: /data/x\n");
     }
     format!("resources:\n- cm.yaml\n{patch}")

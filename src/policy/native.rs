@@ -690,7 +690,7 @@ fn inline_secrets_with(input: &Value, containers: &[Container]) -> Vec<NativeFin
                     "Secret {} {verb} stored in plain text in git; encrypt the Secret with SOPS or use a SealedSecret or ExternalSecret",
                     listed.join(" and ")
                 );
-                out.push(SECRETS_PKG, "deny", msg, &[Seg::Key(*first)], &[]);
+                out.push(SECRETS_PKG, "deny", msg, &[Seg::Key(first)], &[]);
             }
         }
         _ => {}
