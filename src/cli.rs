@@ -51,6 +51,10 @@ pub enum Command {
     Merge(MergeArgs),
     /// Write a starter .kgate.yaml (and, on request, CI and pre-commit setup).
     Init(InitArgs),
+    /// Record every current warning and error in the baseline (.kgate-baseline.json), so that
+    /// `check` fails only on new findings; `--prune` drops the entries that no longer occur.
+    /// Takes the same options as `check`.
+    Baseline(BaselineArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete in.
@@ -272,6 +276,34 @@ pub struct CheckArgs {
     /// Config file (default: the nearest .kgate.yaml up to the git root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
+
+    /// Baseline of accepted findings (default: the config's `baseline:`, else
+    /// .kgate-baseline.json next to the config file or at the git root). Findings it lists are
+    /// reported as baselined and do not fail the run; `kgate baseline` writes it. In
+    /// merge-request mode it is read from the base revision.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<String>,
+
+    /// Ignore the baseline: every finding counts.
+    #[arg(long, conflicts_with = "baseline")]
+    pub no_baseline: bool,
+
+    /// The paths are changed files (as pre-commit passes them, or `git diff --name-only`
+    /// lists them): check the repository that holds them as CI would, and report what concerns
+    /// them — their own objects and every unit that reads one of them (the overlays of a
+    /// changed base or patch, the Flux Kustomization of a changed folder). A changed gate file
+    /// (config, policy, baseline) reports everything.
+    #[arg(long)]
+    pub changed: bool,
+
+    /// Read the changed files from FILE (`-`: stdin), one per line (or NUL-separated), as
+    /// `git diff --name-only` prints them; implies --changed.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<String>,
+
+    /// The changed files of --changed / --files-from, repository paths (set by kgate).
+    #[arg(skip)]
+    pub changed_files: Option<Vec<String>>,
 
     /// Folder or file of Rego policies (conftest conventions), repeatable.
     #[arg(long = "policy", short = 'p', value_name = "DIR")]
@@ -522,6 +554,16 @@ pub struct MergeArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BaselineArgs {
+    /// Only drop entries that no longer occur (and lower counts); add none.
+    #[arg(long)]
+    pub prune: bool,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Clone, Args)]

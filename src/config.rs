@@ -29,6 +29,7 @@ const KEYS: &[&str] = &[
     "excludes",
     "severity",
     "exceptions",
+    "baseline",
     // The resource limits (`crate::limits::CONFIG_KEYS`).
     "max_file_size",
     "max_documents",
@@ -79,6 +80,8 @@ pub struct Config {
     pub code_uses: Vec<crate::exceptions::CodeUse>,
     /// Resource limits; command-line flags win.
     pub limits: crate::limits::LimitSettings,
+    /// The baseline file (`--baseline` wins), resolved against the config's folder.
+    pub baseline: Option<String>,
 }
 
 /// Finds the config for a run: `explicit` if given, else the nearest `.kgate.yaml` walking up
@@ -267,6 +270,11 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "skip_kinds" => config.skip_kinds = r.strings(v, key)?,
             "excludes" => config.excludes = r.strings(v, key)?,
             "own_registries" => config.own_registries = r.strings(v, key)?,
+            "baseline" => {
+                // One file: a list is an error, not its first entry.
+                r.string(v, key)?;
+                config.baseline = r.paths(v, key)?.into_iter().next();
+            }
             "all_namespaces" => config.all_namespaces = Some(r.bool(v, key)?),
             "builtin_policies" => config.builtin_policies = Some(r.bool(v, key)?),
             "require_cpu_limit" => config.require_cpu_limit = Some(r.bool(v, key)?),

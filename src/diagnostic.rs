@@ -104,6 +104,9 @@ pub struct Diagnostic {
     /// In merge-request mode: the same finding exists on the base revision.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pre_existing: bool,
+    /// Accepted by the repository's baseline (`.kgate-baseline.json`): reported, not failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baselined: bool,
     /// Extra fields a policy returned with its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Map<String, serde_json::Value>>,
@@ -125,6 +128,7 @@ impl Diagnostic {
             suppressed: false,
             suppressed_reason: None,
             pre_existing: false,
+            baselined: false,
             details: None,
         }
     }
@@ -158,9 +162,15 @@ impl Diagnostic {
         self
     }
 
+    /// Whether this finding is a live problem: not accepted by an exception, not already on the
+    /// base revision, not in the baseline.
+    pub fn is_live(&self) -> bool {
+        !self.suppressed && !self.pre_existing && !self.baselined
+    }
+
     /// Whether this finding makes the gate fail at the given level.
     pub fn fails_at(&self, level: Severity) -> bool {
-        !self.suppressed && !self.pre_existing && self.severity >= level
+        self.is_live() && self.severity >= level
     }
 
     /// The deterministic report order: file, position, code, message.

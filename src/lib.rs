@@ -8,6 +8,8 @@
 // per bad file, so its size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod baseline;
+pub mod changed;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -83,6 +85,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             // CI templates declare their variables empty (`KGATE_KUBERNETES_VERSION: ""`): an
             // empty value is "not set", never a version.
             args.kubernetes_version = args.kubernetes_version.filter(|v| !v.trim().is_empty());
+            changed::resolve_args(&mut args)?;
             run_check(&args)
         }
         Command::Verify(args) => run_verify(&args),
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         },
         Command::Merge(args) => merge::run(&args),
         Command::Init(args) => init::run(&args),
+        Command::Baseline(args) => run_baseline(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(
@@ -215,8 +219,12 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
     }
 }
 
-/// Settings from the config file, overridden by the command line.
-fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(), String> {
+/// Settings from the config file, overridden by the command line. Returns the config (its
+/// path and baseline setting locate the baseline).
+fn apply_config(
+    args: &CheckArgs,
+    opts: &mut pipeline::CheckOptions,
+) -> Result<config::Config, String> {
     let cfg = match config::discover(
         args.config.as_deref(),
         args.paths.first().map(String::as_str),
@@ -224,7 +232,22 @@ fn apply_config(args: &CheckArgs, opts: &mut pipeline::CheckOptions) -> Result<(
         Some(path) => config::load(&path)?,
         None => config::Config::default(),
     };
-    apply_settings(args, &cfg, opts)
+    apply_settings(args, &cfg, opts)?;
+    Ok(cfg)
+}
+
+/// The baseline file of a run on disk, and whether it was named (then it must exist).
+fn baseline_path(args: &CheckArgs, cfg: &config::Config) -> (std::path::PathBuf, bool) {
+    match args.baseline.as_ref().or(cfg.baseline.as_ref()) {
+        Some(p) => (std::path::PathBuf::from(p), true),
+        None => (
+            baseline::default_path(
+                cfg.path.as_deref().map(std::path::Path::new),
+                args.paths.first().map(String::as_str),
+            ),
+            false,
+        ),
+    }
 }
 
 /// Merge-request mode only when asked: `--base REV`, or `--base auto` inside a merge-request
@@ -279,10 +302,14 @@ fn apply_mr_config(
     args: &CheckArgs,
     sides: &mr::Sides,
     opts: &mut pipeline::CheckOptions,
-) -> Result<(Vec<String>, mr::GateLocations), String> {
+) -> Result<(Vec<String>, mr::GateLocations, Option<baseline::Baseline>), String> {
     let from_base = args.policies_from == cli::PoliciesFrom::Base;
     let head: &dyn vfs::Vfs = sides.head_fs.as_ref();
     let mut vfs: &dyn vfs::Vfs = if from_base { &sides.base_fs } else { head };
+    // The revision that judges the MR; the baseline is never taken from the head (unless asked
+    // with --policies-from head), even when it adopts the gate: a baseline the MR writes could
+    // accept the very findings it adds.
+    let judge = vfs;
     let mut adopted = Vec::new();
     let to_repo = |given: &String| {
         sides
@@ -304,6 +331,22 @@ fn apply_mr_config(
     }
     let (cfg, cfg_path) = cfg?;
     apply_settings(args, &cfg, opts)?;
+    let baseline_file = match &args.baseline {
+        Some(given) => Some(to_repo(given)?),
+        None => cfg.baseline.clone(),
+    };
+    let accepted = if args.no_baseline {
+        None
+    } else {
+        // The judging side's config says where its baseline is; an adopted config is the
+        // head's, and the base has no baseline beside a config it does not have.
+        let judge_cfg_path = if adopted.is_empty() {
+            cfg_path.as_deref()
+        } else {
+            None
+        };
+        mr::gate_baseline(judge, baseline_file.as_deref(), judge_cfg_path)?
+    };
     // Command-line folders are relative to the current folder; the config's are repository
     // paths already.
     if !args.policies.is_empty() {
@@ -351,10 +394,18 @@ fn apply_mr_config(
         .chain(&opts.policy.data)
         .cloned()
         .collect();
-    Ok((
-        adopted,
-        mr::GateLocations::with(cfg_path.as_deref(), &judged),
-    ))
+    let mut locations = mr::GateLocations::with(cfg_path.as_deref(), &judged);
+    // A change to the baseline is a change to the gate: the MR says so (gate/policy-changed).
+    let baseline_repo_path = baseline_file.unwrap_or_else(|| {
+        match cfg_path.as_deref().and_then(|c| c.rsplit_once('/')) {
+            Some((dir, _)) => format!("{dir}/{}", baseline::FILE_NAME),
+            None => baseline::FILE_NAME.to_string(),
+        }
+    });
+    if !locations.config_files.contains(&baseline_repo_path) {
+        locations.config_files.push(baseline_repo_path);
+    }
+    Ok((adopted, locations, accepted))
 }
 
 /// Whether the base has no gate config at all (not the explicit one, not `.kgate.yaml`).
@@ -535,13 +586,24 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
 fn run_check(args: &CheckArgs) -> Result<u8, String> {
     let mut opts = check_options(args);
     let sides = open_sides(args)?;
-    let (adopted, locations) = match &sides {
+    let (adopted, locations, accepted) = match &sides {
         Some(sides) => apply_mr_config(args, sides, &mut opts)?,
         None => {
-            apply_config(args, &mut opts)?;
-            (Vec::new(), mr::GateLocations::default())
+            let cfg = apply_config(args, &mut opts)?;
+            let accepted = if args.no_baseline {
+                None
+            } else {
+                let (path, explicit) = baseline_path(args, &cfg);
+                baseline::load(&path, explicit)?
+            };
+            (Vec::new(), mr::GateLocations::default(), accepted)
         }
     };
+    if args.changed_files.is_some() {
+        if let Some(r) = &mut opts.render {
+            r.track_reads = true;
+        }
+    }
     let plan = output_plan(&args.output, args.output_file.as_deref())?;
     let mut outcome = {
         let _progress = (!args.quiet).then(|| progress::Progress::start("checking"));
@@ -565,6 +627,14 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
             None => with_jobs(args.jobs, || pipeline::check(&opts))??,
         }
     };
+    if let Some(accepted) = &accepted {
+        accepted.apply(&mut outcome.diagnostics);
+        outcome.summary.count_findings(&outcome.diagnostics);
+    }
+    if let Some(names) = &args.changed_files {
+        let gate = changed::gate_paths(&opts, args.baseline.as_deref());
+        changed::keep_concerning(&mut outcome, names, &gate);
+    }
     let level = fail_level(args.fail_on);
     // Every finding decides the exit status; debt the MR did not add stays out of the report
     // unless --all (it is counted in summary.pre_existing).
@@ -605,6 +675,56 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     }
     let failed = all_findings.iter().any(|d| fails(d, level));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_PASS })
+}
+
+/// `kgate baseline`: runs the check as `check` would (same options and config) and records
+/// every live warning and error; with `--prune`, only drops what no longer occurs.
+fn run_baseline(args: &cli::BaselineArgs) -> Result<u8, String> {
+    let check = &args.check;
+    if check.base.is_some() || check.head.is_some() {
+        return Err(
+            "kgate baseline records the repository as it is: run it without --base/--head".into(),
+        );
+    }
+    let mut opts = check_options(check);
+    let cfg = apply_config(check, &mut opts)?;
+    let (path, _) = baseline_path(check, &cfg);
+    let outcome = {
+        let _progress = (!check.quiet).then(|| progress::Progress::start("checking"));
+        with_jobs(check.jobs, || pipeline::check(&opts))??
+    };
+    // A gate that could not run (a policy that does not compile) has no findings to accept.
+    if let Some(d) = outcome
+        .diagnostics
+        .iter()
+        .find(|d| policy::is_tool_failure(&d.code))
+    {
+        return Err(format!(
+            "no baseline written: {}: [{}] {}",
+            d.file, d.code, d.message
+        ));
+    }
+    let current = baseline::Baseline::from_findings(&outcome.diagnostics);
+    let display = path.to_string_lossy().to_string();
+    let (written, what) = if args.prune {
+        let old = baseline::load(&path, true)?.unwrap_or_default();
+        let pruned = old.pruned(&current);
+        let dropped = old.len() - pruned.len();
+        (pruned, format!("{dropped} no longer occurring dropped"))
+    } else {
+        (current, "every current warning and error".to_string())
+    };
+    std::fs::write(&path, written.to_json()).map_err(|e| format!("cannot write {display}: {e}"))?;
+    eprintln!(
+        "kgate: wrote {display}: {} accepted {} ({what}); `kgate check` fails only on new ones",
+        written.len(),
+        if written.len() == 1 {
+            "finding"
+        } else {
+            "findings"
+        },
+    );
+    Ok(EXIT_PASS)
 }
 
 fn use_color(choice: ColorChoice, to_stdout: bool) -> bool {

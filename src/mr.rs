@@ -418,6 +418,32 @@ pub fn policy_changed(
     )
 }
 
+/// The baseline of a revision: `explicit` (a repository path, which must exist), else the
+/// default file next to the config (`config`, a repository path) or at the repository root.
+pub fn gate_baseline(
+    vfs: &dyn Vfs,
+    explicit: Option<&str>,
+    config: Option<&str>,
+) -> Result<Option<crate::baseline::Baseline>, String> {
+    let path = match explicit {
+        Some(p) => p.to_string(),
+        None => match config.and_then(|c| c.rsplit_once('/')) {
+            Some((dir, _)) => format!("{dir}/{}", crate::baseline::FILE_NAME),
+            None => crate::baseline::FILE_NAME.to_string(),
+        },
+    };
+    if explicit.is_none() && !present(vfs, &path) {
+        return Ok(None);
+    }
+    let display = vfs.display(&path);
+    let bytes = vfs
+        .read(&path, crate::baseline::MAX_BASELINE_FILE)
+        .map_err(|e| format!("cannot read baseline {display} at this revision: {e}"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("baseline {display} is not UTF-8 text"))?;
+    crate::baseline::Baseline::parse(&display, &text).map(Some)
+}
+
 /// The revision's config and its repository path: `explicit` (a repository path), else the
 /// nearest `.kgate.yaml`/`.kgate.yml` from `start` (the first checked path) up to the
 /// repository root — the same config a run without `--base` finds on disk. Paths inside are
@@ -481,6 +507,10 @@ pub fn gate_config(
                     format!("`{what}` path {p} in {display} leaves the repository")
                 })?;
             }
+        }
+        if let Some(b) = &mut cfg.baseline {
+            *b = crate::vfs::normalize(folder, b)
+                .ok_or_else(|| format!("`baseline` path {b} in {display} leaves the repository"))?;
         }
         cfg.path = Some(display);
         return Ok((cfg, Some(path.clone())));

@@ -49,6 +49,9 @@ pub struct Outcome {
     pub masks: BTreeMap<u32, Vec<(usize, usize)>>,
     pub secret_values: BTreeSet<String>,
     pub kubernetes_version: String,
+    /// Display paths of the files each rendered unit reads, by `rendered_for` label (only when
+    /// rendering was asked to track them).
+    pub unit_reads: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Reads, decodes and parses files in parallel. Each file's problems stay with it.
@@ -326,6 +329,7 @@ fn check_stage(
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
+    let mut unit_reads = BTreeMap::new();
     if let Some(render_opts) = &opts.render {
         let r = match tree {
             Some(vfs) => {
@@ -357,6 +361,7 @@ fn check_stage(
             }
         }
         rendered_secrets = r.secrets.values;
+        unit_reads = r.reads;
     }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     if !foreign.manifests.is_empty() {
@@ -411,6 +416,9 @@ fn check_stage(
     // which is not one of the run's files.
     let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
 
+    // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
+    let agent_namespaces =
+        crate::check::agent_namespace::AgentNamespaces::from_manifests(&loaded.manifests);
     let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
         .par_iter()
@@ -426,6 +434,10 @@ fn check_stage(
                 let schema = check_manifest(m, &registry, &opts.schema);
                 let mut diags = schema.diagnostics;
                 diags.extend(policies.evaluate(engine, m));
+                if agent_namespaces.for_object(m).is_some() {
+                    // The agent applies it into its destination namespace, as `diff` shows.
+                    diags.retain(|d| d.code != "policy/namespace");
+                }
                 diags.extend(gatekeeper.evaluate(gk_engines, m));
                 let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
                 diags.extend(problems);
@@ -511,6 +523,7 @@ fn check_stage(
         masks,
         secret_values: scrubber.all(),
         kubernetes_version: registry.kubernetes_version().to_string(),
+        unit_reads,
     })
 }
 

@@ -172,6 +172,8 @@ pub fn kustomization_refs(vfs: &dyn Vfs, dir: &str, k: &Node) -> KustRefs {
 #[derive(Debug, Clone)]
 pub struct FluxUnit {
     pub label: String,
+    /// Display path of the file that declares it.
+    pub file: String,
     /// `spec.path` (repository path).
     pub dir: String,
     /// `spec.components`, resolved against `spec.path`.
@@ -304,6 +306,50 @@ impl UnitGraph {
             if self.kustomizations.contains_key(&f.dir) {
                 continue;
             }
+            for file in files {
+                let folder = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                if self.generated_by(&f.dir, folder) && is_generated_manifest(file) {
+                    out.insert(file.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Every file a unit starting at the kustomization folders `start` reads (repository paths):
+    /// the kustomization file, resources and inputs of each folder it reaches.
+    pub fn files_read(
+        &self,
+        start: impl IntoIterator<Item = String>,
+        kustomization_file: &dyn Fn(&str) -> Option<String>,
+    ) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        self.close(start, &mut seen);
+        let mut out = BTreeSet::new();
+        for d in &seen {
+            if let Some(k) = self.kustomizations.get(d) {
+                out.extend(kustomization_file(d));
+                out.extend(k.resource_files.iter().cloned());
+                out.extend(k.inputs.iter().map(|(p, _)| p.clone()));
+            }
+        }
+        out
+    }
+
+    /// Every file a Flux Kustomization reads: what it builds and its components, and the
+    /// manifests of a path without kustomization file (`files`: repository paths of the run).
+    pub fn flux_files_read(
+        &self,
+        f: &FluxUnit,
+        files: &[String],
+        kustomization_file: &dyn Fn(&str) -> Option<String>,
+    ) -> BTreeSet<String> {
+        let start = self
+            .flux_builds(&f.dir)
+            .into_iter()
+            .chain(f.components.iter().cloned());
+        let mut out = self.files_read(start, kustomization_file);
+        if !self.kustomizations.contains_key(&f.dir) {
             for file in files {
                 let folder = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
                 if self.generated_by(&f.dir, folder) && is_generated_manifest(file) {

@@ -474,10 +474,26 @@ fn pre_commit_hook_parses_and_runs_check() {
     let entry = hook["entry"].as_str().unwrap();
     let words: Vec<&str> = entry.split_whitespace().collect();
     assert_eq!(words[0], "kgate");
-    // The entry plus file names is a valid command line.
+    // The entry plus file names is a valid command line, run at a repository's root as
+    // pre-commit runs it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::create_dir_all(dir.path().join("clusters/prod")).unwrap();
+    std::fs::copy(
+        repo().join("clusters/prod/ok.yaml"),
+        dir.path().join("clusters/prod/ok.yaml"),
+    )
+    .unwrap();
     let mut args: Vec<&str> = words[1..].to_vec();
     args.push("clusters/prod/ok.yaml");
-    assert_eq!(kgate(&repo(), &args).status.code(), Some(0));
+    let out = kgate(dir.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

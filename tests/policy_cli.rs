@@ -563,3 +563,38 @@ fn user_policies_can_build_on_the_builtin_library() {
         );
     }
 }
+
+/// Objects that leave their namespace to the agent (Argo CD `destination.namespace`, Flux
+/// `targetNamespace`) are not `policy/namespace` findings in `check`, as `diff` already knew;
+/// the same object elsewhere still is.
+#[test]
+fn the_agents_destination_namespace_counts_for_policy_namespace() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
+    let dir = repo(&[
+        (
+            "argo/apps.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: web\n  source:\n    repoURL: https://git.example.com/acme/fleet.git\n    path: apps/web\n    targetRevision: main\n",
+        ),
+        (
+            "clusters/prod/infra.yaml",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./infra\n  prune: true\n  targetNamespace: infra\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+        ),
+        ("apps/web/settings.yaml", cm),
+        ("infra/settings.yaml", cm),
+        ("loose/settings.yaml", cm),
+    ]);
+    let (_, out, err) = kgate(dir.path(), &["check", ".", "--format", "json"]);
+    let report = json(&out);
+    let namespace_files: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "policy/namespace")
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        namespace_files,
+        ["loose/settings.yaml"],
+        "{err}\n{report:#}"
+    );
+}

@@ -32,6 +32,9 @@ pub struct RenderedSet {
     /// Display paths of checked files that are only inputs of a unit (patches, generator
     /// files, …), with why and whether kustomize parses them as YAML.
     pub inputs: BTreeMap<String, (String, bool)>,
+    /// With [`RenderOptions::track_reads`]: display paths of the files each rendered unit reads,
+    /// by the unit's `rendered_for` label.
+    pub reads: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
@@ -259,6 +262,22 @@ fn render_in(
     for dir in graph.unused_components() {
         out.diagnostics.push(unused_component(&renderer, &dir));
     }
+    if opts.track_reads {
+        let kfile = |d: &str| super::kustomization_file(vfs, d);
+        for d in &roots {
+            let read = graph.files_read([d.clone()], &kfile);
+            out.reads.insert(
+                vfs.display(d),
+                read.iter().map(|p| vfs.display(p)).collect(),
+            );
+        }
+        for f in &graph.flux {
+            let read = graph.flux_files_read(f, &all_paths, &kfile);
+            let mut read: BTreeSet<String> = read.iter().map(|p| vfs.display(p)).collect();
+            read.insert(f.file.clone());
+            out.reads.insert(f.label.clone(), read);
+        }
+    }
     let checked: BTreeSet<&String> = file_paths.iter().collect();
     for (path, why) in graph.inputs() {
         if checked.contains(&path) {
@@ -288,6 +307,7 @@ fn unit_graph(renderer: &Renderer, dirs: BTreeSet<String>, flux: &[&Manifest]) -
             .collect();
         graph.flux.push(FluxUnit {
             label: super::flux::flux_label(m),
+            file: m.file.path.clone(),
             dir,
             components,
         });

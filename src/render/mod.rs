@@ -46,6 +46,8 @@ pub struct RenderOptions {
     pub max_objects: usize,
     /// Nodes one rendered object may grow to (`render/limit` beyond).
     pub max_object_nodes: usize,
+    /// Record which files each unit reads (`check --changed` maps changed files to units).
+    pub track_reads: bool,
 }
 
 impl Default for RenderOptions {
@@ -56,6 +58,7 @@ impl Default for RenderOptions {
             max_file_size: 32 * 1024 * 1024,
             max_objects: crate::limits::DEFAULT_MAX_RENDERED_OBJECTS,
             max_object_nodes: crate::limits::DEFAULT_MAX_RENDERED_NODES,
+            track_reads: false,
         }
     }
 }

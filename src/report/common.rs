@@ -128,9 +128,9 @@ pub fn path_uri(file: &str) -> String {
 }
 
 /// Whether a finding is a live problem: not suppressed by an exception, not already present on
-/// the base revision.
+/// the base revision, not accepted by the baseline.
 pub fn is_active(d: &Diagnostic) -> bool {
-    !d.suppressed && !d.pre_existing
+    d.is_live()
 }
 
 /// Active findings per code, most frequent first, ties by code: the human tally, the Markdown
@@ -157,6 +157,9 @@ pub fn status_suffix(d: &Diagnostic) -> String {
     }
     if d.pre_existing {
         s.push_str(" [pre-existing]");
+    }
+    if d.baselined {
+        s.push_str(" [baselined]");
     }
     s
 }

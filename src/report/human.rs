@@ -72,7 +72,8 @@ pub fn render(report: &Report<'_>) -> String {
     let mut hidden = 0usize;
     for d in report.diagnostics {
         // Pre-existing findings reach a reporter only when asked for (`check --all`).
-        if d.suppressed && !report.verbose {
+        // Suppressed and baselined findings are accepted debt: listed with --verbose.
+        if (d.suppressed || d.baselined) && !report.verbose {
             hidden += 1;
             continue;
         }
@@ -124,6 +125,9 @@ pub fn render(report: &Report<'_>) -> String {
     }
     if s.pre_existing > 0 {
         let _ = write!(out, ", {} pre-existing", s.pre_existing);
+    }
+    if s.baselined > 0 {
+        let _ = write!(out, ", {} baselined", s.baselined);
     }
     if s.unverified > 0 {
         let _ = write!(

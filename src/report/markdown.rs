@@ -216,6 +216,20 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
         grouped(&mut out, &pre, false);
         out.push_str("</details>\n\n");
     }
+    let baselined: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.baselined && !d.suppressed && !d.pre_existing)
+        .collect();
+    if !baselined.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} accepted by the baseline</summary>\n",
+            baselined.len()
+        );
+        grouped(&mut out, &baselined, false);
+        out.push_str("</details>\n\n");
+    }
     let suppressed: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.suppressed).collect();
     if !suppressed.is_empty() {
         let _ = writeln!(

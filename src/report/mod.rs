@@ -39,6 +39,9 @@ pub struct Summary {
     pub suppressed: usize,
     #[serde(default)]
     pub pre_existing: usize,
+    /// Findings the repository's baseline accepts (`kgate baseline`).
+    #[serde(default)]
+    pub baselined: usize,
     /// Findings about what kgate could not verify (objects without a schema, kustomize
     /// features it does not render, skipped templates and charts), whatever their level.
     #[serde(default)]
@@ -57,6 +60,7 @@ impl Summary {
         self.notes = 0;
         self.suppressed = 0;
         self.pre_existing = 0;
+        self.baselined = 0;
         self.unverified = 0;
         self.unverified_by.clear();
         for d in diagnostics {
@@ -68,6 +72,8 @@ impl Summary {
                 self.suppressed += 1;
             } else if d.pre_existing {
                 self.pre_existing += 1;
+            } else if d.baselined {
+                self.baselined += 1;
             } else {
                 match d.severity {
                     Severity::Error => self.errors += 1,

@@ -126,7 +126,7 @@ fn result(d: &Diagnostic, rule_index: usize, fingerprint: &str) -> Value {
         }
         r.insert("suppressions".into(), json!([s]));
     }
-    if d.pre_existing {
+    if d.pre_existing || d.baselined {
         r.insert("baselineState".into(), json!("unchanged"));
     }
     let mut props = Map::new();
