@@ -342,6 +342,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_render: bool,
 
+    /// Folder of Helm charts as `helm pull` leaves them (`NAME-VERSION.tgz`), for HelmReleases
+    /// whose chart comes from a HelmRepository or OCIRepository (kgate never fetches charts).
+    #[arg(long, value_name = "DIR", env = "KGATE_CHART_CACHE")]
+    pub chart_cache: Option<String>,
+
     /// Merge-request mode: the target branch's revision (ref, sha, `origin/main`), or `auto`
     /// for the merge request's base as the CI names it (GITHUB_EVENT_PATH / GITHUB_BASE_REF /
     /// CI_MERGE_REQUEST_DIFF_BASE_SHA; outside a merge-request job `auto` checks as usual).
@@ -441,8 +446,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
-    /// Folders with a kustomization.yaml, or files holding Flux Kustomizations; the objects
-    /// of all of them form one stream.
+    /// Folders with a kustomization.yaml, Helm chart folders (Chart.yaml) or `.tgz` archives,
+    /// or files holding Flux Kustomizations and HelmReleases; the objects of all of them form
+    /// one stream.
     #[arg(required = true)]
     pub paths: Vec<String>,
 
@@ -454,6 +460,27 @@ pub struct RenderArgs {
     /// apply`). By default every secret value is masked as `[REDACTED]`.
     #[arg(long)]
     pub show_secrets: bool,
+
+    /// Folder of charts as `helm pull` leaves them, for HelmRelease charts from HelmRepository
+    /// and OCIRepository sources (never fetched).
+    #[arg(long, value_name = "DIR", env = "KGATE_CHART_CACHE")]
+    pub chart_cache: Option<String>,
+
+    /// Values file for a chart folder (like `helm template -f`), repeatable; later files win.
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    pub values: Vec<String>,
+
+    /// Release name for a chart folder.
+    #[arg(long, default_value = "release-name")]
+    pub release_name: String,
+
+    /// Release namespace for a chart folder.
+    #[arg(long, short = 'n', default_value = "default")]
+    pub namespace: String,
+
+    /// Kubernetes version Helm templates see as `.Capabilities.KubeVersion` (X.Y[.Z]).
+    #[arg(long, env = "KGATE_KUBERNETES_VERSION")]
+    pub kubernetes_version: Option<String>,
 
     /// Largest file read, in bytes (suffixes k, M, G, Ki, Mi, Gi).
     #[arg(long, default_value = "32Mi", value_parser = crate::limits::parse_size)]

@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "builtin_engine",
     "require_cpu_limit",
     "kubernetes_version",
+    "chart_cache",
     "strict",
     "catalog",
     "skip_kinds",
@@ -66,6 +67,8 @@ pub struct Config {
     pub builtin_engine: Option<crate::policy::BuiltinEngine>,
     pub require_cpu_limit: Option<bool>,
     pub kubernetes_version: Option<String>,
+    /// Helm chart cache folder (relative to the config file's folder).
+    pub chart_cache: Option<String>,
     pub strict: Option<bool>,
     /// `catalog: false` turns the built-in CRD catalog off (as `--no-catalog`).
     pub catalog: Option<bool>,
@@ -293,6 +296,7 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
                     }
                 });
             }
+            "chart_cache" => config.chart_cache = Some(r.string(v, key)?),
             "builtin_engine" => {
                 config.builtin_engine = Some(match r.string(v, key)?.as_str() {
                     "native" => crate::policy::BuiltinEngine::Native,

@@ -215,7 +215,16 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         policy: policy::PolicyOptions::default(),
         exceptions: exceptions::ExceptionOptions::default(),
         shard: args.shard,
-        render: (!args.no_render).then(render::RenderOptions::default),
+        render: (!args.no_render).then(|| render::RenderOptions {
+            helm: render::helm::release::HelmOptions {
+                chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
+                kube_version: args
+                    .kubernetes_version
+                    .as_deref()
+                    .and_then(render::helm::release::parse_kube_version),
+            },
+            ..render::RenderOptions::default()
+        }),
     }
 }
 
@@ -471,6 +480,17 @@ fn apply_settings(
     }
     if !args.no_catalog {
         opts.registry.catalog = cfg.catalog.unwrap_or(true);
+    }
+    if let Some(render) = &mut opts.render {
+        if render.helm.chart_cache.is_none() {
+            render.helm.chart_cache = cfg.chart_cache.as_ref().map(std::path::PathBuf::from);
+        }
+        if render.helm.kube_version.is_none() {
+            render.helm.kube_version = cfg
+                .kubernetes_version
+                .as_deref()
+                .and_then(render::helm::release::parse_kube_version);
+        }
     }
     opts.schema
         .skip_kinds
@@ -806,6 +826,18 @@ fn write_to(path: Option<&str>, text: &str) -> Result<(), String> {
 /// `kgate render PATH…`: the rendered objects of every path as one YAML stream on stdout (or
 /// `-o FILE`), findings on stderr. Secret values are masked unless `--show-secrets`.
 fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
+    let helm = render::cli::HelmCli {
+        options: render::helm::release::HelmOptions {
+            chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
+            kube_version: args
+                .kubernetes_version
+                .as_deref()
+                .and_then(render::helm::release::parse_kube_version),
+        },
+        values: args.values.clone(),
+        release_name: args.release_name.clone(),
+        namespace: args.namespace.clone(),
+    };
     let mut yaml = String::new();
     let mut failed = false;
     let opts = render::RenderOptions {
@@ -815,7 +847,7 @@ fn run_render(args: &cli::RenderArgs) -> Result<u8, String> {
         ..render::RenderOptions::default()
     };
     for path in &args.paths {
-        let out = render::cli::render_path(path, &opts, args.show_secrets)?;
+        let out = render::cli::render_path_with(path, &opts, args.show_secrets, &helm)?;
         if !yaml.is_empty() && !out.yaml.is_empty() && !out.yaml.starts_with("---") {
             yaml.push_str("---\n");
         }

@@ -366,6 +366,18 @@ the `render/invalid` error kustomize would give for a patch that matches nothing
 the remote base into the repository to have it checked.",
     },
     Rule {
+        code: "render/helm",
+        severity: Severity::Error,
+        summary: "a Helm chart failed to render (`required`, `fail`, a template error) or its values are invalid",
+        docs: "kgate renders Helm charts natively, as `helm template` does (Go templates with Sprig's and Helm's \
+functions), for chart folders given to `kgate render` and for Flux `HelmRelease`s whose chart it finds \
+offline (a chart folder or `.tgz` in the repository, or the `--chart-cache` folder). When rendering fails \
+the way Helm would fail (`required` values missing, `fail` called, a nil pointer such as \
+`.Values.missing.key`, a template syntax error, a `valuesFrom` ConfigMap/Secret that is not in the \
+repository), the finding points at the template line and column Helm names.\n\nFix: set the values \
+the chart requires in the HelmRelease's `spec.values` (or the values file), or fix the template.",
+    },
+    Rule {
         code: "render/outside-root",
         severity: Severity::Error,
         summary: "a kustomization refers to a path outside the repository",

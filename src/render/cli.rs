@@ -8,7 +8,7 @@ use std::path::Path;
 use super::flux::{is_flux_kustomization, render_flux_with, SubstitutionSources};
 use super::integrate::{attribute_and_merge, repo_root};
 use super::kustomize::render_dir_with;
-use super::{emit, RenderOptions, Renderer};
+use super::{emit, RenderOptions, Rendered, Renderer};
 use crate::diagnostic::Diagnostic;
 use crate::source::Files;
 use crate::vfs::DiskFs;
@@ -46,10 +46,81 @@ fn scrub_node(node: &mut Node, secrets: &BTreeSet<String>) {
 
 /// Renders `path`. Secret values are masked in the YAML unless `show_secrets` (the user asked
 /// for the real stream, to pipe into `kubectl apply`); findings are masked either way.
+/// Helm settings of `kgate render`.
+#[derive(Debug, Clone, Default)]
+pub struct HelmCli {
+    pub options: super::helm::release::HelmOptions,
+    /// Values files for a chart folder, in order.
+    pub values: Vec<String>,
+    pub release_name: String,
+    pub namespace: String,
+}
+
 pub fn render_path(
     path: &str,
     opts: &RenderOptions,
     show_secrets: bool,
+) -> Result<RenderOutput, String> {
+    let helm = HelmCli {
+        release_name: "release-name".into(),
+        namespace: "default".into(),
+        ..HelmCli::default()
+    };
+    render_path_with(path, opts, show_secrets, &helm)
+}
+
+/// A chart folder or archive given to `kgate render`: rendered like `helm template`.
+fn render_chart(
+    path: &str,
+    files: &Files,
+    helm: &HelmCli,
+    max_file_size: u64,
+) -> Result<Rendered, String> {
+    use super::helm::{chart, release, value::Value, values};
+    let p = Path::new(path);
+    let c = if p.is_dir() {
+        chart::load_dir(p)
+    } else {
+        let bytes = crate::discover::read_file(path, p, max_file_size)
+            .map_err(|d| format!("{path}: {}", d.message))?;
+        chart::untar(&bytes)
+            .map_err(|e| chart::ChartError::msg(path, e))
+            .and_then(chart::load_files)
+    }
+    .map_err(|e| format!("{path}: {e}"))?;
+    let mut vals = super::helm::value::Map::new();
+    for f in &helm.values {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        match values::from_yaml_str(&text) {
+            Ok(Value::Map(m)) => values::merge_over(&mut vals, &m),
+            Ok(Value::Nil) => {}
+            Ok(_) => return Err(format!("{f}: values must be a mapping")),
+            Err(e) => return Err(format!("{f}: {e}")),
+        }
+    }
+    let located = release::Located {
+        chart: c,
+        display: path.trim_end_matches('/').to_string(),
+    };
+    let opts = super::helm::RenderOpts {
+        release_name: helm.release_name.clone(),
+        namespace: helm.namespace.clone(),
+        kube_version: helm.options.kube_version.unwrap_or((1, 36, 0)),
+        include_crds: true,
+        source_map: true,
+    };
+    let mut out = Rendered::default();
+    let label = format!("chart {}", located.chart.name);
+    release::render_located(files, &located, &vals, &opts, &label, &mut out);
+    Ok(out)
+}
+
+/// `render_path` with Helm settings (chart cache, values files, release name, namespace).
+pub fn render_path_with(
+    path: &str,
+    opts: &RenderOptions,
+    show_secrets: bool,
+    helm: &HelmCli,
 ) -> Result<RenderOutput, String> {
     let p = Path::new(path);
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -70,7 +141,10 @@ pub fn render_path(
     let vfs = DiskFs::new(&root);
     let renderer = Renderer::new(&vfs, &files, opts);
     let mut rendered = Vec::new();
+    let is_chart = (meta.is_dir() && p.join("Chart.yaml").is_file())
+        || (meta.is_file() && (path.ends_with(".tgz") || path.ends_with(".tar.gz")));
     match target {
+        _ if is_chart => rendered.push(render_chart(path, &files, helm, max_file_size)?),
         None => rendered.push(render_dir_with(&renderer, &relative(p, &root))),
         Some(file) => {
             // The named file is held to --max-file-size (and must be a regular file) like
@@ -98,13 +172,33 @@ pub fn render_path(
                 .iter()
                 .filter(|m| is_flux_kustomization(m))
                 .collect();
-            if flux.is_empty() {
+            let releases: Vec<_> = loaded
+                .manifests
+                .iter()
+                .filter(|m| super::helm::release::is_helm_release(m))
+                .collect();
+            if flux.is_empty() && releases.is_empty() {
                 return Err(format!(
-                    "{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io)"
+                    "{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io) or HelmRelease (helm.toolkit.fluxcd.io)"
                 ));
             }
             for m in flux {
                 rendered.push(render_flux_with(&renderer, m, &sources));
+            }
+            let all: Vec<crate::manifest::Manifest> = repo
+                .manifests
+                .iter()
+                .chain(&loaded.manifests)
+                .cloned()
+                .collect();
+            for m in releases {
+                rendered.push(super::helm::release::render_release(
+                    &renderer,
+                    m,
+                    &all,
+                    &sources,
+                    &helm.options,
+                ));
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod emit;
 mod fieldspec;
 pub mod flux;
 mod generator;
+pub mod helm;
 pub mod integrate;
 pub mod kustomize;
 mod patch;
@@ -48,6 +49,8 @@ pub struct RenderOptions {
     pub max_object_nodes: usize,
     /// Record which files each unit reads (`check --changed` maps changed files to units).
     pub track_reads: bool,
+    /// Where HelmRelease charts are found offline, and the cluster version they see.
+    pub helm: helm::release::HelmOptions,
 }
 
 impl Default for RenderOptions {
@@ -59,6 +62,7 @@ impl Default for RenderOptions {
             max_objects: crate::limits::DEFAULT_MAX_RENDERED_OBJECTS,
             max_object_nodes: crate::limits::DEFAULT_MAX_RENDERED_NODES,
             track_reads: false,
+            helm: helm::release::HelmOptions::default(),
         }
     }
 }

@@ -1,0 +1,13 @@
+//! Helm, natively: a Go `text/template` engine with Sprig's and Helm's functions, chart loading
+//! and `helm template` rendering, all in-process and offline. Output is held to Helm's own by a
+//! differential test (tests/helm_diff.rs) against the Helm engine.
+
+pub mod chart;
+pub mod exec;
+pub mod funcs;
+pub mod parse;
+pub mod value;
+pub mod values;
+
+pub use chart::{load_dir, load_files, render, Chart, ChartError, RenderOpts, RenderedFile};
+pub mod release;
