@@ -607,7 +607,7 @@ mod tests {
     }
 
     fn vals() -> Value {
-        let y = "a: 1\nb: [x, y]\nm: {k2: v2, k1: v1}\ns: hello\nn: null\nt: true\n";
+        let y = "a: 1\nb: [x, z]\nm: {k2: v2, k1: v1}\ns: hello\nn: null\nt: true\n";
         super::super::values::from_yaml_str(y).unwrap()
     }
 
@@ -616,7 +616,7 @@ mod tests {
         let d = vals();
         let cases = [
             ("{{ .a }}", "1"),
-            ("{{ .b }}", "[x y]"),
+            ("{{ .b }}", "[x z]"),
             ("{{ .m }}", "map[k1:v1 k2:v2]"),
             ("{{ .missing }}", "<no value>"),
             ("{{ if .t }}yes{{ else }}no{{ end }}", "yes"),
@@ -625,7 +625,7 @@ mod tests {
                 "{{ range $k, $v := .m }}{{ $k }}={{ $v }};{{ end }}",
                 "k1=v1;k2=v2;",
             ),
-            ("{{ range .b }}{{ . }}{{ else }}none{{ end }}", "xy"),
+            ("{{ range .b }}{{ . }}{{ else }}none{{ end }}", "xz"),
             ("{{ range .missing }}{{ . }}{{ else }}none{{ end }}", "none"),
             ("{{ with .s }}{{ . }}{{ end }}", "hello"),
             ("{{ with .n }}x{{ else with .s }}{{ . }}{{ end }}", "hello"),
@@ -651,7 +651,7 @@ mod tests {
             ("{{ block \"blk\" .s }}<{{ . }}>{{ end }}", "<hello>"),
             (
                 "{{ (index .b 1) }} {{ len .m }} {{ index .m \"k1\" }}",
-                "y 2 v1",
+                "z 2 v1",
             ),
             ("{{ tpl \"{{ .s }}!\" . }}", "hello!"),
             ("{{- /* c */ -}}  x  {{- 1 -}}  ", "x1"),

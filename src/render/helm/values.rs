@@ -622,12 +622,12 @@ mod tests {
     #[test]
     fn yaml_output_matches_go_yaml() {
         let v = from_yaml_str(
-            "b: [1, {x: 1.5, y: [a]}, [2, 3]]\na: {}\nc: []\nd: \"yes\"\ne: \"a: b\"\nf: \"l1\\nl2\"\ng: \"12:30\"\n",
+            "b: [1, {x: 1.5, w: [a]}, [2, 3]]\na: {}\nc: []\nd: \"yes\"\ne: \"a: b\"\nf: \"l1\\nl2\"\ng: \"12:30\"\n",
         )
         .unwrap();
         assert_eq!(
             to_yaml(&v),
-            "a: {}\nb:\n- 1\n- x: 1.5\n  \"y\":\n  - a\n- - 2\n  - 3\nc: []\nd: \"yes\"\ne: 'a: b'\nf: |-\n  l1\n  l2\ng: \"12:30\""
+            "a: {}\nb:\n- 1\n- w:\n  - a\n  x: 1.5\n- - 2\n  - 3\nc: []\nd: \"yes\"\ne: 'a: b'\nf: |-\n  l1\n  l2\ng: \"12:30\""
         );
     }
 
