@@ -35,7 +35,10 @@ fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixtures().join("repo"), dir.path());
     // The differential test's chart doubles as the repository's in-tree chart.
-    copy_dir(&fixtures().join("charts/webapp"), &dir.path().join("charts/webapp"));
+    copy_dir(
+        &fixtures().join("charts/webapp"),
+        &dir.path().join("charts/webapp"),
+    );
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     dir
 }

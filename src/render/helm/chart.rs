@@ -645,15 +645,12 @@ pub fn render(
         Value::map(d)
     }
     walk(&chart, &vals, "", true, &mut jobs, &mut crds);
-    // Parse subcharts before parents so a parent's `define` wins (Helm sorts deeper paths
-    // first).
+    // Helm's order (sort.Reverse(byPathLen)): deeper paths first, then names in reverse; files
+    // are parsed in it (a later `define` wins, so parents override subcharts) and rendered in
+    // it (the first failing file is the error reported).
     let mut all: Vec<(String, &str)> = Vec::new();
     collect_templates(&chart, "", &mut all);
-    all.sort_by(|a, b| {
-        let da = a.0.matches('/').count();
-        let db = b.0.matches('/').count();
-        db.cmp(&da).then_with(|| a.0.cmp(&b.0))
-    });
+    all.sort_by(|a, b| helm_order(&a.0, &b.0));
     let sources: BTreeMap<String, String> = all
         .iter()
         .map(|(n, t)| (n.clone(), t.to_string()))
@@ -665,6 +662,7 @@ pub fn render(
     if opts.include_crds {
         out.extend(crds);
     }
+    jobs.sort_by(|a, b| helm_order(&a.name, &b.name));
     for j in jobs.iter().filter(|j| j.render) {
         let d = data(vec![
             ("Values", j.values.clone()),
@@ -692,6 +690,12 @@ pub fn render(
         });
     }
     Ok(out)
+}
+
+/// Helm's template order: more `/` first, then reverse byte order.
+fn helm_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (da, db) = (a.matches('/').count(), b.matches('/').count());
+    db.cmp(&da).then_with(|| b.cmp(a))
 }
 
 /// Helm deletes every `<no value>` from the output; the source map's offsets follow.

@@ -41,17 +41,20 @@ pub struct Output {
 impl Output {
     /// The template file and byte offset that produced output byte `off`.
     pub fn origin(&self, off: usize) -> Option<(&Rc<str>, usize)> {
-        let i = self.marks.partition_point(|m| m.out <= off);
-        let m = self.marks.get(i.checked_sub(1)?)?;
-        Some((
-            &m.file,
-            if m.exact {
-                m.pos + (off - m.out)
-            } else {
-                m.pos
-            },
-        ))
+        origin(&self.marks, off)
     }
+}
+
+/// The template file and byte offset that produced output byte `off`, from a source map.
+pub fn origin(marks: &[Mark], off: usize) -> Option<(&Rc<str>, usize)> {
+    let i = marks.partition_point(|m| m.out <= off);
+    let m = marks.get(i.checked_sub(1)?)?;
+    let pos = if m.exact {
+        m.pos + (off - m.out)
+    } else {
+        m.pos
+    };
+    Some((&m.file, pos))
 }
 
 /// A named template and the file it was defined in (for error positions).
@@ -95,7 +98,17 @@ impl TemplateSet {
                 },
             );
         }
-        self.roots.borrow_mut().insert(file, Rc::new(parsed.root));
+        // A file is itself a template of the set: `include "chart/templates/cm.yaml" .` works
+        // (charts checksum their own ConfigMaps that way).
+        let root = Rc::new(parsed.root);
+        defs.insert(
+            name.to_string(),
+            Def {
+                body: root.clone(),
+                file: file.clone(),
+            },
+        );
+        self.roots.borrow_mut().insert(file, root);
         Ok(())
     }
 

@@ -747,6 +747,30 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         };
         argi += 1;
         let body = format_verb(verb, arg, prec, plus, space, sharp);
+        // A verb that does not fit the argument prints `%!d(type=value)` with the padding
+        // applied to the value inside, as fmt does.
+        if let Some(inner) = body
+            .strip_prefix(&format!("%!{verb}("))
+            .filter(|_| width.is_some() && !arg.is_nil())
+        {
+            let (ty, val) = inner
+                .trim_end_matches(')')
+                .split_once('=')
+                .unwrap_or(("", ""));
+            let w = width.unwrap_or(0);
+            let len = val.chars().count();
+            let padded = if w <= len {
+                val.to_string()
+            } else if minus {
+                format!("{val}{}", " ".repeat(w - len))
+            } else if zero {
+                format!("{}{val}", "0".repeat(w - len))
+            } else {
+                format!("{}{val}", " ".repeat(w - len))
+            };
+            let _ = write!(out, "%!{verb}({ty}={padded})");
+            continue;
+        }
         let len = body.chars().count();
         match width {
             Some(w) if w > len => {
@@ -1097,13 +1121,8 @@ fn sha1(data: &[u8]) -> [u8; 20] {
     msg.extend_from_slice(&bits.to_be_bytes());
     for chunk in msg.chunks(64) {
         let mut w = [0u32; 80];
-        for i in 0..16 {
-            w[i] = u32::from_be_bytes([
-                chunk[4 * i],
-                chunk[4 * i + 1],
-                chunk[4 * i + 2],
-                chunk[4 * i + 3],
-            ]);
+        for (wi, b) in w.iter_mut().zip(chunk.chunks_exact(4)) {
+            *wi = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         }
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);

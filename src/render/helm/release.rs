@@ -470,11 +470,7 @@ fn map_span(
     rf: &RenderedFile,
     tfile: &mut dyn FnMut(&str) -> Option<Arc<SourceFile>>,
 ) -> Span {
-    let out = super::exec::Output {
-        text: String::new(),
-        marks: rf.marks.clone(),
-    };
-    let Some((name, pos)) = out.origin(span.start) else {
+    let Some((name, pos)) = super::exec::origin(&rf.marks, span.start) else {
         return span;
     };
     let Some(f) = tfile(name) else { return span };

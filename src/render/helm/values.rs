@@ -306,6 +306,24 @@ fn is_base60(s: &str) -> bool {
     })
 }
 
+/// go-yaml v2 resolves `2006-1-2`, `2006-1-2T15:4:5Z`, `2006-1-2 15:4:5` as timestamps, so
+/// such strings are quoted.
+fn is_timestamp(s: &str) -> bool {
+    let mut parts = s.splitn(3, '-');
+    let (Some(y), Some(m), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let day_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let digits = |p: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit())
+    };
+    if !digits(y, 4, 4) || !digits(m, 1, 2) || !(1..=2).contains(&day_len) {
+        return false;
+    }
+    let tail = &rest[day_len..];
+    tail.is_empty() || (tail.starts_with(['T', 't', ' ']) && tail[1..].contains(':'))
+}
+
 /// What libyaml's scalar analysis allows for a string in block context.
 struct Analysis {
     plain: bool,
@@ -425,7 +443,8 @@ fn write_string(out: &mut String, s: &str, col: usize, indent: usize, key: bool)
     let resolves_other = !matches!(
         yaml::resolve_scalar(s, saphyr_parser::ScalarStyle::Plain, None),
         yaml::Value::String(_)
-    ) || is_base60(s);
+    ) || is_base60(s)
+        || is_timestamp(s);
     let a = analyze(s);
     let multiline = s.contains('\n');
     if multiline && !key && a.block {
