@@ -44,3 +44,7 @@ ONE=$(find "$OUT" -name workload.yaml -print -quit)
 DOCS=$N measure "check $N documents (2 threads, --no-builtin-policies)" check "$OUT" --format json --no-builtin-policies "$@"
 DOCS= measure "check one small file (pre-commit case)" check "$ONE" "$@"
 DOCS= measure "check one small file (pre-commit case, --no-builtin-policies)" check "$ONE" --no-builtin-policies "$@"
+# Helm: a typical application chart (helpers, toYaml|nindent, tpl, .Files, hooks, crds) rendered
+# like `helm template`; the issue's target is under 20 ms.
+DOCS= measure "render a typical Helm chart (tests/helm/charts/webapp)" render tests/helm/charts/webapp
+DOCS= measure "render an umbrella chart with subcharts (tests/helm/charts/platform)" render tests/helm/charts/platform
