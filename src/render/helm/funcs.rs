@@ -1525,11 +1525,11 @@ mod tests {
                 &[
                     Value::Int(42),
                     Value::from("a"),
-                    Value::Float(3.14159),
+                    Value::Float(1.23456),
                     Value::from("q")
                 ]
             ),
-            "00042|a  |3.14|\"q\""
+            "00042|a  |1.23|\"q\""
         );
         assert_eq!(sprintf("%s %s", &[Value::Nil]), "%!s(<nil>) %!s(MISSING)");
         assert_eq!(sprintf("%d", &[Value::from("x")]), "%!d(string=x)");

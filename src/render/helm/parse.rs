@@ -291,14 +291,12 @@ fn scan_number(b: &[u8], mut i: usize) -> usize {
     }
     while i < b.len() {
         let c = b[i];
-        if c.is_ascii_alphanumeric() || c == b'.' || c == b'_' {
-            i += 1;
-        } else if (c == b'+' || c == b'-') && i > 0 && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P')
-        {
-            i += 1;
-        } else {
+        let exponent_sign =
+            (c == b'+' || c == b'-') && i > 0 && matches!(b[i - 1], b'e' | b'E' | b'p' | b'P');
+        if !(c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || exponent_sign) {
             break;
         }
+        i += 1;
     }
     i
 }
@@ -372,7 +370,7 @@ struct Parser {
 }
 
 /// What ended a list: `{{end}}`, `{{else}}` (with what follows `else`), or the input's end.
-enum End {
+enum Stop {
     End,
     Else,
     ElseIf,
@@ -391,7 +389,7 @@ pub fn parse(src: &str) -> Result<Parsed, TplError> {
     };
     let (root, end) = p.list()?;
     match end {
-        End::Eof => {}
+        Stop::Eof => {}
         _ => return err(p.pos(), "unexpected {{end}} or {{else}}"),
     }
     Ok(Parsed {
@@ -421,11 +419,11 @@ impl Parser {
         }
     }
 
-    fn list(&mut self) -> Result<(Vec<Node>, End), TplError> {
+    fn list(&mut self) -> Result<(Vec<Node>, Stop), TplError> {
         let mut out = Vec::new();
         loop {
             match self.next() {
-                (Tok::Eof, _) => return Ok((out, End::Eof)),
+                (Tok::Eof, _) => return Ok((out, Stop::Eof)),
                 (Tok::Text(t), p) => out.push(Node::Text(p, t.into())),
                 (Tok::Open, _) => {
                     if let Some(end) = self.action(&mut out)? {
@@ -438,29 +436,29 @@ impl Parser {
     }
 
     /// One `{{ ... }}` after its opening delimiter. Returns how a list ended, if it did.
-    fn action(&mut self, out: &mut Vec<Node>) -> Result<Option<End>, TplError> {
+    fn action(&mut self, out: &mut Vec<Node>) -> Result<Option<Stop>, TplError> {
         let pos = self.pos();
         if let Tok::Ident(kw) = self.peek().clone() {
             match kw.as_str() {
                 "end" => {
                     self.next();
                     self.expect_close("end")?;
-                    return Ok(Some(End::End));
+                    return Ok(Some(Stop::End));
                 }
                 "else" => {
                     self.next();
                     if let Tok::Ident(k) = self.peek() {
                         if k == "if" {
                             self.next();
-                            return Ok(Some(End::ElseIf));
+                            return Ok(Some(Stop::ElseIf));
                         }
                         if k == "with" {
                             self.next();
-                            return Ok(Some(End::ElseWith));
+                            return Ok(Some(Stop::ElseWith));
                         }
                     }
                     self.expect_close("else")?;
-                    return Ok(Some(End::Else));
+                    return Ok(Some(Stop::Else));
                 }
                 "if" | "range" | "with" => {
                     self.next();
@@ -487,7 +485,7 @@ impl Parser {
                     let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
                     let (body, end) = self.list()?;
                     self.vars = saved;
-                    if !matches!(end, End::End) {
+                    if !matches!(end, Stop::End) {
                         return err(pos, "unexpected EOF in define");
                     }
                     self.add_define(name, body);
@@ -506,7 +504,7 @@ impl Parser {
                         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
                         let (body, end) = self.list()?;
                         self.vars = saved;
-                        if !matches!(end, End::End) {
+                        if !matches!(end, Stop::End) {
                             return err(pos, "unexpected EOF in block");
                         }
                         self.add_define(name.clone(), body);
@@ -556,10 +554,10 @@ impl Parser {
             self.range_depth -= 1;
         }
         let else_list = match end {
-            End::End => None,
-            End::Else => {
+            Stop::End => None,
+            Stop::Else => {
                 let (l, e) = self.list()?;
-                if !matches!(e, End::End) {
+                if !matches!(e, Stop::End) {
                     return err(
                         self.pos(),
                         format!("expected end; found {{{{else}}}} in {kw}"),
@@ -567,8 +565,8 @@ impl Parser {
                 }
                 Some(l)
             }
-            End::ElseIf | End::ElseWith => {
-                let inner = if matches!(end, End::ElseIf) {
+            Stop::ElseIf | Stop::ElseWith => {
+                let inner = if matches!(end, Stop::ElseIf) {
                     "if"
                 } else {
                     "with"
@@ -581,7 +579,7 @@ impl Parser {
                 let node = self.branch(inner)?;
                 Some(vec![node])
             }
-            End::Eof => return err(self.pos(), format!("unexpected EOF in {kw}")),
+            Stop::Eof => return err(self.pos(), format!("unexpected EOF in {kw}")),
         };
         self.vars.truncate(nvars);
         let b = Branch {

@@ -223,9 +223,8 @@ pub fn locate(
             let Some(path) = normalize("", chart.trim_start_matches("./")) else {
                 return Err((format!("chart path {chart:?} leaves the repository"), None));
             };
-            if !(vfs.is_dir(&path) && vfs.is_file(&format!("{path}/Chart.yaml")))
-                && !vfs.is_file(&path)
-            {
+            let chart_dir = vfs.is_dir(&path) && vfs.is_file(&format!("{path}/Chart.yaml"));
+            if !chart_dir && !vfs.is_file(&path) {
                 return Err((
                     format!("chart {chart:?} ({kind} source) is not a chart folder or archive in this repository"),
                     None,
