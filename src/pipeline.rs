@@ -361,7 +361,29 @@ fn check_stage(
             }
         }
         rendered_secrets = r.secrets.values;
+        rendered_secrets.extend(r.secrets.global);
         unit_reads = r.reads;
+        // HelmReleases — raw, or as the kustomizations above rendered them — render their charts.
+        let h = crate::render::integrate::render_helm_releases(
+            &files,
+            tree,
+            &opts.paths,
+            &loaded.manifests,
+            render_opts,
+        );
+        diagnostics.extend(h.diagnostics);
+        for m in h.manifests {
+            match load::not_applied(&m.resource.api_version, &m.resource.kind, &m.node) {
+                Some(reason) => loaded.skipped.push(Skipped {
+                    file: m.file.path.clone(),
+                    line: m.node.span.line,
+                    reason: reason.to_string(),
+                }),
+                None => loaded.manifests.push(m),
+            }
+        }
+        rendered_secrets.extend(h.secrets.values);
+        rendered_secrets.extend(h.secrets.global);
     }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     if !foreign.manifests.is_empty() {

@@ -24,12 +24,15 @@ fn check(args: &[&str]) -> (i32, Value) {
     kgate_cli::check_json(None, args)
 }
 
-/// (code, line, column, field path) of every finding, in line order.
+/// (code, line, column, field path) of every finding, in line order. The fixtures' HelmReleases
+/// name charts of HelmRepositories that are not available offline: that coverage note
+/// (`render/unsupported` on `spec.chart`) is tested in tests/helm_check.rs, not here.
 fn findings(json: &Value) -> Vec<(String, u64, u64, String)> {
     let mut v: Vec<_> = json["diagnostics"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|d| !(d["code"] == "render/unsupported" && d["path"] == "/spec/chart"))
         .map(|d| {
             (
                 d["code"].as_str().unwrap().to_string(),

@@ -1,6 +1,6 @@
 //! The namespace a GitOps agent gives objects that declare none: an Argo CD Application's
 //! `spec.destination.namespace` and a Flux Kustomization's `spec.targetNamespace`, for the
-//! folders they apply. `check` uses it as `diff` does, so an object in such a folder is not
+//! folders they apply, and a Flux HelmRelease's release namespace for its chart's objects. `check` uses it as `diff` does, so an object in such a folder is not
 //! reported by `policy/namespace` for leaving its namespace to the agent.
 
 use crate::manifest::Manifest;
@@ -18,6 +18,8 @@ struct Scope {
 #[derive(Debug, Default)]
 pub struct AgentNamespaces {
     scopes: Vec<Scope>,
+    /// `rendered_for` label of a HelmRelease's objects → the release namespace.
+    releases: std::collections::BTreeMap<String, String>,
 }
 
 fn group(m: &Manifest) -> &str {
@@ -47,7 +49,15 @@ fn non_empty(v: &serde_json::Value) -> Option<String> {
 impl AgentNamespaces {
     pub fn from_manifests<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Self {
         let mut scopes = Vec::new();
+        let mut releases = std::collections::BTreeMap::new();
         for m in manifests {
+            if crate::render::helm::release::is_helm_release(m) {
+                releases.insert(
+                    crate::render::helm::release::release_label(m),
+                    crate::render::helm::release::release_namespace(m),
+                );
+                continue;
+            }
             let spec = &m.json["spec"];
             match (group(m), m.resource.kind.as_str()) {
                 ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
@@ -85,7 +95,7 @@ impl AgentNamespaces {
                 _ => {}
             }
         }
-        AgentNamespaces { scopes }
+        AgentNamespaces { scopes, releases }
     }
 
     /// The namespace an agent gives `m` when it declares none, if one applies `m`'s folder:
@@ -94,6 +104,9 @@ impl AgentNamespaces {
     pub fn for_object(&self, m: &Manifest) -> Option<&str> {
         let file = m.file.path.trim_start_matches("./");
         let dir = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        if let Some(ns) = m.rendered_for.as_ref().and_then(|r| self.releases.get(r)) {
+            return Some(ns);
+        }
         let rendered = m
             .rendered_for
             .as_deref()

@@ -154,6 +154,75 @@ pub fn render_paths_in(
     out
 }
 
+/// Renders every Flux `HelmRelease` among `manifests` — loose files and the output of rendered
+/// kustomizations alike (an overlay may patch a release's values) — with its chart located
+/// offline (`tree`: a git revision; else the repositories of `paths` on disk). The releases'
+/// objects are then checked like any rendered object.
+pub fn render_helm_releases(
+    files: &Files,
+    tree: Option<&dyn Vfs>,
+    paths: &[String],
+    manifests: &[Manifest],
+    opts: &RenderOptions,
+) -> RenderedSet {
+    use super::helm::release::{is_helm_release, release_label, render_release};
+    let mut out = RenderedSet::default();
+    let releases: Vec<&Manifest> = manifests.iter().filter(|m| is_helm_release(m)).collect();
+    if releases.is_empty() {
+        return out;
+    }
+    let sources = SubstitutionSources::from_manifests(manifests);
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    let mut render_with = |vfs: &dyn Vfs, out: &mut RenderedSet| {
+        let renderer = Renderer::new(vfs, files, opts);
+        let prefix = vfs.display("");
+        let mine: Vec<(usize, &Manifest)> = releases
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| !done.contains(i) && strip(&m.file.path, &prefix).is_some())
+            .map(|(i, m)| (i, *m))
+            .collect();
+        done.extend(mine.iter().map(|(i, _)| *i));
+        let rendered: Vec<(String, Rendered)> = mine
+            .par_iter()
+            .map(|(_, m)| {
+                (
+                    release_label(m),
+                    render_release(&renderer, m, manifests, &sources, &opts.helm),
+                )
+            })
+            .collect();
+        for (label, r) in rendered {
+            out.roots.push(label);
+            out.manifests.extend(r.manifests);
+            out.diagnostics.extend(r.diagnostics);
+            out.secrets.extend(r.secrets);
+        }
+    };
+    match tree {
+        Some(vfs) => render_with(vfs, &mut out),
+        None => {
+            let mut seen_roots = BTreeSet::new();
+            for given in paths.iter().filter(|p| *p != "-") {
+                let dir = if Path::new(given).is_dir() {
+                    given.clone()
+                } else {
+                    Path::new(given)
+                        .parent()
+                        .map(|p| p.to_string_lossy().to_string())
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| ".".into())
+                };
+                let root = repo_root(&dir);
+                if seen_roots.insert(root.clone()) {
+                    render_with(&DiskFs::new(&root), &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Renders the kustomization roots and Flux Kustomizations of an in-memory tree (a git revision
 /// in merge-request mode): only files already loaded from `vfs` into `files` count.
 pub fn render_vfs(

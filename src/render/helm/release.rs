@@ -35,13 +35,25 @@ pub fn is_helm_release(m: &Manifest) -> bool {
     m.resource.kind == "HelmRelease" && m.group() == "helm.toolkit.fluxcd.io"
 }
 
+/// `HelmRelease ns/name (apps/prod)`: what its objects were rendered for — with the unit that
+/// rendered the HelmRelease itself (or its file), since two overlays may patch one release.
 pub fn release_label(m: &Manifest) -> String {
     let ns = m.resource.namespace.clone().unwrap_or_default();
+    let at = m.rendered_for.as_deref().unwrap_or(&m.file.path);
     if ns.is_empty() {
-        format!("HelmRelease {}", m.resource.name)
+        format!("HelmRelease {} ({at})", m.resource.name)
     } else {
-        format!("HelmRelease {ns}/{}", m.resource.name)
+        format!("HelmRelease {ns}/{} ({at})", m.resource.name)
     }
+}
+
+/// The namespace helm-controller installs the release's namespaced objects into.
+pub fn release_namespace(hr: &Manifest) -> String {
+    Some(s(&hr.json, "/spec/targetNamespace"))
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .or_else(|| hr.resource.namespace.clone())
+        .unwrap_or_else(|| "default".into())
 }
 
 /// A located chart and the display path its files are reported under.
@@ -515,11 +527,7 @@ pub fn render_release(
     out.diagnostics.extend(diags);
     out.secrets.values.extend(secrets);
     let crds = s(&hr.json, "/spec/install/crds");
-    let ns = Some(s(&hr.json, "/spec/targetNamespace"))
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .or_else(|| hr.resource.namespace.clone())
-        .unwrap_or_else(|| "default".into());
+    let ns = release_namespace(hr);
     let opts = RenderOpts {
         release_name: release_name(hr),
         namespace: ns,

@@ -1,0 +1,168 @@
+//! `kgate check` renders Flux HelmReleases (issue 17 item 5): the chart's objects are checked
+//! like any rendered object, at the template line that produced the field; an overlay that
+//! patches the release's values is honoured; a failing `required` is `render/helm` at its
+//! template line; chart objects get the release namespace (no `policy/namespace`); a chart that
+//! is not available offline is `render/unsupported`, never fetched.
+
+use serde_json::Value;
+
+#[path = "common/git_repo.rs"]
+mod git_repo;
+use git_repo::*;
+
+const CHART: &str = "apiVersion: v2\nname: app\nversion: 0.1.0\n";
+const VALUES: &str =
+    "replicas: 2\nimage:\n  repository: registry.example.com/team/app\n  tag: \"\"\n";
+const HELPERS: &str = "{{- define \"app.labels\" -}}\napp.kubernetes.io/name: {{ .Chart.Name }}\napp.kubernetes.io/instance: {{ .Release.Name }}\n{{- end }}\n";
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"app.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      {{- include \"app.labels\" . | nindent 6 }}\n  template:\n    metadata:\n      labels:\n        {{- include \"app.labels\" . | nindent 8 }}\n    spec:\n      containers:\n        - name: app\n          image: \"{{ .Values.image.repository }}:{{ required \"image.tag is required\" .Values.image.tag }}\"\n          resources:\n            requests: {cpu: 10m, memory: 32Mi}\n            limits: {memory: 64Mi}\n";
+
+fn release(name: &str, values: &str) -> String {
+    format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n  values:\n{values}"
+    )
+}
+
+fn repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("charts/app/Chart.yaml", CHART);
+    repo.write("charts/app/values.yaml", VALUES);
+    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
+    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    repo.write(
+        "clusters/prod/source.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://git.example.com/fleet\n  ref:\n    branch: main\n",
+    );
+    repo.write(
+        "apps/base/release.yaml",
+        &release("app", "    image:\n      tag: 0a1b2c3d\n"),
+    );
+    repo.write(
+        "apps/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - release.yaml\n",
+    );
+    repo.write(
+        "apps/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\npatches:\n  - path: values.yaml\n",
+    );
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: three\n",
+    );
+    repo
+}
+
+fn check(repo: &Repo, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["check", ".", "-o", "json"];
+    args.extend_from_slice(extra);
+    let out = repo.kgate(&args);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+fn findings(v: &Value) -> Vec<&Value> {
+    v["diagnostics"].as_array().unwrap().iter().collect()
+}
+
+#[test]
+fn chart_objects_are_checked_at_their_template_line_with_the_overlay_values() {
+    let repo = repo();
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 1, "{v:#}");
+    let wrong = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "schema/wrong-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    // `replicas: three` comes from the prod overlay's patch of the release's values, through
+    // `replicas: {{ .Values.replicas }}` on line 8 of the template.
+    assert_eq!(wrong["file"], "charts/app/templates/deployment.yaml");
+    assert_eq!(wrong["line"], 8);
+    assert_eq!(wrong["path"], "/spec/replicas");
+    assert_eq!(
+        wrong["rendered_for"], "HelmRelease apps/app (apps/prod)",
+        "{wrong:#}"
+    );
+    assert_eq!(wrong["resource"]["name"], "app");
+    // Only the overlay applies the release: the base's values (replicas 2) are not rendered
+    // on their own, so there is exactly one Deployment finding.
+    assert_eq!(
+        findings(&v)
+            .iter()
+            .filter(|d| d["code"] == "schema/wrong-type")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn chart_objects_get_the_release_namespace() {
+    let repo = repo();
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n",
+    );
+    let (_, v) = check(&repo, &[]);
+    let namespace: Vec<&Value> = findings(&v)
+        .into_iter()
+        .filter(|d| d["code"] == "policy/namespace")
+        .collect();
+    assert!(namespace.is_empty(), "{namespace:#?}");
+    // The chart's Deployment was checked: its image tag is a commit, so the built-in policy
+    // pack has nothing to say about it, but the object is counted.
+    assert!(v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["kind"] == "Deployment" && r["file"] == "charts/app/templates/deployment.yaml"));
+}
+
+#[test]
+fn a_failing_required_is_render_helm_at_the_template_line() {
+    let repo = repo();
+    repo.write(
+        "apps/base/release.yaml",
+        &release("app", "    replicas: 1\n"),
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 1, "{v:#}");
+    let helm = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/helm")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(helm["file"], "charts/app/templates/deployment.yaml");
+    assert_eq!(helm["line"], 19);
+    assert!(
+        helm["message"]
+            .as_str()
+            .unwrap()
+            .contains("image.tag is required"),
+        "{helm:#}"
+    );
+}
+
+#[test]
+fn a_chart_that_is_not_available_offline_is_unsupported_not_fetched() {
+    let repo = Repo::new();
+    repo.write(
+        "apps/podinfo.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: podinfo\n      version: 6.x\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "a coverage gap is a warning: {v:#}");
+    let gap = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/unsupported")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(gap["file"], "apps/podinfo.yaml");
+    let message = gap["message"].as_str().unwrap();
+    assert!(
+        message.contains("podinfo") && message.contains("6.x"),
+        "{message}"
+    );
+    assert_eq!(v["summary"]["unverified"], 1);
+}
