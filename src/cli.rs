@@ -442,6 +442,12 @@ pub struct DiffArgs {
     /// Check raw files only: do not render kustomizations and Flux Kustomizations.
     #[arg(long)]
     pub no_render: bool,
+
+    /// Folder of charts as `helm pull` leaves them, for HelmReleases whose chart comes from a
+    /// HelmRepository or OCIRepository (never fetched): with both chart versions in it, a version
+    /// bump lists what the new chart changes.
+    #[arg(long, value_name = "DIR", env = "KGATE_CHART_CACHE")]
+    pub chart_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -785,7 +785,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         &ignored,
         None,
     )?;
-    let base = plan::Revision::load(
+    let mut base = plan::Revision::load(
         &files,
         &sides.base_fs,
         &opts,
@@ -793,6 +793,13 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         &|_| false,
         Some(&head),
     )?;
+    let mut head = head;
+    let helm = render::helm::release::HelmOptions {
+        chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
+        kube_version: None,
+    };
+    head.helm = helm.clone();
+    base.helm = helm;
     let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
     let (formats, output_file) =
         cli::split_outputs(&args.output, args.output_file.as_deref(), PlanFormat::Human)?;

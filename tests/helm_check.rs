@@ -166,3 +166,66 @@ fn a_chart_that_is_not_available_offline_is_unsupported_not_fetched() {
     );
     assert_eq!(v["summary"]["unverified"], 1);
 }
+
+/// `kgate diff` renders the HelmReleases of each unit on both sides: a values change is an
+/// update of the chart's objects, field by field, in the release namespace; a template that
+/// adds an object is a creation.
+#[test]
+fn the_plan_shows_what_a_values_or_chart_change_does() {
+    let repo = repo();
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n",
+    );
+    repo.write(
+        "clusters/prod/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/prod\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: 5\n",
+    );
+    repo.write(
+        "charts/app/templates/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector:\n    {{- include \"app.labels\" . | nindent 4 }}\n  ports:\n    - port: 80\n",
+    );
+    let plan = repo.plan(&["--base", &base]);
+    let u = unit(&plan, "flux-system/apps");
+    let changes: Vec<(String, String, String)> = u["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["resource"]["kind"].as_str().unwrap().to_string(),
+                c["resource"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        changes.contains(&("create".into(), "Service".into(), "apps".into())),
+        "{u:#}"
+    );
+    let update = u["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update" && c["resource"]["kind"] == "Deployment")
+        .unwrap_or_else(|| panic!("{u:#}"));
+    assert_eq!(update["resource"]["namespace"], "apps");
+    let replicas = update["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "spec.replicas")
+        .unwrap_or_else(|| panic!("{update:#}"));
+    assert_eq!(
+        (&replicas["before"], &replicas["after"]),
+        (&Value::from(3), &Value::from(5))
+    );
+}

@@ -198,6 +198,8 @@ pub struct Revision<'a> {
     prefix: String,
     /// Cluster-scoped kinds declared by CRDs at this revision: (group, kind).
     cluster_scoped: BTreeSet<(String, String)>,
+    /// Where HelmRelease charts are found offline (`--chart-cache`).
+    pub helm: crate::render::helm::release::HelmOptions,
 }
 
 impl<'a> Revision<'a> {
@@ -263,6 +265,7 @@ impl<'a> Revision<'a> {
             prefix: vfs.display(""),
             files: by_path,
             cluster_scoped,
+            helm: Default::default(),
         })
     }
 
@@ -278,7 +281,7 @@ impl<'a> Revision<'a> {
         self.files.values().flat_map(|f| &f.diagnostics)
     }
 
-    fn is_namespaced(&self, group: &str, kind: &str) -> bool {
+    pub(crate) fn is_namespaced(&self, group: &str, kind: &str) -> bool {
         !(CLUSTER_SCOPED.contains(&(group, kind))
             || self
                 .cluster_scoped
@@ -576,6 +579,9 @@ pub fn unit_objects(
             }
         }
     }
+    // HelmReleases the unit applies install their charts' objects as well.
+    let charts = render::helm_objects(rev, &produced);
+    produced.extend(charts);
     let mut out = BTreeMap::new();
     for (p, resource, json) in produced {
         insert_object(rev, unit, &mut out, p, resource, json);

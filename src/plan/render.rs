@@ -44,6 +44,61 @@ pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Built> {
     Some(produced(rev, r))
 }
 
+/// The objects of the charts of the HelmReleases among `objects`, rendered as helm-controller
+/// installs them (chart from the repository or the chart cache, values merged; an overlay's
+/// patch of the values is already in the produced HelmRelease). A release whose chart is not
+/// available offline or does not render adds nothing: `check` reports why.
+pub(crate) fn helm_objects(rev: &Revision<'_>, objects: &[Produced]) -> Vec<Produced> {
+    use crate::render::helm::release::{is_helm_release, release_namespace, render_release};
+    let files = Files::new();
+    let releases: Vec<crate::manifest::Manifest> = objects
+        .iter()
+        .filter(|(_, r, _)| {
+            r.kind == "HelmRelease" && r.api_version.starts_with("helm.toolkit.fluxcd.io/")
+        })
+        .filter_map(|(path, _, json)| {
+            // The produced object is JSON (JSON is YAML): read back as a manifest of its file.
+            let text = serde_json::to_string(json).ok()?;
+            let f = files.add(format!("{}{path}", rev.prefix), text);
+            crate::load::load_file(&files, &f, &crate::yaml::Limits::default())
+                .manifests
+                .into_iter()
+                .find(is_helm_release)
+        })
+        .collect();
+    if releases.is_empty() {
+        return Vec::new();
+    }
+    let repo: Vec<crate::manifest::Manifest> = rev.objects().map(|(_, m)| m.clone()).collect();
+    let sources = SubstitutionSources::from_manifests(repo.iter());
+    let opts = RenderOptions::default();
+    let renderer = render::Renderer::new(rev.vfs, &files, &opts);
+    let mut out = Vec::new();
+    for hr in &releases {
+        let r = render_release(&renderer, hr, &repo, &sources, &rev.helm);
+        let Ok(chart_objects) = produced(rev, r) else {
+            continue;
+        };
+        // Helm installs namespaced objects that name no namespace into the release's.
+        let namespace = release_namespace(hr);
+        for (path, mut resource, mut json) in chart_objects {
+            let group = resource
+                .api_version
+                .rsplit_once('/')
+                .map(|(g, _)| g)
+                .unwrap_or("");
+            if resource.namespace.is_none() && rev.is_namespaced(group, &resource.kind) {
+                resource.namespace = Some(namespace.clone());
+                if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.insert("namespace".into(), Value::String(namespace.clone()));
+                }
+            }
+            out.push((path, resource, json));
+        }
+    }
+    out
+}
+
 /// A build with errors: the caller falls back to the raw objects rather than reporting
 /// everything as deleted, and says so (the error message is secret-scrubbed by the renderer's
 /// diagnostics like every other message).
