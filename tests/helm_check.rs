@@ -229,3 +229,41 @@ fn the_plan_shows_what_a_values_or_chart_change_does() {
         (&Value::from(3), &Value::from(5))
     );
 }
+
+/// values.schema.json is enforced as `helm install` enforces it, on the merged values, and the
+/// violation points at the value in the release (never quoting it); a subchart's schema judges
+/// its part of the values; valid values render as usual.
+#[test]
+fn values_schema_violations_point_at_the_release_value() {
+    let repo = repo();
+    repo.write(
+        "charts/app/values.schema.json",
+        r#"{"$schema": "https://json-schema.org/draft-07/schema#", "type": "object",
+            "properties": {"replicas": {"type": "integer", "minimum": 1},
+                           "image": {"type": "object", "required": ["repository"]}}}"#,
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 1, "{v:#}");
+    let bad = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/helm")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    // `replicas: three` is set by the prod overlay's patch, line 8.
+    assert_eq!(bad["file"], "apps/prod/values.yaml", "{bad:#}");
+    assert_eq!(bad["line"], 8, "{bad:#}");
+    assert_eq!(bad["path"], "/spec/values/replicas");
+    let message = bad["message"].as_str().unwrap();
+    assert!(message.contains("schema of chart app"), "{message}");
+    assert!(message.contains("/replicas"), "{message}");
+    assert!(!message.contains("three"), "{message}");
+    // No object of the release was rendered: no schema finding on the chart's Deployment.
+    assert!(!findings(&v).iter().any(|d| d["code"] == "schema/wrong-type"));
+
+    // Valid values pass the schema.
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+}

@@ -538,6 +538,61 @@ fn chart_object(c: &Chart, root: bool) -> Value {
 
 /// Renders a chart with user-supplied values, as `helm template` does. Returns the rendered
 /// files (partials, NOTES.txt and library charts produce none) or the first error.
+/// The first values.schema.json violation of `chart` (then its subcharts, with their part of
+/// the values): an error at the value's JSON pointer (from the top values), naming the chart.
+/// The message never quotes the offending value (it may be a credential). A schema kgate cannot
+/// compile (a remote `$ref`) is not enforced: kgate never fetches.
+fn schema_violation(chart: &Chart, vals: &Map, at: &str) -> Option<ChartError> {
+    if let Some(text) = &chart.schema {
+        let schema: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        let validator = schema.and_then(|s| jsonschema::validator_for(&s).ok());
+        if let Some(validator) = validator {
+            let instance: serde_json::Value = serde_json::from_str(&super::values::to_json(
+                &Value::Map(Rc::new(vals.clone())),
+                true,
+            ))
+            .unwrap_or_default();
+            let first = validator.iter_errors(&instance).next().map(|e| {
+                (
+                    e.instance_path().to_string(),
+                    e.instance().to_string(),
+                    e.instance().is_string(),
+                    e.to_string(),
+                )
+            });
+            if let Some((path, shown, is_string, why)) = first {
+                let pointer = format!("{at}{path}");
+                let mut why = why;
+                if shown.len() > 2 || is_string {
+                    why = why.replace(&shown, "the value");
+                }
+                let field = if pointer.is_empty() { "/" } else { &pointer };
+                return Some(ChartError {
+                    file: format!("{}/values.schema.json", chart.name),
+                    line: 0,
+                    col: 0,
+                    msg: format!(
+                        "values don't meet the specifications of the schema of chart {}: at \
+                         '{field}': {why}",
+                        chart.name
+                    ),
+                });
+            }
+        }
+    }
+    for sub in &chart.subcharts {
+        let part = match vals.get(&sub.name) {
+            Some(Value::Map(m)) => (**m).clone(),
+            _ => Map::new(),
+        };
+        if let Some(e) = schema_violation(sub, &part, &format!("{at}/{}", sub.name)) {
+            let file = format!("{}/charts/{}", chart.name, e.file);
+            return Some(ChartError { file, ..e });
+        }
+    }
+    None
+}
+
 pub fn render(
     chart: &Chart,
     user_values: &Map,
@@ -551,6 +606,11 @@ pub fn render(
     let mut vals = user_values.clone();
     coalesce(&chart, &mut vals);
     drop_nulls(&mut vals);
+    // As `helm install`/`template` do: the merged values against values.schema.json of the
+    // chart and of every enabled subchart (with its part of the values), before rendering.
+    if let Some(e) = schema_violation(&chart, &vals, "") {
+        return Err(e);
+    }
 
     let set = TemplateSet::default();
     let (maj, min, pat) = opts.kube_version;

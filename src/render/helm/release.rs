@@ -536,7 +536,41 @@ pub fn render_release(
         source_map: true,
     };
     render_located(r.files, &located, &vals, &opts, &label, &mut out);
+    point_schema_violations_at_values(hr, &mut out);
     out
+}
+
+/// A values.schema.json violation is about a value: point at it in the HelmRelease's
+/// `spec.values` when it is set there (else at `spec.values`, or at the chart), naming the
+/// release, as helm-controller reports the failed install on the release.
+fn point_schema_violations_at_values(hr: &Manifest, out: &mut Rendered) {
+    for d in out.diagnostics.iter_mut() {
+        if d.code != "render/helm" || d.span.is_some() || !d.file.ends_with("values.schema.json") {
+            continue;
+        }
+        let pointer = d
+            .message
+            .split_once("at '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(p, _)| p.trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let target = [
+            format!("/spec/values{pointer}"),
+            "/spec/values".to_string(),
+            "/spec/chart".to_string(),
+        ]
+        .into_iter()
+        .find(|p| hr.json.pointer(p).is_some())
+        .unwrap_or_else(|| "/spec".to_string());
+        let mut at = hr.diagnostic(
+            d.code.clone(),
+            d.severity,
+            d.message.clone(),
+            Some(target),
+        );
+        at.rendered_for = d.rendered_for.clone();
+        *d = at;
+    }
 }
 
 /// Renders a located chart into `out` (manifests, or a `render/helm` finding at the template
