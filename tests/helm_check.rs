@@ -257,7 +257,9 @@ fn values_schema_violations_point_at_the_release_value() {
     assert!(message.contains("/replicas"), "{message}");
     assert!(!message.contains("three"), "{message}");
     // No object of the release was rendered: no schema finding on the chart's Deployment.
-    assert!(!findings(&v).iter().any(|d| d["code"] == "schema/wrong-type"));
+    assert!(!findings(&v)
+        .iter()
+        .any(|d| d["code"] == "schema/wrong-type"));
 
     // Valid values pass the schema.
     repo.write(
@@ -266,4 +268,97 @@ fn values_schema_violations_point_at_the_release_value() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 0, "{v:#}");
+}
+
+fn argo_app(helm: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: web\n  source:\n    repoURL: https://git.example.com/fleet.git\n    targetRevision: main\n    path: charts/app\n    helm:\n{helm}"
+    )
+}
+
+/// An Argo CD Application whose source is a chart folder is rendered as Argo CD renders it:
+/// valueFiles (relative to the chart) ← values ← valuesObject ← parameters, the release name,
+/// the destination namespace; findings point at the template line and name the Application.
+#[test]
+fn argo_cd_helm_sources_are_rendered_with_their_values() {
+    let repo = Repo::new();
+    repo.write("charts/app/Chart.yaml", CHART);
+    repo.write("charts/app/values.yaml", VALUES);
+    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
+    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    repo.write(
+        "charts/app/values-prod.yaml",
+        "replicas: 4\nimage:\n  tag: from-file\n",
+    );
+    repo.write(
+        "argo/web.yaml",
+        &argo_app(
+            "      releaseName: web-prod\n      valueFiles:\n        - values-prod.yaml\n      values: |\n        image:\n          tag: 0a1b2c3d\n      parameters:\n        - name: replicas\n          value: lots\n          forceString: true\n",
+        ),
+    );
+    let (code, v) = check(&repo, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let wrong = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "schema/wrong-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(wrong["file"], "charts/app/templates/deployment.yaml");
+    assert_eq!(wrong["line"], 8);
+    assert_eq!(
+        wrong["rendered_for"],
+        "Application argocd/web (argo/web.yaml)"
+    );
+    assert_eq!(wrong["resource"]["name"], "web-prod", "helm.releaseName");
+    assert!(
+        !findings(&v).iter().any(|d| d["code"] == "policy/namespace"),
+        "the destination namespace: {v:#}"
+    );
+    assert!(
+        !findings(&v).iter().any(|d| d["code"] == "render/helm"),
+        "{v:#}"
+    );
+
+    // Without the parameter: the values file's replicas, the inline values' tag.
+    repo.write(
+        "argo/web.yaml",
+        &argo_app("      valueFiles:\n        - values-prod.yaml\n      values: |\n        image:\n          tag: 0a1b2c3d\n"),
+    );
+    let (code, v) = check(&repo, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["kind"] == "Deployment" && r["name"] == "web" && r["namespace"].is_null()));
+
+    // A values file that does not exist fails the sync: render/helm at the entry.
+    repo.write(
+        "argo/web.yaml",
+        &argo_app("      valueFiles:\n        - values-missing.yaml\n"),
+    );
+    let (code, v) = check(&repo, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let missing = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/helm")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(missing["file"], "argo/web.yaml");
+    assert_eq!(missing["line"], 17);
+}
+
+#[test]
+fn an_argo_cd_chart_of_a_helm_repository_needs_the_cache() {
+    let repo = Repo::new();
+    repo.write(
+        "argo/podinfo.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: podinfo\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: podinfo\n  source:\n    repoURL: https://stefanprodan.github.io/podinfo\n    chart: podinfo\n    targetRevision: 6.5.0\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+    let gap = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/unsupported")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(gap["line"], 13, "{gap:#}");
+    assert!(gap["message"].as_str().unwrap().contains("podinfo 6.5.0"));
 }

@@ -51,6 +51,13 @@ impl AgentNamespaces {
         let mut scopes = Vec::new();
         let mut releases = std::collections::BTreeMap::new();
         for m in manifests {
+            if crate::render::helm::argo::is_application(m) {
+                // A Helm source's objects are rendered for the Application.
+                releases.insert(
+                    crate::render::helm::argo::application_label(m),
+                    crate::render::helm::argo::application_namespace(m),
+                );
+            }
             if crate::render::helm::release::is_helm_release(m) {
                 releases.insert(
                     crate::render::helm::release::release_label(m),

@@ -165,9 +165,13 @@ pub fn render_helm_releases(
     manifests: &[Manifest],
     opts: &RenderOptions,
 ) -> RenderedSet {
+    use super::helm::argo::{application_label, is_application, render_application};
     use super::helm::release::{is_helm_release, release_label, render_release};
     let mut out = RenderedSet::default();
-    let releases: Vec<&Manifest> = manifests.iter().filter(|m| is_helm_release(m)).collect();
+    let releases: Vec<&Manifest> = manifests
+        .iter()
+        .filter(|m| is_helm_release(m) || is_application(m))
+        .collect();
     if releases.is_empty() {
         return out;
     }
@@ -180,16 +184,25 @@ pub fn render_helm_releases(
             .iter()
             .enumerate()
             .filter(|(i, m)| !done.contains(i) && strip(&m.file.path, &prefix).is_some())
+            // An Application of a plain folder is the kustomize/directory renderer's business.
+            .filter(|(_, m)| !is_application(m) || super::helm::argo::has_helm_source(&renderer, m))
             .map(|(i, m)| (i, *m))
             .collect();
         done.extend(mine.iter().map(|(i, _)| *i));
         let rendered: Vec<(String, Rendered)> = mine
             .par_iter()
             .map(|(_, m)| {
-                (
-                    release_label(m),
-                    render_release(&renderer, m, manifests, &sources, &opts.helm),
-                )
+                if is_application(m) {
+                    (
+                        application_label(m),
+                        render_application(&renderer, m, &opts.helm),
+                    )
+                } else {
+                    (
+                        release_label(m),
+                        render_release(&renderer, m, manifests, &sources, &opts.helm),
+                    )
+                }
             })
             .collect();
         for (label, r) in rendered {

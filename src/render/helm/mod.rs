@@ -2,6 +2,7 @@
 //! and `helm template` rendering, all in-process and offline. Output is held to Helm's own by a
 //! differential test (tests/helm_diff.rs) against the Helm engine.
 
+pub mod argo;
 pub mod chart;
 pub mod exec;
 pub mod funcs;

@@ -179,7 +179,7 @@ fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-fn load_cached(path: &Path) -> Result<Chart, ChartError> {
+pub(crate) fn load_cached(path: &Path) -> Result<Chart, ChartError> {
     let shown = path.display().to_string();
     if path.is_dir() {
         return chart::load_dir(path);
@@ -562,12 +562,7 @@ fn point_schema_violations_at_values(hr: &Manifest, out: &mut Rendered) {
         .into_iter()
         .find(|p| hr.json.pointer(p).is_some())
         .unwrap_or_else(|| "/spec".to_string());
-        let mut at = hr.diagnostic(
-            d.code.clone(),
-            d.severity,
-            d.message.clone(),
-            Some(target),
-        );
+        let mut at = hr.diagnostic(d.code.clone(), d.severity, d.message.clone(), Some(target));
         at.rendered_for = d.rendered_for.clone();
         *d = at;
     }
