@@ -360,5 +360,87 @@ fn an_argo_cd_chart_of_a_helm_repository_needs_the_cache() {
         .find(|d| d["code"] == "render/unsupported")
         .unwrap_or_else(|| panic!("{v:#}"));
     assert_eq!(gap["line"], 13, "{gap:#}");
-    assert!(gap["message"].as_str().unwrap().contains("podinfo 6.5.0"));
+    assert!(
+        gap["message"].as_str().unwrap().contains("podinfo 6.5.0"),
+        "{gap:#}"
+    );
+}
+
+/// kustomize `helmCharts` from the chart home (as `kustomize build --enable-helm` leaves it):
+/// values file ← inline values, release name; the kustomization's transformers apply to the
+/// chart's objects; a chart that is not there is `render/unsupported`, never pulled.
+#[test]
+fn kustomize_helm_charts_are_inflated_from_the_chart_home() {
+    let repo = Repo::new();
+    repo.write("app/charts/app/Chart.yaml", CHART);
+    repo.write("app/charts/app/values.yaml", VALUES);
+    repo.write("app/charts/app/templates/_helpers.tpl", HELPERS);
+    repo.write("app/charts/app/templates/deployment.yaml", DEPLOYMENT);
+    repo.write("app/charts/app/crds/widget.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object}\n");
+    repo.write(
+        "app/values-prod.yaml",
+        "replicas: 2\nimage:\n  tag: 0a1b2c3d\n",
+    );
+    repo.write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nhelmCharts:\n  - name: app\n    releaseName: web\n    valuesFile: values-prod.yaml\n    valuesInline:\n      replicas: three\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 1, "{v:#}");
+    let wrong = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "schema/wrong-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(wrong["file"], "app/charts/app/templates/deployment.yaml");
+    assert_eq!(wrong["line"], 8);
+    assert_eq!(wrong["rendered_for"], "app");
+    // The kustomization's namespace transformer applied to the chart's Deployment.
+    assert_eq!(wrong["resource"]["namespace"], "team", "{wrong:#}");
+    assert_eq!(wrong["resource"]["name"], "web");
+    assert!(
+        !findings(&v)
+            .iter()
+            .any(|d| d["code"] == "render/unsupported"),
+        "{v:#}"
+    );
+    // includeCRDs defaults to false: the chart's CRD is not in the build's output (the file
+    // itself is still checked once, as a plain manifest of the repository).
+    let crds = |v: &Value| {
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "CustomResourceDefinition")
+            .count()
+    };
+    assert_eq!(crds(&v), 1, "{v:#}");
+
+    // The values file alone (replicas 2): the build is valid.
+    repo.write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nhelmCharts:\n  - name: app\n    releaseName: web\n    valuesFile: values-prod.yaml\n    includeCRDs: true\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(crds(&v), 2, "the build's CRD too: {v:#}");
+
+    // A chart kustomize would pull: a coverage gap at its entry.
+    repo.write(
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nhelmCharts:\n  - name: podinfo\n    repo: https://stefanprodan.github.io/podinfo\n    version: 6.5.0\n",
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+    let gap = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "render/unsupported")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(
+        (gap["file"].as_str(), gap["line"].as_u64()),
+        (Some("app/kustomization.yaml"), Some(4))
+    );
+    assert!(
+        gap["message"].as_str().unwrap().contains("`podinfo` 6.5.0"),
+        "{gap:#}"
+    );
 }

@@ -550,9 +550,9 @@ fn unsupported_features_are_findings_at_their_line() {
         .filter(|(c, _, _)| c == "render/unsupported")
         .map(|x| x.2)
         .collect();
-    // The remote base and the Helm chart; `replacements` is rendered, and a transformer
-    // configuration that does not exist is an error at its entry.
-    assert_eq!(lines, vec![4, 2]);
+    // The remote base and the Helm chart kustomize would pull (at its entry); `replacements`
+    // is rendered, and a transformer configuration that does not exist is an error at its entry.
+    assert_eq!(lines, vec![2, 5]);
     assert!(
         f.iter().any(|(c, _, l)| c == "render/missing" && *l == 7),
         "{f:#?}"

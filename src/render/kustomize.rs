@@ -82,12 +82,12 @@ const SUPPORTED: &[&str] = &[
     "replacements",
     "vars",
     "configurations",
+    "helmCharts",
+    "helmGlobals",
 ];
 
 /// Keys kgate knows and refuses to run or does not implement.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("helmCharts", "Helm charts are not rendered by kgate"),
-    ("helmGlobals", "Helm charts are not rendered by kgate"),
     (
         "helmChartInflationGenerator",
         "Helm charts are not rendered by kgate",
@@ -358,6 +358,7 @@ impl<'r, 'a> Build<'r, 'a> {
         }
         self.configurations(dir, k);
         generator::run(self, dir, k, &mut res);
+        super::helm::kustomize::inflate(self, dir, k, &mut res);
         builtin::generators(self, dir, k, depth, &mut res);
         for (entry, span) in self.strings(k, "components") {
             if is_remote(&entry) {

@@ -6,6 +6,7 @@ pub mod argo;
 pub mod chart;
 pub mod exec;
 pub mod funcs;
+pub mod kustomize;
 pub mod parse;
 pub mod value;
 pub mod values;

@@ -1,0 +1,208 @@
+//! kustomize's `helmCharts` (the HelmChartInflationGenerator that `kustomize build
+//! --enable-helm` and Argo CD run), from charts already in the repository: `helmGlobals.chartHome`
+//! (default `charts` next to the kustomization) holds `NAME/` (or `NAME-VERSION/NAME/`, where
+//! kustomize pulls a versioned chart). Values as kustomize passes them to `helm template`: the
+//! chart's defaults ← `valuesFile` ← `valuesInline` (`valuesMerge: override|merge|replace`) ←
+//! `additionalValuesFiles`; `releaseName` (default `release-name`), `namespace`, `includeCRDs`
+//! (default false), `skipHooks`. The chart's objects join the build as generated resources, so
+//! the kustomization's transformers and patches apply to them. A chart that is not there is
+//! `render/unsupported`: kgate never pulls.
+
+use super::release::{load_from_vfs, render_located, Located};
+use super::value::{Map, Value};
+use super::{values, RenderOpts};
+use crate::render::kustomize::{Build, Res};
+use crate::render::{tree, Rendered};
+use crate::vfs::normalize;
+use crate::yaml::Node;
+
+/// The text of a scalar field of a helmCharts entry.
+fn text(n: &Node, key: &str) -> Option<String> {
+    n.get(key).and_then(tree::scalar_text)
+}
+
+fn flag(n: &Node, key: &str) -> Option<bool> {
+    match n.get(key).map(|v| &v.value) {
+        Some(crate::yaml::Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// Reads a values file of the repository (a path relative to the kustomization); a missing or
+/// broken one fails the build, as `helm template -f` does.
+fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
+    let path = b.resolve(dir, rel, at.span)?;
+    let bytes = match b.r.vfs.read(&path, b.r.opts.max_file_size) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            b.error(
+                "render/missing",
+                format!(
+                    "values file `{}` cannot be read: {e}",
+                    b.r.vfs.display(&path)
+                ),
+                at.span,
+            );
+            return None;
+        }
+    };
+    b.out.consumed.insert(b.r.vfs.display(&path));
+    match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
+        Ok(Value::Map(m)) => Some((*m).clone()),
+        Ok(_) => Some(Map::new()),
+        Err(e) => {
+            b.error(
+                "render/helm",
+                format!("values file `{}`: {e}", b.r.vfs.display(&path)),
+                at.span,
+            );
+            None
+        }
+    }
+}
+
+/// Inflates every `helmCharts` entry of the kustomization in `dir` into `res`.
+pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
+    let Some(list) = k.get("helmCharts").and_then(Node::as_seq) else {
+        return;
+    };
+    let home_rel = k
+        .get("helmGlobals")
+        .and_then(|g| text(g, "chartHome"))
+        .unwrap_or_else(|| "charts".to_string());
+    for entry in list {
+        let Some(name) = text(entry, "name") else {
+            b.error(
+                "render/invalid",
+                "a helmCharts entry needs a `name`",
+                entry.span,
+            );
+            continue;
+        };
+        let version = text(entry, "version").unwrap_or_default();
+        let Some(home) = normalize(dir, &home_rel) else {
+            b.error(
+                "render/outside-root",
+                format!("chartHome `{home_rel}` leaves the repository"),
+                entry.span,
+            );
+            continue;
+        };
+        let join = |p: &str| {
+            if home.is_empty() {
+                p.to_string()
+            } else {
+                format!("{home}/{p}")
+            }
+        };
+        // kustomize pulls `name` at `version` into chartHome/name-version/name; an unversioned
+        // chart lives in chartHome/name.
+        let candidates = if version.is_empty() {
+            vec![join(&name)]
+        } else {
+            vec![join(&format!("{name}-{version}/{name}")), join(&name)]
+        };
+        let Some(chart_dir) = candidates
+            .into_iter()
+            .find(|d| b.r.vfs.is_file(&format!("{d}/Chart.yaml")))
+        else {
+            b.unrendered = true;
+            b.warning(
+                "render/unsupported",
+                format!(
+                    "helm chart `{name}`{} is not in chartHome `{}`; kgate never pulls charts, so \
+                     its objects are not checked (commit the chart, as `kustomize build \
+                     --enable-helm` leaves it there)",
+                    if version.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {version}")
+                    },
+                    b.r.vfs.display(&home)
+                ),
+                entry.span,
+            );
+            continue;
+        };
+        let chart = match load_from_vfs(b.r.vfs, &chart_dir, b.r.opts.max_file_size) {
+            Ok(c) => c,
+            Err(e) => {
+                b.error("render/helm", e.to_string(), entry.span);
+                continue;
+            }
+        };
+        // valuesFile, then valuesInline by valuesMerge, then additionalValuesFiles.
+        let mut vals = Map::new();
+        if let Some((rel, at)) = entry
+            .get("valuesFile")
+            .and_then(|n| tree::scalar_text(n).map(|t| (t, n)))
+        {
+            match values_file(b, dir, &rel, at) {
+                Some(m) => vals = m,
+                None => continue,
+            }
+        }
+        if let Some(inline) = entry.get("valuesInline") {
+            if let Value::Map(m) = values::from_json(&inline.to_json()) {
+                match text(entry, "valuesMerge").as_deref() {
+                    Some("replace") => vals = (*m).clone(),
+                    // `merge` keeps the file's values where both set one; `override` (the
+                    // default) lets the inline values win.
+                    Some("merge") => {
+                        let mut merged = (*m).clone();
+                        values::merge_over(&mut merged, &vals);
+                        vals = merged;
+                    }
+                    _ => values::merge_over(&mut vals, &m),
+                }
+            }
+        }
+        let mut broken = false;
+        for extra in entry
+            .get("additionalValuesFiles")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let Some(rel) = tree::scalar_text(extra) else {
+                continue;
+            };
+            match values_file(b, dir, &rel, extra) {
+                Some(m) => values::merge_over(&mut vals, &m),
+                None => broken = true,
+            }
+        }
+        if broken {
+            continue;
+        }
+        let opts = RenderOpts {
+            release_name: text(entry, "releaseName").unwrap_or_else(|| "release-name".into()),
+            namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
+            kube_version: b.r.opts.helm.kube_version.unwrap_or((1, 36, 0)),
+            include_crds: flag(entry, "includeCRDs").unwrap_or(false),
+            source_map: true,
+        };
+        let located = Located {
+            display: b.r.vfs.display(&chart_dir),
+            chart,
+        };
+        let mut out = Rendered::default();
+        render_located(b.r.files, &located, &vals, &opts, "", &mut out);
+        let skip_hooks = flag(entry, "skipHooks").unwrap_or(false);
+        // Findings of the chart (render/helm) name the kustomization like every other.
+        for mut d in out.diagnostics {
+            d.rendered_for = None;
+            b.out.diagnostics.push(d);
+        }
+        for m in out.manifests {
+            if skip_hooks && is_hook(&m.json) {
+                continue;
+            }
+            res.push(Res::new(m.node, m.file));
+        }
+    }
+}
+
+fn is_hook(json: &serde_json::Value) -> bool {
+    json.pointer("/metadata/annotations/helm.sh~1hook")
+        .is_some()
+}
