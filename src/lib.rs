@@ -774,33 +774,24 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         max_file_size: run_limits.max_file_size,
         ..discover::DiscoverOptions::default()
     };
-    let limits = run_limits.yaml;
-    let files = source::Files::new();
-    let ignored = |p: &str| sides.head_ignored(p);
-    let head = plan::Revision::load(
-        &files,
-        sides.head_fs.as_ref(),
-        &opts,
-        &limits,
-        &ignored,
-        None,
-    )?;
-    let mut base = plan::Revision::load(
-        &files,
-        &sides.base_fs,
-        &opts,
-        &limits,
-        &|_| false,
-        Some(&head),
-    )?;
-    let mut head = head;
     let helm = render::helm::release::HelmOptions {
         chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
         kube_version: None,
     };
-    head.helm = helm.clone();
-    base.helm = helm;
-    let plan = plan::plan(&base, &head, &sides.base.name, &sides.head_name(), &scope);
+    // The plan checks are tuned by the judging revision's config: the base's, or the head's
+    // when the MR adopts kgate (the base has none).
+    let (mut cfg, found) = mr::gate_config(&sides.base_fs, None, None)?;
+    if found.is_none() {
+        cfg = mr::gate_config(sides.head_fs.as_ref(), None, None)?.0;
+    }
+    let rules = exceptions::ExceptionOptions {
+        exceptions: cfg.exceptions,
+        severities: cfg.severity,
+        ..exceptions::ExceptionOptions::default()
+    };
+    let (mut plan, verdict) =
+        mr::plan_and_judge(&sides, &opts, &run_limits.yaml, &helm, &scope, &rules, true)?;
+    plan.findings = verdict.diagnostics;
     let (formats, output_file) =
         cli::split_outputs(&args.output, args.output_file.as_deref(), PlanFormat::Human)?;
     let &[format] = formats.as_slice() else {

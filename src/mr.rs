@@ -19,6 +19,7 @@ use crate::exceptions;
 use crate::git::{self, GitTreeFs, Repo, Revision};
 use crate::manifest::{api_group, Manifest};
 use crate::pipeline::{self, CheckOptions, Outcome};
+use crate::plan;
 use crate::policy::PolicySources;
 use crate::source::Files;
 use crate::vfs::Vfs;
@@ -192,6 +193,22 @@ pub fn check(
     ) {
         outcome.diagnostics.push(d);
     }
+    // What the merge request does to the cluster, judged (`plan/*`).
+    let helm = opts
+        .render
+        .as_ref()
+        .map(|r| r.helm.clone())
+        .unwrap_or_default();
+    let (_, verdict) = plan_and_judge(
+        sides,
+        &opts.discover,
+        &opts.limits,
+        &helm,
+        &paths,
+        &opts.exceptions,
+        policies_from == PoliciesFrom::Base,
+    )?;
+    join_verdict(&mut outcome, verdict);
     outcome
         .diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -203,6 +220,59 @@ pub fn check(
             PoliciesFrom::Head => head_gate,
         },
     })
+}
+
+/// The plan of the merge request (units under `scope`) and the plan checks' verdict on it.
+/// `rules` are the severity overrides and exceptions of the judging revision; `from_base`: the
+/// MR is judged by the base, so only `kgate.dev/ignore` entries the base has apply.
+pub fn plan_and_judge(
+    sides: &Sides,
+    discover: &crate::discover::DiscoverOptions,
+    limits: &crate::yaml::Limits,
+    helm: &crate::render::helm::release::HelmOptions,
+    scope: &[String],
+    rules: &exceptions::ExceptionOptions,
+    from_base: bool,
+) -> Result<(plan::Plan, plan::guards::Verdict), String> {
+    let files = Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let mut head = plan::Revision::load(
+        &files,
+        sides.head_fs.as_ref(),
+        discover,
+        limits,
+        &ignored,
+        None,
+    )?;
+    let mut base = plan::Revision::load(
+        &files,
+        &sides.base_fs,
+        discover,
+        limits,
+        &|_| false,
+        Some(&head),
+    )?;
+    // HelmReleases' charts are rendered as in `kgate diff` (chart cache, offline).
+    head.helm = helm.clone();
+    base.helm = helm.clone();
+    let planned = plan::plan_units(&base, &head, &sides.base.name, &sides.head_name(), scope);
+    let verdict = plan::guards::judge(&planned, &base, &head, rules, from_base);
+    Ok((planned.plan, verdict))
+}
+
+/// Adds the plan checks' findings to a check's outcome, with the base files they point into
+/// (secret values masked in their code frames like every file's).
+fn join_verdict(outcome: &mut Outcome, verdict: plan::guards::Verdict) {
+    for f in verdict.base_files {
+        if outcome.files.by_path(&f.path).is_some() {
+            continue;
+        }
+        let added = outcome.files.add(f.path.clone(), f.text.clone());
+        for (id, start, end) in crate::redact::text_secrets(&added).spans {
+            outcome.masks.entry(id).or_default().push((start, end));
+        }
+    }
+    outcome.diagnostics.extend(verdict.diagnostics);
 }
 
 /// What makes two findings "the same" across revisions: code, resource identity (or the file,

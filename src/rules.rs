@@ -470,6 +470,67 @@ fully known: no CustomResourceDefinition can add a kind to them. A kind that is 
 (`apiVersion: v1`, `kind: Podd`) is refused by the API server, so it is an error with the closest \
 existing kind, not a missing schema.\n\nFix: correct the kind (or the apiVersion).",
     },
+    Rule {
+        code: "plan/destructive",
+        severity: Severity::Error,
+        summary: "the merge request makes the agent prune a Namespace, CRD, volume or stateful set",
+        docs: "In merge-request mode (`check --base`, `kgate diff`) kgate plans what the GitOps agent \
+will delete. Some deletions destroy more than the object: a Namespace takes everything in it (the \
+finding says how many objects of the repository live there), a CustomResourceDefinition takes every \
+object of its kinds in the cluster (it names the kinds and counts the repository's objects of them), \
+a PersistentVolumeClaim or a PersistentVolume with `persistentVolumeReclaimPolicy: Delete` takes the \
+data, a StatefulSet with volume claim templates takes the workload of its volumes. Typical causes: a \
+folder moved out of a Flux Kustomization's path, a unit renamed, a file deleted by mistake.\n\nOnly real \
+prunes are reported, as the agents decide: a unit with prune off, an object marked \
+`kustomize.toolkit.fluxcd.io/prune: disabled` (Flux) or `argocd.argoproj.io/sync-options: Prune=false` \
+(Argo CD, also as the Application's sync option), an Argo CD Application without automated sync, or \
+one deleted without its resources finalizer, leave the object in the cluster (\"orphaned\"). The \
+finding is on the deleted object's place in the base revision.\n\nFix: keep the object, or mark it \
+as not pruned and merge that before removing it; if the deletion is intended, except the finding \
+with a reason.",
+    },
+    Rule {
+        code: "plan/recreate",
+        severity: Severity::Warning,
+        summary: "a unit is renamed or objects move between units: the agent deletes and re-creates them",
+        docs: "The agent tracks objects by the unit that applied them. When a Flux Kustomization or an \
+Argo CD Application is renamed (with Argo CD's resources finalizer), or objects move from one unit \
+that prunes to another, the old unit deletes them and the new one creates them again — unless the \
+new one happens to take them over first. The manifests look unchanged in the diff, but the objects \
+are down in between, and what they hold (a volume, a namespace's contents) is lost. The finding is on \
+the renamed agent object, or on the first moved object at its new place, and lists the objects.\n\n\
+Fix: stop the old unit from deleting them first (`prune: false`, or the opt-out annotations), merge \
+that, then rename or move; or accept it with an exception and a reason.",
+    },
+    Rule {
+        code: "plan/dangling-reference",
+        severity: Severity::Error,
+        summary: "after the merge an object refers to a ConfigMap, Secret, … that nothing provides any more",
+        docs: "A Deployment (or any pod template, StatefulSet, PersistentVolumeClaim, Ingress) refers to \
+ConfigMaps, Secrets, ServiceAccounts, PersistentVolumeClaims, PriorityClasses, StorageClasses and \
+Services by name: in `env`, `envFrom`, `volumes`, `imagePullSecrets`, `serviceAccountName`, \
+`priorityClassName`, `serviceName`, `storageClassName`, backends. kgate reports a reference that the \
+base revision satisfied and that no unit satisfies after the merge: the target is pruned, or a \
+kustomize generator was renamed so that the reference keeps the bare name (`app-config`) while the \
+base generated `app-config-<hash>`. Pods then fail to start. References marked `optional: true`, \
+targets an operator makes from repository objects (ExternalSecret, SealedSecret, cert-manager \
+Certificate), namespaces with objects kgate cannot render (HelmRelease, Helm chart sources) and \
+targets the agent keeps (orphaned) are not reported.\n\nFix: keep providing the object, or update \
+the reference.",
+    },
+    Rule {
+        code: "plan/image-automation",
+        severity: Severity::Error,
+        summary: "a Flux image automation marker points at no ImagePolicy or sits on the wrong field",
+        docs: "Flux's image automation updates a value whose line comment is \
+`{\"$imagepolicy\": \"<namespace>:<name>\"}` (the whole image reference), `…:tag`, `…:name` or \
+`…:digest`. A marker that is not that JSON object (single quotes, another key such as \
+`$imagePolicy`), names an ImagePolicy the repository does not define (judged only when the \
+repository defines ImagePolicies), sits on a key that opens a mapping, or sits on a value of the \
+wrong shape (the full form on a `tag:` field, the tag form on an image reference) stops automatic \
+updates without any error, or writes a broken value. Markers already broken at the base are \
+pre-existing.\n\nFix: correct the marker; the help names the defined policies.",
+    },
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

@@ -29,18 +29,22 @@
 //!     "changes": [{
 //!       "action": "create|update|delete",
 //!       "pruned": false,               // delete only: true if the agent deletes it, false if orphaned
+//!       "note": "…",                   // delete only, optional: why an object is kept although its
+//!                                      // unit prunes (an opt-out annotation, the agent object orphaned)
 //!       "resource": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "prod", "name": "web"},
 //!       "fields": [{"path": "spec.replicas", "before": 2, "after": 3}]   // update only;
 //!                                      // absent side = null; secrets: "[REDACTED]" + "redacted": true
 //!     }]
 //!   }],
-//!   "problems": [ …Diagnostic… ]       // files that could not be read/parsed: the plan may be incomplete
+//!   "problems": [ …Diagnostic… ],      // files that could not be read/parsed: the plan may be incomplete
+//!   "findings": [ …Diagnostic… ]       // the plan checks' findings (plan/destructive, …), excepted
 //! }
 //! ```
 //! Units are sorted by kind then name; changes by namespace, kind, name, group. Secret values are
 //! never included.
 
 pub mod diff;
+pub mod guards;
 pub mod merge_keys;
 mod render;
 
@@ -56,7 +60,7 @@ use crate::diagnostic::{Diagnostic, ResourceRef};
 use crate::discover::DiscoverOptions;
 use crate::load;
 use crate::manifest::{api_group, Manifest};
-use crate::source::Files;
+use crate::source::{Files, SourceFile, Span};
 use crate::tree_walk;
 use crate::vfs::Vfs;
 use crate::yaml::Limits;
@@ -71,6 +75,8 @@ pub struct Plan {
     pub head: String,
     pub units: Vec<UnitPlan>,
     pub problems: Vec<Diagnostic>,
+    /// What the built-in plan checks (`plan/*`) found; see [`guards`].
+    pub findings: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,6 +140,9 @@ impl Action {
 pub struct Change {
     pub action: Action,
     pub pruned: bool,
+    /// Delete only: why the object is kept although its unit prunes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub resource: ResourceRef,
     pub fields: Vec<FieldChange>,
 }
@@ -160,7 +169,7 @@ impl UnitPlan {
 }
 
 /// A GitOps unit as declared at one revision.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Unit {
     /// `Kustomization`, `Application` or `Folder`.
     pub kind: &'static str,
@@ -177,6 +186,17 @@ pub struct Unit {
     pub namespace: Option<String>,
     /// Flux `targetNamespace` replaces every namespace; Argo's destination only fills missing ones.
     pub namespace_overrides: bool,
+    /// Deleting the agent object deletes its objects: Flux garbage-collects a Kustomization's
+    /// objects when it prunes; Argo CD cascades only with its resources finalizer.
+    pub cascade: bool,
+    /// Argo CD `spec.syncPolicy.syncOptions` holds `Prune=false`: objects are kept unless they
+    /// say `Prune=true` themselves.
+    pub no_prune_option: bool,
+    /// The agent object (Flux Kustomization, Argo CD Application); None for folders.
+    pub agent: Option<Arc<Manifest>>,
+    /// Some of its sources are not rendered (an Argo CD Helm chart): it makes objects the
+    /// plan cannot see.
+    pub unrendered: bool,
 }
 
 /// One file of a revision, parsed.
@@ -271,9 +291,27 @@ impl<'a> Revision<'a> {
 
     /// Every object with the repository path of its file, in path order.
     pub fn objects(&self) -> impl Iterator<Item = (&str, &Manifest)> {
+        self.shared_objects().map(|(p, m)| (p, m.as_ref()))
+    }
+
+    /// [`Revision::objects`], shared.
+    pub fn shared_objects(&self) -> impl Iterator<Item = (&str, &Arc<Manifest>)> {
         self.files
             .iter()
-            .flat_map(|(p, f)| f.manifests.iter().map(move |m| (p.as_str(), m.as_ref())))
+            .flat_map(|(p, f)| f.manifests.iter().map(move |m| (p.as_str(), m)))
+    }
+
+    /// Every file read as text: (repository path, text). Comments live here only.
+    pub fn texts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files
+            .iter()
+            .filter(|(p, _)| !p.is_empty())
+            .map(|(p, f)| (p.as_str(), &*f.text))
+    }
+
+    /// The display path of a repository path (as findings show it).
+    pub fn display(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
     }
 
     /// Problems met reading the revision (unreadable files, YAML errors).
@@ -386,6 +424,49 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("cert-manager.io", "ClusterIssuer"),
 ];
 
+/// Argo CD's finalizer that makes deleting an Application delete its objects.
+const ARGO_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// Flux's per-object opt-out of garbage collection (annotation or label, value `disabled`).
+pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+/// Argo CD's per-object sync options (`Prune=false,Delete=false`).
+pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+
+/// The value of one Argo CD sync option (`Prune=false` → `false` for `Prune`).
+fn sync_option<'a>(option: &'a str, name: &str) -> Option<&'a str> {
+    let (k, v) = option.split_once('=')?;
+    (k.trim() == name).then(|| v.trim())
+}
+
+/// The value of `name` in an object's Argo CD sync-options annotation.
+fn object_sync_option<'a>(json: &'a Value, name: &str) -> Option<&'a str> {
+    json["metadata"]["annotations"][ARGO_SYNC_OPTIONS]
+        .as_str()?
+        .split(',')
+        .find_map(|o| sync_option(o, name))
+}
+
+/// Why the agent keeps an object that leaves its unit although the unit prunes (`removed`: the
+/// unit itself is deleted, its agent object cascading): the opt-outs Flux and Argo CD honour.
+fn kept_because(unit: &Unit, json: &Value, removed: bool) -> Option<String> {
+    let meta = &json["metadata"];
+    match unit.kind {
+        "Kustomization" => ["annotations", "labels"].into_iter().find_map(|where_| {
+            (meta[where_][FLUX_PRUNE].as_str() == Some("disabled"))
+                .then(|| format!("{FLUX_PRUNE}: disabled ({})", &where_[..where_.len() - 1]))
+        }),
+        "Application" if removed => (object_sync_option(json, "Delete") == Some("false"))
+            .then(|| format!("{ARGO_SYNC_OPTIONS}: Delete=false")),
+        "Application" => match object_sync_option(json, "Prune") {
+            Some("false") => Some(format!("{ARGO_SYNC_OPTIONS}: Prune=false")),
+            Some("true") => None,
+            _ => unit.no_prune_option.then(|| {
+                "the Application's spec.syncPolicy.syncOptions hold Prune=false".to_string()
+            }),
+        },
+        _ => None,
+    }
+}
+
 fn is_flux_kustomization(m: &Manifest) -> bool {
     m.resource.kind == "Kustomization" && m.group() == "kustomize.toolkit.fluxcd.io"
 }
@@ -410,7 +491,7 @@ fn qualified(m: &Manifest) -> String {
 /// without any, each top-level folder holding manifests is one (files at the root: unit `.`).
 pub fn units(rev: &Revision<'_>) -> Vec<Unit> {
     let mut out = Vec::new();
-    for (_, m) in rev.objects() {
+    for (_, m) in rev.shared_objects() {
         if is_flux_kustomization(m) {
             out.push(flux_unit(m));
         } else if is_argo_application(m) {
@@ -446,11 +527,15 @@ fn folder_units(revs: &[&Revision<'_>]) -> Vec<Unit> {
             note: None,
             namespace: None,
             namespace_overrides: false,
+            cascade: false,
+            no_prune_option: false,
+            agent: None,
+            unrendered: false,
         })
         .collect()
 }
 
-fn flux_unit(m: &Manifest) -> Unit {
+fn flux_unit(m: &Arc<Manifest>) -> Unit {
     let spec = &m.json["spec"];
     let raw = spec["path"].as_str().unwrap_or("./");
     let (paths, note) = match source_path(raw) {
@@ -466,12 +551,13 @@ fn flux_unit(m: &Manifest) -> Unit {
             "suspended (spec.suspend: true): Flux applies nothing until it is resumed".to_string()
         })
     });
+    let prune = spec["prune"].as_bool().unwrap_or(false);
     Unit {
         kind: "Kustomization",
         name: qualified(m),
         paths,
         recurse: true,
-        prune: spec["prune"].as_bool().unwrap_or(false),
+        prune,
         suspended,
         note,
         namespace: spec["targetNamespace"]
@@ -479,10 +565,15 @@ fn flux_unit(m: &Manifest) -> Unit {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         namespace_overrides: true,
+        // The finalizer garbage-collects the inventory when `prune` is on.
+        cascade: prune,
+        no_prune_option: false,
+        agent: Some(m.clone()),
+        unrendered: false,
     }
 }
 
-fn argo_unit(m: &Manifest) -> Unit {
+fn argo_unit(m: &Arc<Manifest>) -> Unit {
     let spec = &m.json["spec"];
     let sources: Vec<&Value> = match spec["sources"].as_array() {
         Some(list) if !list.is_empty() => list.iter().collect(),
@@ -491,8 +582,10 @@ fn argo_unit(m: &Manifest) -> Unit {
     let mut paths = Vec::new();
     let mut notes = Vec::new();
     let mut recurse = false;
+    let mut unrendered = false;
     for s in sources {
         if s.get("chart").is_some() && s.get("path").is_none() {
+            unrendered = true;
             notes.push(format!(
                 "Helm chart `{}` is not rendered; its objects are not in this plan",
                 s["chart"].as_str().unwrap_or("?")
@@ -528,6 +621,24 @@ fn argo_unit(m: &Manifest) -> Unit {
             "manual sync (no spec.syncPolicy.automated): Argo CD applies nothing until someone syncs".to_string(),
         );
     }
+    // Deleting an Application deletes its objects only with Argo CD's resources finalizer
+    // (`resources-finalizer.argocd.argoproj.io`, optionally `/background` or `/foreground`).
+    let cascade = m.json["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| {
+            f.iter().filter_map(Value::as_str).any(|f| {
+                f == ARGO_FINALIZER
+                    || f.strip_prefix(ARGO_FINALIZER)
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        });
+    let no_prune_option = spec["syncPolicy"]["syncOptions"]
+        .as_array()
+        .is_some_and(|o| {
+            o.iter()
+                .filter_map(Value::as_str)
+                .any(|o| sync_option(o, "Prune") == Some("false"))
+        });
     Unit {
         kind: "Application",
         name: qualified(m),
@@ -541,6 +652,10 @@ fn argo_unit(m: &Manifest) -> Unit {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         namespace_overrides: false,
+        cascade,
+        no_prune_option,
+        agent: Some(m.clone()),
+        unrendered,
     }
 }
 
@@ -583,15 +698,15 @@ pub fn unit_objects(
     let charts = render::helm_objects(rev, &produced);
     produced.extend(charts);
     let mut out = BTreeMap::new();
-    for (p, resource, json) in produced {
-        insert_object(rev, unit, &mut out, p, resource, json);
+    for p in produced {
+        insert_object(rev, unit, &mut out, p);
     }
     (out, failure)
 }
 
 /// The manifests in files under `root` (its sub-folders too when `recurse`).
 fn raw_objects(rev: &Revision<'_>, root: &str, recurse: bool) -> Vec<render::Produced> {
-    rev.objects()
+    rev.shared_objects()
         .filter(|(p, _)| {
             let rest = if root.is_empty() {
                 Some(*p)
@@ -600,7 +715,15 @@ fn raw_objects(rev: &Revision<'_>, root: &str, recurse: bool) -> Vec<render::Pro
             };
             rest.is_some_and(|r| recurse || !r.contains('/'))
         })
-        .map(|(p, m)| (p.to_string(), m.resource.clone(), m.json.clone()))
+        .map(|(p, m)| render::Produced {
+            path: p.to_string(),
+            resource: m.resource.clone(),
+            json: m.json.clone(),
+            origin: Origin {
+                manifest: m.clone(),
+                files: None,
+            },
+        })
         .collect()
 }
 
@@ -609,10 +732,14 @@ fn insert_object(
     rev: &Revision<'_>,
     unit: &Unit,
     out: &mut BTreeMap<ObjectKey, Object>,
-    p: String,
-    mut resource: ResourceRef,
-    mut json: Value,
+    produced: render::Produced,
 ) {
+    let render::Produced {
+        path: p,
+        mut resource,
+        mut json,
+        origin,
+    } = produced;
     {
         let group = api_group(&resource.api_version).to_string();
         if rev.is_namespaced(&group, &resource.kind) {
@@ -642,6 +769,7 @@ fn insert_object(
             resource,
             json,
             file: p,
+            origin,
         });
     }
 }
@@ -654,6 +782,35 @@ pub struct Object {
     pub json: Value,
     /// Repository path of the file it came from.
     pub file: String,
+    /// Where its fields are written.
+    pub origin: Origin,
+}
+
+/// The manifest an object was read or rendered as, for the positions of its fields.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub manifest: Arc<Manifest>,
+    /// The files a rendered object's spans point into; None when it was read as is (every
+    /// span is in its own file).
+    pub files: Option<Arc<Files>>,
+}
+
+impl Origin {
+    /// The file and span of the field at `pointer` (its nearest existing parent when the field
+    /// is missing; `""` is the object).
+    pub fn locate(&self, pointer: &str) -> (Arc<SourceFile>, Span) {
+        let m = &self.manifest;
+        let span = if pointer.is_empty() {
+            m.span()
+        } else {
+            m.span_at(pointer)
+        };
+        let file = match &self.files {
+            Some(files) if span.file != m.file.id => files.get(span.file),
+            _ => None,
+        };
+        (file.unwrap_or_else(|| m.file.clone()), span)
+    }
 }
 
 /// Identity of an object, ordered for reading: namespace, kind, name, group.
@@ -668,6 +825,38 @@ pub struct ObjectKey {
 /// A unit's declaration at the base and at the head (either may be absent).
 type UnitPair<'u> = (Option<&'u Unit>, Option<&'u Unit>);
 
+/// One unit of a plan with the objects it produces on each side: what the guards judge.
+#[derive(Debug, Clone)]
+pub struct UnitSides {
+    pub base: Option<Unit>,
+    pub head: Option<Unit>,
+    /// The unit's objects at the base.
+    pub before: BTreeMap<ObjectKey, Object>,
+    /// The unit's objects at the head (empty when the agent cannot build it and changes nothing).
+    pub after: BTreeMap<ObjectKey, Object>,
+    /// The unit's plan (also in [`Plan::units`] when the unit is in scope).
+    pub plan: UnitPlan,
+    /// Under the paths the plan was asked for.
+    pub in_scope: bool,
+}
+
+impl UnitSides {
+    /// The declaration that rules: the head's, else the base's (a unit the MR removes).
+    pub fn decl(&self) -> &Unit {
+        self.head
+            .as_ref()
+            .or(self.base.as_ref())
+            .expect("a unit is declared on one side at least")
+    }
+}
+
+/// A plan with every unit's objects on both sides.
+pub struct Planned {
+    pub plan: Plan,
+    /// Every unit, in scope or not (guards need what the whole repository provides).
+    pub units: Vec<UnitSides>,
+}
+
 /// Pairs the objects of every unit across the two revisions.
 pub fn plan(
     base: &Revision<'_>,
@@ -676,6 +865,17 @@ pub fn plan(
     head_name: &str,
     scope: &[String],
 ) -> Plan {
+    plan_units(base, head, base_name, head_name, scope).plan
+}
+
+/// [`plan`], keeping every unit's objects.
+pub fn plan_units(
+    base: &Revision<'_>,
+    head: &Revision<'_>,
+    base_name: &str,
+    head_name: &str,
+    scope: &[String],
+) -> Planned {
     let head_units = units(head);
     let base_units = units(base);
     let (head_units, base_units) = if head_units.is_empty() && base_units.is_empty() {
@@ -698,14 +898,20 @@ pub fn plan(
         .filter(|d| d.severity == crate::diagnostic::Severity::Error)
         .map(|d| d.file.strip_prefix(head_prefix).unwrap_or(&d.file))
         .collect();
-    let mut units_out = Vec::new();
+    let mut all = Vec::new();
     for ((_, _), (b, h)) in names {
         // The head's declaration rules (its prune, suspend); a unit the MR deletes keeps the
         // base's, which is what the agent acts on while removing it.
         let Some(decl) = h.or(b) else { continue };
-        if !in_scope(decl, scope) {
-            continue;
-        }
+        let in_scope = in_scope(decl, scope);
+        let sides = |before, after, plan| UnitSides {
+            base: b.cloned(),
+            head: h.cloned(),
+            before,
+            after,
+            plan,
+            in_scope,
+        };
         // A source path missing at the head makes the agent's build fail: it applies and prunes
         // nothing, so listing every object as deleted would be a wrong answer.
         let missing: Vec<&str> = h
@@ -724,7 +930,12 @@ pub fn plan(
                 missing.join(", ")
             );
             let note = prefix_note(note, decl.note.clone());
-            units_out.push(UnitPlan::of(decl, Some(note), 0, Vec::new()));
+            let (before, _) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
+            all.push(sides(
+                before,
+                BTreeMap::new(),
+                UnitPlan::of(decl, Some(note), 0, Vec::new()),
+            ));
             continue;
         }
         let (before, base_failure) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
@@ -748,6 +959,7 @@ pub fn plan(
                 None => changes.push(Change {
                     action: Action::Create,
                     pruned: false,
+                    note: None,
                     resource: res.clone(),
                     fields: Vec::new(),
                 }),
@@ -760,6 +972,7 @@ pub fn plan(
                         changes.push(Change {
                             action: Action::Update,
                             pruned: false,
+                            note: None,
                             resource: res.clone(),
                             fields,
                         });
@@ -767,6 +980,9 @@ pub fn plan(
                 }
             }
         }
+        // A unit the MR removes deletes its objects only if deleting its agent object cascades.
+        let removed = h.is_none();
+        let unit_prunes = if removed { decl.cascade } else { decl.prune };
         for (key, obj) in &before {
             if after.contains_key(key) {
                 continue;
@@ -776,9 +992,15 @@ pub fn plan(
             if broken.contains(obj.file.as_str()) {
                 continue;
             }
+            let note = if unit_prunes {
+                kept_because(decl, &obj.json, removed)
+            } else {
+                None
+            };
             changes.push(Change {
                 action: Action::Delete,
-                pruned: decl.prune,
+                pruned: unit_prunes && note.is_none(),
+                note,
                 resource: obj.resource.clone(),
                 fields: Vec::new(),
             });
@@ -792,6 +1014,12 @@ pub fn plan(
             )
         });
         let note = match h {
+            None if decl.kind == "Application" && !decl.cascade => Some(prefix_note(
+                "the MR removes this unit; without Argo CD's resources finalizer deleting the \
+                 Application leaves its objects in the cluster"
+                    .to_string(),
+                decl.note.clone(),
+            )),
             None => Some(prefix_note(
                 "the MR removes this unit".to_string(),
                 decl.note.clone(),
@@ -802,17 +1030,73 @@ pub fn plan(
             Some(why) => Some(prefix_note(why, note)),
             None => note,
         };
-        units_out.push(UnitPlan::of(decl, note, unchanged, changes));
+        all.push(sides(
+            before,
+            after,
+            UnitPlan::of(decl, note, unchanged, changes),
+        ));
     }
+    orphaned_agents(&mut all);
     let mut problems: Vec<Diagnostic> = head.diagnostics().cloned().collect();
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     problems.dedup();
-    Plan {
-        version: 1,
-        base: base_name.to_string(),
-        head: head_name.to_string(),
-        units: units_out,
-        problems,
+    Planned {
+        plan: Plan {
+            version: 1,
+            base: base_name.to_string(),
+            head: head_name.to_string(),
+            units: all
+                .iter()
+                .filter(|u| u.in_scope)
+                .map(|u| u.plan.clone())
+                .collect(),
+            problems,
+            findings: Vec::new(),
+        },
+        units: all,
+    }
+}
+
+/// A unit the MR removes whose agent object another unit leaves in the cluster (that unit does
+/// not prune it) is not deleted at all: the agent keeps its objects. Its deletions are kept.
+fn orphaned_agents(all: &mut [UnitSides]) {
+    let orphaned: BTreeSet<(&'static str, String)> = all
+        .iter()
+        .flat_map(|u| &u.plan.changes)
+        .filter(|c| c.action == Action::Delete && !c.pruned)
+        .filter_map(|c| {
+            let group = api_group(&c.resource.api_version);
+            let kind = match (group, c.resource.kind.as_str()) {
+                ("kustomize.toolkit.fluxcd.io", "Kustomization") => "Kustomization",
+                ("argoproj.io", "Application") => "Application",
+                _ => return None,
+            };
+            let name = match &c.resource.namespace {
+                Some(ns) => format!("{ns}/{}", c.resource.name),
+                None => c.resource.name.clone(),
+            };
+            Some((kind, name))
+        })
+        .collect();
+    for u in all.iter_mut().filter(|u| u.head.is_none()) {
+        let Some(decl) = &u.base else { continue };
+        if !orphaned.contains(&(decl.kind, decl.name.clone())) {
+            continue;
+        }
+        let why = format!(
+            "the {} object stays in the cluster (the unit holding it does not prune it), so it \
+             keeps its objects",
+            decl.kind
+        );
+        for c in u
+            .plan
+            .changes
+            .iter_mut()
+            .filter(|c| c.action == Action::Delete && c.pruned)
+        {
+            c.pruned = false;
+            c.note = Some(why.clone());
+        }
     }
 }
 

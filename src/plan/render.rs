@@ -4,17 +4,25 @@
 //! Secret values that substitution puts into objects are redacted before the plan sees them.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{is_flux_kustomization, qualified, Revision, Unit};
+use super::{is_flux_kustomization, qualified, Origin, Revision, Unit};
 use crate::diagnostic::{ResourceRef, Severity};
 use crate::redact::{self, REDACTED};
 use crate::render::{self, RenderOptions, Rendered, SubstitutionSources};
 use crate::source::Files;
 
-/// One produced object: repository path of the file it came from, identity, JSON.
-pub(crate) type Produced = (String, ResourceRef, Value);
+/// One produced object.
+pub(crate) struct Produced {
+    /// Repository path of the file it came from.
+    pub path: String,
+    pub resource: ResourceRef,
+    pub json: Value,
+    /// Where its fields are written (for findings about it).
+    pub origin: Origin,
+}
 
 /// What rendering a unit gave: its objects, or why kgate could not build it (the first error).
 pub(crate) type Built = Result<Vec<Produced>, String>;
@@ -29,19 +37,19 @@ pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
         .objects()
         .find(|(_, m)| is_flux_kustomization(m) && qualified(m) == unit.name)?;
     render::flux::flux_dir(rev.vfs, agent)?;
-    let files = Files::new();
+    let files = Arc::new(Files::new());
     let sources = SubstitutionSources::from_manifests(rev.objects().map(|(_, m)| m));
     let r = render::render_flux(rev.vfs, &files, agent, &RenderOptions::default(), &sources);
-    Some(produced(rev, r))
+    Some(produced(rev, r, &files))
 }
 
 /// The objects of a folder that is a kustomization root, as `kustomize build` makes them; None
 /// when it is not one.
 pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Built> {
     render::kustomization_file(rev.vfs, dir)?;
-    let files = Files::new();
+    let files = Arc::new(Files::new());
     let r = render::render_dir(rev.vfs, &files, dir, &RenderOptions::default());
-    Some(produced(rev, r))
+    Some(produced(rev, r, &files))
 }
 
 /// The objects of the charts of the HelmReleases among `objects`, rendered as helm-controller
@@ -50,16 +58,19 @@ pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Built> {
 /// available offline or does not render adds nothing: `check` reports why.
 pub(crate) fn helm_objects(rev: &Revision<'_>, objects: &[Produced]) -> Vec<Produced> {
     use crate::render::helm::release::{is_helm_release, release_namespace, render_release};
-    let files = Files::new();
+    let files = Arc::new(Files::new());
     let releases: Vec<crate::manifest::Manifest> = objects
         .iter()
-        .filter(|(_, r, _)| {
-            r.kind == "HelmRelease" && r.api_version.starts_with("helm.toolkit.fluxcd.io/")
+        .filter(|p| {
+            p.resource.kind == "HelmRelease"
+                && p.resource
+                    .api_version
+                    .starts_with("helm.toolkit.fluxcd.io/")
         })
-        .filter_map(|(path, _, json)| {
+        .filter_map(|p| {
             // The produced object is JSON (JSON is YAML): read back as a manifest of its file.
-            let text = serde_json::to_string(json).ok()?;
-            let f = files.add(format!("{}{path}", rev.prefix), text);
+            let text = serde_json::to_string(&p.json).ok()?;
+            let f = files.add(format!("{}{}", rev.prefix, p.path), text);
             crate::load::load_file(&files, &f, &crate::yaml::Limits::default())
                 .manifests
                 .into_iter()
@@ -76,24 +87,20 @@ pub(crate) fn helm_objects(rev: &Revision<'_>, objects: &[Produced]) -> Vec<Prod
     let mut out = Vec::new();
     for hr in &releases {
         let r = render_release(&renderer, hr, &repo, &sources, &rev.helm);
-        let Ok(chart_objects) = produced(rev, r) else {
+        let Ok(chart_objects) = produced(rev, r, &files) else {
             continue;
         };
         // Helm installs namespaced objects that name no namespace into the release's.
         let namespace = release_namespace(hr);
-        for (path, mut resource, mut json) in chart_objects {
-            let group = resource
-                .api_version
-                .rsplit_once('/')
-                .map(|(g, _)| g)
-                .unwrap_or("");
-            if resource.namespace.is_none() && rev.is_namespaced(group, &resource.kind) {
-                resource.namespace = Some(namespace.clone());
-                if let Some(meta) = json.get_mut("metadata").and_then(Value::as_object_mut) {
+        for mut p in chart_objects {
+            let group = crate::manifest::api_group(&p.resource.api_version).to_string();
+            if p.resource.namespace.is_none() && rev.is_namespaced(&group, &p.resource.kind) {
+                p.resource.namespace = Some(namespace.clone());
+                if let Some(meta) = p.json.get_mut("metadata").and_then(Value::as_object_mut) {
                     meta.insert("namespace".into(), Value::String(namespace.clone()));
                 }
             }
-            out.push((path, resource, json));
+            out.push(p);
         }
     }
     out
@@ -101,8 +108,9 @@ pub(crate) fn helm_objects(rev: &Revision<'_>, objects: &[Produced]) -> Vec<Prod
 
 /// A build with errors: the caller falls back to the raw objects rather than reporting
 /// everything as deleted, and says so (the error message is secret-scrubbed by the renderer's
-/// diagnostics like every other message).
-fn produced(rev: &Revision<'_>, r: Rendered) -> Built {
+/// diagnostics like every other message). `files` holds the files the rendered spans point
+/// into.
+fn produced(rev: &Revision<'_>, r: Rendered, files: &Arc<Files>) -> Built {
     if let Some(d) = r.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         let file = d.file.strip_prefix(rev.prefix.as_str()).unwrap_or(&d.file);
         let at = d.span.map(|s| format!(":{}", s.line)).unwrap_or_default();
@@ -111,16 +119,25 @@ fn produced(rev: &Revision<'_>, r: Rendered) -> Built {
     let secrets = &r.secrets.values;
     Ok(r.manifests
         .into_iter()
-        .map(|m| {
+        .map(|mut m| {
             let path = m
                 .file
                 .path
                 .strip_prefix(rev.prefix.as_str())
                 .unwrap_or(&m.file.path)
                 .to_string();
-            let mut json = m.json;
+            // The origin keeps spans only: its JSON (with substituted secrets) is dropped.
+            let mut json = std::mem::take(&mut m.json);
             redact_values(&mut json, secrets);
-            (path, m.resource, json)
+            Produced {
+                path,
+                resource: m.resource.clone(),
+                json,
+                origin: Origin {
+                    manifest: Arc::new(m),
+                    files: Some(files.clone()),
+                },
+            }
         })
         .collect())
 }

@@ -30,14 +30,45 @@ pub fn show_value(v: &Value) -> String {
 }
 
 /// What happens to a removed object, in words.
-pub fn delete_fate(unit: &UnitPlan, c: &Change) -> &'static str {
+pub fn delete_fate(unit: &UnitPlan, c: &Change) -> String {
     if unit.kind == "Folder" {
-        "removed from the repository; no agent object says whether it is pruned"
+        "removed from the repository; no agent object says whether it is pruned".to_string()
     } else if c.pruned {
-        "pruned: the agent deletes it"
+        "pruned: the agent deletes it".to_string()
+    } else if let Some(why) = &c.note {
+        format!("orphaned: {why}; it keeps running in the cluster")
+    } else if unit.prune {
+        // The unit prunes, but its agent object goes without cascading (Argo CD without its
+        // resources finalizer).
+        "orphaned: deleting the agent object leaves it running in the cluster".to_string()
     } else {
-        "orphaned: prune is off, it keeps running in the cluster"
+        "orphaned: prune is off, it keeps running in the cluster".to_string()
     }
+}
+
+/// One plan check finding in a line: `file:line:col: severity[code] message (status)`.
+pub fn finding_line(d: &crate::diagnostic::Diagnostic) -> String {
+    let loc = match d.span {
+        Some(s) => format!("{}:{}:{}", d.file, s.line, s.col),
+        None => d.file.clone(),
+    };
+    let status = if d.suppressed {
+        format!(
+            " (excepted: {})",
+            d.suppressed_reason.as_deref().unwrap_or_default()
+        )
+    } else if d.pre_existing {
+        " (already on the base)".to_string()
+    } else {
+        String::new()
+    };
+    super::common::escape_controls(&format!(
+        "{loc}: {}[{}] {}{status}",
+        d.severity.as_str(),
+        d.code,
+        d.message
+    ))
+    .into_owned()
 }
 
 pub fn unit_heading(u: &UnitPlan) -> String {
@@ -126,6 +157,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 None => d.file.clone(),
             };
             let _ = writeln!(out, "  {loc}: {} [{}]", d.message, d.code);
+        }
+    }
+    if !plan.findings.is_empty() {
+        let _ = writeln!(out, "\n{}", p.wrap("1", "Plan checks:"));
+        for d in &plan.findings {
+            let colour = match d.severity {
+                crate::diagnostic::Severity::Error if !d.suppressed => "31",
+                _ => "33",
+            };
+            let _ = writeln!(out, "  {}", p.wrap(colour, &finding_line(d)));
         }
     }
     let (c, u, d) = plan.totals();

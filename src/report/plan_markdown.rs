@@ -90,6 +90,12 @@ pub fn render(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "````\n\n</details>");
     }
+    if !plan.findings.is_empty() {
+        let _ = writeln!(out, "\n**Plan checks**\n");
+        for d in &plan.findings {
+            let _ = writeln!(out, "- {}", cell(&super::plan_human::finding_line(d)));
+        }
+    }
     if !plan.problems.is_empty() {
         let _ = writeln!(
             out,
