@@ -486,8 +486,8 @@ replicas: 3 # {"$imagepolicy": "flux-system:app"}
 
     #[test]
     fn comments_start_outside_quotes_only() {
-        assert_eq!(comment_start("a: 'x # y' # z"), Some(12));
-        assert_eq!(comment_start("a: it's # z"), Some(9));
+        assert_eq!(comment_start("a: 'x # y' # z"), Some(11));
+        assert_eq!(comment_start("a: it's # z"), Some(8));
         assert_eq!(comment_start("a: b#c"), None);
         assert_eq!(comment_start("# alone"), Some(0));
     }
