@@ -309,6 +309,13 @@ fn a_removed_crd_takes_its_custom_resources() {
     repo.write("clusters/prod/crds.yaml", &flux_ks("crds", "crds", true));
     repo.write("clusters/prod/apps.yaml", &flux_ks("apps", "apps", true));
     repo.write("crds/widget.yaml", WIDGET_CRD);
+    // The folder keeps a file: a Flux path that disappears fails the build and prunes nothing.
+    repo.write(
+        "crds/gadget.yaml",
+        &WIDGET_CRD
+            .replace("widget", "gadget")
+            .replace("Widget", "Gadget"),
+    );
     repo.write("apps/w1.yaml", &widget("w1"));
     repo.write("apps/w2.yaml", &widget("w2"));
     repo.write("apps/w3.yaml", &widget("w3"));
@@ -598,6 +605,7 @@ fn removed_secrets_and_service_accounts_dangle_wherever_they_are_referenced() {
         "secrets/sa.yaml",
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: api\n  namespace: shop\n",
     );
+    repo.write("secrets/other.yaml", &secret("other"));
     let base = repo.commit("base");
     for s in ["db", "token", "api-env", "api-tls", "regcred", "sa"] {
         repo.remove(&format!("secrets/{s}.yaml"));
