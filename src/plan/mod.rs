@@ -491,9 +491,10 @@ fn qualified(m: &Manifest) -> String {
 /// without any, each top-level folder holding manifests is one (files at the root: unit `.`).
 pub fn units(rev: &Revision<'_>) -> Vec<Unit> {
     let mut out = Vec::new();
+    let sources = git_sources(rev);
     for (_, m) in rev.shared_objects() {
         if is_flux_kustomization(m) {
-            out.push(flux_unit(m));
+            out.push(flux_unit(m, &sources));
         } else if is_argo_application(m) {
             out.push(argo_unit(m));
         }
@@ -535,12 +536,60 @@ fn folder_units(revs: &[&Revision<'_>]) -> Vec<Unit> {
         .collect()
 }
 
-fn flux_unit(m: &Arc<Manifest>) -> Unit {
+/// The Flux GitRepositories a revision defines: (namespace, name) → (url, ref).
+type GitSources = BTreeMap<(String, String), (Value, Value)>;
+
+fn git_sources(rev: &Revision<'_>) -> GitSources {
+    rev.objects()
+        .filter(|(_, m)| {
+            m.resource.kind == "GitRepository" && m.group() == "source.toolkit.fluxcd.io"
+        })
+        .map(|(_, m)| {
+            (
+                (
+                    m.resource.namespace.clone().unwrap_or_default(),
+                    m.resource.name.clone(),
+                ),
+                (m.json["spec"]["url"].clone(), m.json["spec"]["ref"].clone()),
+            )
+        })
+        .collect()
+}
+
+/// Why a Flux Kustomization reads another repository (or another branch of this one), when it
+/// does: its source is not a GitRepository, or it is one this repository defines that differs
+/// from the bootstrap source `flux-system/flux-system` (the repository Flux syncs itself from).
+/// A GitRepository the repository does not define is taken as this one.
+fn foreign_source(m: &Manifest, sources: &GitSources) -> Option<String> {
+    let r = &m.json["spec"]["sourceRef"];
+    let kind = r["kind"].as_str().unwrap_or("GitRepository");
+    let name = r["name"].as_str().unwrap_or_default();
+    let ns = r["namespace"]
+        .as_str()
+        .or(m.resource.namespace.as_deref())
+        .unwrap_or_default();
+    let say = || format!("its source is {kind} {ns}/{name}, not this repository: not read");
+    if kind != "GitRepository" {
+        return Some(say());
+    }
+    if (ns, name) == ("flux-system", "flux-system") {
+        return None;
+    }
+    let own = sources.get(&("flux-system".to_string(), "flux-system".to_string()));
+    match (sources.get(&(ns.to_string(), name.to_string())), own) {
+        (None, _) => None,
+        (Some(this), Some(own)) if this == own => None,
+        (Some(_), _) => Some(say()),
+    }
+}
+
+fn flux_unit(m: &Arc<Manifest>, sources: &GitSources) -> Unit {
     let spec = &m.json["spec"];
     let raw = spec["path"].as_str().unwrap_or("./");
-    let (paths, note) = match source_path(raw) {
-        Some(p) => (vec![p], None),
-        None => (
+    let (paths, note) = match (foreign_source(m, sources), source_path(raw)) {
+        (Some(why), _) => (Vec::new(), Some(why)),
+        (None, Some(p)) => (vec![p], None),
+        (None, None) => (
             Vec::new(),
             Some(format!("spec.path `{raw}` leaves the repository; not read")),
         ),
@@ -838,6 +887,9 @@ pub struct UnitSides {
     pub plan: UnitPlan,
     /// Under the paths the plan was asked for.
     pub in_scope: bool,
+    /// kgate built the unit on both sides as the agent does (else its changes compare raw
+    /// manifests, and the agent may fail the build and change nothing).
+    pub built: bool,
 }
 
 impl UnitSides {
@@ -904,13 +956,14 @@ pub fn plan_units(
         // base's, which is what the agent acts on while removing it.
         let Some(decl) = h.or(b) else { continue };
         let in_scope = in_scope(decl, scope);
-        let sides = |before, after, plan| UnitSides {
+        let sides = |before, after, plan, built| UnitSides {
             base: b.cloned(),
             head: h.cloned(),
             before,
             after,
             plan,
             in_scope,
+            built,
         };
         // A source path missing at the head makes the agent's build fail: it applies and prunes
         // nothing, so listing every object as deleted would be a wrong answer.
@@ -935,11 +988,13 @@ pub fn plan_units(
                 before,
                 BTreeMap::new(),
                 UnitPlan::of(decl, Some(note), 0, Vec::new()),
+                true,
             ));
             continue;
         }
         let (before, base_failure) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
         let (after, head_failure) = h.map(|u| unit_objects(head, u)).unwrap_or_default();
+        let built = base_failure.is_none() && head_failure.is_none();
         // A unit kgate cannot build is shown from its raw manifests, never silently: the agent
         // may fail the build (and change nothing) or build what kgate's renderer lacks.
         let build_note = [("head", head_failure), ("base", base_failure)]
@@ -1034,6 +1089,7 @@ pub fn plan_units(
             before,
             after,
             UnitPlan::of(decl, note, unchanged, changes),
+            built,
         ));
     }
     orphaned_agents(&mut all);

@@ -30,7 +30,7 @@ pub(crate) type Built = Result<Vec<Produced>, String>;
 /// The objects of a Flux Kustomization unit whose `spec.path` is in the repository, rendered as
 /// Flux builds them; None when the unit is not a Flux Kustomization.
 pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
-    if unit.kind != "Kustomization" {
+    if unit.kind != "Kustomization" || unit.paths.is_empty() {
         return None;
     }
     let (_, agent) = rev

@@ -11,31 +11,25 @@ use serde_json::Value;
 
 use super::{count, describe, list, Context, Finding, DESTRUCTIVE};
 use crate::diagnostic::Diagnostic;
-use crate::plan::{Action, Object, ObjectKey};
+use crate::plan::{Object, ObjectKey};
 
 pub(super) fn check(cx: &Context<'_, '_>, out: &mut Vec<Finding>) {
     let base_objects = cx.base_objects();
     let after = cx.provided_after();
-    for (u, _) in cx.judged() {
+    for (u, pruned) in cx.judged() {
         let decl = u.decl();
-        for c in u
-            .plan
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete && c.pruned)
-        {
-            let key = super::key_of(&c.resource);
-            let Some(obj) = u.before.get(&key) else {
+        for key in pruned {
+            let Some(obj) = u.before.get(key) else {
                 continue;
             };
-            let Some(why) = consequence(&key, obj, &base_objects, &after) else {
+            let Some(why) = consequence(key, obj, &base_objects, &after) else {
                 continue;
             };
             let again: Vec<String> = cx
                 .planned
                 .units
                 .iter()
-                .filter(|other| other.after.contains_key(&key))
+                .filter(|other| other.after.contains_key(key))
                 .map(|other| format!("{} {}", other.decl().kind, other.decl().name))
                 .collect();
             let again = if again.is_empty() {
@@ -50,7 +44,7 @@ pub(super) fn check(cx: &Context<'_, '_>, out: &mut Vec<Finding>) {
                 "{} {} prunes {}: {why}{again}",
                 decl.kind,
                 decl.name,
-                describe(&key)
+                describe(key)
             );
             let d = Diagnostic::error(DESTRUCTIVE, message).with_help(
                 "keep it in the repository, or opt it out of pruning first \

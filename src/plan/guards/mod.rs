@@ -96,7 +96,9 @@ pub(crate) struct Context<'p, 'r> {
     pub planned: &'p Planned,
     pub base: &'p Revision<'r>,
     pub head: &'p Revision<'r>,
-    /// Per unit: the identities it deletes and prunes.
+    /// Per unit: the identities it deletes and prunes. Empty for a unit kgate could not build
+    /// as the agent does: its deletions are not certain (the agent may fail the build and
+    /// change nothing), so no guard relies on them.
     pub pruned: Vec<BTreeSet<ObjectKey>>,
 }
 
@@ -109,7 +111,7 @@ impl<'p, 'r> Context<'p, 'r> {
                 u.plan
                     .changes
                     .iter()
-                    .filter(|c| c.action == Action::Delete && c.pruned)
+                    .filter(|c| u.built && c.action == Action::Delete && c.pruned)
                     .map(|c| key_of(&c.resource))
                     .collect()
             })
