@@ -928,3 +928,68 @@ fn every_plan_code_is_explained() {
         assert!(stdout(&out).starts_with(code), "{}", stdout(&out));
     }
 }
+
+#[test]
+fn a_unit_kgate_cannot_build_at_the_head_is_not_judged() {
+    let repo = Repo::new();
+    repo.write("clusters/prod/infra.yaml", &flux_ks("infra", "infra", true));
+    let kustomization = |resources: &str| {
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{resources}patches:\n  - path: label.yaml\n")
+    };
+    repo.write(
+        "infra/kustomization.yaml",
+        &kustomization("  - ns.yaml\n  - keep.yaml\n"),
+    );
+    repo.write("infra/ns.yaml", &namespace("legacy"));
+    repo.write("infra/keep.yaml", &namespace("keep"));
+    repo.write(
+        "infra/label.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: legacy\n  labels:\n    team: core\n",
+    );
+    let base = repo.commit("base");
+    // The patch still targets the removed Namespace: kustomize (and Flux) fail the build, so
+    // the agent changes nothing.
+    repo.write(
+        "infra/kustomization.yaml",
+        &kustomization("  - keep.yaml\n"),
+    );
+    repo.remove("infra/ns.yaml");
+    let (found, plan) = diff_findings(&repo, &base);
+    assert!(found.is_empty(), "{found:#?}");
+    assert!(unit(&plan, "flux-system/infra")["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("kgate could not build this unit at the head"));
+}
+
+#[test]
+fn a_kustomization_reading_another_repository_is_not_planned_from_this_one() {
+    let repo = Repo::new();
+    repo.write(
+        "clusters/prod/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: ssh://git@example.com/fleet.git\n  ref:\n    branch: main\n",
+    );
+    repo.write(
+        "tenants/team.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: team\n  namespace: team\nspec:\n  interval: 1m\n  url: ssh://git@example.com/fleet.git\n  ref:\n    branch: team\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: team\n  namespace: team\nspec:\n  interval: 5m\n  path: ./\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: team\n",
+    );
+    repo.write(
+        "clusters/prod/infra.yaml",
+        &flux_ks("infra", "infra", false),
+    );
+    repo.write("infra/ns.yaml", &namespace("legacy"));
+    repo.write("infra/keep.yaml", &namespace("keep"));
+    let base = repo.commit("base");
+    repo.remove("infra/ns.yaml");
+    // `team` reads the branch `team`: it does not prune this repository's Namespace.
+    let (found, plan) = diff_findings(&repo, &base);
+    assert!(found.is_empty(), "{found:#?}");
+    assert!(
+        plan["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["name"] != "team/team"),
+        "{plan:#}"
+    );
+}
