@@ -26,6 +26,14 @@
 //!     "suspended": false,              // nothing is applied until someone acts
 //!     "note": "…",                     // why (suspended, manual sync, unrendered source); optional
 //!     "unchanged": 12,                 // objects present and equal on both sides
+//!     "lands": {                       // when the agent applies the merge (not for folders)
+//!       "summary": "Flux applies it once GitRepository flux-system/flux-system has fetched …",
+//!       "automatic": true,             // applied without anyone acting: nothing known blocks it now
+//!       "interval": "10m", "source_interval": "1m", "depends_on": ["flux-system/infra"],  // Flux
+//!       "windows": [{"project": "argocd/shop", "kind": "deny", "schedule": "0 22 * * *",
+//!                    "duration": "8h", "manual_sync": false, "open_now": true,
+//!                    "next_open": "…"}]     // Argo CD AppProject sync windows
+//!     },
 //!     "changes": [{
 //!       "action": "create|update|delete",
 //!       "pruned": false,               // delete only: true if the agent deletes it, false if orphaned
@@ -43,8 +51,10 @@
 //! Units are sorted by kind then name; changes by namespace, kind, name, group. Secret values are
 //! never included.
 
+mod cron;
 pub mod diff;
 pub mod guards;
+pub mod landing;
 pub mod merge_keys;
 mod render;
 
@@ -91,6 +101,9 @@ pub struct UnitPlan {
     pub note: Option<String>,
     pub unchanged: usize,
     pub changes: Vec<Change>,
+    /// When the agent applies the merge (None for folders and for units the MR removes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lands: Option<landing::Landing>,
 }
 
 impl UnitPlan {
@@ -106,6 +119,7 @@ impl UnitPlan {
             note,
             unchanged,
             changes,
+            lands: None,
         }
     }
 }
@@ -1093,6 +1107,12 @@ pub fn plan_units(
         ));
     }
     orphaned_agents(&mut all);
+    let now = time::OffsetDateTime::now_utc();
+    for u in &mut all {
+        if let Some(h) = &u.head {
+            u.plan.lands = landing::landing(h, head, now);
+        }
+    }
     let mut problems: Vec<Diagnostic> = head.diagnostics().cloned().collect();
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     problems.dedup();

@@ -100,6 +100,14 @@ pub fn render(plan: &Plan, color: bool) -> String {
         if let Some(note) = &u.note {
             let _ = writeln!(out, "  {}", p.wrap("33", &format!("! {note}")));
         }
+        if let Some(lands) = &u.lands {
+            let colour = if lands.automatic { "36" } else { "33" };
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.wrap(colour, &format!("when: {}", lands.summary))
+            );
+        }
         if u.changes.is_empty() {
             let _ = writeln!(out, "  no changes");
         }

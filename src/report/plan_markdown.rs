@@ -69,6 +69,9 @@ pub fn render(plan: &Plan) -> String {
             unit.changes.len(),
             if unit.changes.len() == 1 { "" } else { "s" }
         );
+        if let Some(lands) = &unit.lands {
+            let _ = writeln!(out, "When: {}\n", cell(&lands.summary));
+        }
         // Four backticks: a value holding a three-backtick fence cannot close the block early.
         let _ = writeln!(out, "````diff");
         for ch in &unit.changes {
