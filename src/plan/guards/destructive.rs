@@ -7,8 +7,6 @@
 //! Application deleted without its resources finalizer). The finding is on the deleted object
 //! at the base, where a reviewer sees the removed lines.
 
-use serde_json::Value;
-
 use super::{count, describe, list, Context, Finding, DESTRUCTIVE};
 use crate::diagnostic::Diagnostic;
 use crate::plan::{Object, ObjectKey};
@@ -123,8 +121,7 @@ fn consequence(
             if templates.is_empty() {
                 return None;
             }
-            let claims = if spec["persistentVolumeClaimRetentionPolicy"]["whenDeleted"]
-                == Value::from("Delete")
+            let claims = if spec["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
             {
                 "its PersistentVolumeClaims are deleted with it \
                  (persistentVolumeClaimRetentionPolicy.whenDeleted: Delete), and their data"
