@@ -239,6 +239,62 @@ impl Repo {
         }
     }
 
+    /// The repository paths a merge request changes, sorted: what differs between `base`'s
+    /// tree and `head`'s (None: the working tree with its index and untracked files that git
+    /// does not ignore). A rename counts both names.
+    pub fn changed_paths(
+        &self,
+        base: &Revision,
+        head: Option<&Revision>,
+    ) -> Result<Vec<String>, String> {
+        let repo = self.lock();
+        let tree_of = |oid: Oid| {
+            repo.find_commit(oid)
+                .and_then(|c| c.tree())
+                .map_err(|e| format!("cannot read the tree of {oid}: {}", e.message()))
+        };
+        let base_tree = tree_of(base.commit)?;
+        let mut opts = git2::DiffOptions::new();
+        let diff = match head {
+            Some(h) => {
+                repo.diff_tree_to_tree(Some(&base_tree), Some(&tree_of(h.commit)?), Some(&mut opts))
+            }
+            None => {
+                opts.include_untracked(true).recurse_untracked_dirs(true);
+                repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts))
+            }
+        }
+        .map_err(|e| format!("cannot compare the revisions: {}", e.message()))?;
+        let mut out = std::collections::BTreeSet::new();
+        for delta in diff.deltas() {
+            for f in [delta.old_file(), delta.new_file()] {
+                if let Some(p) = f.path().and_then(|p| p.to_str()) {
+                    out.insert(p.replace('\\', "/"));
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The number of commits from `base` to `head` (`HEAD` for the working tree); None when
+    /// git cannot count them (an unborn branch, a shallow history).
+    pub fn commits_between(&self, base: &Revision, head: Option<&Revision>) -> Option<usize> {
+        let repo = self.lock();
+        let head = match head {
+            Some(h) => h.commit,
+            None => repo.head().ok()?.peel_to_commit().ok()?.id(),
+        };
+        let mut walk = repo.revwalk().ok()?;
+        walk.push(head).ok()?;
+        walk.hide(base.commit).ok()?;
+        let mut n = 0;
+        for c in walk {
+            c.ok()?;
+            n += 1;
+        }
+        Some(n)
+    }
+
     /// The tree of a commit as a file view.
     pub fn tree_fs(&self, rev: &Revision) -> Result<GitTreeFs, String> {
         let repo = self.lock();

@@ -790,7 +790,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         ..exceptions::ExceptionOptions::default()
     };
     let (mut plan, verdict) =
-        mr::plan_and_judge(&sides, &opts, &run_limits.yaml, &helm, &scope, &rules, true)?;
+        mr::plan_and_judge(&sides, &opts, &run_limits.yaml, &helm, &scope, &rules, true, None)?;
     plan.findings = verdict.diagnostics;
     let (formats, output_file) =
         cli::split_outputs(&args.output, args.output_file.as_deref(), PlanFormat::Human)?;

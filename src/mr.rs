@@ -193,7 +193,8 @@ pub fn check(
     ) {
         outcome.diagnostics.push(d);
     }
-    // What the merge request does to the cluster, judged (`plan/*`).
+    // What the merge request does to the cluster, judged (`plan/*`, and the team's
+    // `plan-policy/*` rules from the same policy sources as the check).
     let helm = opts
         .render
         .as_ref()
@@ -207,6 +208,10 @@ pub fn check(
         &paths,
         &opts.exceptions,
         policies_from == PoliciesFrom::Base,
+        opts.policy
+            .sources
+            .as_ref()
+            .map(|s| (s, opts.policy.time_limit)),
     )?;
     join_verdict(&mut outcome, verdict);
     outcome
@@ -225,6 +230,7 @@ pub fn check(
 /// The plan of the merge request (units under `scope`) and the plan checks' verdict on it.
 /// `rules` are the severity overrides and exceptions of the judging revision; `from_base`: the
 /// MR is judged by the base, so only `kgate.dev/ignore` entries the base has apply.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_and_judge(
     sides: &Sides,
     discover: &crate::discover::DiscoverOptions,
@@ -233,6 +239,7 @@ pub fn plan_and_judge(
     scope: &[String],
     rules: &exceptions::ExceptionOptions,
     from_base: bool,
+    plan_policies: Option<(&PolicySources, Option<std::time::Duration>)>,
 ) -> Result<(plan::Plan, plan::guards::Verdict), String> {
     let files = Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
@@ -256,7 +263,22 @@ pub fn plan_and_judge(
     head.helm = helm.clone();
     base.helm = helm.clone();
     let planned = plan::plan_units(&base, &head, &sides.base.name, &sides.head_name(), scope);
-    let verdict = plan::guards::judge(&planned, &base, &head, rules, from_base);
+    let mut verdict = plan::guards::judge(&planned, &base, &head, rules, from_base);
+    // Plan packages are rare: the diff and the commit count are only computed for them.
+    let plan_policies = plan_policies.filter(|(sources, _)| {
+        sources
+            .modules
+            .iter()
+            .any(|(_, text)| text.contains("package plan"))
+    });
+    if let Some((sources, time_limit)) = plan_policies {
+        let changed = sides.repo.changed_paths(&sides.base, sides.head.as_ref())?;
+        let commits = sides.repo.commits_between(&sides.base, sides.head.as_ref());
+        let input = plan::policy::input(&planned.plan, &changed, commits);
+        let mut found = plan::policy::evaluate(sources, time_limit, &input, &planned);
+        exceptions::Exceptions::new(rules).apply(&mut found);
+        verdict.diagnostics.extend(found);
+    }
     Ok((planned.plan, verdict))
 }
 

@@ -471,6 +471,22 @@ fully known: no CustomResourceDefinition can add a kind to them. A kind that is 
 existing kind, not a missing schema.\n\nFix: correct the kind (or the apiVersion).",
     },
     Rule {
+        code: "plan-policy/<package>.<rule>",
+        severity: Severity::Error,
+        summary: "a rule of the team's Rego policies on the merge request's plan matched",
+        docs: "Rego modules in the policy folders whose package is `plan` or under it (`package \
+plan.main`) are evaluated once per merge request in merge-request mode (`check --base`), read from \
+the base revision like every policy. `input` is the plan as `kgate diff --format json` prints it \
+(units, their changes with field diffs, `findings`), plus `changed_files` (repository paths the MR \
+touches) and `commits` (commits from the base to the head, null when unknown). `deny*` and \
+`violation*` rules are errors, `warn*` rules warnings, `exception` skips rules (conftest's \
+conventions); the code is `plan-policy/<package below plan>.<rule>` (`package plan.main`, rule \
+`deny` → `plan-policy/main.deny`). A result may be an object with `msg`, `resource` (`kind`, `name`, \
+`namespace`) and `path` (the field as the plan writes it, or a JSON pointer): the finding is then \
+on that field. `kgate verify` runs their `*_test.rego`. examples/plan-policies holds tested \
+policies.\n\nFix: what the rule's message says, or except the finding with a reason.",
+    },
+    Rule {
         code: "plan/destructive",
         severity: Severity::Error,
         summary: "the merge request makes the agent prune a Namespace, CRD, volume or stateful set",
@@ -534,6 +550,9 @@ pre-existing.\n\nFix: correct the marker; the help names the defined policies.",
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {
+    if code.starts_with("plan-policy/") {
+        return RULES.iter().find(|r| r.code.starts_with("plan-policy/<"));
+    }
     RULES.iter().find(|r| r.code == code).or_else(|| {
         // A constraint's finding, `gatekeeper/<kind>/<name>` (or just `gatekeeper`), is
         // explained by the rule of all constraint findings.

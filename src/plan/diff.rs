@@ -268,10 +268,100 @@ fn render_path(path: &[Seg]) -> String {
     out
 }
 
+/// The JSON pointer of a plan field path (`spec.template.spec.containers[name=app].image`,
+/// `metadata.annotations["example.com/team"]`, `spec.ports[0]`) in `json`: the inverse of
+/// [`render_path`]; None when the path does not parse or an item is not there.
+pub fn pointer_of(json: &Value, path: &str) -> Option<String> {
+    let mut pointer = String::new();
+    let mut node = json;
+    let mut rest = path.trim();
+    let esc = crate::yaml::escape_pointer_segment;
+    enum Step {
+        Key(String),
+        Index(usize),
+        Item(String, String),
+    }
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        if let Some(inner) = rest.strip_prefix('[') {
+            let (key, after) = if inner.starts_with('"') {
+                // A quoted key: a JSON string up to its closing quote.
+                let mut de = serde_json::Deserializer::from_str(inner).into_iter::<String>();
+                let key = de.next()?.ok()?;
+                let used = de.byte_offset();
+                (Step::Key(key), inner[used..].strip_prefix(']')?)
+            } else {
+                let end = inner.find(']')?;
+                let body = &inner[..end];
+                let seg = match body.split_once('=') {
+                    Some((k, v)) => Step::Item(k.to_string(), v.to_string()),
+                    None => Step::Index(body.parse().ok()?),
+                };
+                (seg, &inner[end + 1..])
+            };
+            match key {
+                Step::Key(k) => {
+                    node = node.get(&k)?;
+                    pointer.push_str(&format!("/{}", esc(&k)));
+                }
+                Step::Index(i) => {
+                    node = node.get(i)?;
+                    pointer.push_str(&format!("/{i}"));
+                }
+                Step::Item(k, v) => {
+                    let items = node.as_array()?;
+                    let i = items.iter().position(|item| match &item[k.as_str()] {
+                        Value::String(s) => *s == v,
+                        Value::Null => false,
+                        other => other.to_string() == v,
+                    })?;
+                    node = &items[i];
+                    pointer.push_str(&format!("/{i}"));
+                }
+            }
+            rest = after;
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let k = &rest[..end];
+            if k.is_empty() {
+                return None;
+            }
+            node = node.get(k)?;
+            pointer.push_str(&format!("/{}", esc(k)));
+            rest = &rest[end..];
+        }
+    }
+    Some(pointer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn plan_paths_become_pointers() {
+        let v = json!({"metadata": {"annotations": {"example.com/team": "a"}},
+            "spec": {"ports": [{"port": 80}, {"port": 443}],
+                     "template": {"spec": {"containers": [{"name": "x"}, {"name": "app", "image": "i"}]}}}});
+        assert_eq!(
+            pointer_of(&v, "spec.template.spec.containers[name=app].image").as_deref(),
+            Some("/spec/template/spec/containers/1/image")
+        );
+        assert_eq!(
+            pointer_of(&v, "metadata.annotations[\"example.com/team\"]").as_deref(),
+            Some("/metadata/annotations/example.com~1team")
+        );
+        assert_eq!(
+            pointer_of(&v, "spec.ports[port=443]").as_deref(),
+            Some("/spec/ports/1")
+        );
+        assert_eq!(
+            pointer_of(&v, "spec.ports[0].port").as_deref(),
+            Some("/spec/ports/0/port")
+        );
+        assert_eq!(pointer_of(&v, "spec.missing"), None);
+    }
 
     #[test]
     fn keyed_lists_and_reordered_keys() {

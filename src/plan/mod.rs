@@ -56,6 +56,7 @@ pub mod diff;
 pub mod guards;
 pub mod landing;
 pub mod merge_keys;
+pub mod policy;
 mod render;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -451,9 +451,22 @@ pub fn rule_severity(name: &str) -> Option<Severity> {
     }
 }
 
+/// Whether a package holds rules over the merge request's plan (`package plan`,
+/// `package plan.main`): they are evaluated once on the plan (`crate::plan::policy`), never on
+/// each object.
+pub fn is_plan_package(package: &str) -> bool {
+    package == "plan" || package.starts_with("plan.")
+}
+
+/// The code of a plan policy's rule: `plan-policy/<package below plan>.<rule>`.
+pub fn plan_code(package: &str, rule: &str) -> String {
+    let below = package.strip_prefix("plan.").unwrap_or(package);
+    format!("plan-policy/{below}.{rule}")
+}
+
 /// conftest: `exception` entries name rules without their `deny_`/`violation_`/`warn_` prefix
 /// (`""` for a bare `deny`).
-fn exception_name(rule: &str) -> &str {
+pub(crate) fn exception_name(rule: &str) -> &str {
     for prefix in ["violation", "deny", "warn"] {
         if let Some(rest) = rule.strip_prefix(prefix) {
             return rest.strip_prefix('_').unwrap_or(rest);
@@ -485,6 +498,8 @@ pub struct PolicySet {
     combined: Option<String>,
     /// The built-in pack when it runs compiled (its Rego is then not loaded).
     native: Option<native::NativePack>,
+    /// `plan-policy/…` codes of the plan packages among the team's policies.
+    plan_codes: Vec<String>,
 }
 
 impl PolicySet {
@@ -501,6 +516,7 @@ impl PolicySet {
                         None => format!("policy/{}.{}", t.package, rule),
                     })
             })
+            .chain(self.plan_codes.iter().cloned())
             .collect()
     }
 }
@@ -598,8 +614,18 @@ impl PolicySet {
         } else {
             opts.namespaces.iter().cloned().collect()
         };
+        let mut plan_codes = Vec::new();
         for (i, m) in loader.modules.iter().enumerate() {
             let user = i >= first_user;
+            if user && is_plan_package(&m.package) {
+                plan_codes.extend(
+                    m.rules
+                        .iter()
+                        .filter(|r| rule_severity(r).is_some())
+                        .map(|r| plan_code(&m.package, r)),
+                );
+                continue;
+            }
             let builtin_code = if user {
                 None
             } else {
@@ -632,7 +658,9 @@ impl PolicySet {
             }
         }
         let mut diagnostics = loader.diagnostics;
-        if !opts.dirs.is_empty() && !opts.all_namespaces {
+        // A folder of plan policies only has no `main` package to warn about.
+        let plan_only = opts.namespaces.is_empty() && !plan_codes.is_empty();
+        if !opts.dirs.is_empty() && !opts.all_namespaces && !plan_only {
             for ns in &wanted {
                 if targets.get(ns).is_none_or(|t| t.rules.is_empty()) {
                     diagnostics.push(Diagnostic::warning(
@@ -672,6 +700,7 @@ impl PolicySet {
             targets,
             combined,
             native,
+            plan_codes,
         };
         Ok((set, diagnostics))
     }
@@ -864,7 +893,7 @@ fn native_findings(pack: &native::NativePack, m: &Manifest) -> Vec<Diagnostic> {
 }
 
 /// The rule names a package's `exception` set names.
-fn exception_names(v: &Value) -> BTreeSet<String> {
+pub(crate) fn exception_names(v: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut add = |item: &Value| match item {
         Value::String(s) => {
@@ -964,7 +993,7 @@ pub fn prepare_for_run(
 }
 
 /// The individual results of a rule's value: the members of a set/array, or the value itself.
-fn results(v: &Value) -> Vec<Value> {
+pub(crate) fn results(v: &Value) -> Vec<Value> {
     match v {
         Value::Undefined | Value::Null | Value::Bool(false) => Vec::new(),
         Value::Set(s) => s.iter().cloned().collect(),
