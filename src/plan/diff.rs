@@ -270,8 +270,22 @@ fn render_path(path: &[Seg]) -> String {
 
 /// The JSON pointer of a plan field path (`spec.template.spec.containers[name=app].image`,
 /// `metadata.annotations["example.com/team"]`, `spec.ports[0]`) in `json`: the inverse of
-/// [`render_path`]; None when the path does not parse or an item is not there.
+/// [`render_path`]; None when the path does not parse or a field is not there.
 pub fn pointer_of(json: &Value, path: &str) -> Option<String> {
+    match walk_path(json, path)? {
+        (pointer, true) => Some(pointer),
+        (_, false) => None,
+    }
+}
+
+/// [`pointer_of`], or the pointer of the nearest field on the way that exists (a removed
+/// field's parent); None when the path does not parse.
+pub fn nearest_pointer(json: &Value, path: &str) -> Option<String> {
+    walk_path(json, path).map(|(pointer, _)| pointer)
+}
+
+/// The pointer of `path` in `json` as far as it exists, and whether it exists whole.
+fn walk_path(json: &Value, path: &str) -> Option<(String, bool)> {
     let mut pointer = String::new();
     let mut node = json;
     let mut rest = path.trim();
@@ -299,26 +313,25 @@ pub fn pointer_of(json: &Value, path: &str) -> Option<String> {
                 };
                 (seg, &inner[end + 1..])
             };
-            match key {
-                Step::Key(k) => {
-                    node = node.get(&k)?;
-                    pointer.push_str(&format!("/{}", esc(&k)));
-                }
-                Step::Index(i) => {
-                    node = node.get(i)?;
-                    pointer.push_str(&format!("/{i}"));
-                }
-                Step::Item(k, v) => {
-                    let items = node.as_array()?;
-                    let i = items.iter().position(|item| match &item[k.as_str()] {
-                        Value::String(s) => *s == v,
-                        Value::Null => false,
-                        other => other.to_string() == v,
-                    })?;
-                    node = &items[i];
-                    pointer.push_str(&format!("/{i}"));
-                }
-            }
+            let found = match key {
+                Step::Key(k) => node.get(&k).map(|n| (n, esc(&k))),
+                Step::Index(i) => node.get(i).map(|n| (n, i.to_string())),
+                Step::Item(k, v) => node.as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .position(|item| match &item[k.as_str()] {
+                            Value::String(s) => *s == v,
+                            Value::Null => false,
+                            other => other.to_string() == v,
+                        })
+                        .map(|i| (&items[i], i.to_string()))
+                }),
+            };
+            let Some((next, seg)) = found else {
+                return Some((pointer, false));
+            };
+            node = next;
+            pointer.push_str(&format!("/{seg}"));
             rest = after;
         } else {
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
@@ -326,12 +339,15 @@ pub fn pointer_of(json: &Value, path: &str) -> Option<String> {
             if k.is_empty() {
                 return None;
             }
-            node = node.get(k)?;
+            let Some(next) = node.get(k) else {
+                return Some((pointer, false));
+            };
+            node = next;
             pointer.push_str(&format!("/{}", esc(k)));
             rest = &rest[end..];
         }
     }
-    Some(pointer)
+    Some((pointer, true))
 }
 
 #[cfg(test)]
@@ -361,6 +377,14 @@ mod tests {
             Some("/spec/ports/0/port")
         );
         assert_eq!(pointer_of(&v, "spec.missing"), None);
+        assert_eq!(
+            nearest_pointer(
+                &v,
+                "spec.template.spec.containers[name=app].resources.limits"
+            )
+            .as_deref(),
+            Some("/spec/template/spec/containers/1")
+        );
     }
 
     #[test]

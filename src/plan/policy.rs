@@ -173,7 +173,7 @@ fn finding(
     };
     let pointer = match &path {
         Some(Json::String(s)) if !s.starts_with('/') && !s.is_empty() => {
-            super::diff::pointer_of(&o.json, s)
+            super::diff::nearest_pointer(&o.json, s)
         }
         Some(p) => policy::path_to_pointer(p),
         None => None,
