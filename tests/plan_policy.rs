@@ -66,11 +66,11 @@ fn setup(config: &str) -> (Repo, String) {
     (repo, base)
 }
 
-/// (code, file, line, message, severity) of the plan-policy findings of `check --base`.
-fn plan_policy(
-    repo: &Repo,
-    base: &str,
-) -> (Option<i32>, Vec<(String, String, u64, String, String)>) {
+/// (code, file, line, message, severity) of one finding.
+type Found = (String, String, u64, String, String);
+
+/// The plan-policy (and policy) findings of `check --base`, with the exit code.
+fn plan_policy(repo: &Repo, base: &str) -> (Option<i32>, Vec<Found>) {
     let out = repo.kgate(&[
         "check",
         "--format",

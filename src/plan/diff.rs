@@ -322,7 +322,8 @@ fn walk_path(json: &Value, path: &str) -> Option<(String, bool)> {
                         .position(|item| match &item[k.as_str()] {
                             Value::String(s) => *s == v,
                             Value::Null => false,
-                            other => other.to_string() == v,
+                            // A number or boolean key, as written in the path.
+                            other => serde_json::from_str::<Value>(&v).is_ok_and(|p| p == *other),
                         })
                         .map(|i| (&items[i], i.to_string()))
                 }),
