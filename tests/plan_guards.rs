@@ -993,3 +993,23 @@ fn a_kustomization_reading_another_repository_is_not_planned_from_this_one() {
         "{plan:#}"
     );
 }
+
+#[test]
+fn markers_outside_the_checked_paths_are_not_judged() {
+    let repo = Repo::new();
+    repo.write("flux/policy.yaml", IMAGE_POLICY);
+    repo.write("apps/ok.yaml", &cm("ok", "shop"));
+    let base = repo.commit("base");
+    repo.write(
+        "other/api.yaml",
+        &marked([
+            "flux-system:api:name",
+            "flux-system:api:tag",
+            "flux-system:nope",
+        ]),
+    );
+    let (_, found, _) = check(&repo, &base, &["apps"]);
+    assert!(found.is_empty(), "{found:#?}");
+    let (_, found, _) = check(&repo, &base, &[]);
+    assert_eq!(codes(&found), ["plan/image-automation"], "{found:#?}");
+}

@@ -922,6 +922,19 @@ pub struct Planned {
     pub plan: Plan,
     /// Every unit, in scope or not (guards need what the whole repository provides).
     pub units: Vec<UnitSides>,
+    /// The repository paths the plan was asked for (empty: all).
+    pub scope: Vec<String>,
+}
+
+impl Planned {
+    /// Whether a repository path is under the paths the plan was asked for.
+    pub fn in_scope(&self, path: &str) -> bool {
+        self.scope.is_empty()
+            || self
+                .scope
+                .iter()
+                .any(|s| s.is_empty() || path == s || path.starts_with(&format!("{s}/")))
+    }
 }
 
 /// Pairs the objects of every unit across the two revisions.
@@ -1131,6 +1144,7 @@ pub fn plan_units(
             findings: Vec::new(),
         },
         units: all,
+        scope: scope.to_vec(),
     }
 }
 

@@ -34,8 +34,9 @@ pub(super) fn check(cx: &Context<'_, '_>) -> Vec<Diagnostic> {
         cx.base,
         cx.planned.units.iter().flat_map(|u| u.before.values()),
     );
-    let mut head = scan_revision(cx.head, head_policies.as_ref());
-    let base = scan_revision(cx.base, base_policies.as_ref());
+    let wanted = |path: &str| cx.planned.in_scope(path);
+    let mut head = scan_revision(cx.head, head_policies.as_ref(), &wanted);
+    let base = scan_revision(cx.base, base_policies.as_ref(), &wanted);
     let known: BTreeSet<(String, String)> = base
         .iter()
         .map(|d| (d.file.clone(), d.message.clone()))
@@ -70,14 +71,18 @@ fn policies<'o>(
     (!out.is_empty()).then_some(out)
 }
 
-/// The marker findings of every file of a revision.
+/// The marker findings of the files of a revision under the plan's paths.
 fn scan_revision(
     rev: &Revision<'_>,
     policies: Option<&BTreeSet<(Option<String>, String)>>,
+    wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (path, parsed) in &rev.files {
-        if path.is_empty() || !parsed.text.to_ascii_lowercase().contains("imagepolicy") {
+        if path.is_empty()
+            || !wanted(path)
+            || !parsed.text.to_ascii_lowercase().contains("imagepolicy")
+        {
             continue;
         }
         let file = SourceFile::new(rev.display(path), parsed.text.clone());
