@@ -789,8 +789,16 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         severities: cfg.severity,
         ..exceptions::ExceptionOptions::default()
     };
-    let (mut plan, verdict) =
-        mr::plan_and_judge(&sides, &opts, &run_limits.yaml, &helm, &scope, &rules, true, None)?;
+    let (mut plan, verdict) = mr::plan_and_judge(
+        &sides,
+        &opts,
+        &run_limits.yaml,
+        &helm,
+        &scope,
+        &rules,
+        true,
+        None,
+    )?;
     plan.findings = verdict.diagnostics;
     let (formats, output_file) =
         cli::split_outputs(&args.output, args.output_file.as_deref(), PlanFormat::Human)?;
