@@ -82,7 +82,11 @@ fn exec_plugins_and_helm_charts_are_reported_never_run() {
         ("app/tr.yaml", 2, "transformer plugin Runner"),
         ("app/kustomization.yaml", 7, "validators"),
         // A helmCharts entry whose chart is not in the chart home (kgate never pulls).
-        ("app/kustomization.yaml", 10, "helm chart `podinfo` 6.0.0 is not in chartHome"),
+        (
+            "app/kustomization.yaml",
+            10,
+            "helm chart `podinfo` 6.0.0 is not in chartHome",
+        ),
     ] {
         assert!(
             f.iter().any(|(c, at, l, m)| c == "render/unsupported"
