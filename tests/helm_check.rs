@@ -444,3 +444,34 @@ fn kustomize_helm_charts_are_inflated_from_the_chart_home() {
         "{gap:#}"
     );
 }
+
+/// Flux `postRenderers`: kustomize patches and images applied to the chart's output before it is
+/// installed, so their fields are checked too, at the HelmRelease's lines.
+#[test]
+fn post_renderers_patch_the_chart_output() {
+    let repo = repo();
+    repo.write(
+        "apps/prod/values.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: apps\nspec:\n  values:\n    replicas: 3\n  postRenderers:\n    - kustomize:\n        images:\n          - name: registry.example.com/team/app\n            newTag: latest\n        patches:\n          - target:\n              kind: Deployment\n            patch: |\n              - op: add\n                path: /spec/template/spec/hostNetwork\n                value: \"yes\"\n",
+    );
+    let (code, v) = check(&repo, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let wrong = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "schema/wrong-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(
+        wrong["path"], "/spec/template/spec/hostNetwork",
+        "{wrong:#}"
+    );
+    assert_eq!(wrong["file"], "apps/prod/values.yaml", "{wrong:#}");
+    // The image the post-renderer set is the one judged.
+    let image = findings(&v)
+        .into_iter()
+        .find(|d| d["code"] == "policy/image-tag-commit")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        image["message"].as_str().unwrap().contains("latest"),
+        "{image:#}"
+    );
+}

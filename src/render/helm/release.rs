@@ -537,7 +537,48 @@ pub fn render_release(
     };
     render_located(r.files, &located, &vals, &opts, &label, &mut out);
     point_schema_violations_at_values(hr, &mut out);
+    post_render(r, hr, &label, &mut out);
     out
+}
+
+/// Flux `spec.postRenderers`: each kustomize post-renderer's `patches` (and the deprecated
+/// `patchesStrategicMerge` / `patchesJson6902`) and `images`, in order, on the chart's output —
+/// as helm-controller applies them before installing. Patch findings (a patch that matches
+/// nothing, a bad JSON patch) are reported like a kustomization's.
+fn post_render(r: &Renderer, hr: &Manifest, label: &str, out: &mut Rendered) {
+    use crate::render::kustomize::{Build, Res};
+    let renderers: Vec<&Node> = hr
+        .node
+        .get("spec")
+        .and_then(|s| s.get("postRenderers"))
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.get("kustomize"))
+        .collect();
+    if renderers.is_empty() || out.manifests.is_empty() {
+        return;
+    }
+    let mut b = Build::new(r);
+    let mut res: Vec<Res> = std::mem::take(&mut out.manifests)
+        .into_iter()
+        .map(|m| Res::new(m.node, m.file))
+        .collect();
+    // Patch files are not allowed in a HelmRelease (inline only): paths resolve against the
+    // repository root and a missing one is reported.
+    for k in renderers {
+        crate::render::patch::run(&mut b, "", k, &mut res);
+        crate::render::transform::images(&mut b, k, &mut res);
+    }
+    for mut d in std::mem::take(&mut b.out.diagnostics) {
+        d.rendered_for = Some(label.to_string());
+        out.diagnostics.push(d);
+    }
+    for x in res {
+        let mut m = Manifest::from_node(x.node, x.file);
+        m.rendered_for = Some(label.to_string());
+        out.manifests.push(m);
+    }
 }
 
 /// A values.schema.json violation is about a value: point at it in the HelmRelease's
