@@ -32,6 +32,14 @@ kubernetes_version: "@K8S@"
 # field would otherwise be silently dropped). false allows unknown fields.
 strict: true
 
+# What kgate could not verify (a kind without a schema, a chart it cannot find offline, a
+# kustomize feature it does not render, a template it skipped) fails the gate instead of
+# looking like a pass. Name the kinds you accept unverified in skip_kinds (e.g. a vendor CRD
+# you have no schema for), or give a chart cache (chart_cache: DIR) for HelmRelease charts.
+# `warning` reports them without failing.
+unverified: error
+skip_kinds: []
+
 # Rego policy files or folders (conftest conventions: deny/violation fail, warn warns).
 # Example:
 #   policies:
@@ -141,6 +149,14 @@ pub fn merge_config(path: &Path, existing: &str) -> Result<Option<String>, Strin
         let _ = writeln!(
             add,
             "# Added by kgate init: report fields the schema does not define.\nstrict: true"
+        );
+    }
+    if cfg.unverified.is_none() {
+        let _ = writeln!(
+            add,
+            "# Added by kgate init: what kgate could not verify fails the gate (objects without a\n\
+             # schema, charts it cannot find offline, skipped templates); `warning` only reports\n\
+             # them. Kinds you accept unverified go in skip_kinds.\nunverified: error"
         );
     }
     if add.is_empty() {

@@ -512,6 +512,8 @@ fn init_writes_starters_and_never_overwrites() {
         assert!(config.get(key).is_some(), "{key}");
     }
     assert_eq!(config["strict"], true);
+    assert_eq!(config["unverified"], "error");
+    assert_eq!(config["skip_kinds"], serde_json::json!([]));
     assert_eq!(config["exceptions"], serde_json::json!([]));
     // kgate's own config loader accepts it, and a check run uses it.
     let loaded = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
@@ -565,6 +567,8 @@ fn init_writes_starters_and_never_overwrites() {
     assert!(text.starts_with("# ours\nstrict: false\n"), "{text}");
     let merged = kgate::config::load(&d.join(".kgate.yaml")).unwrap();
     assert_eq!(merged.strict, Some(false));
+    // What kgate cannot verify fails the gate in an adopted repository (issue 13 §3).
+    assert_eq!(merged.unverified, Some(kgate::diagnostic::Severity::Error));
     assert_eq!(
         merged.kubernetes_version.as_deref(),
         Some(kgate::schema::bundle::DEFAULT_VERSION)
