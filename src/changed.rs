@@ -151,7 +151,7 @@ pub fn gate_paths(opts: &CheckOptions, baseline: Option<&str>) -> GatePaths {
 }
 
 impl GatePaths {
-    fn contains(&self, display: &str) -> bool {
+    pub fn contains(&self, display: &str) -> bool {
         let name = display.rsplit('/').next().unwrap_or(display);
         if self.names.contains(&name) {
             return true;
@@ -168,14 +168,60 @@ impl GatePaths {
     }
 }
 
+/// The units (by `rendered_for` label) that read one of the changed files.
+pub fn units_reading<'a>(
+    reads: &'a std::collections::BTreeMap<String, BTreeSet<String>>,
+    changed: &BTreeSet<String>,
+) -> BTreeSet<&'a str> {
+    reads
+        .iter()
+        .filter(|(_, read)| read.iter().any(|f| changed.contains(f)))
+        .map(|(unit, _)| unit.as_str())
+        .collect()
+}
+
+/// Whether something found in `file` and rendered for `label` concerns the changed files: the
+/// file changed; a unit that reads a changed file rendered it; it was rendered for a Helm release
+/// or Application (`HelmRelease ns/name (unit or file)`) whose unit or file is concerned; or it
+/// comes from a chart (`…/templates/…`) one of whose files changed (a helper, the values).
+fn concerns_at<S: std::borrow::Borrow<str> + Ord>(
+    file: &str,
+    label: Option<&str>,
+    changed: &BTreeSet<S>,
+    units: &BTreeSet<&str>,
+) -> bool {
+    if changed.contains(file) {
+        return true;
+    }
+    if let Some((chart, _)) = file.split_once("/templates/") {
+        let prefix = format!("{chart}/");
+        if changed.iter().any(|c| c.borrow().starts_with(&prefix)) {
+            return true;
+        }
+    }
+    label.is_some_and(|l| {
+        l.split(", ").any(|u| {
+            units.contains(u)
+                || u.rsplit_once(" (")
+                    .and_then(|(_, at)| at.strip_suffix(')'))
+                    .is_some_and(|at| units.contains(at) || changed.contains(at))
+        })
+    })
+}
+
+/// Whether an object concerns the changed files (see [`concerns_at`]).
+pub fn concerns_object(
+    m: &crate::manifest::Manifest,
+    changed: &BTreeSet<String>,
+    units: &BTreeSet<&str>,
+) -> bool {
+    concerns_at(&m.file.path, m.rendered_for.as_deref(), changed, units)
+}
+
 /// Whether a finding concerns the changed files: it is in one of them, it is about no file
 /// (a run-level problem), or it was found in a unit that reads one of them.
 fn concerns(d: &Diagnostic, changed: &BTreeSet<&str>, units: &BTreeSet<&str>) -> bool {
-    d.file.is_empty()
-        || changed.contains(d.file.as_str())
-        || d.rendered_for
-            .as_deref()
-            .is_some_and(|r| r.split(", ").any(|u| units.contains(u)))
+    d.file.is_empty() || concerns_at(&d.file, d.rendered_for.as_deref(), changed, units)
 }
 
 /// Keeps the findings that concern `names` (display paths) and recounts the summary. A change
@@ -184,13 +230,9 @@ pub fn keep_concerning(outcome: &mut Outcome, names: &[String], gate: &GatePaths
     if names.iter().any(|n| gate.contains(n)) {
         return;
     }
+    let owned: BTreeSet<String> = names.iter().cloned().collect();
     let changed: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    let units: BTreeSet<&str> = outcome
-        .unit_reads
-        .iter()
-        .filter(|(_, read)| read.iter().any(|f| changed.contains(f.as_str())))
-        .map(|(unit, _)| unit.as_str())
-        .collect();
+    let units = units_reading(&outcome.unit_reads, &owned);
     outcome
         .diagnostics
         .retain(|d| concerns(d, &changed, &units));

@@ -215,6 +215,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         policy: policy::PolicyOptions::default(),
         exceptions: exceptions::ExceptionOptions::default(),
         shard: args.shard,
+        changed: None,
         render: (!args.no_render).then(|| render::RenderOptions {
             helm: render::helm::release::HelmOptions {
                 chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
@@ -619,9 +620,14 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
             (Vec::new(), mr::GateLocations::default(), accepted)
         }
     };
-    if args.changed_files.is_some() {
+    if let Some(names) = &args.changed_files {
         if let Some(r) = &mut opts.render {
             r.track_reads = true;
+        }
+        // A changed gate file can change any finding: then everything is checked.
+        let gate = changed::gate_paths(&opts, args.baseline.as_deref());
+        if !names.iter().any(|n| gate.contains(n)) {
+            opts.changed = Some(names.iter().cloned().collect());
         }
     }
     let plan = output_plan(&args.output, args.output_file.as_deref())?;

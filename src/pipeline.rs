@@ -36,6 +36,9 @@ pub struct CheckOptions {
     pub shard: Option<crate::shard::Shard>,
     /// Render kustomizations and Flux Kustomizations before checking (None: check raw files).
     pub render: Option<crate::render::RenderOptions>,
+    /// `check --changed`: only the objects that concern these display paths (and the units that
+    /// read them) are checked; CRDs, policies and Gatekeeper objects still come from everything.
+    pub changed: Option<std::collections::BTreeSet<String>>,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -438,6 +441,14 @@ fn check_stage(
     // which is not one of the run's files.
     let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
 
+    // `check --changed`: the schemas, policies and Gatekeeper constraints above saw every object;
+    // only the objects that concern the changed files are judged.
+    if let Some(names) = &opts.changed {
+        let units = crate::changed::units_reading(&unit_reads, names);
+        loaded
+            .manifests
+            .retain(|m| crate::changed::concerns_object(m, names, &units));
+    }
     // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
     let agent_namespaces =
         crate::check::agent_namespace::AgentNamespaces::from_manifests(&loaded.manifests);

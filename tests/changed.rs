@@ -198,3 +198,42 @@ fn changed_and_base_do_not_mix() {
     let out = repo.kgate(&["check", "--changed", "loose/fine.yaml", "--base", &base]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A HelmRelease's chart objects concern a change to the release file or to any file of its
+/// chart (a helper, the chart's values), not an unrelated change.
+#[test]
+fn chart_files_and_releases_concern_the_release_objects() {
+    let repo = repo();
+    repo.write(
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    );
+    repo.write("charts/app/values.yaml", "replicas: many\n");
+    repo.write(
+        "charts/app/templates/_helpers.tpl",
+        "{{- define \"app.name\" -}}{{ .Release.Name }}{{- end }}\n",
+    );
+    repo.write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ include \"app.name\" . }}\nspec:\n  replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n        - name: x\n          image: nginx:1.27.0\n",
+    );
+    repo.write(
+        "releases/app.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  namespace: web\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n",
+    );
+    for changed in [
+        "charts/app/templates/_helpers.tpl",
+        "charts/app/values.yaml",
+        "releases/app.yaml",
+    ] {
+        let (code, v) = run(&repo, "", &["--changed", changed], None);
+        assert_eq!(code, 1, "{changed}: {v:#}");
+        assert_eq!(
+            files(&v),
+            ["charts/app/templates/cm.yaml"],
+            "{changed}: {v:#}"
+        );
+    }
+    let (code, v) = run(&repo, "", &["--changed", "loose/fine.yaml"], None);
+    assert_eq!(code, 0, "{v:#}");
+}
