@@ -85,6 +85,9 @@ jobs:
         with:
           paths: .
           fail-on: error
+          # What kgate could not verify (no schema, a chart not available offline, a skipped
+          # template) fails the gate; accept kinds with skip_kinds in .kgate.yaml.
+          args: --unverified error
           sarif-file: kgate.sarif
       - uses: github/codeql-action/upload-sarif@v3
         if: always() && hashFiles('kgate.sarif') != ''
@@ -105,6 +108,8 @@ kgate:
   variables:
     KGATE_PATHS: "."
     KGATE_FAIL_ON: error
+    # What kgate could not verify fails the gate; accept kinds with skip_kinds in .kgate.yaml.
+    KGATE_ARGS: "--unverified error"
 "#,
     )
 }

@@ -543,7 +543,15 @@ fn init_writes_starters_and_never_overwrites() {
         );
     }
     assert_eq!(steps[0]["with"]["fetch-depth"], 0);
+    // The CI setup makes what kgate cannot verify fail the gate, with a flag that exists.
+    assert_eq!(uses_kgate["with"]["args"], "--unverified error");
+    let help = String::from_utf8_lossy(&kgate(d, &["check", "--help"]).stdout).into_owned();
+    assert!(help.contains("--unverified"), "{help}");
     let job = parse_yaml(&d.join(".gitlab/kgate.gitlab-ci.yml"));
+    assert_eq!(
+        job["kgate"]["variables"]["KGATE_ARGS"],
+        "--unverified error"
+    );
     assert!(job["include"][0]["remote"]
         .as_str()
         .unwrap()
