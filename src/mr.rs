@@ -174,6 +174,27 @@ pub fn check(
         &head_opts,
         Some(sides.head_fs.as_ref()),
     )?;
+    // Changes the API server refuses on update, judged against the base object.
+    let mut refused = crate::check::admission::changes(
+        &outcome.manifests,
+        &base_outcome.manifests,
+        &outcome.registry,
+    );
+    // ValidatingAdmissionPolicies judge like Rego policies: from the side `--policies-from`
+    // names, and an object the base has is an UPDATE of it.
+    let policy_side = match policies_from {
+        PoliciesFrom::Base => &base_outcome.manifests,
+        PoliciesFrom::Head => &outcome.manifests,
+    };
+    outcome.diagnostics.retain(|d| !d.code.starts_with("vap/"));
+    refused.extend(crate::check::vap::mr_findings(
+        &outcome,
+        &base_outcome.manifests,
+        policy_side,
+        &head_opts,
+    ));
+    crate::check::admission::finish(&mut refused, &outcome, &head_opts);
+    outcome.diagnostics.extend(refused);
     mark_pre_existing(&mut outcome.diagnostics, &base_outcome.diagnostics);
     let added = exceptions_added(
         &outcome.manifests,

@@ -51,10 +51,15 @@ pub struct Outcome {
     /// Byte ranges of secret values per file id, masked in code frames.
     pub masks: BTreeMap<u32, Vec<(usize, usize)>>,
     pub secret_values: BTreeSet<String>,
+    /// Which secret texts are scrubbed from which findings (findings added after the run, in
+    /// merge-request mode, are scrubbed with it).
+    pub scrubber: redact::Scrubber,
     pub kubernetes_version: String,
     /// Display paths of the files each rendered unit reads, by `rendered_for` label (only when
     /// rendering was asked to track them).
     pub unit_reads: BTreeMap<String, BTreeSet<String>>,
+    /// The schemas the run used (merge-request mode compares both sides with them).
+    pub registry: std::sync::Arc<Registry>,
 }
 
 /// Reads, decodes and parses files in parallel. Each file's problems stay with it.
@@ -416,7 +421,7 @@ fn check_stage(
         diagnostics
             .retain(|d| !(d.code == "schema/bad-crd" && foreign_files.contains(d.file.as_str())));
     }
-    let registry = Registry::new(&opts.registry, crds)?;
+    let registry = std::sync::Arc::new(Registry::new(&opts.registry, crds)?);
 
     let policies =
         crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;
@@ -440,6 +445,11 @@ fn check_stage(
     // Added after the findings are attributed to files: their spans are in the config file,
     // which is not one of the run's files.
     let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
+    let vap = crate::check::vap::VapSet::load(
+        gk_policy.iter().chain(&loaded.manifests),
+        &loaded.manifests,
+        &loaded.manifests,
+    );
 
     // `check --changed`: the schemas, policies and Gatekeeper constraints above saw every object;
     // only the objects that concern the changed files are judged.
@@ -466,12 +476,15 @@ fn check_stage(
             |(engine, gk_engines), m| {
                 let schema = check_manifest(m, &registry, &opts.schema);
                 let mut diags = schema.diagnostics;
+                diags.extend(crate::check::admission::check(m, &registry));
                 diags.extend(policies.evaluate(engine, m));
                 if agent_namespaces.for_object(m).is_some() {
                     // The agent applies it into its destination namespace, as `diff` shows.
                     diags.retain(|d| d.code != "policy/namespace");
                 }
                 diags.extend(gatekeeper.evaluate(gk_engines, m));
+                let namespaced = registry.is_namespaced(&m.resource.api_version, &m.resource.kind);
+                diags.extend(vap.evaluate(m, None, namespaced));
                 let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);
@@ -555,8 +568,10 @@ fn check_stage(
         summary,
         masks,
         secret_values: scrubber.all(),
+        scrubber,
         kubernetes_version: registry.kubernetes_version().to_string(),
         unit_reads,
+        registry,
     })
 }
 

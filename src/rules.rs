@@ -177,6 +177,140 @@ object could not be validated. The finding names the source of the schema.",
 spec.names.kind, versions). Objects of its kinds get schema/missing.",
     },
     Rule {
+        code: "admission/name",
+        severity: Severity::Error,
+        summary: "a name, namespace, label or annotation the API server refuses",
+        docs: "The API server checks object metadata in code (ValidateObjectMeta), not in the \
+OpenAPI schema. kgate checks it for built-in kinds and kinds with a known CRD:\n\
+- `metadata.name` / `generateName` in the format the resource's validation uses: a DNS-1123 \
+subdomain for most kinds and all custom resources (NameIsDNSSubdomain), a DNS-1123 label for \
+Namespaces (ValidateNamespaceName), a DNS-1035 label for Services (ValidateServiceName), a path \
+segment for RBAC objects (ValidateRBACName); a CronJob name is at most 52 characters \
+(pkg/apis/batch/validation); a CRD is named `<plural>.<group>` (apiextensions validation).\n\
+- `metadata.namespace` is a DNS-1123 label.\n\
+- label keys (qualified names: optional DNS subdomain prefix, `/`, a name of at most 63 \
+alphanumerics, `-`, `_`, `.`) and values (at most 63 characters, same charset, or empty) on the \
+object, its pod templates, claim templates and label selectors (ValidateLabels, \
+ValidateLabelSelector).\n\
+- annotation keys (qualified names, checked lower-cased) and the total size of annotations \
+(256 KiB, TotalAnnotationSizeLimitB).\n\
+Values with a Flux `${VAR}` or kustomize `$(VAR)` are not judged before substitution.\n\n\
+Sources: k8s.io/apimachinery pkg/api/validation/objectmeta.go, pkg/util/validation/validation.go; \
+k8s.io/kubernetes pkg/apis/core/validation/validation.go.",
+    },
+    Rule {
+        code: "admission/duplicate-key",
+        severity: Severity::Error,
+        summary: "two items of a keyed list have the same key",
+        docs: "Lists whose items are identified by a key must not repeat it:\n\
+- custom resources: `x-kubernetes-list-type: map` lists (by their `x-kubernetes-list-map-keys`) \
+and `set` lists (by value), enforced by the API server for every CRD \
+(apiextensions-apiserver pkg/apiserver/schema/listtype).\n\
+- pods and pod templates: container names within a list, volume names, mount paths, port names \
+within a container (pkg/apis/core/validation: validateContainers, ValidateVolumes, \
+validateVolumeMounts, validateContainerPorts).\n\
+- Services: port names and port+protocol pairs (ValidateService).\n\
+Warnings, because the API server accepts them with a warning (pkg/api/pod/warnings.go): \
+duplicate env names (the last one wins) and duplicate containerPort+protocol in one container.\n\n\
+Fix: rename or merge the duplicate; the message names the first occurrence.",
+    },
+    Rule {
+        code: "admission/invalid",
+        severity: Severity::Error,
+        summary: "a value the API server's validation code refuses",
+        docs: "Rules the API server enforces in code, each with its source in k8s.io/kubernetes:\n\
+- a Deployment, ReplicaSet, StatefulSet or DaemonSet `spec.selector` is not empty and matches \
+`spec.template.metadata.labels` (pkg/apis/apps/validation: ValidateDeploymentSpec, \
+ValidateReplicaSetSpec, ValidateStatefulSetSpec, ValidateDaemonSetSpec); the same for a Job with \
+`manualSelector: true` (pkg/apis/batch/validation: ValidateJobSpec) and a \
+ReplicationController (ValidateReplicationControllerSpec).\n\
+- label selector expressions: `values` present for In/NotIn, absent for Exists/DoesNotExist \
+(ValidateLabelSelectorRequirement).\n\
+- `volumeMounts` and `volumeDevices` name a declared volume (a StatefulSet's \
+volumeClaimTemplates count) (pkg/apis/core/validation: validateVolumeMounts).\n\
+- container names are unique across init, sidecar and app containers (validateInitContainers).\n\
+- container port names and named probe/target ports are IANA service names: at most 15 \
+lowercase letters, digits and `-`, with a letter (validateContainerPorts, IsValidPortName).\n\
+- a Service with several ports names each, with DNS-1123 labels (ValidateService).\n\
+- a probe (liveness, readiness, startup) and a lifecycle hook have exactly one handler \
+(validateHandler).\n\
+- resource requests are at most the limits (hugepages: equal) (ValidateResourceRequirements).\n\
+- a CronJob `schedule` parses as robfig/cron's standard format: five fields, month and weekday \
+names, `*`, `?`, ranges, steps, lists, `@hourly`-style macros and `@every <duration>` \
+(pkg/apis/batch/validation: validateScheduleFormat). A `TZ=`/`CRON_TZ=` prefix is a warning: \
+refused for new CronJobs since 1.27, kept on existing ones.\n\
+- Ingress (networking.k8s.io/v1) paths: Exact and Prefix paths are absolute and contain no \
+`//`, `/./`, `/../`, `%2f`, nor end in `/..` or `/.`; ImplementationSpecific paths are absolute \
+when set; hosts are DNS names, not IP addresses (pkg/apis/networking/validation: \
+validateHTTPIngressPath, validateIngressRules).",
+    },
+    Rule {
+        code: "admission/cel",
+        severity: Severity::Error,
+        summary: "a CRD's CEL validation rule (x-kubernetes-validations) rejects the object",
+        docs: "The `x-kubernetes-validations` rules of a CustomResourceDefinition's schema (from \
+the checked paths, --crd, or kgate's catalog) are evaluated on each object at the level where \
+they are declared, with `self` bound to that value, as the API server does. The finding uses \
+the rule's `messageExpression` (when it evaluates to a string), else its `message`, else the \
+rule; it points at the rule's `fieldPath` when set; the rule and its `reason` are in the JSON \
+report's `details`.\n\n\
+Transition rules (those that read `oldSelf`) are evaluated only in merge-request mode \
+(`check --base`), with the base revision's object of the same identity as the old one (items \
+of `x-kubernetes-list-type: map` lists are paired by their keys), as the API server evaluates \
+them on update; on a new object they do not run.\n\n\
+Libraries: CEL's standard library and strings extension, and the Kubernetes libraries: \
+quantity, URL, IP and CIDR, regex `find`/`findAll`, lists `isSorted`/`sum`, sets. A rule kgate \
+cannot compile or evaluate (a function it lacks) is a note, never an error.",
+    },
+    Rule {
+        code: "admission/immutable",
+        severity: Severity::Error,
+        summary: "the merge request changes a field the API server does not let an update change",
+        docs: "In merge-request mode (`check --base`) and in `kgate diff`, each object is compared \
+with the base revision's object of the same identity. Refused on update (the agent's apply then \
+fails in production):\n\
+- a Deployment, ReplicaSet or DaemonSet `spec.selector`;\n\
+- a StatefulSet spec field other than replicas, ordinals, template, updateStrategy, \
+revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and minReadySeconds;\n\
+- a Job's `spec.selector`, `spec.completionMode`, and `spec.template` (unless suspended);\n\
+- a Service's explicit `clusterIP` (headless ↔ not), primary `clusterIPs[0]` and \
+`ipFamilies[0]`, and an explicit clusterIP kept when turning it into an ExternalName;\n\
+- a PersistentVolumeClaim's spec, except storage requests (which may only grow) and \
+volumeAttributesClassName;\n\
+- the data of a ConfigMap or Secret marked `immutable: true`, and un-marking it; a Secret's \
+`type`;\n\
+- a CRD's `self == oldSelf` transition rules.\n\
+The help says what the agent does: Flux's apply fails unless the object carries \
+`kustomize.toolkit.fluxcd.io/force: enabled` (or the Kustomization `spec.force: true`), which \
+deletes and recreates it; Argo CD's sync fails unless the sync options are \
+`Force=true,Replace=true`. With such an annotation the finding is a warning (the object is \
+recreated). An object moved to another namespace is a warning: it is a delete plus a create, \
+not a move.\n\n\
+Sources: k8s.io/kubernetes pkg/apis/apps/validation, pkg/apis/batch/validation, \
+pkg/apis/core/validation (ValidateServiceUpdate, ValidatePersistentVolumeClaimUpdate, \
+ValidateConfigMapUpdate, ValidateSecretUpdate).",
+    },
+    Rule {
+        code: "vap/<policy name>",
+        severity: Severity::Error,
+        summary: "a ValidatingAdmissionPolicy rejects (Deny) or warns about (Warn) an object",
+        docs: "ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding objects \
+(admissionregistration.k8s.io) among the checked objects or in the `--policy` folders are \
+evaluated offline on every object they match, as the API server's admission plugin does: the \
+policy's `matchConstraints` and the binding's `matchResources` (resource rules by group, \
+version, resource and operation, exclusions, resource names, scope, `objectSelector`, and \
+`namespaceSelector` against the checked Namespace objects), `paramKind` with the binding's \
+`paramRef` (by name or selector) resolved among the checked objects, `matchConditions`, \
+`variables`, then each validation's `expression`; a failed one reports `messageExpression` (when \
+it evaluates), else `message`, else the expression, with its `reason` in the JSON details. \
+`validationActions`: Deny is an error, Warn a warning, Audit a note; `auditAnnotations` are \
+ignored. An object is a CREATE (no `oldObject`); in merge-request mode an object the base has \
+is an UPDATE with the base object as `oldObject`, and the policies, bindings and params are \
+taken from the base revision (like Rego policies) unless `--policies-from head`. An expression \
+kgate cannot evaluate (the `authorizer`, a missing library function) or params that are not in \
+the checked paths are a note.\n\nFix: change the object, or the policy or its binding.",
+    },
+    Rule {
         code: "policy/parse-error",
         severity: Severity::Error,
         summary: "a Rego policy or policy test file cannot be parsed (exit 2)",
@@ -557,6 +691,9 @@ pub fn find(code: &str) -> Option<&'static Rule> {
         // A constraint's finding, `gatekeeper/<kind>/<name>` (or just `gatekeeper`), is
         // explained by the rule of all constraint findings.
         let constraint = code == "gatekeeper" || code.split('/').count() == 3;
+        if code.starts_with("vap/") {
+            return RULES.iter().find(|r| r.code.starts_with("vap/<"));
+        }
         (constraint && code.starts_with("gatekeeper"))
             .then(|| RULES.iter().find(|r| r.code.starts_with("gatekeeper/<")))
             .flatten()

@@ -357,7 +357,8 @@ the policy time limit (--policy-timeout / `policy_timeout`) on this object; it w
     }
 }
 
-/// The ConstraintTemplates and constraints in the YAML files of the `--policy` folders (read
+/// The ConstraintTemplates and constraints (and ValidatingAdmissionPolicies with their
+/// bindings) in the YAML files of the `--policy` folders (read
 /// from `sources` in merge-request mode). Other YAML there (gator suites, samples, data) is not
 /// ours: files without a template or constraint are skipped, problems included.
 pub fn policy_objects(
@@ -398,20 +399,18 @@ pub fn policy_objects(
             }
         };
         let loaded = crate::pipeline::load_bytes(files, &display, Ok(bytes), &Default::default());
-        if !loaded
-            .manifests
-            .iter()
-            .any(|m| is_template(m) || is_constraint(m))
-        {
+        // ValidatingAdmissionPolicies and their bindings are policy objects too (check/vap.rs).
+        let ours = |m: &Manifest| {
+            is_template(m)
+                || is_constraint(m)
+                || crate::check::vap::is_policy(m)
+                || crate::check::vap::is_binding(m)
+        };
+        if !loaded.manifests.iter().any(ours) {
             continue;
         }
         diags.extend(loaded.diagnostics);
-        objects.extend(
-            loaded
-                .manifests
-                .into_iter()
-                .filter(|m| is_template(m) || is_constraint(m)),
-        );
+        objects.extend(loaded.manifests.into_iter().filter(ours));
     }
     (objects, diags)
 }

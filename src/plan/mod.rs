@@ -40,8 +40,12 @@
 //!       "note": "…",                   // delete only, optional: why an object is kept although its
 //!                                      // unit prunes (an opt-out annotation, the agent object orphaned)
 //!       "resource": {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "prod", "name": "web"},
-//!       "fields": [{"path": "spec.replicas", "before": 2, "after": 3}]   // update only;
+//!       "fields": [{"path": "spec.replicas", "before": 2, "after": 3}],  // update only;
 //!                                      // absent side = null; secrets: "[REDACTED]" + "redacted": true
+//!       "immutable": [{"path": "/spec/selector", "message": "…"}],  // update only, optional:
+//!                                      // changes the API server refuses (admission/immutable)
+//!       "agent": "…"                   // optional: what the agent does about them, or a
+//!                                      // namespace move (create only)
 //!     }]
 //!   }],
 //!   "problems": [ …Diagnostic… ],      // files that could not be read/parsed: the plan may be incomplete
@@ -160,6 +164,13 @@ pub struct Change {
     pub note: Option<String>,
     pub resource: ResourceRef,
     pub fields: Vec<FieldChange>,
+    /// Update only: the changes the API server refuses on update (`admission/immutable`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub immutable: Vec<crate::check::admission::immutable::Violation>,
+    /// What the agent does with this change when the API server refuses it, or a remark
+    /// about the change (a namespace move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 impl Plan {
@@ -886,6 +897,29 @@ pub struct ObjectKey {
     pub group: String,
 }
 
+/// The namespace a created object moved from: the base has the same group, kind and name in
+/// another namespace, which the head no longer has.
+fn moved_from(
+    key: &ObjectKey,
+    before: &BTreeMap<ObjectKey, Object>,
+    after: &BTreeMap<ObjectKey, Object>,
+) -> Option<String> {
+    if key.namespace.is_empty() {
+        return None;
+    }
+    before
+        .keys()
+        .find(|k| {
+            k.group == key.group
+                && k.kind == key.kind
+                && k.name == key.name
+                && !k.namespace.is_empty()
+                && k.namespace != key.namespace
+                && !after.contains_key(k)
+        })
+        .map(|k| k.namespace.clone())
+}
+
 /// A unit's declaration at the base and at the head (either may be absent).
 type UnitPair<'u> = (Option<&'u Unit>, Option<&'u Unit>);
 
@@ -1045,6 +1079,14 @@ pub fn plan_units(
                     note: None,
                     resource: res.clone(),
                     fields: Vec::new(),
+                    immutable: Vec::new(),
+                    agent: moved_from(key, &before, &after).map(|from| {
+                        format!(
+                            "moves from namespace \"{from}\": a namespace cannot change, so the \
+                             agent creates this object and (when it prunes) deletes the old one; \
+                             what the old object held in the cluster does not follow"
+                        )
+                    }),
                 }),
                 Some(old) if old == new => unchanged += 1,
                 Some(old) => {
@@ -1052,12 +1094,19 @@ pub fn plan_units(
                     if fields.is_empty() {
                         unchanged += 1;
                     } else {
+                        let immutable = crate::check::admission::immutable::violations(
+                            &key.group, &key.kind, old, new,
+                        );
+                        let agent = (!immutable.is_empty())
+                            .then(|| crate::check::admission::immutable::agent_outcome(new).1);
                         changes.push(Change {
                             action: Action::Update,
                             pruned: false,
                             note: None,
                             resource: res.clone(),
                             fields,
+                            immutable,
+                            agent,
                         });
                     }
                 }
@@ -1086,6 +1135,8 @@ pub fn plan_units(
                 note,
                 resource: obj.resource.clone(),
                 fields: Vec::new(),
+                immutable: Vec::new(),
+                agent: None,
             });
         }
         changes.sort_by_key(|c| {

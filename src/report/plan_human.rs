@@ -119,6 +119,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
                         "  {}",
                         p.wrap("32", &format!("+ create {}", c.resource))
                     );
+                    if let Some(a) = &c.agent {
+                        let _ = writeln!(out, "      {}", p.wrap("33", &format!("! {a}")));
+                    }
                 }
                 Action::Update => {
                     let _ = writeln!(
@@ -134,6 +137,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
                             p.wrap("31", &show_value(&f.before)),
                             p.wrap("32", &show_value(&f.after))
                         );
+                    }
+                    for v in &c.immutable {
+                        let _ = writeln!(
+                            out,
+                            "      {}",
+                            p.wrap("31", &format!("! immutable {}: {}", v.path, v.message))
+                        );
+                    }
+                    if let Some(a) = &c.agent {
+                        let _ = writeln!(out, "      {}", p.wrap("31", &format!("! {a}")));
                     }
                 }
                 Action::Delete => {

@@ -78,12 +78,21 @@ pub fn render(plan: &Plan) -> String {
             match ch.action {
                 Action::Create => {
                     let _ = writeln!(out, "+ create {}", ch.resource);
+                    if let Some(a) = &ch.agent {
+                        let _ = writeln!(out, "!   {a}");
+                    }
                 }
                 Action::Update => {
                     let _ = writeln!(out, "! update {}", ch.resource);
                     for f in &ch.fields {
                         let _ = writeln!(out, "-   {}: {}", f.path, show_value(&f.before));
                         let _ = writeln!(out, "+   {}: {}", f.path, show_value(&f.after));
+                    }
+                    for v in &ch.immutable {
+                        let _ = writeln!(out, "!   immutable {}: {}", v.path, v.message);
+                    }
+                    if let Some(a) = &ch.agent {
+                        let _ = writeln!(out, "!   {a}");
                     }
                 }
                 Action::Delete => {

@@ -161,13 +161,9 @@ pub fn structural_to_json_schema(s: &Value, strict: bool) -> Value {
                 }
             }
             // OpenAPI-only or documentation keywords the validator must not interpret.
-            "nullable"
-            | "description"
-            | "example"
-            | "externalDocs"
-            | "x-kubernetes-validations"
-            | "format"
-            | "default"
+            // (`x-kubernetes-validations` stays: the validator ignores it, the CEL check reads
+            // it; so do `x-kubernetes-list-*`.)
+            "nullable" | "description" | "example" | "externalDocs" | "format" | "default"
             | "title" => {}
             "type" if int_or_string => {}
             _ => {
