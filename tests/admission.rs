@@ -13,7 +13,16 @@ use git_repo::*;
 fn admission(yaml: &str) -> (Vec<(String, String, u64)>, Option<i32>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
-    let out = kgate_in(dir.path(), &["check", "--format", "json", "m.yaml"]);
+    let out = kgate_in(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--no-builtin-policies",
+            "m.yaml",
+        ],
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
     });
@@ -132,9 +141,9 @@ fn labels_and_annotations() {
     assert_eq!(
         e,
         vec![
-            ("admission/name".to_string(), 6),
             ("admission/name".to_string(), 7),
-            ("admission/name".to_string(), 8)
+            ("admission/name".to_string(), 8),
+            ("admission/name".to_string(), 9)
         ]
     );
     let long = "v".repeat(64);
@@ -181,7 +190,7 @@ fn selectors_must_match_templates() {
         LABELS,
         POD,
     ));
-    assert_eq!(e, vec![("admission/invalid".to_string(), 17)]);
+    assert_eq!(e, vec![("admission/invalid".to_string(), 15)]);
     let e = errors_at(&deployment("", "    matchLabels: {}", LABELS, POD));
     assert_eq!(e, vec![("admission/invalid".to_string(), 8)]);
     let e = errors_at(&deployment(
@@ -232,10 +241,10 @@ fn pod_spec_rules() {
     assert_eq!(
         e,
         vec![
-            ("admission/invalid".to_string(), 18),
-            ("admission/invalid".to_string(), 20),
-            ("admission/invalid".to_string(), 22),
-            ("admission/invalid".to_string(), 29)
+            ("admission/invalid".to_string(), 19),
+            ("admission/invalid".to_string(), 21),
+            ("admission/invalid".to_string(), 23),
+            ("admission/invalid".to_string(), 30)
         ]
     );
     // Duplicate env names are a warning (the API server warns), exit 0.

@@ -95,7 +95,10 @@ fn check_files(files: &[(&str, &str)]) -> (Vec<(String, String, u64, String)>, O
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }
-    let out = kgate_in(dir.path(), &["check", "--format", "json", "."]);
+    let out = kgate_in(
+        dir.path(),
+        &["check", "--format", "json", "--no-builtin-policies", "."],
+    );
     (findings(&out), out.status.code())
 }
 
@@ -149,7 +152,15 @@ fn transition_rules_use_the_base_revision_object() {
                 .replace("retention: 7", "retention: 3"),
         ),
     );
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     let f = findings(&out);
     assert_eq!(out.status.code(), Some(1), "{f:?}");
     // `self == oldSelf` is an immutability rule; the other a transition rule.
@@ -168,12 +179,28 @@ fn transition_rules_use_the_base_revision_object() {
         "apps/b.yaml",
         &backup(&GOOD.replace("retention: 7", "retention: 30")),
     );
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     assert!(findings(&out).is_empty(), "{:?}", findings(&out));
     assert_eq!(out.status.code(), Some(0));
     // A new object in the MR: transition rules do not run.
     repo.write("apps/c.yaml", &backup(GOOD).replace("nightly", "weekly"));
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     assert!(findings(&out).is_empty());
 }
 
@@ -194,19 +221,35 @@ fn immutable_fields_in_merge_request_mode() {
         &sts("db", 3, "").replace("postgres:16", "postgres:17"),
     );
     repo.write("apps/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 20Gi\n");
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     assert!(findings(&out).is_empty(), "{:?}", findings(&out));
     // serviceName, immutable data, a shrinking claim: refused, on the changed line.
     repo.write("apps/db.yaml", &sts("db-headless", 3, ""));
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\nimmutable: true\ndata:\n  mode: slow\n");
     repo.write("apps/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 5Gi\n");
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     let f = findings(&out);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<(String, u64)> = f.iter().map(|x| (x.0.clone(), x.2)).collect();
     assert!(lines.contains(&("admission/immutable".into(), 7)), "{f:?}");
     assert!(lines.contains(&("admission/immutable".into(), 8)), "{f:?}");
-    assert!(lines.contains(&("admission/immutable".into(), 11)), "{f:?}");
+    assert!(lines.contains(&("admission/immutable".into(), 10)), "{f:?}");
     // The help says what Flux and Argo CD will do.
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let help = v["diagnostics"]
@@ -230,7 +273,15 @@ fn immutable_fields_in_merge_request_mode() {
             "  annotations:\n    kustomize.toolkit.fluxcd.io/force: enabled\n",
         ),
     );
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     let f = findings(&out);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].1, "warning");
@@ -243,7 +294,15 @@ fn a_namespace_move_is_a_delete_plus_a_create() {
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\ndata:\n  a: \"1\"\n");
     let base = repo.commit("base");
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: production\ndata:\n  a: \"1\"\n");
-    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "."]);
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        ".",
+    ]);
     let f = findings(&out);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(

@@ -96,7 +96,7 @@ fn run(files: &[(&str, &str)], extra: &[&str]) -> (Vec<(String, String, String)>
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let mut args = vec!["check", "--format", "json", "apps"];
+    let mut args = vec!["check", "--format", "json", "--no-builtin-policies", "apps"];
     args.extend_from_slice(extra);
     let out = kgate_in(dir.path(), &args);
     (vap(&out), out.status.code())

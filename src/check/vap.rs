@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::check::admission::objects::selector_matches;
+use crate::check::admission::objects::{selector_is_empty, selector_matches};
 use crate::check::cel::k8s;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::Manifest;
@@ -529,15 +529,7 @@ fn matches(mr: &Value, t: &Target, set: &VapSet, required_rules: bool) -> bool {
         }
     }
     if let Some(sel) = mr.get("namespaceSelector").filter(|s| s.is_object()) {
-        let empty = sel
-            .get("matchLabels")
-            .and_then(Value::as_object)
-            .is_none_or(Map::is_empty)
-            && sel
-                .get("matchExpressions")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
-        if !empty {
+        if !selector_is_empty(sel) {
             // A Namespace is matched by its own labels; a namespaced object by its
             // Namespace's, which must be among the checked objects to be known.
             let labels = if t.group.is_empty() && t.resource == "namespaces" {

@@ -193,10 +193,11 @@ pub fn port_name(s: &str) -> Option<String> {
     None
 }
 
-/// Values kgate cannot judge yet: a Flux `${VAR}` substituted at apply time, or a kustomize
-/// `$(VAR)`. Checking them before substitution would be a false positive.
+/// Values kgate cannot judge yet: a Flux `${VAR}` substituted at apply time, a kustomize
+/// `$(VAR)`, or a `{{ … }}` template placeholder filled in by a script before applying.
+/// Checking them before substitution would be a false positive.
 pub fn unsubstituted(s: &str) -> bool {
-    s.contains("${") || s.contains("$(")
+    s.contains("${") || s.contains("$(") || s.contains("{{")
 }
 
 #[cfg(test)]
@@ -250,5 +251,7 @@ mod tests {
         assert!(path_segment("a/b", false).is_some());
         assert!(path_segment("..", false).is_some());
         assert!(unsubstituted("${cluster}-web"));
+        assert!(unsubstituted("etcd-{{cell}}"));
+        assert!(!unsubstituted("web"));
     }
 }

@@ -22,6 +22,8 @@ use crate::schema::registry::{Lookup, Registry};
 pub struct Ctx<'a> {
     pub m: &'a Manifest,
     pub diags: Vec<Diagnostic>,
+    /// Whether the kind lives in a namespace (None: unknown).
+    pub namespaced: Option<bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -29,6 +31,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             m,
             diags: Vec::new(),
+            namespaced: None,
         }
     }
 
@@ -75,6 +78,7 @@ pub fn check(m: &Manifest, registry: &Registry) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let mut cx = Ctx::new(m);
+    cx.namespaced = registry.is_namespaced(&m.resource.api_version, &m.resource.kind);
     names::check(&mut cx);
     pods::check(&mut cx);
     objects::check(&mut cx);
@@ -104,10 +108,22 @@ fn identity(m: &Manifest) -> Identity {
     )
 }
 
-/// Whether a transition rule only says "this value never changes".
+/// Whether a transition rule only says "this value never changes": `self == oldSelf`, or the
+/// same field on both sides (`self.bucket == oldSelf.bucket`).
 fn is_immutability_rule(rule: &str) -> bool {
     let compact: String = rule.chars().filter(|c| !c.is_whitespace()).collect();
-    compact == "self==oldSelf" || compact == "oldSelf==self"
+    let Some((a, b)) = compact.split_once("==") else {
+        return false;
+    };
+    let (new, old) = if a.starts_with("oldSelf") {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    match (new.strip_prefix("self"), old.strip_prefix("oldSelf")) {
+        (Some(x), Some(y)) => x == y && !x.contains(['=', '&', '|', '!', '(']),
+        _ => false,
+    }
 }
 
 /// Merge-request findings: changes from the base revision's objects (`base`) to the head's
@@ -221,4 +237,25 @@ pub fn finish(
     }
     crate::exceptions::Exceptions::new(&opts.exceptions).apply(diags);
     outcome.scrubber.scrub_all(diags);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn immutability_rules() {
+        for r in [
+            "self == oldSelf",
+            "oldSelf == self",
+            "self.bucket == oldSelf.bucket",
+        ] {
+            assert!(super::is_immutability_rule(r), "{r}");
+        }
+        for r in [
+            "self.a == oldSelf.b",
+            "self.x >= oldSelf.x",
+            "self == oldSelf || true",
+        ] {
+            assert!(!super::is_immutability_rule(r), "{r}");
+        }
+    }
 }

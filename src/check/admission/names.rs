@@ -120,7 +120,11 @@ pub fn check(cx: &mut Ctx) {
             }
         }
     }
-    if let Some(ns) = meta["namespace"].as_str() {
+    // The API server clears the namespace of a cluster-scoped object before validating it.
+    if let Some(ns) = meta["namespace"]
+        .as_str()
+        .filter(|_| cx.namespaced != Some(false))
+    {
         if !ns.is_empty() && !unsubstituted(ns) {
             if let Some(why) = formats::dns1123_label(ns) {
                 cx.at(
@@ -234,19 +238,22 @@ fn check_label_map(cx: &mut Ctx, ptr: &str, labels: &serde_json::Map<String, Val
                 );
             }
         }
-        if let Some(s) = v.as_str() {
-            if unsubstituted(s) {
-                continue;
-            }
-            if let Some(why) = formats::label_value(s) {
-                cx.at(
-                    CODE,
-                    Severity::Error,
-                    format!("{what} value of \"{k}\" is not a valid label value: {why}"),
-                    &p,
-                );
-            }
-        }
+        label_value(cx, v, &format!("{what} value of \"{k}\""), &p);
+    }
+}
+
+/// A label value (string, not a substitution variable) that the API server refuses.
+fn label_value(cx: &mut Ctx, v: &Value, what: &str, ptr: &str) {
+    let Some(s) = v.as_str().filter(|s| !unsubstituted(s)) else {
+        return;
+    };
+    if let Some(why) = formats::label_value(s) {
+        cx.at(
+            CODE,
+            Severity::Error,
+            format!("{what} is not a valid label value: {why}"),
+            ptr,
+        );
     }
 }
 
@@ -302,19 +309,8 @@ fn check_selector(cx: &mut Ctx, ptr: &str) {
                 );
             }
             for (j, v) in values.into_iter().flatten().enumerate() {
-                if let Some(s) = v.as_str() {
-                    if unsubstituted(s) {
-                        continue;
-                    }
-                    if let Some(why) = formats::label_value(s) {
-                        cx.at(
-                            CODE,
-                            Severity::Error,
-                            format!("selector value \"{s}\" is not a valid label value: {why}"),
-                            &format!("{base}/values/{j}"),
-                        );
-                    }
-                }
+                let what = format!("selector value \"{}\"", v.as_str().unwrap_or(""));
+                label_value(cx, v, &what, &format!("{base}/values/{j}"));
             }
         }
     }

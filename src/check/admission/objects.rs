@@ -91,6 +91,17 @@ pub fn selector_matches(sel: &Value, labels: &Map<String, Value>) -> Option<bool
     Some(true)
 }
 
+/// A selector with neither matchLabels nor matchExpressions (it selects everything).
+pub fn selector_is_empty(sel: &Value) -> bool {
+    sel.get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty)
+        && sel
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty)
+}
+
 fn template_labels(cx: &Ctx, ptr: &str) -> Option<Map<String, Value>> {
     match cx.m.json.pointer(ptr) {
         Some(Value::Object(m)) => Some(m.clone()),
@@ -108,15 +119,7 @@ fn workload_selector(cx: &mut Ctx, sel_ptr: &str, labels_ptr: &str, kind: &str, 
     else {
         return;
     };
-    let empty = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .is_none_or(Map::is_empty)
-        && sel
-            .get("matchExpressions")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty);
-    if empty {
+    if selector_is_empty(&sel) {
         if required {
             cx.at(
                 INVALID,

@@ -78,32 +78,34 @@ fn check_spec(cx: &mut Ctx, ptr: &str, spec: &Value, claim_templates: &BTreeSet<
         }
     }
     // Containers: names unique across all container lists.
-    let mut names: BTreeMap<String, (&str, usize)> = BTreeMap::new();
+    let mut names: BTreeMap<(String, bool), (&str, usize)> = BTreeMap::new();
     for list in CONTAINER_LISTS {
         for (i, c) in spec[list].as_array().into_iter().flatten().enumerate() {
             let base = format!("{ptr}/{list}/{i}");
             if let Some(name) = c["name"].as_str() {
-                match names.get(name) {
-                    Some((other, j)) => {
-                        let (code, why) = if *other == list {
-                            (DUPLICATE, "duplicate container name")
-                        } else {
-                            (
+                // A repeat within the same list is a duplicate key; across lists, invalid.
+                let same_list = names.get(&(format!("{list}/{name}"), true));
+                let any_list = names.get(&(name.to_string(), false));
+                if let Some((other, j)) = same_list.or(any_list) {
+                    let (code, why) = if *other == list {
+                        (DUPLICATE, "duplicate container name")
+                    } else {
+                        (
                                 INVALID,
                                 "container names must be unique across init, sidecar and app containers:",
                             )
-                        };
-                        cx.at(
-                            code,
-                            Severity::Error,
-                            format!("{why} \"{name}\" (also {other}[{j}])"),
-                            &format!("{base}/name"),
-                        );
-                    }
-                    None => {
-                        names.insert(name.to_string(), (list, i));
-                    }
+                    };
+                    cx.at(
+                        code,
+                        Severity::Error,
+                        format!("{why} \"{name}\" (also {other}[{j}])"),
+                        &format!("{base}/name"),
+                    );
                 }
+                names.entry((name.to_string(), false)).or_insert((list, i));
+                names
+                    .entry((format!("{list}/{name}"), true))
+                    .or_insert((list, i));
             }
             check_container(cx, &base, c, &volumes, claim_templates);
         }
