@@ -332,7 +332,7 @@ mod tests {
             "ip('127.0.0.1').isLoopback() && ip('::1').family() == 6",
             "self.name.lowerAscii() == 'web-app' && self.name.split('-').size() == 2",
             "self.name.matches('^[A-Z]') && self.name.find('[a-z]+') == 'eb'",
-            "self.name.findAll('[a-z]').size() == 5",
+            "self.name.findAll('[a-z]').size() == 4",
             "self.list.isSorted() && self.list.sum() == 6 && self.list.all(x, x > 0)",
             "self.list.exists_one(x, x == 2) && self.list.map(x, x * 2)[2] == 6",
             "has(self.cpu) && !has(self.gpu)",
