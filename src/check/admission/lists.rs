@@ -24,7 +24,7 @@ pub fn check(cx: &mut Ctx, compiled: Option<&Compiled>) {
         return;
     }
     let json = cx.m.json.clone();
-    walk(cx, &compiled.schema, &json, String::new(), 0);
+    walk(cx, super::rule_schema(compiled), &json, String::new(), 0);
 }
 
 fn walk(cx: &mut Ctx, schema: &Value, value: &Value, ptr: String, depth: usize) {

@@ -85,16 +85,22 @@ pub fn check(m: &Manifest, registry: &Registry) -> Vec<Diagnostic> {
     lists::check(&mut cx, schema.as_deref());
     if let Some(compiled) = schema.as_deref().filter(|c| has_cel_rules(m, c)) {
         cx.diags
-            .extend(crate::check::cel::check(m, &compiled.schema));
+            .extend(crate::check::cel::check(m, rule_schema(compiled)));
     }
     cx.diags
+}
+
+/// The schema CEL rules and list types are read from: the CRD's `openAPIV3Schema` as written
+/// (repository, `--crd` or catalog CRDs), else the compiled one.
+pub fn rule_schema(compiled: &crate::schema::registry::Compiled) -> &serde_json::Value {
+    compiled.structural.as_deref().unwrap_or(&compiled.schema)
 }
 
 /// Whether the kind's schema is a custom resource's with CEL rules (built-in kinds are
 /// validated in code, not by CEL).
 pub fn has_cel_rules(m: &Manifest, compiled: &crate::schema::registry::Compiled) -> bool {
     !crate::schema::removed::BUILTIN_GROUPS.contains(&m.group())
-        && crate::check::cel::has_rules(&compiled.schema)
+        && crate::check::cel::has_rules(rule_schema(compiled))
 }
 
 type Identity = (String, String, String, String);
@@ -195,7 +201,9 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
         }
         if let Some(Some(compiled)) = known_kind(m, registry) {
             if has_cel_rules(m, &compiled) {
-                for mut d in crate::check::cel::check_transitions(m, &compiled.schema, &old.json) {
+                for mut d in
+                    crate::check::cel::check_transitions(m, rule_schema(&compiled), &old.json)
+                {
                     let rule = d
                         .details
                         .as_ref()
