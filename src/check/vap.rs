@@ -487,10 +487,10 @@ fn rule_matches(rule: &Value, t: &Target) -> bool {
                 && (!r.contains('/') || r.ends_with("/*") && main == "*")
         })
     });
-    let scope_ok = match (rule["scope"].as_str().unwrap_or("*"), t.namespaced) {
-        ("Cluster", Some(true)) | ("Namespaced", Some(false)) => false,
-        _ => true,
-    };
+    let scope_ok = !matches!(
+        (rule["scope"].as_str().unwrap_or("*"), t.namespaced),
+        ("Cluster", Some(true)) | ("Namespaced", Some(false))
+    );
     let names_ok = rule["resourceNames"]
         .as_array()
         .is_none_or(|a| a.is_empty() || a.iter().any(|n| n.as_str() == Some(&t.name)));
@@ -508,13 +508,10 @@ fn matches(mr: &Value, t: &Target, set: &VapSet, required_rules: bool) -> bool {
     if !mr.is_object() {
         return !required_rules;
     }
-    match mr["resourceRules"].as_array() {
-        Some(rules) if !rules.is_empty() => {
-            if !rules.iter().any(|r| rule_matches(r, t)) {
-                return false;
-            }
-        }
-        _ if required_rules => return false,
+    let rules = mr["resourceRules"].as_array().filter(|r| !r.is_empty());
+    match rules {
+        Some(rules) if !rules.iter().any(|r| rule_matches(r, t)) => return false,
+        None if required_rules => return false,
         _ => {}
     }
     if mr["excludeResourceRules"]
@@ -546,31 +543,13 @@ fn matches(mr: &Value, t: &Target, set: &VapSet, required_rules: bool) -> bool {
                     })
             };
             match labels {
-                Some(l) => {
-                    if selector_matches(sel, &l) != Some(true) {
-                        return false;
-                    }
-                }
+                Some(l) if selector_matches(sel, &l) != Some(true) => return false,
                 None if t.namespace.is_some() => return false,
-                None => {}
+                _ => {}
             }
         }
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plurals() {
-        assert_eq!(plural("Deployment"), "deployments");
-        assert_eq!(plural("Ingress"), "ingresses");
-        assert_eq!(plural("NetworkPolicy"), "networkpolicies");
-        assert_eq!(plural("Endpoints"), "endpoints");
-        assert_eq!(plural("Gateway"), "gateways");
-    }
 }
 
 /// Merge-request mode: the head's objects judged by the policies of the revision policies are
@@ -604,4 +583,18 @@ pub fn mr_findings(
             set.evaluate(m, old, namespaced)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural("Deployment"), "deployments");
+        assert_eq!(plural("Ingress"), "ingresses");
+        assert_eq!(plural("NetworkPolicy"), "networkpolicies");
+        assert_eq!(plural("Endpoints"), "endpoints");
+        assert_eq!(plural("Gateway"), "gateways");
+    }
 }

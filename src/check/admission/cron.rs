@@ -34,7 +34,7 @@ pub fn parse_error(schedule: &str) -> Option<String> {
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
     const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    let bounds: [(u32, u32, Option<(&[&str], u32)>); 5] = [
+    let bounds: [(u32, u32, Names); 5] = [
         (0, 59, None),
         (0, 23, None),
         (1, 31, None),
@@ -51,6 +51,9 @@ pub fn parse_error(schedule: &str) -> Option<String> {
     None
 }
 
+/// A field's names (`jan`…, `sun`…) and the value of the first one.
+type Names = Option<(&'static [&'static str], u32)>;
+
 fn descriptor(spec: &str) -> Option<String> {
     match spec {
         "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => {
@@ -65,7 +68,7 @@ fn descriptor(spec: &str) -> Option<String> {
     }
 }
 
-fn range(expr: &str, min: u32, max: u32, names: Option<(&[&str], u32)>) -> Option<String> {
+fn range(expr: &str, min: u32, max: u32, names: Names) -> Option<String> {
     let parts: Vec<&str> = expr.split('/').collect();
     if parts.len() > 2 {
         return Some(format!("too many slashes: {expr}"));
@@ -119,7 +122,7 @@ fn range(expr: &str, min: u32, max: u32, names: Option<(&[&str], u32)>) -> Optio
     None
 }
 
-fn value(s: &str, names: Option<(&[&str], u32)>) -> Result<u32, String> {
+fn value(s: &str, names: Names) -> Result<u32, String> {
     if let Some((names, first)) = names {
         let lower = s.to_ascii_lowercase();
         if let Some(i) = names.iter().position(|n| *n == lower) {

@@ -549,9 +549,12 @@ fn env() -> &'static Arc<Env> {
     })
 }
 
+/// A compiled program, or why the source does not compile.
+type Compiled = Result<Arc<Program>, String>;
+
 /// Compiles `source` once per run (rules repeat across every object of a kind).
 pub fn compile(source: &str) -> Result<Arc<Program>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Result<Arc<Program>, String>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
         return p.clone();
