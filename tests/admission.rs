@@ -153,14 +153,15 @@ fn labels_and_annotations() {
         &format!("        app: web\n        version: {long}"),
         POD,
     ));
-    assert_eq!(e, vec![("admission/name".to_string(), 15)]);
+    assert_eq!(e, vec![("admission/name".to_string(), 14)]);
     let e = errors_at(&deployment(
         "  annotations:\n    -bad/key: x\n",
         SEL,
         LABELS,
         POD,
     ));
-    assert_eq!(e, vec![("admission/name".to_string(), 6)]);
+    // At the key itself (line 7), not at `annotations:`.
+    assert_eq!(e, vec![("admission/name".to_string(), 7)]);
     // Selector values are label values too.
     let e = errors_at(&deployment(
         "",
@@ -183,7 +184,8 @@ fn selectors_must_match_templates() {
         LABELS,
         POD,
     ));
-    assert_eq!(e, vec![("admission/invalid".to_string(), 14)]);
+    // At the template's labels (line 13), where the API server's field path points.
+    assert_eq!(e, vec![("admission/invalid".to_string(), 13)]);
     let e = errors_at(&deployment(
         "",
         "    matchExpressions:\n      - key: app\n        operator: In\n        values: [api]",
