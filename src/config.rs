@@ -440,14 +440,16 @@ fn known_codes() -> Vec<String> {
 
 /// A code (or code glob) in `severity:` or `exceptions:` that no finding can have is a typo
 /// that would silently do nothing: an error with a did-you-mean. Codes of the team's own
-/// policies (`policy/<package>.<rule>`, `plan-policy/<package>.<rule>`) and Gatekeeper
-/// constraints (`gatekeeper/<Kind>/<name>`) are the user's to name; a glob must at least start with a known family (`policy/*`).
+/// policies (`policy/<package>.<rule>`, `plan-policy/<package>.<rule>`), Gatekeeper constraints
+/// (`gatekeeper/<Kind>/<name>`) and ValidatingAdmissionPolicies (`vap/<policy name>`) are the
+/// user's to name; a glob must at least start with a known family (`policy/*`).
 fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), String> {
     let known = known_codes();
     let is_glob = code.contains(['*', '?', '[', '{']);
     let family = code.split('/').next().unwrap_or("");
     let user_code = (matches!(family, "policy" | "plan-policy") && code.contains('.'))
-        || family == "gatekeeper";
+        || family == "gatekeeper"
+        || (family == "vap" && code.len() > "vap/".len());
     if known.iter().any(|k| k == code) || user_code {
         return Ok(());
     }
@@ -455,7 +457,7 @@ fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), 
         let families: Vec<&str> = known
             .iter()
             .filter_map(|k| k.split('/').next())
-            .chain(["policy", "plan-policy", "gatekeeper"])
+            .chain(["policy", "plan-policy", "gatekeeper", "vap"])
             .collect();
         let glob_family = family.contains(['*', '?', '[', '{']) || !code.contains('/');
         if glob_family || families.contains(&family) {

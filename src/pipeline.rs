@@ -439,17 +439,22 @@ fn check_stage(
         &|a, k| registry.is_namespaced(a, k),
     );
     diagnostics.extend(gk_problems);
-    // A severity or exception entry whose code this run cannot report does nothing: say so.
-    let known =
-        crate::exceptions::known_codes(policies.codes().into_iter().chain(gatekeeper.codes()));
-    // Added after the findings are attributed to files: their spans are in the config file,
-    // which is not one of the run's files.
-    let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
     let vap = crate::check::vap::VapSet::load(
         gk_policy.iter().chain(&loaded.manifests),
         &loaded.manifests,
         &loaded.manifests,
     );
+    // A severity or exception entry whose code this run cannot report does nothing: say so.
+    let known = crate::exceptions::known_codes(
+        policies
+            .codes()
+            .into_iter()
+            .chain(gatekeeper.codes())
+            .chain(vap.codes()),
+    );
+    // Added after the findings are attributed to files: their spans are in the config file,
+    // which is not one of the run's files.
+    let unknown_codes = crate::exceptions::unknown_codes(&opts.exceptions.code_uses, &known);
 
     // `check --changed`: the schemas, policies and Gatekeeper constraints above saw every object;
     // only the objects that concern the changed files are judged.

@@ -411,3 +411,100 @@ fn explain_lists_the_rules_with_sources() {
         assert!(stdout(&out).contains(source), "{source}");
     }
 }
+
+/// Messages of the admission findings (code, severity, line, message).
+fn messages(yaml: &str) -> Vec<(String, String, u64, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
+    let out = kgate_in(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--no-builtin-policies",
+            "m.yaml",
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"].as_str().unwrap().starts_with("admission/"))
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn names_the_api_server_accepts_for_their_kind() {
+    // Claims are named like volumes (ValidatePersistentVolumeName: a path segment).
+    clean("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: Data_Vol\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n");
+    clean("apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: NFS_Share\nspec:\n  capacity:\n    storage: 1Gi\n  accessModes: [ReadWriteMany]\n  nfs:\n    server: nfs.example.com\n    path: /exports\n");
+    let e = errors_at("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: a/b\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n");
+    assert_eq!(e, vec![("admission/name".to_string(), 4)]);
+    // A ClusterTrustBundle is named `<signer>:<name>`.
+    clean("apiVersion: certificates.k8s.io/v1beta1\nkind: ClusterTrustBundle\nmetadata:\n  name: \"example.com:signer:roots\"\nspec:\n  signerName: example.com/signer\n  trustBundle: |\n    x\n");
+}
+
+#[test]
+fn rules_deferred_to_the_pods_and_jobs_a_controller_creates() {
+    // A StatefulSet's pod spec is validated when its Pods are created, not with it: still an
+    // error (no Pod ever starts), and the message says so.
+    let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: db\n  selector:\n    matchLabels:\n      app: db\n  template:\n    metadata:\n      labels:\n        app: db\n    spec:\n      containers:\n        - name: db\n          image: postgres\n          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql\n            - name: scratch\n              mountPath: /tmp\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: 1Gi\n";
+    let f = messages(sts);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].2), ("admission/invalid", 21));
+    assert!(
+        f[0].3.contains("\"scratch\"") && f[0].3.contains("refuses every Pod it creates"),
+        "{f:?}"
+    );
+    // A CronJob's jobTemplate metadata is copied into each Job: refused there.
+    let cron = |meta: &str, spec_extra: &str| {
+        format!("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n{meta}    spec:\n{spec_extra}      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n            - name: b\n              image: busybox\n")
+    };
+    let f = messages(&cron(
+        "    metadata:\n      labels:\n        team: data team\n",
+        "",
+    ));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].2), ("admission/name", 10));
+    assert!(f[0].3.contains("refuses every Job it creates"), "{f:?}");
+    clean(&cron(
+        "    metadata:\n      labels:\n        team: data\n",
+        "",
+    ));
+    // Its Jobs' selector is generated: a jobTemplate may not set one.
+    let e = errors_at(&cron(
+        "",
+        "      selector:\n        matchLabels:\n          app: backup\n",
+    ));
+    assert_eq!(e, vec![("admission/invalid".to_string(), 9)]);
+    let e = errors_at(&cron("", "      manualSelector: true\n"));
+    assert_eq!(e, vec![("admission/invalid".to_string(), 9)]);
+}
+
+#[test]
+fn job_selectors_are_generated_unless_manual() {
+    let job = |spec_extra: &str| {
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n{spec_extra}  template:\n    metadata:\n      labels:\n        app: migrate\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: m\n          image: busybox\n")
+    };
+    // A label of the user's own without manualSelector: "`selector` not auto-generated".
+    let e = errors_at(&job("  selector:\n    matchLabels:\n      app: migrate\n"));
+    assert_eq!(e, vec![("admission/invalid".to_string(), 7)]);
+    // The generated labels (a Job exported from a cluster) and manual selectors are fine.
+    clean(&job(
+        "  selector:\n    matchLabels:\n      batch.kubernetes.io/controller-uid: 4f1c\n",
+    ));
+    clean(&job(
+        "  manualSelector: true\n  selector:\n    matchLabels:\n      app: migrate\n",
+    ));
+    clean(&job(""));
+}

@@ -335,3 +335,195 @@ fn the_plan_says_when_an_update_will_be_refused() {
     let out = repo.kgate(&["diff", "--base", &base]);
     assert!(stdout(&out).contains("immutable"), "{}", stdout(&out));
 }
+
+/// A CRD whose rules read fields the schema defaults.
+const DEFAULTED_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: mirrors.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    kind: Mirror
+    plural: mirrors
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-validations:
+                - rule: "self.mode == 'Auto' || has(self.target)"
+                  message: "a Manual mirror needs a target"
+                - rule: "self.policy.retries <= 5"
+                  message: "at most 5 retries"
+              properties:
+                mode:
+                  type: string
+                  default: Auto
+                target: {type: string}
+                policy:
+                  type: object
+                  default: {}
+                  properties:
+                    retries:
+                      type: integer
+                      default: 3
+"#;
+
+fn mirror(spec: &str) -> String {
+    format!("apiVersion: example.com/v1\nkind: Mirror\nmetadata:\n  name: m\n  namespace: prod\nspec:\n{spec}")
+}
+
+#[test]
+fn rules_see_the_schema_defaults_as_the_api_server_does() {
+    // `mode` and `policy.retries` are left to their defaults (Auto, 3): both rules hold.
+    let (f, code) = check_files(&[
+        ("crd.yaml", DEFAULTED_CRD),
+        ("m.yaml", &mirror("  target: \"\"\n")),
+    ]);
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(code, Some(0));
+    let (f, _) = check_files(&[("crd.yaml", DEFAULTED_CRD), ("m.yaml", &mirror("  {}\n"))]);
+    assert!(f.is_empty(), "{f:?}");
+    // Explicit values are judged as written.
+    let (f, code) = check_files(&[
+        ("crd.yaml", DEFAULTED_CRD),
+        (
+            "m.yaml",
+            &mirror("  mode: Manual\n  policy:\n    retries: 9\n"),
+        ),
+    ]);
+    assert_eq!(code, Some(1));
+    let msgs: Vec<&str> = f.iter().map(|x| x.3.as_str()).collect();
+    assert!(
+        msgs.iter().any(|m| m.contains("needs a target"))
+            && msgs.iter().any(|m| m.contains("at most 5 retries")),
+        "{f:?}"
+    );
+}
+
+fn mr(repo: &Repo, base: &str) -> (Vec<(String, String, u64, String)>, Option<i32>) {
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        base,
+        ".",
+    ]);
+    (findings(&out), out.status.code())
+}
+
+#[test]
+fn updates_never_sent_or_values_the_cluster_fills_in_are_not_refused() {
+    let job = |image: &str, meta: &str, spec: &str| {
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n{meta}  namespace: prod\nspec:\n{spec}  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: m\n          image: {image}\n")
+    };
+    let pvc = |extra: &str| {
+        format!("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n{extra}  resources:\n    requests:\n      storage: 10Gi\n")
+    };
+    let svc = |ty: &str| {
+        format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: db\n  namespace: prod\nspec:\n  type: {ty}\n  clusterIP: 10.96.0.20\n  externalName: db.example.com\n  ports:\n    - port: 5432\n")
+    };
+    let repo = Repo::new();
+    repo.write(
+        "apps/hook.yaml",
+        &job(
+            "app:1",
+            "  name: migrate\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n",
+            "",
+        ),
+    );
+    repo.write(
+        "apps/gen.yaml",
+        &job("app:1", "  generateName: seed-\n", ""),
+    );
+    repo.write(
+        "apps/once.yaml",
+        &job(
+            "app:1",
+            "  name: once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n",
+            "",
+        ),
+    );
+    repo.write(
+        "apps/ttl.yaml",
+        &job("app:1", "  name: ttl\n", "  ttlSecondsAfterFinished: 600\n"),
+    );
+    repo.write("apps/plain.yaml", &job("app:1", "  name: plain\n", ""));
+    repo.write("apps/pvc.yaml", &pvc("  dataSource:\n    kind: VolumeSnapshot\n    apiGroup: snapshot.storage.k8s.io\n    name: snap\n"));
+    repo.write("apps/svc.yaml", &svc("ClusterIP"));
+    let base = repo.commit("base");
+    // The MR bumps every Job's image, writes out the claim's bound volume, class and the
+    // mirrored dataSourceRef, and turns the Service into an ExternalName keeping its IP.
+    for (file, meta, spec) in [
+        (
+            "hook",
+            "  name: migrate\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n",
+            "",
+        ),
+        ("gen", "  generateName: seed-\n", ""),
+        (
+            "once",
+            "  name: once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\n",
+            "",
+        ),
+        ("ttl", "  name: ttl\n", "  ttlSecondsAfterFinished: 600\n"),
+    ] {
+        repo.write(&format!("apps/{file}.yaml"), &job("app:2", meta, spec));
+    }
+    repo.write("apps/pvc.yaml", &pvc("  storageClassName: standard\n  volumeName: pvc-0a1b\n  dataSource:\n    kind: VolumeSnapshot\n    apiGroup: snapshot.storage.k8s.io\n    name: snap\n  dataSourceRef:\n    kind: VolumeSnapshot\n    apiGroup: snapshot.storage.k8s.io\n    name: snap\n"));
+    repo.write("apps/svc.yaml", &svc("ExternalName"));
+    let (f, code) = mr(&repo, &base);
+    // Only the hook and the TTL Job say anything: warnings (each is created anew, by Argo
+    // CD or after it deleted itself); the rest is silent.
+    assert_eq!(f.len(), 2, "{f:?}");
+    for x in &f {
+        assert_eq!(
+            (x.0.as_str(), x.1.as_str()),
+            ("admission/immutable", "warning")
+        );
+        assert!(x.3.contains("spec.template"), "{f:?}");
+    }
+    assert_eq!(code, Some(0));
+    // The same change to a plain Job, an explicit class changed, a new explicit IP: refused.
+    repo.write("apps/plain.yaml", &job("app:2", "  name: plain\n", ""));
+    let base2 = {
+        repo.write("apps/pvc.yaml", &pvc("  storageClassName: standard\n"));
+        repo.write("apps/svc.yaml", &svc("ClusterIP"));
+        let b = repo.commit("explicit class");
+        repo.write("apps/plain.yaml", &job("app:3", "  name: plain\n", ""));
+        b
+    };
+    repo.write("apps/pvc.yaml", &pvc("  storageClassName: fast\n"));
+    repo.write(
+        "apps/svc.yaml",
+        &svc("ExternalName").replace("10.96.0.20", "10.96.0.21"),
+    );
+    let (f, code) = mr(&repo, &base2);
+    assert_eq!(code, Some(1), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|x| x.1 == "error" && x.3.contains("spec.template")),
+        "{f:?}"
+    );
+    assert!(
+        f.iter()
+            .any(|x| x.1 == "error" && x.3.contains("spec.storageClassName")),
+        "{f:?}"
+    );
+    assert!(
+        f.iter()
+            .any(|x| x.1 == "error" && x.3.contains("ExternalName")),
+        "{f:?}"
+    );
+    // The template, the class, the changed IP and the IP kept into an ExternalName.
+    assert_eq!(f.iter().filter(|x| x.1 == "error").count(), 4, "{f:?}");
+}

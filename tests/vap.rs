@@ -233,3 +233,101 @@ fn merge_requests_are_judged_by_the_base_policy_with_the_old_object() {
     ]);
     assert!(vap(&out).is_empty(), "{:?}", vap(&out));
 }
+
+/// All findings' codes and severities of a run (to see `exception/unknown-code` too).
+fn all_codes(files: &[(&str, &str)]) -> (Vec<(String, String)>, Option<i32>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let out = kgate_in(
+        dir.path(),
+        &["check", "--format", "json", "--no-builtin-policies", "apps"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (f, out.status.code())
+}
+
+#[test]
+fn what_kgate_cannot_know_is_not_judged() {
+    // A policy that exempts the GitOps agent by user name: who applies is unknown offline.
+    let by_user = POLICY.replace(
+        "variables.replicas <= int(params.data.maxReplicas)\"",
+        "request.userInfo.username == 'system:serviceaccount:flux-system:kustomize-controller' || variables.replicas <= int(params.data.maxReplicas)\"",
+    );
+    assert_ne!(by_user, POLICY);
+    let (f, code) = run(
+        &[
+            ("apps/policy.yaml", &by_user),
+            ("apps/ns.yaml", NAMESPACES),
+            ("apps/web.yaml", &deployment("prod", 8, "")),
+        ],
+        &[],
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].1, "note", "{f:?}");
+    assert_eq!(code, Some(0));
+    // An object whose Namespace is not among the checked objects, or that leaves its
+    // namespace to the agent: the binding's namespaceSelector cannot be judged.
+    for ns_line in ["  namespace: staging\n", ""] {
+        let web = deployment("prod", 8, "").replace("  namespace: prod\n", ns_line);
+        let (f, code) = run(
+            &[
+                ("apps/policy.yaml", POLICY),
+                ("apps/ns.yaml", NAMESPACES),
+                ("apps/web.yaml", &web),
+            ],
+            &[],
+        );
+        assert!(f.is_empty(), "{ns_line:?}: {f:?}");
+        assert_eq!(code, Some(0));
+    }
+    // Every Namespace carries `kubernetes.io/metadata.name`: a selector on it matches.
+    let by_name = POLICY.replace(
+        "matchLabels:\n        env: prod",
+        "matchLabels:\n        kubernetes.io/metadata.name: prod",
+    );
+    assert_ne!(by_name, POLICY);
+    let (f, _) = run(
+        &[
+            ("apps/policy.yaml", &by_name),
+            ("apps/ns.yaml", NAMESPACES),
+            ("apps/web.yaml", &deployment("prod", 8, "")),
+        ],
+        &[],
+    );
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].2, "replicas 8 exceed 5");
+}
+
+#[test]
+fn config_entries_may_name_a_policy_code() {
+    let (f, code) = all_codes(&[
+        (".kgate.yaml", "severity:\n  vap/replica-limit: warning\n"),
+        ("apps/policy.yaml", POLICY),
+        ("apps/ns.yaml", NAMESPACES),
+        ("apps/web.yaml", &deployment("prod", 8, "")),
+    ]);
+    assert!(
+        f.iter().all(|(c, _)| c != "exception/unknown-code"),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&("vap/replica-limit".to_string(), "warning".to_string())),
+        "{f:?}"
+    );
+    assert_eq!(code, Some(0));
+}

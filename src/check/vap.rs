@@ -135,8 +135,15 @@ impl VapSet {
         }
         for m in objects {
             if m.group().is_empty() && m.resource.kind == "Namespace" {
-                set.namespaces
-                    .insert(m.resource.name.clone(), m.json.clone());
+                // The API server labels every Namespace with its name (1.21+).
+                let mut ns = m.json.clone();
+                if let Some(meta) = ns.get_mut("metadata").and_then(Value::as_object_mut) {
+                    let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                    if let Some(l) = labels.as_object_mut() {
+                        l.insert("kubernetes.io/metadata.name".into(), json!(m.resource.name));
+                    }
+                }
+                set.namespaces.insert(m.resource.name.clone(), ns);
             }
             if m.group() == "apiextensions.k8s.io" && m.resource.kind == "CustomResourceDefinition"
             {
@@ -156,6 +163,15 @@ impl VapSet {
 
     pub fn is_empty(&self) -> bool {
         self.policies.is_empty()
+    }
+
+    /// The codes the bound policies report (`vap/<policy name>`), for `severity:` and
+    /// `exceptions:` entries that name them.
+    pub fn codes(&self) -> Vec<String> {
+        self.policies
+            .iter()
+            .map(|p| format!("vap/{}", p.name))
+            .collect()
     }
 
     /// The findings of every bound policy that matches `m`; `old` is the base revision's
@@ -429,7 +445,9 @@ impl Target {
             "namespace": m.resource.namespace.clone().unwrap_or_default(),
             "kind": {"group": group, "version": version, "kind": m.resource.kind},
             "resource": {"group": group, "version": version, "resource": resource},
-            "userInfo": {"username": "", "groups": []},
+            // No `userInfo`: the requester is the GitOps agent's service account, which kgate
+            // cannot know; an expression that reads it cannot be evaluated (a note), rather
+            // than judged as an anonymous user (a policy exempting the agent would then deny).
             "dryRun": false,
         });
         Target {
@@ -544,7 +562,10 @@ fn matches(mr: &Value, t: &Target, set: &VapSet, required_rules: bool) -> bool {
             };
             match labels {
                 Some(l) if selector_matches(sel, &l) != Some(true) => return false,
-                None if t.namespace.is_some() => return false,
+                // A namespaced (or unknown) object whose Namespace kgate does not have (or
+                // that leaves its namespace to the agent) may or may not be selected: not
+                // judged. Other cluster-scoped objects are never skipped by the selector.
+                None if t.namespace.is_some() || t.namespaced != Some(false) => return false,
                 _ => {}
             }
         }

@@ -1094,11 +1094,12 @@ pub fn plan_units(
                     if fields.is_empty() {
                         unchanged += 1;
                     } else {
-                        let immutable = crate::check::admission::immutable::violations(
+                        let (immutable, agent) = match crate::check::admission::immutable::judge(
                             &key.group, &key.kind, old, new,
-                        );
-                        let agent = (!immutable.is_empty())
-                            .then(|| crate::check::admission::immutable::agent_outcome(new).1);
+                        ) {
+                            Some(j) => (j.violations, Some(j.agent)),
+                            None => (Vec::new(), None),
+                        };
                         changes.push(Change {
                             action: Action::Update,
                             pruned: false,

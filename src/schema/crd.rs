@@ -161,9 +161,13 @@ pub fn structural_to_json_schema(s: &Value, strict: bool) -> Value {
                 }
             }
             // OpenAPI-only or documentation keywords the validator must not interpret.
-            // (`x-kubernetes-validations` stays: the validator ignores it, the CEL check reads
-            // it; so do `x-kubernetes-list-*`.)
-            "nullable" | "description" | "example" | "externalDocs" | "format" | "default"
+            "nullable"
+            | "description"
+            | "example"
+            | "externalDocs"
+            | "x-kubernetes-validations"
+            | "format"
+            | "default"
             | "title" => {}
             "type" if int_or_string => {}
             _ => {

@@ -26,28 +26,65 @@ pub struct Violation {
     pub message: String,
 }
 
-/// What the agent does with a change the API server refuses, from the new object's
-/// annotations: (recreated, sentence).
+/// A GitOps agent's annotation on the new object.
+fn annotation<'v>(new: &'v Value, key: &str) -> &'v str {
+    new.pointer("/metadata/annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Whether the agent never sends an update for this object, so no update can be refused: an
+/// object without a name (`generateName`: always created anew), or one Flux only creates
+/// (`kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`) or leaves alone
+/// (`kustomize.toolkit.fluxcd.io/reconcile: disabled`).
+pub fn never_updated(new: &Value) -> bool {
+    new.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        || annotation(new, "kustomize.toolkit.fluxcd.io/ssa").eq_ignore_ascii_case("IfNotPresent")
+        || annotation(new, "kustomize.toolkit.fluxcd.io/reconcile").eq_ignore_ascii_case("disabled")
+}
+
+/// What the agent does with a change the API server refuses, from the new object:
+/// (recreated, sentence). Recreated means the refused update is never sent: the object is
+/// deleted and created (a force/replace annotation, an Argo CD or Helm hook, a Job that has
+/// deleted itself).
 pub fn agent_outcome(new: &Value) -> (bool, String) {
-    let ann = |k: &str| {
-        new.pointer("/metadata/annotations")
-            .and_then(|a| a.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    if ann("kustomize.toolkit.fluxcd.io/force") == "enabled" {
+    if annotation(new, "kustomize.toolkit.fluxcd.io/force") == "enabled" {
         return (
             true,
             "Flux deletes and recreates the object (`kustomize.toolkit.fluxcd.io/force: enabled`)"
                 .into(),
         );
     }
-    let argo = ann("argocd.argoproj.io/sync-options");
+    let argo = annotation(new, "argocd.argoproj.io/sync-options");
     let has = |o: &str| argo.split(',').any(|x| x.trim() == o);
     if has("Replace=true") && has("Force=true") {
         return (
             true,
             "Argo CD deletes and recreates the object (sync options `Force=true,Replace=true`)"
+                .into(),
+        );
+    }
+    if !annotation(new, "argocd.argoproj.io/hook").is_empty()
+        || !annotation(new, "helm.sh/hook").is_empty()
+    {
+        return (
+            true,
+            "a hook: Argo CD creates it anew on each sync (the default hook delete policy, \
+             BeforeHookCreation, deletes the old one first); applied as a plain object by Flux, \
+             the update is refused"
+                .into(),
+        );
+    }
+    if new.pointer("/spec/ttlSecondsAfterFinished").is_some()
+        && new.get("kind").and_then(Value::as_str) == Some("Job")
+    {
+        return (
+            true,
+            "the Job deletes itself `ttlSecondsAfterFinished` after it finishes, and the agent \
+             then creates it anew; while the old Job still exists, the update is refused"
                 .into(),
         );
     }
@@ -61,6 +98,35 @@ pub fn agent_outcome(new: &Value) -> (bool, String) {
          still sends the refused update)"
             .into(),
     )
+}
+
+/// The refused changes from `old` to `new` and what the agent does about them; None when
+/// there are none or the agent never updates the object ([`never_updated`]). The one entry
+/// point of `check --base` and `kgate diff`.
+pub fn judge(group: &str, kind: &str, old: &Value, new: &Value) -> Option<Judgement> {
+    if never_updated(new) {
+        return None;
+    }
+    let violations = violations(group, kind, old, new);
+    if violations.is_empty() {
+        return None;
+    }
+    let (recreated, agent) = agent_outcome(new);
+    Some(Judgement {
+        violations,
+        recreated,
+        agent,
+    })
+}
+
+/// The refused changes of one object ([`judge`]).
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub violations: Vec<Violation>,
+    /// The object is deleted and created instead of updated: the changes are not refused.
+    pub recreated: bool,
+    /// What the agent does, one sentence.
+    pub agent: String,
 }
 
 /// The changes from `old` to `new` (same identity) that the API server refuses.
@@ -240,8 +306,10 @@ fn service(out: &mut Vec<Violation>, old: &Value, new: &Value) {
             .unwrap_or("ClusterIP")
             .to_string()
     };
+    // The API server clears an IP the update leaves as it was (dropTypeDependentFields):
+    // only a new explicit one is refused.
     if ty(new) == "ExternalName" && ty(old) != "ExternalName" {
-        if let Some(b) = ip(new).filter(|b| b != "None") {
+        if let Some(b) = ip(new).filter(|b| b != "None" && ip(old).as_ref() != Some(b)) {
             out.push(Violation {
                 path: "/spec/clusterIP".into(),
                 message: format!(
@@ -253,10 +321,30 @@ fn service(out: &mut Vec<Violation>, old: &Value, new: &Value) {
 }
 
 fn pvc(out: &mut Vec<Violation>, old: &Value, new: &Value) {
+    // Fields the cluster fills in when the manifest leaves them out: the bound volume
+    // (`volumeName`, set once by the binder) and the default StorageClass. A merge request
+    // that writes them out may write exactly what the cluster holds: only a change of an
+    // explicit value is judged.
+    let filled_in = |f: &str| old.pointer(&format!("/spec/{f}")).is_none();
     let strip = |v: &Value| {
         let mut s = v.get("spec").cloned().unwrap_or(Value::Null);
         if let Some(m) = s.as_object_mut() {
             m.remove("volumeAttributesClassName");
+            for f in ["volumeName", "storageClassName"] {
+                if filled_in(f) {
+                    m.remove(f);
+                }
+            }
+            // The API server mirrors dataSource and dataSourceRef (a core-group ref without
+            // a namespace) when only one is set.
+            if let Some(src) = m.get("dataSource").cloned() {
+                m.entry("dataSourceRef").or_insert(src);
+            }
+            if let Some(r) = m.get("dataSourceRef").cloned() {
+                if r.get("namespace").is_none() {
+                    m.entry("dataSource").or_insert(r);
+                }
+            }
             if m.get("volumeMode").and_then(Value::as_str) == Some("Filesystem") {
                 m.remove("volumeMode");
             }

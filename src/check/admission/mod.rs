@@ -185,7 +185,7 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
             }
             continue;
         };
-        if old.json == m.json {
+        if old.json == m.json || immutable::never_updated(&m.json) {
             continue;
         }
         let (recreated, agent) = immutable::agent_outcome(&m.json);

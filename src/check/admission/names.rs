@@ -36,10 +36,13 @@ fn name_format(group: &str, kind: &str) -> NameFormat {
         ("", "Namespace") => NameFormat::Label,
         ("", "Service") => NameFormat::Label1035,
         ("rbac.authorization.k8s.io", _) => NameFormat::PathSegment,
-        // Kinds kgate checks with the loosest rule any Kubernetes version used for them
-        // (path segment), so no version's accepted name is refused.
-        ("", "PersistentVolume")
-        | ("certificates.k8s.io", "CertificateSigningRequest")
+        // Kinds validated as path segments (ValidatePersistentVolumeName covers claims too),
+        // or checked with the loosest rule any Kubernetes version used for them, so no
+        // version's accepted name is refused: a ClusterTrustBundle is named
+        // `<signer>:<name>`, an IPAddress by its IP (`2001:db8::1`).
+        ("", "PersistentVolume" | "PersistentVolumeClaim")
+        | ("certificates.k8s.io", "CertificateSigningRequest" | "ClusterTrustBundle")
+        | ("networking.k8s.io", "IPAddress")
         | ("flowcontrol.apiserver.k8s.io", _) => NameFormat::PathSegment,
         _ => NameFormat::Subdomain,
     }
@@ -140,6 +143,16 @@ pub fn check(cx: &mut Ctx) {
     for template in template_metas(&group, &kind) {
         check_meta(cx, template);
     }
+    if group == "batch" && kind == "CronJob" {
+        let before = cx.diags.len();
+        check_meta(cx, DEFERRED_METAS);
+        for d in &mut cx.diags[before..] {
+            d.message.push_str(
+                ": the CronJob is accepted (its jobTemplate's metadata is not validated with it), \
+                 but the API server refuses every Job it creates",
+            );
+        }
+    }
     for sel in selector_pointers(&group, &kind) {
         check_selector(cx, sel);
     }
@@ -163,13 +176,17 @@ fn template_metas(group: &str, kind: &str) -> &'static [&'static str] {
         | ("batch", "Job")
         | ("", "ReplicationController") => &["/spec/template/metadata"],
         ("", "PodTemplate") => &["/template/metadata"],
-        ("batch", "CronJob") => &[
-            "/spec/jobTemplate/metadata",
-            "/spec/jobTemplate/spec/template/metadata",
-        ],
+        // A CronJob's `jobTemplate.metadata` is not validated with the CronJob: see
+        // [`DEFERRED_METAS`].
+        ("batch", "CronJob") => &["/spec/jobTemplate/spec/template/metadata"],
         _ => &[],
     }
 }
+
+/// The metadata the CronJob controller copies into each Job it creates: ValidateCronJob does
+/// not validate it (pkg/apis/batch/validation ValidateJobTemplateSpec checks only the spec),
+/// the Job's creation does.
+const DEFERRED_METAS: &str = "/spec/jobTemplate/metadata";
 
 /// Label selectors of built-in kinds (`matchLabels`/`matchExpressions`, or a plain map).
 fn selector_pointers(group: &str, kind: &str) -> &'static [&'static str] {
@@ -177,7 +194,6 @@ fn selector_pointers(group: &str, kind: &str) -> &'static [&'static str] {
         ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet") | ("batch", "Job") => {
             &["/spec/selector"]
         }
-        ("batch", "CronJob") => &["/spec/jobTemplate/spec/selector"],
         ("", "Service" | "ReplicationController") => &["/spec/selector"],
         ("policy", "PodDisruptionBudget") => &["/spec/selector"],
         ("networking.k8s.io", "NetworkPolicy") => &["/spec/podSelector"],

@@ -33,7 +33,7 @@ pub fn check(cx: &mut Ctx) {
         ("batch", "Job") => job(cx, "/spec"),
         ("batch", "CronJob") => {
             cron_job(cx);
-            job(cx, "/spec/jobTemplate/spec");
+            job_template(cx);
         }
         ("", "ReplicationController") => replication_controller(cx),
         ("", "Service") => service(cx),
@@ -150,6 +150,15 @@ fn workload_selector(cx: &mut Ctx, sel_ptr: &str, labels_ptr: &str, kind: &str, 
     }
 }
 
+/// Labels the API server generates for a Job's pods: a selector without `manualSelector` may
+/// only name these (ValidateGeneratedSelector).
+const GENERATED_JOB_LABELS: [&str; 4] = [
+    "controller-uid",
+    "job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+];
+
 fn job(cx: &mut Ctx, spec: &str) {
     let manual =
         cx.m.json
@@ -157,6 +166,28 @@ fn job(cx: &mut Ctx, spec: &str) {
             .and_then(Value::as_bool)
             == Some(true);
     if !manual {
+        // The API server adds `controller-uid` to the selector and requires the result to
+        // select exactly the generated labels: a label of the user's own is refused.
+        let own =
+            cx.m.json
+                .pointer(&format!("{spec}/selector/matchLabels"))
+                .and_then(Value::as_object)
+                .and_then(|m| {
+                    m.keys()
+                        .find(|k| !GENERATED_JOB_LABELS.contains(&k.as_str()) && !unsubstituted(k))
+                        .cloned()
+                });
+        if let Some(key) = own {
+            cx.at(
+                INVALID,
+                Severity::Error,
+                format!(
+                    "`selector` not auto-generated: a Job's selector selects `{key}` but \
+                     `manualSelector` is not true (the API server generates the selector)"
+                ),
+                &format!("{spec}/selector"),
+            );
+        }
         return;
     }
     let sel_ptr = format!("{spec}/selector");
@@ -176,6 +207,33 @@ fn job(cx: &mut Ctx, spec: &str) {
         "Job",
         true,
     );
+}
+
+/// A CronJob's Jobs always get a generated selector (ValidateJobTemplateSpec).
+fn job_template(cx: &mut Ctx) {
+    let spec = "/spec/jobTemplate/spec";
+    if cx.m.json.pointer(&format!("{spec}/selector")).is_some() {
+        cx.at_key(
+            INVALID,
+            Severity::Error,
+            "`selector` will be auto-generated: a CronJob's jobTemplate must not set one".into(),
+            &format!("{spec}/selector"),
+        );
+    }
+    if cx
+        .m
+        .json
+        .pointer(&format!("{spec}/manualSelector"))
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        cx.at(
+            INVALID,
+            Severity::Error,
+            "a CronJob's jobTemplate does not support `manualSelector: true`".into(),
+            &format!("{spec}/manualSelector"),
+        );
+    }
 }
 
 fn replication_controller(cx: &mut Ctx) {

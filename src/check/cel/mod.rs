@@ -28,13 +28,64 @@ enum Pass {
     Transition,
 }
 
+/// `value` with the schema's `default`s filled in, as the API server has it when it runs
+/// validation rules (apiextensions-apiserver `structuraldefaulting.Default`: a property that is
+/// absent, or null without `nullable`, gets a copy of its default; then every present value is
+/// defaulted by its own schema, defaults included). Without this, a rule such as
+/// `self.mode == 'Auto' || has(self.target)` would fail on an object that leaves `mode` to
+/// its default.
+pub fn with_defaults(schema: &Value, value: &Value) -> Value {
+    let mut v = value.clone();
+    default_in_place(schema, &mut v, 0);
+    v
+}
+
+fn default_in_place(schema: &Value, value: &mut Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for (k, prop) in props.into_iter().flatten() {
+                let Some(default) = prop.get("default").filter(|d| !d.is_null()) else {
+                    continue;
+                };
+                let nullable = prop.get("nullable").and_then(Value::as_bool) == Some(true);
+                let missing = match map.get(k) {
+                    None => true,
+                    Some(Value::Null) => !nullable,
+                    Some(_) => false,
+                };
+                if missing {
+                    map.insert(k.clone(), default.clone());
+                }
+            }
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (k, v) in map.iter_mut() {
+                if let Some(sub) = props.and_then(|p| p.get(k)).or(additional) {
+                    default_in_place(sub, v, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items").filter(|s| s.is_object()) {
+                for item in items {
+                    default_in_place(sub, item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The findings of the plain (non-transition) rules of `schema` on `m`.
 pub fn check(m: &Manifest, schema: &Value) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     walk(
         m,
         schema,
-        &m.json,
+        &with_defaults(schema, &m.json),
         None,
         String::new(),
         0,
@@ -50,8 +101,8 @@ pub fn check_transitions(m: &Manifest, schema: &Value, old: &Value) -> Vec<Diagn
     walk(
         m,
         schema,
-        &m.json,
-        Some(old),
+        &with_defaults(schema, &m.json),
+        Some(&with_defaults(schema, old)),
         String::new(),
         0,
         Pass::Transition,
