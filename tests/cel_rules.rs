@@ -327,7 +327,11 @@ fn the_plan_says_when_an_update_will_be_refused() {
     let plan = repo.plan(&["--base", &base]);
     let change = &unit(&plan, "apps")["changes"][0];
     assert_eq!(change["action"], "update");
-    assert_eq!(change["immutable"][0]["path"], "/spec/selector");
+    // At the changed label, not at the top of the selector.
+    assert_eq!(
+        change["immutable"][0]["path"],
+        "/spec/selector/matchLabels/app"
+    );
     assert!(
         change["agent"].as_str().unwrap().contains("apply fails"),
         "{change:#}"
@@ -482,9 +486,10 @@ fn updates_never_sent_or_values_the_cluster_fills_in_are_not_refused() {
     repo.write("apps/pvc.yaml", &pvc("  storageClassName: standard\n  volumeName: pvc-0a1b\n  dataSource:\n    kind: VolumeSnapshot\n    apiGroup: snapshot.storage.k8s.io\n    name: snap\n  dataSourceRef:\n    kind: VolumeSnapshot\n    apiGroup: snapshot.storage.k8s.io\n    name: snap\n"));
     repo.write("apps/svc.yaml", &svc("ExternalName"));
     let (f, code) = mr(&repo, &base);
-    // Only the hook and the TTL Job say anything: warnings (each is created anew, by Argo
-    // CD or after it deleted itself); the rest is silent.
-    assert_eq!(f.len(), 2, "{f:?}");
+    // Only the TTL Job says anything: a warning (it deletes itself and is created anew, but
+    // the update is refused while it still exists). Hooks are created anew by Argo CD and
+    // Helm, never updated.
+    assert_eq!(f.len(), 1, "{f:?}");
     for x in &f {
         assert_eq!(
             (x.0.as_str(), x.1.as_str()),
@@ -526,4 +531,37 @@ fn updates_never_sent_or_values_the_cluster_fills_in_are_not_refused() {
     );
     // The template, the class, the changed IP and the IP kept into an ExternalName.
     assert_eq!(f.iter().filter(|x| x.1 == "error").count(), 4, "{f:?}");
+}
+
+#[test]
+fn objects_are_paired_within_their_unit() {
+    // Two example folders hold the same identity with different selectors (as
+    // kubernetes/examples does): each is compared with its own base, never with the other.
+    let dep = |app: &str, replicas: u32| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: redis\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      containers:\n        - name: redis\n          image: redis:7\n")
+    };
+    let repo = Repo::new();
+    repo.write("a/redis.yaml", &dep("redis", 1));
+    repo.write("b/redis.yaml", &dep("cache", 1));
+    let base = repo.commit("base");
+    repo.write("a/redis.yaml", &dep("redis", 2));
+    repo.write("b/redis.yaml", &dep("cache", 3));
+    let (f, code) = mr(&repo, &base);
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(code, Some(0));
+    // A real selector change in one of them is found, at the changed label.
+    repo.write("b/redis.yaml", &dep("cache2", 3));
+    let (f, code) = mr(&repo, &base);
+    assert_eq!(code, Some(1), "{f:?}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].2), ("admission/immutable", 9));
+    // A moved file keeps its pairing when the identity is unique.
+    let repo = Repo::new();
+    repo.write("old/redis.yaml", &dep("redis", 1));
+    let base = repo.commit("base");
+    repo.remove("old/redis.yaml");
+    repo.write("new/redis.yaml", &dep("redis-2", 1));
+    let (f, _) = mr(&repo, &base);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "admission/immutable");
 }

@@ -592,12 +592,12 @@ pub fn mr_findings(
     if set.is_empty() {
         return Vec::new();
     }
-    let base_by_id: HashMap<crate::manifest::ObjectId, &Manifest> =
-        base.iter().map(|m| (m.identity(), m)).collect();
+    let counterparts = crate::check::admission::base_counterparts(&head.manifests, base);
     head.manifests
         .iter()
-        .flat_map(|m| {
-            let old = base_by_id.get(&m.identity()).map(|o| &o.json);
+        .zip(counterparts)
+        .flat_map(|(m, old)| {
+            let old = old.map(|o| &o.json);
             let namespaced = head
                 .registry
                 .is_namespaced(&m.resource.api_version, &m.resource.kind);

@@ -35,21 +35,24 @@ fn annotation<'v>(new: &'v Value, key: &str) -> &'v str {
 }
 
 /// Whether the agent never sends an update for this object, so no update can be refused: an
-/// object without a name (`generateName`: always created anew), or one Flux only creates
+/// object without a name (`generateName`: always created anew), one Flux only creates
 /// (`kustomize.toolkit.fluxcd.io/ssa: IfNotPresent`) or leaves alone
-/// (`kustomize.toolkit.fluxcd.io/reconcile: disabled`).
+/// (`kustomize.toolkit.fluxcd.io/reconcile: disabled`), and a hook: Argo CD (which treats
+/// Helm hooks as its own) creates a named hook once and recreates it only after deleting the
+/// old one (hook delete policies), and Helm does the same with its hooks.
 pub fn never_updated(new: &Value) -> bool {
     new.pointer("/metadata/name")
         .and_then(Value::as_str)
         .is_none_or(str::is_empty)
         || annotation(new, "kustomize.toolkit.fluxcd.io/ssa").eq_ignore_ascii_case("IfNotPresent")
         || annotation(new, "kustomize.toolkit.fluxcd.io/reconcile").eq_ignore_ascii_case("disabled")
+        || !annotation(new, "argocd.argoproj.io/hook").is_empty()
+        || !annotation(new, "helm.sh/hook").is_empty()
 }
 
 /// What the agent does with a change the API server refuses, from the new object:
 /// (recreated, sentence). Recreated means the refused update is never sent: the object is
-/// deleted and created (a force/replace annotation, an Argo CD or Helm hook, a Job that has
-/// deleted itself).
+/// deleted and created (a force/replace annotation, a Job that has deleted itself).
 pub fn agent_outcome(new: &Value) -> (bool, String) {
     if annotation(new, "kustomize.toolkit.fluxcd.io/force") == "enabled" {
         return (
@@ -64,17 +67,6 @@ pub fn agent_outcome(new: &Value) -> (bool, String) {
         return (
             true,
             "Argo CD deletes and recreates the object (sync options `Force=true,Replace=true`)"
-                .into(),
-        );
-    }
-    if !annotation(new, "argocd.argoproj.io/hook").is_empty()
-        || !annotation(new, "helm.sh/hook").is_empty()
-    {
-        return (
-            true,
-            "a hook: Argo CD creates it anew on each sync (the default hook delete policy, \
-             BeforeHookCreation, deletes the old one first); applied as a plain object by Flux, \
-             the update is refused"
                 .into(),
         );
     }
@@ -155,7 +147,7 @@ pub fn violations(group: &str, kind: &str, old: &Value, new: &Value) -> Vec<Viol
 fn same(out: &mut Vec<Violation>, old: &Value, new: &Value, ptr: &str, why: &str) {
     if old.pointer(ptr) != new.pointer(ptr) {
         out.push(Violation {
-            path: ptr.to_string(),
+            path: first_difference(old.pointer(ptr), new.pointer(ptr), ptr.to_string()),
             message: format!("{why}: the merge request changes it"),
         });
     }
@@ -186,7 +178,7 @@ fn stateful_set(out: &mut Vec<Violation>, old: &Value, new: &Value) {
         let (a, b) = (sts_normal(k, o.get(k)), sts_normal(k, n.get(k)));
         if a != b {
             out.push(Violation {
-                path: format!("/spec/{k}"),
+                path: first_difference(a.as_ref(), b.as_ref(), format!("/spec/{k}")),
                 message: format!(
                     "a StatefulSet's spec.{k} cannot change: only replicas, ordinals, template, \
                      updateStrategy, revisionHistoryLimit, persistentVolumeClaimRetentionPolicy \
@@ -194,6 +186,36 @@ fn stateful_set(out: &mut Vec<Violation>, old: &Value, new: &Value) {
                 ),
             });
         }
+    }
+}
+
+/// The pointer of the first place where `old` and `new` differ, as deep as both sides have
+/// it (the changed line, not the top of a long field), within `ptr`.
+fn first_difference(old: Option<&Value>, new: Option<&Value>, ptr: String) -> String {
+    match (old, new) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let differing = b
+                .iter()
+                .find(|(k, v)| a.get(*k) != Some(*v))
+                .map(|(k, _)| k)
+                .or_else(|| a.keys().find(|k| !b.contains_key(*k)));
+            match differing {
+                Some(k) if b.contains_key(k) => first_difference(
+                    a.get(k),
+                    b.get(k),
+                    format!("{ptr}/{}", crate::yaml::escape_pointer_segment(k)),
+                ),
+                // A key the merge request removes: its parent is the changed place.
+                _ => ptr,
+            }
+        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
+            match a.iter().zip(b).position(|(x, y)| x != y) {
+                Some(i) => first_difference(a.get(i), b.get(i), format!("{ptr}/{i}")),
+                None => ptr,
+            }
+        }
+        _ => ptr,
     }
 }
 
@@ -369,7 +391,7 @@ fn pvc(out: &mut Vec<Violation>, old: &Value, new: &Value) {
         keys.dedup();
         for k in keys.into_iter().filter(|k| a.get(k) != b.get(k)) {
             out.push(Violation {
-                path: format!("/spec/{k}"),
+                path: first_difference(a.get(&k), b.get(&k), format!("/spec/{k}")),
                 message: format!(
                     "a PersistentVolumeClaim's spec.{k} cannot change after creation (only \
                      storage requests may grow, and volumeAttributesClassName may change)"

@@ -132,24 +132,68 @@ fn is_immutability_rule(rule: &str) -> bool {
     }
 }
 
+/// The unit an object belongs to: the kustomization roots or Flux Kustomizations it was
+/// rendered for, else its file (a loose manifest is its own unit).
+fn unit_of(m: &Manifest) -> String {
+    match m.rendered_for.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => r.to_string(),
+        None => format!("file:{}", m.file.path),
+    }
+}
+
+/// The base revision's counterpart of each head object: the object of the same identity in
+/// the same unit, else the only object of that identity when each side has exactly one (a
+/// file moved, an overlay added). Repositories often hold the same identity in several
+/// units (examples, one folder per cluster): pairing across units would compare unrelated
+/// objects, so an ambiguous identity has no counterpart.
+pub fn base_counterparts<'b>(head: &[Manifest], base: &'b [Manifest]) -> Vec<Option<&'b Manifest>> {
+    use std::collections::HashMap;
+    let mut exact: HashMap<(Identity, String), Vec<&Manifest>> = HashMap::new();
+    let mut by_id: HashMap<Identity, Vec<&Manifest>> = HashMap::new();
+    for m in base {
+        exact.entry((identity(m), unit_of(m))).or_default().push(m);
+        by_id.entry(identity(m)).or_default().push(m);
+    }
+    let mut head_count: HashMap<Identity, usize> = HashMap::new();
+    for m in head {
+        *head_count.entry(identity(m)).or_default() += 1;
+    }
+    head.iter()
+        .map(|m| {
+            let id = identity(m);
+            match exact.get(&(id.clone(), unit_of(m))) {
+                Some(same_unit) => (same_unit.len() == 1).then(|| same_unit[0]),
+                None => by_id
+                    .get(&id)
+                    .filter(|v| v.len() == 1 && head_count.get(&id) == Some(&1))
+                    .map(|v| v[0]),
+            }
+        })
+        .collect()
+}
+
 /// Merge-request findings: changes from the base revision's objects (`base`) to the head's
 /// (`head`) that the API server refuses on update (`admission/immutable`), CRD transition
 /// rules evaluated with the base object as `oldSelf` (`admission/cel`; a `self == oldSelf`
 /// rule is `admission/immutable`), and objects moved to another namespace.
 pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec<Diagnostic> {
-    let mut by_id: std::collections::HashMap<Identity, &Manifest> = Default::default();
+    let counterparts = base_counterparts(head, base);
+    let base_ids: std::collections::HashSet<Identity> = base.iter().map(identity).collect();
     let mut by_name: std::collections::HashMap<(String, String, String), Vec<&Manifest>> =
         Default::default();
     for m in base {
-        by_id.entry(identity(m)).or_insert(m);
         let (g, k, _, n) = identity(m);
         by_name.entry((g, k, n)).or_default().push(m);
     }
     let head_ids: std::collections::HashSet<Identity> = head.iter().map(identity).collect();
     let mut out = Vec::new();
-    for m in head {
+    for (m, old) in head.iter().zip(counterparts) {
         let id = identity(m);
-        let Some(old) = by_id.get(&id) else {
+        let Some(old) = old else {
+            if base_ids.contains(&id) {
+                // The identity is in the base, in another unit or several times: ambiguous.
+                continue;
+            }
             // A namespaced object whose only base counterpart sits in another namespace (and is
             // gone from there at the head) was moved.
             if id.2.is_empty() {
