@@ -185,16 +185,21 @@ OpenAPI schema. kgate checks it for built-in kinds and kinds with a known CRD:\n
 - `metadata.name` / `generateName` in the format the resource's validation uses: a DNS-1123 \
 subdomain for most kinds and all custom resources (NameIsDNSSubdomain), a DNS-1123 label for \
 Namespaces (ValidateNamespaceName), a DNS-1035 label for Services (ValidateServiceName), a path \
-segment for RBAC objects (ValidateRBACName); a CronJob name is at most 52 characters \
-(pkg/apis/batch/validation); a CRD is named `<plural>.<group>` (apiextensions validation).\n\
+segment for RBAC objects (ValidateRBACName) and for PersistentVolumes and PersistentVolumeClaims \
+(ValidatePersistentVolumeName); a CronJob name is at most 52 characters \
+(pkg/apis/batch/validation); a CRD is named `<plural>.<group>` (apiextensions validation). Kinds \
+with names of their own shape (ClusterTrustBundle `<signer>:<name>`, IPAddress) are only checked \
+as path segments.\n\
 - `metadata.namespace` is a DNS-1123 label.\n\
 - label keys (qualified names: optional DNS subdomain prefix, `/`, a name of at most 63 \
 alphanumerics, `-`, `_`, `.`) and values (at most 63 characters, same charset, or empty) on the \
 object, its pod templates, claim templates and label selectors (ValidateLabels, \
-ValidateLabelSelector).\n\
+ValidateLabelSelector). A CronJob's `jobTemplate.metadata` is not validated with the CronJob but \
+when each Job is created: still an error, and the message says so.\n\
 - annotation keys (qualified names, checked lower-cased) and the total size of annotations \
 (256 KiB, TotalAnnotationSizeLimitB).\n\
-Values with a Flux `${VAR}` or kustomize `$(VAR)` are not judged before substitution.\n\n\
+Values with a Flux `${VAR}`, a kustomize `$(VAR)` or a `{{ … }}` placeholder are not judged \
+before substitution.\n\n\
 Sources: k8s.io/apimachinery pkg/api/validation/objectmeta.go, pkg/util/validation/validation.go; \
 k8s.io/kubernetes pkg/apis/core/validation/validation.go.",
     },
@@ -224,6 +229,9 @@ Fix: rename or merge the duplicate; the message names the first occurrence.",
 ValidateReplicaSetSpec, ValidateStatefulSetSpec, ValidateDaemonSetSpec); the same for a Job with \
 `manualSelector: true` (pkg/apis/batch/validation: ValidateJobSpec) and a \
 ReplicationController (ValidateReplicationControllerSpec).\n\
+- a Job without `manualSelector: true` has its selector generated: a selector naming labels of \
+its own is refused (ValidateGeneratedSelector, \"`selector` not auto-generated\"); a CronJob's \
+jobTemplate sets neither `selector` nor `manualSelector: true` (ValidateJobTemplateSpec).\n\
 - label selector expressions: `values` present for In/NotIn, absent for Exists/DoesNotExist \
 (ValidateLabelSelectorRequirement).\n\
 - `volumeMounts` and `volumeDevices` name a declared volume (a StatefulSet's \
@@ -242,7 +250,10 @@ refused for new CronJobs since 1.27, kept on existing ones.\n\
 - Ingress (networking.k8s.io/v1) paths: Exact and Prefix paths are absolute and contain no \
 `//`, `/./`, `/../`, `%2f`, nor end in `/..` or `/.`; ImplementationSpecific paths are absolute \
 when set; hosts are DNS names, not IP addresses (pkg/apis/networking/validation: \
-validateHTTPIngressPath, validateIngressRules).",
+validateHTTPIngressPath, validateIngressRules).\n\
+The pod rules apply to Pods and to every workload's pod template. A StatefulSet's pod template \
+spec is not validated with the StatefulSet (ValidatePodTemplateSpecForStatefulSet) but when its \
+Pods are created: still an error (no Pod ever starts), and the message says so.",
     },
     Rule {
         code: "admission/cel",
@@ -258,6 +269,8 @@ Transition rules (those that read `oldSelf`) are evaluated only in merge-request
 (`check --base`), with the base revision's object of the same identity as the old one (items \
 of `x-kubernetes-list-type: map` lists are paired by their keys), as the API server evaluates \
 them on update; on a new object they do not run.\n\n\
+Rules see the object with the schema's `default`s filled in, as the API server validates it \
+(structural defaulting runs before validation).\n\n\
 Libraries: CEL's standard library and strings extension, and the Kubernetes libraries: \
 quantity, URL, IP and CIDR, regex `find`/`findAll`, lists `isSorted`/`sum`, sets. A rule kgate \
 cannot compile or evaluate (a function it lacks) is a note, never an error.",
@@ -267,16 +280,20 @@ cannot compile or evaluate (a function it lacks) is a note, never an error.",
         severity: Severity::Error,
         summary: "the merge request changes a field the API server does not let an update change",
         docs: "In merge-request mode (`check --base`) and in `kgate diff`, each object is compared \
-with the base revision's object of the same identity. Refused on update (the agent's apply then \
-fails in production):\n\
+with the base revision's object of the same identity in the same unit (kustomization, Flux \
+Kustomization or file; across units only when the identity is unique on both sides). Refused on \
+update (the agent's apply then fails in production), reported at the first changed field (in \
+the file it comes from, a kustomization's labels for instance):\n\
 - a Deployment, ReplicaSet or DaemonSet `spec.selector`;\n\
 - a StatefulSet spec field other than replicas, ordinals, template, updateStrategy, \
-revisionHistoryLimit, persistentVolumeClaimRetentionPolicy and minReadySeconds;\n\
+persistentVolumeClaimRetentionPolicy and minReadySeconds (revisionHistoryLimit is not judged);\n\
 - a Job's `spec.selector`, `spec.completionMode`, and `spec.template` (unless suspended);\n\
 - a Service's explicit `clusterIP` (headless ↔ not), primary `clusterIPs[0]` and \
 `ipFamilies[0]`, and an explicit clusterIP kept when turning it into an ExternalName;\n\
 - a PersistentVolumeClaim's spec, except storage requests (which may only grow) and \
-volumeAttributesClassName;\n\
+volumeAttributesClassName; `volumeName` and `storageClassName` written out where the base left \
+them to the cluster are not judged (they may be what the cluster filled in), nor is \
+`dataSourceRef` mirroring `dataSource`;\n\
 - the data of a ConfigMap or Secret marked `immutable: true`, and un-marking it; a Secret's \
 `type`;\n\
 - a CRD's `self == oldSelf` transition rules.\n\
@@ -284,8 +301,11 @@ The help says what the agent does: Flux's apply fails unless the object carries 
 `kustomize.toolkit.fluxcd.io/force: enabled` (or the Kustomization `spec.force: true`), which \
 deletes and recreates it; Argo CD's sync fails unless the sync options are \
 `Force=true,Replace=true`. With such an annotation the finding is a warning (the object is \
-recreated). An object moved to another namespace is a warning: it is a delete plus a create, \
-not a move.\n\n\
+recreated), and so is a Job with `ttlSecondsAfterFinished` (it deletes itself and is created \
+anew; the update is refused only while it still exists). Nothing is said of objects the agent \
+never updates: `generateName`, Flux `kustomize.toolkit.fluxcd.io/ssa: IfNotPresent` or \
+`reconcile: disabled`, Argo CD and Helm hooks (created anew). An object moved to another \
+namespace is a warning: it is a delete plus a create, not a move.\n\n\
 Sources: k8s.io/kubernetes pkg/apis/apps/validation, pkg/apis/batch/validation, \
 pkg/apis/core/validation (ValidateServiceUpdate, ValidatePersistentVolumeClaimUpdate, \
 ValidateConfigMapUpdate, ValidateSecretUpdate).",
@@ -299,7 +319,9 @@ ValidateConfigMapUpdate, ValidateSecretUpdate).",
 evaluated offline on every object they match, as the API server's admission plugin does: the \
 policy's `matchConstraints` and the binding's `matchResources` (resource rules by group, \
 version, resource and operation, exclusions, resource names, scope, `objectSelector`, and \
-`namespaceSelector` against the checked Namespace objects), `paramKind` with the binding's \
+`namespaceSelector` against the checked Namespace objects, which carry \
+`kubernetes.io/metadata.name`; an object whose Namespace is not among them is not judged), \
+`paramKind` with the binding's \
 `paramRef` (by name or selector) resolved among the checked objects, `matchConditions`, \
 `variables`, then each validation's `expression`; a failed one reports `messageExpression` (when \
 it evaluates), else `message`, else the expression, with its `reason` in the JSON details. \
@@ -307,8 +329,9 @@ it evaluates), else `message`, else the expression, with its `reason` in the JSO
 ignored. An object is a CREATE (no `oldObject`); in merge-request mode an object the base has \
 is an UPDATE with the base object as `oldObject`, and the policies, bindings and params are \
 taken from the base revision (like Rego policies) unless `--policies-from head`. An expression \
-kgate cannot evaluate (the `authorizer`, a missing library function) or params that are not in \
-the checked paths are a note.\n\nFix: change the object, or the policy or its binding.",
+kgate cannot evaluate (the `authorizer`, `request.userInfo` — the requester is the GitOps \
+agent, unknown offline —, a missing library function) or params that are not in the checked \
+paths are a note. `vap/<policy name>` codes may be named in `severity:` and `exceptions:`.\n\nFix: change the object, or the policy or its binding.",
     },
     Rule {
         code: "policy/parse-error",

@@ -565,3 +565,33 @@ fn objects_are_paired_within_their_unit() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].0, "admission/immutable");
 }
+
+#[test]
+fn a_refused_change_made_by_a_kustomization_is_reported_there() {
+    let repo = Repo::new();
+    repo.write("app/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n");
+    repo.write("app/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n");
+    let base = repo.commit("base");
+    // Labels that include selectors: the Deployment's selector changes.
+    repo.write("app/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\nlabels:\n  - pairs:\n      team: web\n    includeSelectors: true\n");
+    let out = repo.kgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-builtin-policies",
+        "--base",
+        &base,
+        "app",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "admission/immutable")
+        .collect();
+    assert_eq!(d.len(), 1, "{v:#}");
+    assert_eq!(d[0]["file"], "app/kustomization.yaml", "{:#}", d[0]);
+    assert_eq!(d[0]["line"], 7, "{:#}", d[0]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -270,7 +270,8 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
 pub const IMMUTABLE: &str = "admission/immutable";
 
 /// Gives merge-request findings made after the run the treatment every finding gets:
-/// exception annotations on their object, the config's exceptions, secret scrubbing.
+/// exception annotations on their object, attribution to the file the field comes from, the
+/// config's exceptions, secret scrubbing.
 pub fn finish(
     diags: &mut Vec<Diagnostic>,
     outcome: &crate::pipeline::Outcome,
@@ -287,6 +288,9 @@ pub fn finish(
                 crate::exceptions::apply_annotation(m, std::slice::from_mut(d), &opts.exceptions);
         }
     }
+    // A changed field the render took from another file (a kustomization's labels, a
+    // patch) is reported in that file, as the run's own findings are.
+    *diags = crate::render::integrate::attribute_and_merge(&outcome.files, std::mem::take(diags));
     crate::exceptions::Exceptions::new(&opts.exceptions).apply(diags);
     outcome.scrubber.scrub_all(diags);
 }
