@@ -2,15 +2,16 @@
 //! `admission/invalid`): each rule on valid and invalid objects of several shapes, with the
 //! exact line of the finding.
 
-use serde_json::Value;
-
 #[path = "common/git_repo.rs"]
 mod git_repo;
 use git_repo::*;
 
-/// Runs `kgate check` on one file holding `yaml`; returns (code, severity, line) of every
-/// admission finding, and the exit code.
-fn admission(yaml: &str) -> (Vec<(String, String, u64)>, Option<i32>) {
+/// (code, severity, line, message) of one admission finding.
+type Finding = (String, String, u64, String);
+
+/// Runs `kgate check` on one file holding `yaml`; returns (code, severity, line, message) of
+/// every admission finding, and the exit code.
+fn admission_findings(yaml: &str) -> (Vec<Finding>, Option<i32>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
     let out = kgate_in(
@@ -23,23 +24,17 @@ fn admission(yaml: &str) -> (Vec<(String, String, u64)>, Option<i32>) {
             "m.yaml",
         ],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
-    });
-    let found = v["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"].as_str().unwrap().starts_with("admission/"))
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_string(),
-                d["severity"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
+    let found = findings_of(&out, &["admission/"]);
     (found, out.status.code())
+}
+
+/// (code, severity, line) of every admission finding, and the exit code.
+fn admission(yaml: &str) -> (Vec<(String, String, u64)>, Option<i32>) {
+    let (found, code) = admission_findings(yaml);
+    (
+        found.into_iter().map(|(c, s, l, _)| (c, s, l)).collect(),
+        code,
+    )
 }
 
 fn errors_at(yaml: &str) -> Vec<(String, u64)> {
@@ -412,37 +407,6 @@ fn explain_lists_the_rules_with_sources() {
     }
 }
 
-/// Messages of the admission findings (code, severity, line, message).
-fn messages(yaml: &str) -> Vec<(String, String, u64, String)> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
-    let out = kgate_in(
-        dir.path(),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--no-builtin-policies",
-            "m.yaml",
-        ],
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"].as_str().unwrap().starts_with("admission/"))
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_string(),
-                d["severity"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap_or(0),
-                d["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn names_the_api_server_accepts_for_their_kind() {
     // Claims are named like volumes (ValidatePersistentVolumeName: a path segment).
@@ -459,7 +423,7 @@ fn rules_deferred_to_the_pods_and_jobs_a_controller_creates() {
     // A StatefulSet's pod spec is validated when its Pods are created, not with it: still an
     // error (no Pod ever starts), and the message says so.
     let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: db\n  selector:\n    matchLabels:\n      app: db\n  template:\n    metadata:\n      labels:\n        app: db\n    spec:\n      containers:\n        - name: db\n          image: postgres\n          volumeMounts:\n            - name: data\n              mountPath: /var/lib/postgresql\n            - name: scratch\n              mountPath: /tmp\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: 1Gi\n";
-    let f = messages(sts);
+    let f = admission_findings(sts).0;
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!((f[0].0.as_str(), f[0].2), ("admission/invalid", 21));
     assert!(
@@ -470,10 +434,11 @@ fn rules_deferred_to_the_pods_and_jobs_a_controller_creates() {
     let cron = |meta: &str, spec_extra: &str| {
         format!("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n{meta}    spec:\n{spec_extra}      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n            - name: b\n              image: busybox\n")
     };
-    let f = messages(&cron(
+    let f = admission_findings(&cron(
         "    metadata:\n      labels:\n        team: data team\n",
         "",
-    ));
+    ))
+    .0;
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!((f[0].0.as_str(), f[0].2), ("admission/name", 10));
     assert!(f[0].3.contains("refuses every Job it creates"), "{f:?}");

@@ -65,32 +65,15 @@ fn backup(spec: &str) -> String {
 
 const GOOD: &str = "  bucket: b1\n  minReplicas: 1\n  maxReplicas: 3\n  retention: 7\n  endpoint: https://s3.example.com\n  size: 10Gi\n  cidr: 10.0.0.0/8\n  tags: [daily]\n";
 
-/// (code, severity, line, message) of the admission findings of a `kgate` run.
-fn findings(out: &std::process::Output) -> Vec<(String, String, u64, String)> {
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    v["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"].as_str().unwrap().starts_with("admission/"))
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_string(),
-                d["severity"].as_str().unwrap().to_string(),
-                d["line"].as_u64().unwrap_or(0),
-                d["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+/// (code, severity, line, message) of one admission finding.
+type Finding = (String, String, u64, String);
+
+/// The admission findings of a `kgate` run.
+fn findings(out: &std::process::Output) -> Vec<Finding> {
+    findings_of(out, &["admission/"])
 }
 
-fn check_files(files: &[(&str, &str)]) -> (Vec<(String, String, u64, String)>, Option<i32>) {
+fn check_files(files: &[(&str, &str)]) -> (Vec<Finding>, Option<i32>) {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -152,15 +135,7 @@ fn transition_rules_use_the_base_revision_object() {
                 .replace("retention: 7", "retention: 3"),
         ),
     );
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     let f = findings(&out);
     assert_eq!(out.status.code(), Some(1), "{f:?}");
     // `self == oldSelf` is an immutability rule; the other a transition rule.
@@ -179,28 +154,12 @@ fn transition_rules_use_the_base_revision_object() {
         "apps/b.yaml",
         &backup(&GOOD.replace("retention: 7", "retention: 30")),
     );
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     assert!(findings(&out).is_empty(), "{:?}", findings(&out));
     assert_eq!(out.status.code(), Some(0));
     // A new object in the MR: transition rules do not run.
     repo.write("apps/c.yaml", &backup(GOOD).replace("nightly", "weekly"));
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     assert!(findings(&out).is_empty());
 }
 
@@ -221,29 +180,13 @@ fn immutable_fields_in_merge_request_mode() {
         &sts("db", 3, "").replace("postgres:16", "postgres:17"),
     );
     repo.write("apps/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 20Gi\n");
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     assert!(findings(&out).is_empty(), "{:?}", findings(&out));
     // serviceName, immutable data, a shrinking claim: refused, on the changed line.
     repo.write("apps/db.yaml", &sts("db-headless", 3, ""));
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\nimmutable: true\ndata:\n  mode: slow\n");
     repo.write("apps/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: prod\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 5Gi\n");
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     let f = findings(&out);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<(String, u64)> = f.iter().map(|x| (x.0.clone(), x.2)).collect();
@@ -273,15 +216,7 @@ fn immutable_fields_in_merge_request_mode() {
             "  annotations:\n    kustomize.toolkit.fluxcd.io/force: enabled\n",
         ),
     );
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     let f = findings(&out);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].1, "warning");
@@ -294,15 +229,7 @@ fn a_namespace_move_is_a_delete_plus_a_create() {
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: prod\ndata:\n  a: \"1\"\n");
     let base = repo.commit("base");
     repo.write("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: production\ndata:\n  a: \"1\"\n");
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        ".",
-    ]);
+    let out = mr_run(&repo, &base);
     let f = findings(&out);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(
@@ -412,8 +339,9 @@ fn rules_see_the_schema_defaults_as_the_api_server_does() {
     );
 }
 
-fn mr(repo: &Repo, base: &str) -> (Vec<(String, String, u64, String)>, Option<i32>) {
-    let out = repo.kgate(&[
+/// `kgate check --base BASE .` in the repository.
+fn mr_run(repo: &Repo, base: &str) -> std::process::Output {
+    repo.kgate(&[
         "check",
         "--format",
         "json",
@@ -421,7 +349,11 @@ fn mr(repo: &Repo, base: &str) -> (Vec<(String, String, u64, String)>, Option<i3
         "--base",
         base,
         ".",
-    ]);
+    ])
+}
+
+fn mr(repo: &Repo, base: &str) -> (Vec<Finding>, Option<i32>) {
+    let out = mr_run(repo, base);
     (findings(&out), out.status.code())
 }
 
@@ -574,15 +506,7 @@ fn a_refused_change_made_by_a_kustomization_is_reported_there() {
     let base = repo.commit("base");
     // Labels that include selectors: the Deployment's selector changes.
     repo.write("app/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\nlabels:\n  - pairs:\n      team: web\n    includeSelectors: true\n");
-    let out = repo.kgate(&[
-        "check",
-        "--format",
-        "json",
-        "--no-builtin-policies",
-        "--base",
-        &base,
-        "app",
-    ]);
+    let out = mr_run(&repo, &base);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let d: Vec<&Value> = v["diagnostics"]
         .as_array()

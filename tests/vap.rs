@@ -71,21 +71,9 @@ fn deployment(ns: &str, replicas: u32, labels: &str) -> String {
 
 /// (code, severity, message) of the `vap/` findings.
 fn vap(out: &std::process::Output) -> Vec<(String, String, String)> {
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
-    });
-    v["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"].as_str().unwrap().starts_with("vap/"))
-        .map(|d| {
-            (
-                d["code"].as_str().unwrap().to_string(),
-                d["severity"].as_str().unwrap().to_string(),
-                d["message"].as_str().unwrap().to_string(),
-            )
-        })
+    findings_of(out, &["vap/"])
+        .into_iter()
+        .map(|(c, s, _, m)| (c, s, m))
         .collect()
 }
 

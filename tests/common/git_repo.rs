@@ -121,3 +121,32 @@ pub fn unit<'a>(plan: &'a Value, name: &str) -> &'a Value {
         .find(|u| u["name"] == name)
         .unwrap_or_else(|| panic!("no unit {name} in {plan:#}"))
 }
+
+/// (code, severity, line, message) of the findings of a `--format json` run whose code starts
+/// with one of `prefixes` (`admission/`, `vap/`).
+pub fn findings_of(out: &Output, prefixes: &[&str]) -> Vec<(String, String, u64, String)> {
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            let code = d["code"].as_str().unwrap_or("");
+            prefixes.iter().any(|p| code.starts_with(p))
+        })
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
