@@ -4,8 +4,9 @@
 //!
 //! Sources (k8s.io/kubernetes): `pkg/apis/apps/validation` (ValidateDeploymentUpdate,
 //! ValidateReplicaSetUpdate, ValidateDaemonSetUpdate: `spec.selector`; ValidateStatefulSetUpdate:
-//! every spec field but replicas, ordinals, template, updateStrategy, revisionHistoryLimit,
-//! persistentVolumeClaimRetentionPolicy and minReadySeconds), `pkg/apis/batch/validation`
+//! every spec field but replicas, ordinals, template, updateStrategy,
+//! persistentVolumeClaimRetentionPolicy and minReadySeconds; kgate leaves revisionHistoryLimit
+//! unjudged), `pkg/apis/batch/validation`
 //! (ValidateJobSpecUpdate: selector, template unless suspended, completionMode),
 //! `pkg/apis/core/validation` (ValidateServiceUpdate: clusterIP, clusterIPs, the primary IP
 //! family; ValidatePersistentVolumeClaimUpdate: spec but requests (storage only growing) and
@@ -153,7 +154,9 @@ fn same(out: &mut Vec<Violation>, old: &Value, new: &Value, ptr: &str, why: &str
     }
 }
 
-/// StatefulSet spec fields the API server lets an update change.
+/// StatefulSet spec fields the API server lets an update change (and revisionHistoryLimit,
+/// which the versions kgate read refuse but which is not worth a false alarm if a newer one
+/// accepts it).
 const STS_MUTABLE: &[&str] = &[
     "replicas",
     "ordinals",
@@ -181,8 +184,7 @@ fn stateful_set(out: &mut Vec<Violation>, old: &Value, new: &Value) {
                 path: first_difference(a.as_ref(), b.as_ref(), format!("/spec/{k}")),
                 message: format!(
                     "a StatefulSet's spec.{k} cannot change: only replicas, ordinals, template, \
-                     updateStrategy, revisionHistoryLimit, persistentVolumeClaimRetentionPolicy \
-                     and minReadySeconds may"
+                     updateStrategy, persistentVolumeClaimRetentionPolicy and minReadySeconds may"
                 ),
             });
         }
