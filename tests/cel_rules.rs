@@ -519,3 +519,30 @@ fn a_refused_change_made_by_a_kustomization_is_reported_there() {
     assert_eq!(d[0]["line"], 7, "{:#}", d[0]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_rule_too_costly_to_run_is_a_note_not_a_stall() {
+    // A CRD of the scanned repository whose rule nests comprehensions over a long list: the
+    // API server would stop it at its cost limit; kgate does not start it.
+    let crd = DEFAULTED_CRD.replace(
+        "                - rule: \"self.policy.retries <= 5\"\n                  message: \"at most 5 retries\"\n",
+        "                - rule: \"!has(self.items) || self.items.all(a, self.items.all(b, self.items.all(c, a + b + c >= 0)))\"\n",
+    ).replace(
+        "                target: {type: string}\n",
+        "                target: {type: string}\n                items:\n                  type: array\n                  items: {type: integer}\n",
+    );
+    assert_ne!(crd, DEFAULTED_CRD);
+    let items: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+    let spec = format!("  items: [{}]\n", items.join(", "));
+    let started = std::time::Instant::now();
+    let (f, code) = check_files(&[("crd.yaml", &crd), ("m.yaml", &mirror(&spec))]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].1, "note");
+    assert!(f[0].3.contains("not evaluated"), "{f:?}");
+    assert_eq!(code, Some(0));
+    // A short list is evaluated.
+    let (f, code) = check_files(&[("crd.yaml", &crd), ("m.yaml", &mirror("  items: [1, 2]\n"))]);
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(code, Some(0));
+}

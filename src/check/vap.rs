@@ -296,6 +296,11 @@ impl VapSet {
         code: &str,
         out: &mut Vec<Diagnostic>,
     ) {
+        // What comprehensions can iterate, for the cost guard of [`run`].
+        let inputs: Vec<&Value> = [Some(&m.json), old, Some(param)]
+            .into_iter()
+            .flatten()
+            .collect();
         let mut ctx = k8s::root().new_inner_scope();
         ctx.add_variable_from_value("object", k8s::to_cel(&m.json, None));
         ctx.add_variable_from_value(
@@ -320,7 +325,7 @@ impl VapSet {
                 continue;
             };
             ctx.add_variable_from_value("variables", cel::Value::from(vars.clone()));
-            match run(&ctx, expr) {
+            match run(&ctx, expr, &inputs) {
                 Ok(val) => {
                     vars.insert(name.to_string(), val);
                 }
@@ -338,7 +343,7 @@ impl VapSet {
             let Some(expr) = c["expression"].as_str() else {
                 continue;
             };
-            match run(&ctx, expr) {
+            match run(&ctx, expr, &inputs) {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(cel::Value::Bool(false)) => return,
                 Ok(_) | Err(_) => {
@@ -362,12 +367,12 @@ impl VapSet {
             let Some(expr) = v["expression"].as_str() else {
                 continue;
             };
-            match run(&ctx, expr) {
+            match run(&ctx, expr, &inputs) {
                 Ok(cel::Value::Bool(true)) => {}
                 Ok(cel::Value::Bool(false)) => {
                     let message = v["messageExpression"]
                         .as_str()
-                        .and_then(|e| match run(&ctx, e) {
+                        .and_then(|e| match run(&ctx, e, &inputs) {
                             Ok(cel::Value::String(s)) if !s.trim().is_empty() => {
                                 Some(s.to_string())
                             }
@@ -405,7 +410,14 @@ impl VapSet {
     }
 }
 
-fn run(ctx: &cel::Context<'_, '_>, expr: &str) -> Result<cel::Value, String> {
+fn run(ctx: &cel::Context<'_, '_>, expr: &str, inputs: &[&Value]) -> Result<cel::Value, String> {
+    if k8s::too_costly(expr, inputs) {
+        return Err(
+            "not evaluated: its nested comprehensions over the object's lists could cost more \
+             than the API server's per-call limit"
+                .into(),
+        );
+    }
     let p: Arc<cel::Program> = k8s::compile(expr)?;
     p.execute(ctx).map_err(|e| e.to_string())
 }

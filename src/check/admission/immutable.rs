@@ -535,7 +535,7 @@ mod tests {
         let p3 = json!({"spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}});
         assert_eq!(
             violations("", "PersistentVolumeClaim", &p1, &p3)[0].path,
-            "/spec/accessModes"
+            "/spec/accessModes/0"
         );
         let c1 = json!({"immutable": true, "data": {"a": "1"}});
         let c2 = json!({"immutable": true, "data": {"a": "2"}});

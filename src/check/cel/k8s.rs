@@ -549,6 +549,77 @@ fn env() -> &'static Arc<Env> {
     })
 }
 
+/// The API server stops a CEL evaluation that costs more than its per-call limit (1,000,000
+/// cost units, k8s.io/apiserver `pkg/apis/cel` PerCallLimit). The `cel` crate keeps no cost
+/// account, so kgate refuses to start an expression whose nested comprehensions (`all`,
+/// `exists`, `exists_one`, `map`, `filter`) over the list items it can reach could exceed
+/// it: a hostile CRD or policy in the scanned repository cannot stall the gate.
+const MAX_COST: u128 = 1_000_000;
+
+/// How deeply comprehension macros nest in `source` (string literals skipped).
+pub fn comprehension_depth(source: &str) -> u32 {
+    const MACROS: [&str; 5] = ["all", "exists", "exists_one", "map", "filter"];
+    let b = source.as_bytes();
+    let mut stack: Vec<bool> = Vec::new();
+    let (mut depth, mut max) = (0u32, 0u32);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                // Skip the literal (escapes included; triple quotes end at the next quote of
+                // the same kind, which only shortens the skip).
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => {
+                let before = &source[..i];
+                let name_start = before
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(0, |p| p + 1);
+                let is_macro =
+                    MACROS.contains(&&before[name_start..]) && before[..name_start].ends_with('.');
+                stack.push(is_macro);
+                if is_macro {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+            }
+            b')' => {
+                if stack.pop() == Some(true) {
+                    depth -= 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+/// Every list item under `v` (what comprehensions can iterate).
+fn list_items(v: &serde_json::Value) -> u128 {
+    match v {
+        serde_json::Value::Array(items) => {
+            items.len() as u128 + items.iter().map(list_items).sum::<u128>()
+        }
+        serde_json::Value::Object(m) => m.values().map(list_items).sum(),
+        _ => 0,
+    }
+}
+
+/// Whether evaluating `source` on `inputs` could cost more than the API server allows
+/// ([`MAX_COST`]); such an expression is reported as not evaluated, never run.
+pub fn too_costly(source: &str, inputs: &[&serde_json::Value]) -> bool {
+    let depth = comprehension_depth(source);
+    if depth == 0 {
+        return false;
+    }
+    let items: u128 = inputs.iter().map(|v| list_items(v)).sum::<u128>().max(1);
+    items.saturating_pow(depth) > MAX_COST
+}
+
 /// A compiled program, or why the source does not compile.
 type Compiled = Result<Arc<Program>, String>;
 

@@ -232,6 +232,18 @@ fn evaluate(
         // A new value: the API server does not run transition rules on it.
         return;
     }
+    let inputs: Vec<&Value> = std::iter::once(value).chain(old).collect();
+    if k8s::too_costly(source, &inputs) {
+        out.push(note(
+            m,
+            ptr,
+            format!(
+                "the CEL rule `{source}` was not evaluated: its nested comprehensions over this \
+                 object's lists could cost more than the API server's per-call limit"
+            ),
+        ));
+        return;
+    }
     let program = match k8s::compile(source) {
         Ok(p) => p,
         Err(e) => {
@@ -255,6 +267,9 @@ fn evaluate(
                 .get("messageExpression")
                 .and_then(Value::as_str)
                 .and_then(|expr| {
+                    if k8s::too_costly(expr, &inputs) {
+                        return None;
+                    }
                     let p = k8s::compile(expr).ok()?;
                     match p.execute(&ctx).ok()? {
                         cel::Value::String(s) if !s.trim().is_empty() && !s.contains('\n') => {
@@ -397,6 +412,36 @@ mod tests {
             v.clone()
         ));
         assert!(eval("self.missing == 1", v.clone()).is_err());
+    }
+
+    #[test]
+    fn costly_comprehensions_are_not_run() {
+        use serde_json::json;
+        assert_eq!(k8s::comprehension_depth("self.a == 1"), 0);
+        assert_eq!(k8s::comprehension_depth("self.all(x, x > 0)"), 1);
+        assert_eq!(
+            k8s::comprehension_depth("self.all(a, self.exists_one(b, b == a)) && self.map(c, c)"),
+            2
+        );
+        // Macro names inside strings and as plain functions do not count.
+        assert_eq!(
+            k8s::comprehension_depth("'x.all(' == self.s && all(self)"),
+            0
+        );
+        let small = json!([1, 2, 3]);
+        assert!(!k8s::too_costly(
+            "self.all(a, self.all(b, self.all(c, true)))",
+            &[&small]
+        ));
+        let big = json!((0..200).collect::<Vec<u32>>());
+        assert!(!k8s::too_costly(
+            "self.all(a, self.exists(b, b == a))",
+            &[&big]
+        ));
+        assert!(k8s::too_costly(
+            "self.all(a, self.all(b, self.all(c, true)))",
+            &[&big]
+        ));
     }
 
     #[test]
