@@ -586,11 +586,7 @@ pub fn comprehension_depth(source: &str) -> u32 {
                     max = max.max(depth);
                 }
             }
-            b')' => {
-                if stack.pop() == Some(true) {
-                    depth -= 1;
-                }
-            }
+            b')' if stack.pop() == Some(true) => depth -= 1,
             _ => {}
         }
         i += 1;
