@@ -238,12 +238,14 @@ fn a_repository_crd_overrides_the_catalog() {
     let (code, json) = check(&[&fixture("precedence")]);
     assert_eq!(findings(&json), vec![], "{json:#}");
     assert_eq!(code, 0);
-    // Without that CRD the catalog judges both.
+    // Without that CRD the catalog judges both, its CEL rules included (a v2 HelmRelease
+    // names a chart or a chartRef).
     let (code, json) = check(&[&fixture("precedence/releases.yaml")]);
     assert_eq!(code, 1);
     assert_eq!(
         findings(&json),
         vec![
+            f("admission/cel", 7, 3, "/spec"),
             f("schema/unknown-field", 8, 3, "/spec/teamOwner"),
             f("schema/removed-api", 10, 13, "/apiVersion"),
         ],
