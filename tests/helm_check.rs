@@ -475,3 +475,59 @@ fn post_renderers_patch_the_chart_output() {
         "{image:#}"
     );
 }
+
+/// `kgate diff` renders an Argo CD Application's Helm source on both sides: a change to its values
+/// file is an update of the chart's objects in the destination namespace.
+#[test]
+fn the_plan_renders_argo_cd_helm_sources() {
+    let repo = Repo::new();
+    repo.write("charts/app/Chart.yaml", CHART);
+    repo.write("charts/app/values.yaml", VALUES);
+    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
+    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    repo.write(
+        "charts/app/values-prod.yaml",
+        "replicas: 2\nimage:\n  tag: 0a1b2c3d\n",
+    );
+    repo.write(
+        "argo/web.yaml",
+        &argo_app("      valueFiles:\n        - values-prod.yaml\n").replace(
+            "  source:\n",
+            "  syncPolicy:\n    automated:\n      prune: true\n  source:\n",
+        ),
+    );
+    let base = repo.commit("base");
+    repo.write(
+        "charts/app/values-prod.yaml",
+        "replicas: 6\nimage:\n  tag: 0a1b2c3d\n",
+    );
+    let plan = repo.plan(&["--base", &base]);
+    let u = unit(&plan, "argocd/web");
+    let update = u["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update" && c["resource"]["kind"] == "Deployment")
+        .unwrap_or_else(|| panic!("{u:#}"));
+    assert_eq!(update["resource"]["namespace"], "web");
+    assert_eq!(update["resource"]["name"], "web");
+    let replicas = update["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "spec.replicas")
+        .unwrap_or_else(|| panic!("{update:#}"));
+    assert_eq!(
+        (&replicas["before"], &replicas["after"]),
+        (&Value::from(2), &Value::from(6))
+    );
+    // Only the chart's output: no raw template file is planned as an object.
+    assert!(
+        u["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["resource"]["kind"] == "Deployment"),
+        "{u:#}"
+    );
+}

@@ -748,7 +748,7 @@ pub fn unit_objects(
 ) -> (BTreeMap<ObjectKey, Object>, Option<String>) {
     let mut produced: Vec<render::Produced> = Vec::new();
     let mut failure = None;
-    match render::flux_objects(rev, unit) {
+    match render::flux_objects(rev, unit).or_else(|| render::argo_helm_objects(rev, unit)) {
         Some(Ok(objects)) => produced = objects,
         Some(Err(why)) => {
             failure = Some(why);

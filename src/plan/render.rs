@@ -43,6 +43,24 @@ pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
     Some(produced(rev, r, &files))
 }
 
+/// The objects of an Argo CD Application unit whose source is a Helm chart (a chart folder of the
+/// repository, or a Helm repository chart from the chart cache), rendered as Argo CD renders it;
+/// None when the unit is no Application with a Helm source.
+pub(crate) fn argo_helm_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
+    use crate::render::helm::argo::{has_helm_source, is_application, render_application};
+    if unit.kind != "Application" {
+        return None;
+    }
+    let files = Arc::new(Files::new());
+    let opts = RenderOptions::default();
+    let renderer = render::Renderer::new(rev.vfs, &files, &opts);
+    let (_, agent) = rev.objects().find(|(_, m)| {
+        is_application(m) && qualified(m) == unit.name && has_helm_source(&renderer, m)
+    })?;
+    let r = render_application(&renderer, agent, &rev.helm);
+    Some(produced(rev, r, &files))
+}
+
 /// The objects of a folder that is a kustomization root, as `kustomize build` makes them; None
 /// when it is not one.
 pub(crate) fn dir_objects(rev: &Revision<'_>, dir: &str) -> Option<Built> {
