@@ -44,7 +44,7 @@ impl Fingerprint {
     pub fn of(d: &Diagnostic) -> Fingerprint {
         let object = d.resource.as_ref().map(|r| {
             // The group, not the version: moving `apps/v1beta2` to `apps/v1` is the same object.
-            let group = r.api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+            let group = crate::manifest::api_group(&r.api_version);
             let kind = if group.is_empty() {
                 r.kind.clone()
             } else {

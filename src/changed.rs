@@ -184,10 +184,10 @@ pub fn units_reading<'a>(
 /// file changed; a unit that reads a changed file rendered it; it was rendered for a Helm release
 /// or Application (`HelmRelease ns/name (unit or file)`) whose unit or file is concerned; or it
 /// comes from a chart (`…/templates/…`) one of whose files changed (a helper, the values).
-fn concerns_at<S: std::borrow::Borrow<str> + Ord>(
+fn concerns_at(
     file: &str,
     label: Option<&str>,
-    changed: &BTreeSet<S>,
+    changed: &BTreeSet<String>,
     units: &BTreeSet<&str>,
 ) -> bool {
     if changed.contains(file) {
@@ -195,7 +195,7 @@ fn concerns_at<S: std::borrow::Borrow<str> + Ord>(
     }
     if let Some((chart, _)) = file.split_once("/templates/") {
         let prefix = format!("{chart}/");
-        if changed.iter().any(|c| c.borrow().starts_with(&prefix)) {
+        if changed.iter().any(|c| c.starts_with(&prefix)) {
             return true;
         }
     }
@@ -220,22 +220,15 @@ pub fn concerns_object(
 
 /// Whether a finding concerns the changed files: it is in one of them, it is about no file
 /// (a run-level problem), or it was found in a unit that reads one of them.
-fn concerns(d: &Diagnostic, changed: &BTreeSet<&str>, units: &BTreeSet<&str>) -> bool {
+fn concerns(d: &Diagnostic, changed: &BTreeSet<String>, units: &BTreeSet<&str>) -> bool {
     d.file.is_empty() || concerns_at(&d.file, d.rendered_for.as_deref(), changed, units)
 }
 
-/// Keeps the findings that concern `names` (display paths) and recounts the summary. A change
-/// to a gate file keeps everything: it can change any finding.
-pub fn keep_concerning(outcome: &mut Outcome, names: &[String], gate: &GatePaths) {
-    if names.iter().any(|n| gate.contains(n)) {
-        return;
-    }
-    let owned: BTreeSet<String> = names.iter().cloned().collect();
-    let changed: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-    let units = units_reading(&outcome.unit_reads, &owned);
-    outcome
-        .diagnostics
-        .retain(|d| concerns(d, &changed, &units));
+/// Keeps the findings that concern `names` (display paths) and recounts the summary (the caller
+/// does not ask when a gate file changed: that can change any finding).
+pub fn keep_concerning(outcome: &mut Outcome, names: &BTreeSet<String>) {
+    let units = units_reading(&outcome.unit_reads, names);
+    outcome.diagnostics.retain(|d| concerns(d, names, &units));
     outcome.summary.count_findings(&outcome.diagnostics);
 }
 
@@ -287,7 +280,7 @@ mod tests {
 
     #[test]
     fn findings_of_units_reading_a_changed_file_concern_it() {
-        let changed = BTreeSet::from(["base/deploy.yaml"]);
+        let changed = BTreeSet::from(["base/deploy.yaml".to_string()]);
         let units = BTreeSet::from(["overlays/prod"]);
         let mut d =
             Diagnostic::error("schema/unknown-field", "m").in_file("base/deploy.yaml", None);

@@ -657,9 +657,9 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         accepted.apply(&mut outcome.diagnostics);
         outcome.summary.count_findings(&outcome.diagnostics);
     }
-    if let Some(names) = &args.changed_files {
-        let gate = changed::gate_paths(&opts, args.baseline.as_deref());
-        changed::keep_concerning(&mut outcome, names, &gate);
+    // `opts.changed` is unset when a changed gate file makes every finding concern the change.
+    if let Some(names) = &opts.changed {
+        changed::keep_concerning(&mut outcome, names);
     }
     let level = fail_level(args.fail_on);
     // Every finding decides the exit status; debt the MR did not add stays out of the report

@@ -356,18 +356,7 @@ fn check_stage(
         loaded
             .manifests
             .retain(|m| !r.consumed.contains(&m.file.path));
-        // kustomize leaves local-config objects out of its output; tool configs in a build are
-        // not applied either.
-        for m in r.manifests {
-            match load::not_applied(&m.resource.api_version, &m.resource.kind, &m.node) {
-                Some(reason) => loaded.skipped.push(Skipped {
-                    file: m.file.path.clone(),
-                    line: m.node.span.line,
-                    reason: reason.to_string(),
-                }),
-                None => loaded.manifests.push(m),
-            }
-        }
+        add_rendered(&mut loaded, r.manifests);
         rendered_secrets = r.secrets.values;
         rendered_secrets.extend(r.secrets.global);
         unit_reads = r.reads;
@@ -380,16 +369,7 @@ fn check_stage(
             render_opts,
         );
         diagnostics.extend(h.diagnostics);
-        for m in h.manifests {
-            match load::not_applied(&m.resource.api_version, &m.resource.kind, &m.node) {
-                Some(reason) => loaded.skipped.push(Skipped {
-                    file: m.file.path.clone(),
-                    line: m.node.span.line,
-                    reason: reason.to_string(),
-                }),
-                None => loaded.manifests.push(m),
-            }
-        }
+        add_rendered(&mut loaded, h.manifests);
         rendered_secrets.extend(h.secrets.values);
         rendered_secrets.extend(h.secrets.global);
     }
@@ -578,6 +558,21 @@ fn check_stage(
         unit_reads,
         registry,
     })
+}
+
+/// Adds rendered objects to the run's objects. kustomize leaves local-config objects out of its
+/// output; tool configs in a build are not applied either: those are skipped, saying why.
+fn add_rendered(loaded: &mut Loaded, rendered: Vec<Manifest>) {
+    for m in rendered {
+        match load::not_applied(&m.resource.api_version, &m.resource.kind, &m.node) {
+            Some(reason) => loaded.skipped.push(Skipped {
+                file: m.file.path.clone(),
+                line: m.node.span.line,
+                reason: reason.to_string(),
+            }),
+            None => loaded.manifests.push(m),
+        }
+    }
 }
 
 /// Files that are only inputs of a unit (patches, generator files, …) are not checked as

@@ -22,12 +22,17 @@ fn release(name: &str, values: &str) -> String {
     )
 }
 
+/// The test chart `app` (helpers, a Deployment with a `required` image tag) in `dir`.
+fn write_chart(repo: &Repo, dir: &str) {
+    repo.write(&format!("{dir}/Chart.yaml"), CHART);
+    repo.write(&format!("{dir}/values.yaml"), VALUES);
+    repo.write(&format!("{dir}/templates/_helpers.tpl"), HELPERS);
+    repo.write(&format!("{dir}/templates/deployment.yaml"), DEPLOYMENT);
+}
+
 fn repo() -> Repo {
     let repo = Repo::new();
-    repo.write("charts/app/Chart.yaml", CHART);
-    repo.write("charts/app/values.yaml", VALUES);
-    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
-    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    write_chart(&repo, "charts/app");
     repo.write(
         "clusters/prod/source.yaml",
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: https://git.example.com/fleet\n  ref:\n    branch: main\n",
@@ -65,6 +70,14 @@ fn check(repo: &Repo, extra: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), v)
 }
 
+/// The first finding with `code` (the report is printed when there is none).
+fn first<'a>(v: &'a Value, code: &str) -> &'a Value {
+    findings(v)
+        .into_iter()
+        .find(|d| d["code"] == code)
+        .unwrap_or_else(|| panic!("no {code}: {v:#}"))
+}
+
 fn findings(v: &Value) -> Vec<&Value> {
     v["diagnostics"].as_array().unwrap().iter().collect()
 }
@@ -74,10 +87,7 @@ fn chart_objects_are_checked_at_their_template_line_with_the_overlay_values() {
     let repo = repo();
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 1, "{v:#}");
-    let wrong = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "schema/wrong-type")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let wrong = first(&v, "schema/wrong-type");
     // `replicas: three` comes from the prod overlay's patch of the release's values, through
     // `replicas: {{ .Values.replicas }}` on line 8 of the template.
     assert_eq!(wrong["file"], "charts/app/templates/deployment.yaml");
@@ -130,10 +140,7 @@ fn a_failing_required_is_render_helm_at_the_template_line() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 1, "{v:#}");
-    let helm = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/helm")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let helm = first(&v, "render/helm");
     assert_eq!(helm["file"], "charts/app/templates/deployment.yaml");
     assert_eq!(helm["line"], 19);
     assert!(
@@ -154,10 +161,7 @@ fn a_chart_that_is_not_available_offline_is_unsupported_not_fetched() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 0, "a coverage gap is a warning: {v:#}");
-    let gap = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/unsupported")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let gap = first(&v, "render/unsupported");
     assert_eq!(gap["file"], "apps/podinfo.yaml");
     let message = gap["message"].as_str().unwrap();
     assert!(
@@ -244,10 +248,7 @@ fn values_schema_violations_point_at_the_release_value() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 1, "{v:#}");
-    let bad = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/helm")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let bad = first(&v, "render/helm");
     // `replicas: three` is set by the prod overlay's patch, line 8.
     assert_eq!(bad["file"], "apps/prod/values.yaml", "{bad:#}");
     assert_eq!(bad["line"], 8, "{bad:#}");
@@ -282,10 +283,7 @@ fn argo_app(helm: &str) -> String {
 #[test]
 fn argo_cd_helm_sources_are_rendered_with_their_values() {
     let repo = Repo::new();
-    repo.write("charts/app/Chart.yaml", CHART);
-    repo.write("charts/app/values.yaml", VALUES);
-    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
-    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    write_chart(&repo, "charts/app");
     repo.write(
         "charts/app/values-prod.yaml",
         "replicas: 4\nimage:\n  tag: from-file\n",
@@ -298,10 +296,7 @@ fn argo_cd_helm_sources_are_rendered_with_their_values() {
     );
     let (code, v) = check(&repo, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let wrong = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "schema/wrong-type")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let wrong = first(&v, "schema/wrong-type");
     assert_eq!(wrong["file"], "charts/app/templates/deployment.yaml");
     assert_eq!(wrong["line"], 8);
     assert_eq!(
@@ -338,10 +333,7 @@ fn argo_cd_helm_sources_are_rendered_with_their_values() {
     );
     let (code, v) = check(&repo, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let missing = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/helm")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let missing = first(&v, "render/helm");
     assert_eq!(missing["file"], "argo/web.yaml");
     assert_eq!(missing["line"], 17);
 }
@@ -355,10 +347,7 @@ fn an_argo_cd_chart_of_a_helm_repository_needs_the_cache() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 0, "{v:#}");
-    let gap = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/unsupported")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let gap = first(&v, "render/unsupported");
     assert_eq!(gap["line"], 13, "{gap:#}");
     assert!(
         gap["message"].as_str().unwrap().contains("podinfo 6.5.0"),
@@ -372,10 +361,7 @@ fn an_argo_cd_chart_of_a_helm_repository_needs_the_cache() {
 #[test]
 fn kustomize_helm_charts_are_inflated_from_the_chart_home() {
     let repo = Repo::new();
-    repo.write("app/charts/app/Chart.yaml", CHART);
-    repo.write("app/charts/app/values.yaml", VALUES);
-    repo.write("app/charts/app/templates/_helpers.tpl", HELPERS);
-    repo.write("app/charts/app/templates/deployment.yaml", DEPLOYMENT);
+    write_chart(&repo, "app/charts/app");
     repo.write("app/charts/app/crds/widget.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object}\n");
     repo.write(
         "app/values-prod.yaml",
@@ -387,10 +373,7 @@ fn kustomize_helm_charts_are_inflated_from_the_chart_home() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 1, "{v:#}");
-    let wrong = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "schema/wrong-type")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let wrong = first(&v, "schema/wrong-type");
     assert_eq!(wrong["file"], "app/charts/app/templates/deployment.yaml");
     assert_eq!(wrong["line"], 8);
     assert_eq!(wrong["rendered_for"], "app");
@@ -431,10 +414,7 @@ fn kustomize_helm_charts_are_inflated_from_the_chart_home() {
     );
     let (code, v) = check(&repo, &["--no-builtin-policies"]);
     assert_eq!(code, 0, "{v:#}");
-    let gap = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "render/unsupported")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let gap = first(&v, "render/unsupported");
     assert_eq!(
         (gap["file"].as_str(), gap["line"].as_u64()),
         (Some("app/kustomization.yaml"), Some(4))
@@ -456,20 +436,14 @@ fn post_renderers_patch_the_chart_output() {
     );
     let (code, v) = check(&repo, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let wrong = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "schema/wrong-type")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let wrong = first(&v, "schema/wrong-type");
     assert_eq!(
         wrong["path"], "/spec/template/spec/hostNetwork",
         "{wrong:#}"
     );
     assert_eq!(wrong["file"], "apps/prod/values.yaml", "{wrong:#}");
     // The image the post-renderer set is the one judged.
-    let image = findings(&v)
-        .into_iter()
-        .find(|d| d["code"] == "policy/image-tag-commit")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let image = first(&v, "policy/image-tag-commit");
     assert!(
         image["message"].as_str().unwrap().contains("latest"),
         "{image:#}"
@@ -481,10 +455,7 @@ fn post_renderers_patch_the_chart_output() {
 #[test]
 fn the_plan_renders_argo_cd_helm_sources() {
     let repo = Repo::new();
-    repo.write("charts/app/Chart.yaml", CHART);
-    repo.write("charts/app/values.yaml", VALUES);
-    repo.write("charts/app/templates/_helpers.tpl", HELPERS);
-    repo.write("charts/app/templates/deployment.yaml", DEPLOYMENT);
+    write_chart(&repo, "charts/app");
     repo.write(
         "charts/app/values-prod.yaml",
         "replicas: 2\nimage:\n  tag: 0a1b2c3d\n",

@@ -30,12 +30,9 @@ impl Run {
     }
 }
 
+/// A repository root: symlinks and `../` are judged against it.
 fn repo() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    // A repository root: symlinks and `../` are judged against it.
-    std::fs::create_dir(d.path().join(".git")).unwrap();
-    std::fs::write(d.path().join("good.yaml"), GOOD).unwrap();
-    d
+    deadline::repo_with_good()
 }
 
 fn findings(report: &Value) -> Vec<(String, String, u64, String)> {

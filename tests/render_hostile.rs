@@ -9,20 +9,7 @@ use serde_json::Value;
 
 #[path = "common/deadline.rs"]
 mod deadline;
-use deadline::{run, GOOD};
-
-fn repo() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::create_dir(d.path().join(".git")).unwrap();
-    std::fs::write(d.path().join("good.yaml"), GOOD).unwrap();
-    d
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use deadline::{repo_with_good as repo, run, write};
 
 fn check(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["check", ".", "-o", "json"];

@@ -22,14 +22,6 @@ pub struct AgentNamespaces {
     releases: std::collections::BTreeMap<String, String>,
 }
 
-fn group(m: &Manifest) -> &str {
-    m.resource
-        .api_version
-        .rsplit_once('/')
-        .map(|(g, _)| g)
-        .unwrap_or("")
-}
-
 /// `./apps/prod/` → `apps/prod`; None for paths that leave the repository or are absolute
 /// (another repository's path cannot be matched to the checked files).
 fn folder_path(raw: &str) -> Option<String> {
@@ -66,7 +58,7 @@ impl AgentNamespaces {
                 continue;
             }
             let spec = &m.json["spec"];
-            match (group(m), m.resource.kind.as_str()) {
+            match (m.group(), m.resource.kind.as_str()) {
                 ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
                     let (Some(namespace), Some(folder)) = (
                         non_empty(&spec["targetNamespace"]),

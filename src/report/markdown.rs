@@ -103,6 +103,9 @@ fn table(out: &mut String, findings: &[&Diagnostic]) {
 }
 
 /// Findings grouped by file, folded when there are many.
+/// Which findings a folded section of the report lists.
+type Belongs = fn(&Diagnostic) -> bool;
+
 fn grouped(out: &mut String, findings: &[&Diagnostic], force_fold: bool) {
     let mut by_file: BTreeMap<&str, Vec<&Diagnostic>> = BTreeMap::new();
     for d in findings {
@@ -202,42 +205,23 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
         }
         grouped(&mut out, &active, false);
     }
-    let pre: Vec<&Diagnostic> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.pre_existing && !d.suppressed)
-        .collect();
-    if !pre.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary>{} pre-existing (also on the base revision)</summary>\n",
-            pre.len()
-        );
-        grouped(&mut out, &pre, false);
-        out.push_str("</details>\n\n");
-    }
-    let baselined: Vec<&Diagnostic> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.baselined && !d.suppressed && !d.pre_existing)
-        .collect();
-    if !baselined.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary>{} accepted by the baseline</summary>\n",
-            baselined.len()
-        );
-        grouped(&mut out, &baselined, false);
-        out.push_str("</details>\n\n");
-    }
-    let suppressed: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.suppressed).collect();
-    if !suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary>{} suppressed by exceptions</summary>\n",
-            suppressed.len()
-        );
-        grouped(&mut out, &suppressed, false);
+    // Findings that do not fail the gate, each kind folded away under its own heading.
+    let folded: [(&str, Belongs); 3] = [
+        ("pre-existing (also on the base revision)", |d| {
+            d.pre_existing && !d.suppressed
+        }),
+        ("accepted by the baseline", |d| {
+            d.baselined && !d.suppressed && !d.pre_existing
+        }),
+        ("suppressed by exceptions", |d| d.suppressed),
+    ];
+    for (title, belongs) in folded {
+        let these: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| belongs(d)).collect();
+        if these.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<details><summary>{} {title}</summary>\n", these.len());
+        grouped(&mut out, &these, false);
         out.push_str("</details>\n\n");
     }
     if let Some(extra) = extra {

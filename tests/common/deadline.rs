@@ -14,6 +14,23 @@ pub const DEADLINE: Duration = Duration::from_secs(90);
 pub const GOOD: &str =
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  a: b\nbogus: 1\n";
 
+/// A temporary repository (with `.git`, so it is its own root) holding only [`GOOD`].
+#[allow(dead_code)] // not every suite that includes this file builds repositories
+pub fn repo_with_good() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join(".git")).unwrap();
+    std::fs::write(d.path().join("good.yaml"), GOOD).unwrap();
+    d
+}
+
+/// Writes `text` at `rel` under `root`, creating folders.
+#[allow(dead_code)]
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
 #[allow(dead_code)] // `elapsed` is read by one of the suites that include this file
 pub struct Run {
     pub code: i32,

@@ -89,23 +89,6 @@ fn helm_source(r: &Renderer, s: &serde_json::Value) -> Option<HelmSource> {
         .then_some(HelmSource::Folder(dir))
 }
 
-/// strvals typing of a `--set` value (`helm.parameters`): bools, null and integers are typed
-/// unless `forceString`.
-fn parameter_value(v: &str, force_string: bool) -> Value {
-    if force_string {
-        return Value::from(v);
-    }
-    match v {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        "null" => Value::Nil,
-        _ => match v.parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::from(v),
-        },
-    }
-}
-
 /// Renders every Helm source of an Application into one `Rendered`.
 pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> Rendered {
     let label = application_label(app);
@@ -275,7 +258,13 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
                 .get("forceString")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false);
-            set_path(&mut vals, name, parameter_value(value, force));
+            // strvals typing as `helm --set`, unless `forceString`.
+            let typed = if force {
+                Value::from(value)
+            } else {
+                super::release::typed(value)
+            };
+            set_path(&mut vals, name, typed);
         }
         if broken {
             continue;

@@ -306,7 +306,7 @@ pub fn set_path(m: &mut Map, path: &str, value: Value) {
 }
 
 /// strvals typing of a `--set` value: bools and integers are typed, the rest are strings.
-fn typed(v: &str) -> Value {
+pub(crate) fn typed(v: &str) -> Value {
     match v {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
