@@ -98,8 +98,9 @@ pub(crate) fn helm_objects(rev: &Revision<'_>, objects: &[Produced]) -> Vec<Prod
     if releases.is_empty() {
         return Vec::new();
     }
-    let repo: Vec<crate::manifest::Manifest> = rev.objects().map(|(_, m)| m.clone()).collect();
-    let sources = SubstitutionSources::from_manifests(repo.iter());
+    // The revision's objects by reference (sources of valuesFrom and chart sources), not copied.
+    let repo: Vec<&crate::manifest::Manifest> = rev.objects().map(|(_, m)| m).collect();
+    let sources = SubstitutionSources::from_manifests(repo.iter().copied());
     let opts = RenderOptions::default();
     let renderer = render::Renderer::new(rev.vfs, &files, &opts);
     let mut out = Vec::new();

@@ -185,12 +185,8 @@ pub fn render_path_with(
             for m in flux {
                 rendered.push(render_flux_with(&renderer, m, &sources));
             }
-            let all: Vec<crate::manifest::Manifest> = repo
-                .manifests
-                .iter()
-                .chain(&loaded.manifests)
-                .cloned()
-                .collect();
+            let all: Vec<&crate::manifest::Manifest> =
+                repo.manifests.iter().chain(&loaded.manifests).collect();
             for m in releases {
                 rendered.push(super::helm::release::render_release(
                     &renderer,

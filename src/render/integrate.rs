@@ -176,6 +176,7 @@ pub fn render_helm_releases(
         return out;
     }
     let sources = SubstitutionSources::from_manifests(manifests);
+    let repo: Vec<&Manifest> = manifests.iter().collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut render_with = |vfs: &dyn Vfs, out: &mut RenderedSet| {
         let renderer = Renderer::new(vfs, files, opts);
@@ -200,7 +201,7 @@ pub fn render_helm_releases(
                 } else {
                     (
                         release_label(m),
-                        render_release(&renderer, m, manifests, &sources, &opts.helm),
+                        render_release(&renderer, m, &repo, &sources, &opts.helm),
                     )
                 }
             })

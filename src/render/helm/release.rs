@@ -197,7 +197,7 @@ fn s<'j>(j: &'j serde_json::Value, ptr: &str) -> &'j str {
 pub fn locate(
     vfs: &dyn Vfs,
     hr: &Manifest,
-    repo: &[Manifest],
+    repo: &[&Manifest],
     hopts: &HelmOptions,
     max: u64,
 ) -> Result<Located, (String, Option<ChartError>)> {
@@ -496,7 +496,7 @@ fn map_span(
 pub fn render_release(
     r: &Renderer,
     hr: &Manifest,
-    repo: &[Manifest],
+    repo: &[&Manifest],
     sources: &SubstitutionSources,
     hopts: &HelmOptions,
 ) -> Rendered {
