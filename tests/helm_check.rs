@@ -502,3 +502,67 @@ fn the_plan_renders_argo_cd_helm_sources() {
         "{u:#}"
     );
 }
+
+/// kustomize's HelmChartInflationGenerator, as its source reads (plugin/builtin/
+/// helmchartinflationgenerator, api/types/helmchartargs.go): without `valuesFile` the chart's own
+/// values.yaml is the file `valuesMerge` works on (`merge`: the file wins over the inline values;
+/// `override`: the inline values win); `skipTests` drops test hooks; a versioned chart lives in
+/// `NAME-VERSION/NAME` only when a `repo` is given.
+#[test]
+fn kustomize_helm_values_merge_and_chart_paths_follow_kustomize() {
+    let repo = Repo::new();
+    write_chart(&repo, "app/charts/app");
+    // The chart's own values: replicas 2, an empty (required) tag.
+    repo.write(
+        "app/charts/app/templates/test.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n    - name: t\n      image: busybox:1.36\n",
+    );
+    let kust = |extra: &str| {
+        format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nhelmCharts:\n  - name: app\n    releaseName: web\n{extra}")
+    };
+    // merge: the chart's values win where both set one — `replicas: 2` over the inline `three`,
+    // and the chart's empty tag over the inline one, so `required` fails.
+    repo.write(
+        "app/kustomization.yaml",
+        &kust("    valuesMerge: merge\n    valuesInline:\n      replicas: three\n      image:\n        tag: 0a1b2c3d\n"),
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        !findings(&v)
+            .iter()
+            .any(|d| d["code"] == "schema/wrong-type"),
+        "{v:#}"
+    );
+    assert!(first(&v, "render/helm")["message"]
+        .as_str()
+        .unwrap()
+        .contains("image.tag is required"));
+    // override (the default): the inline values win; skipTests drops the test Pod.
+    repo.write(
+        "app/kustomization.yaml",
+        &kust("    skipTests: true\n    valuesInline:\n      replicas: 3\n      image:\n        tag: 0a1b2c3d\n"),
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+    let kinds: Vec<&str> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Deployment"], "{v:#}");
+    // A version without a repo: chartHome/NAME, as kustomize reads it.
+    repo.write(
+        "app/kustomization.yaml",
+        &kust("    version: 0.1.0\n    valuesInline:\n      image:\n        tag: 0a1b2c3d\n"),
+    );
+    let (code, v) = check(&repo, &["--no-builtin-policies"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        !findings(&v)
+            .iter()
+            .any(|d| d["code"] == "render/unsupported"),
+        "{v:#}"
+    );
+}

@@ -3,8 +3,9 @@
 //! (default `charts` next to the kustomization) holds `NAME/` (or `NAME-VERSION/NAME/`, where
 //! kustomize pulls a versioned chart). Values as kustomize passes them to `helm template`: the
 //! chart's defaults ← `valuesFile` ← `valuesInline` (`valuesMerge: override|merge|replace`) ←
-//! `additionalValuesFiles`; `releaseName` (default `release-name`), `namespace`, `includeCRDs`
-//! (default false), `skipHooks`. The chart's objects join the build as generated resources, so
+//! `additionalValuesFiles`; `releaseName` (kustomize passes `--generate-name` without one, a
+//! random name; kgate uses `release-name`, deterministic), `namespace`, `includeCRDs` (default
+//! false), `skipHooks`, `skipTests`, `kubeVersion`. The chart's objects join the build as generated resources, so
 //! the kustomization's transformers and patches apply to them. A chart that is not there is
 //! `render/unsupported`: kgate never pulls.
 
@@ -95,17 +96,15 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 format!("{home}/{p}")
             }
         };
-        // kustomize pulls `name` at `version` into chartHome/name-version/name; an unversioned
-        // chart lives in chartHome/name.
-        let candidates = if version.is_empty() {
-            vec![join(&name)]
+        // As kustomize's absChartHome: a chart with a version *and* a repo is pulled into
+        // chartHome/name-version/name; any other lives in chartHome/name.
+        let repo = text(entry, "repo").unwrap_or_default();
+        let chart_dir = if !version.is_empty() && !repo.is_empty() {
+            join(&format!("{name}-{version}/{name}"))
         } else {
-            vec![join(&format!("{name}-{version}/{name}")), join(&name)]
+            join(&name)
         };
-        let Some(chart_dir) = candidates
-            .into_iter()
-            .find(|d| b.r.vfs.is_file(&format!("{d}/Chart.yaml")))
-        else {
+        if !b.r.vfs.is_file(&format!("{chart_dir}/Chart.yaml")) {
             b.unrendered = true;
             b.warning(
                 "render/unsupported",
@@ -123,7 +122,7 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 entry.span,
             );
             continue;
-        };
+        }
         let chart = match load_from_vfs(b.r.vfs, &chart_dir, b.r.opts.max_file_size) {
             Ok(c) => c,
             Err(e) => {
@@ -131,8 +130,9 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 continue;
             }
         };
-        // valuesFile, then valuesInline by valuesMerge, then additionalValuesFiles.
-        let mut vals = Map::new();
+        // valuesFile (default: the chart's own values.yaml, as kustomize passes it to helm),
+        // then valuesInline by valuesMerge, then additionalValuesFiles.
+        let mut vals = chart.values.clone();
         if let Some((rel, at)) = entry
             .get("valuesFile")
             .and_then(|n| tree::scalar_text(n).map(|t| (t, n)))
@@ -177,7 +177,11 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         let opts = RenderOpts {
             release_name: text(entry, "releaseName").unwrap_or_else(|| "release-name".into()),
             namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
-            kube_version: b.r.opts.helm.kube_version.unwrap_or((1, 36, 0)),
+            kube_version: text(entry, "kubeVersion")
+                .as_deref()
+                .and_then(super::release::parse_kube_version)
+                .or(b.r.opts.helm.kube_version)
+                .unwrap_or((1, 36, 0)),
             include_crds: flag(entry, "includeCRDs").unwrap_or(false),
             source_map: true,
         };
@@ -188,13 +192,19 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         let mut out = Rendered::default();
         render_located(b.r.files, &located, &vals, &opts, "", &mut out);
         let skip_hooks = flag(entry, "skipHooks").unwrap_or(false);
+        let skip_tests = flag(entry, "skipTests").unwrap_or(false);
         // Findings of the chart (render/helm) name the kustomization like every other.
         for mut d in out.diagnostics {
             d.rendered_for = None;
             b.out.diagnostics.push(d);
         }
         for m in out.manifests {
-            if skip_hooks && is_hook(&m.json) {
+            // `--no-hooks` drops every hook, `--skip-tests` the test hooks.
+            if (skip_hooks && hook(&m.json).is_some())
+                || (skip_tests
+                    && hook(&m.json)
+                        .is_some_and(|h| h.split(',').any(|k| k.trim().starts_with("test"))))
+            {
                 continue;
             }
             res.push(Res::new(m.node, m.file));
@@ -202,7 +212,8 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
     }
 }
 
-fn is_hook(json: &serde_json::Value) -> bool {
+/// The `helm.sh/hook` annotation of a rendered object.
+fn hook(json: &serde_json::Value) -> Option<&str> {
     json.pointer("/metadata/annotations/helm.sh~1hook")
-        .is_some()
+        .and_then(|h| h.as_str())
 }
