@@ -36,7 +36,7 @@ fn render_case(case: &J) -> J {
     let chart_dir = root().join("charts").join(case["chart"].as_str().unwrap());
     let chart = helm::load_dir(&chart_dir).expect("chart loads");
     let user = match values::from_json(&case["values"]) {
-        helm::value::Value::Map(m) => (*m).clone(),
+        helm::value::Value::Map(m) => m.borrow().clone(),
         _ => Default::default(),
     };
     let opts = RenderOpts {

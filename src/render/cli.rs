@@ -92,7 +92,7 @@ fn render_chart(
     for f in &helm.values {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
         match values::from_yaml_str(&text) {
-            Ok(Value::Map(m)) => values::merge_over(&mut vals, &m),
+            Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
             Ok(Value::Nil) => {}
             Ok(_) => return Err(format!("{f}: values must be a mapping")),
             Err(e) => return Err(format!("{f}: {e}")),

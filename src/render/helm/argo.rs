@@ -194,7 +194,7 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
             };
             match r.vfs.read(&path, r.opts.max_file_size) {
                 Ok(bytes) => match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
-                    Ok(Value::Map(m)) => values::merge_over(&mut vals, &m),
+                    Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
                     Ok(_) => {}
                     Err(e) => {
                         fail(
@@ -223,7 +223,7 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         // `values` (a YAML string), then `valuesObject`, which wins over it.
         if let Some(text) = helm.get("values").and_then(|v| v.as_str()) {
             match values::from_yaml_str(text) {
-                Ok(Value::Map(m)) => values::merge_over(&mut vals, &m),
+                Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
                 Ok(_) => {}
                 Err(e) => {
                     fail(
@@ -239,7 +239,7 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         }
         if let Some(obj) = helm.get("valuesObject") {
             if let Value::Map(m) = values::from_json(obj) {
-                values::merge_over(&mut vals, &m);
+                values::merge_over(&mut vals, &m.borrow());
             }
         }
         for p in helm

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::rc::Rc;
 
 use super::exec::{data, ExecError, Mark, Output, TemplateSet};
-use super::value::{Map, Obj, Value};
+use super::value::{unwrap_map, Map, Obj, Value};
 use super::values::{coalesce_tables, drop_nulls, from_yaml_str};
 
 /// A chart as loaded: metadata, defaults, templates and other files, subcharts.
@@ -166,7 +166,7 @@ pub fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
         return Err(ChartError::msg("Chart.yaml", "Chart.yaml file is missing"));
     };
     let metadata = match from_yaml_str(&meta_text) {
-        Ok(Value::Map(m)) => (*m).clone(),
+        Ok(Value::Map(m)) => unwrap_map(m),
         Ok(_) => return Err(ChartError::msg("Chart.yaml", "Chart.yaml is not a mapping")),
         Err(e) => return Err(ChartError::msg("Chart.yaml", e)),
     };
@@ -178,7 +178,7 @@ pub fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
         ));
     }
     let values = match from_yaml_str(&values_text) {
-        Ok(Value::Map(m)) => (*m).clone(),
+        Ok(Value::Map(m)) => unwrap_map(m),
         Ok(Value::Nil) => Map::new(),
         Ok(_) => {
             return Err(ChartError::msg(
@@ -191,7 +191,8 @@ pub fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<Chart, ChartError> {
     let mut dependencies = Vec::new();
     if let Some(Value::List(deps)) = metadata.get("dependencies") {
         for d in deps.iter() {
-            let Value::Map(m) = d else { continue };
+            let Some(m) = d.as_map() else { continue };
+            let m = &*m;
             let opt = |k: &str| Some(str_field(m, k)).filter(|s| !s.is_empty());
             dependencies.push(Dependency {
                 name: str_field(m, "name"),
@@ -367,24 +368,19 @@ pub struct RenderedFile {
     pub marks: Vec<Mark>,
 }
 
-fn get_path<'v>(m: &'v Map, dotted: &str) -> Option<&'v Value> {
-    let mut cur: Option<&Value> = None;
-    let mut map = m;
-    for (i, seg) in dotted.split('.').enumerate() {
-        if i > 0 {
-            match cur {
-                Some(Value::Map(inner)) => map = inner,
-                _ => return None,
-            }
-        }
-        cur = map.get(seg);
+fn get_path(m: &Map, dotted: &str) -> Option<Value> {
+    let mut segs = dotted.split('.');
+    let mut cur = m.get(segs.next()?)?.clone();
+    for seg in segs {
+        let next = cur.as_map()?.get(seg)?.clone();
+        cur = next;
     }
-    cur
+    Some(cur)
 }
 
 fn map_of(v: Option<&Value>) -> Map {
     match v {
-        Some(Value::Map(m)) => (**m).clone(),
+        Some(Value::Map(m)) => m.borrow().clone(),
         _ => Map::new(),
     }
 }
@@ -435,7 +431,7 @@ fn process_dependencies(chart: &mut Chart, top_values: &Map, path: &str) {
                 for p in cond.split(',') {
                     let full = format!("{path}{}", p.trim());
                     if let Some(Value::Bool(b)) = get_path(top_values, &full) {
-                        on = *b;
+                        on = b;
                         break;
                     }
                 }
@@ -455,7 +451,10 @@ fn process_dependencies(chart: &mut Chart, top_values: &Map, path: &str) {
         for iv in &dep.import_values {
             let (child, parent) = match iv {
                 Value::Str(s) => (format!("exports.{s}"), String::new()),
-                Value::Map(m) => (str_field(m, "child"), str_field(m, "parent")),
+                Value::Map(m) => {
+                    let m = m.borrow();
+                    (str_field(&m, "child"), str_field(&m, "parent"))
+                }
                 _ => continue,
             };
             let Some(Value::Map(src)) = get_path(&c.values, &child) else {
@@ -471,10 +470,10 @@ fn process_dependencies(chart: &mut Chart, top_values: &Map, path: &str) {
                         *e = Value::map(Map::new());
                     }
                     let Value::Map(m) = e else { unreachable!() };
-                    dst = Rc::make_mut(m);
+                    dst = Rc::make_mut(m).get_mut();
                 }
             }
-            super::values::merge_over(dst, src);
+            super::values::merge_over(dst, &src.borrow());
         }
     }
     chart.subcharts = enabled.into_iter().map(|(_, c)| c).collect();
@@ -547,11 +546,9 @@ fn schema_violation(chart: &Chart, vals: &Map, at: &str) -> Option<ChartError> {
         let schema: Option<serde_json::Value> = serde_json::from_str(text).ok();
         let validator = schema.and_then(|s| jsonschema::validator_for(&s).ok());
         if let Some(validator) = validator {
-            let instance: serde_json::Value = serde_json::from_str(&super::values::to_json(
-                &Value::Map(Rc::new(vals.clone())),
-                true,
-            ))
-            .unwrap_or_default();
+            let instance: serde_json::Value =
+                serde_json::from_str(&super::values::to_json(&Value::map(vals.clone()), true))
+                    .unwrap_or_default();
             let first = validator.iter_errors(&instance).next().map(|e| {
                 (
                     e.instance_path().to_string(),
@@ -582,7 +579,7 @@ fn schema_violation(chart: &Chart, vals: &Map, at: &str) -> Option<ChartError> {
     }
     for sub in &chart.subcharts {
         let part = match vals.get(&sub.name) {
-            Some(Value::Map(m)) => (**m).clone(),
+            Some(Value::Map(m)) => m.borrow().clone(),
             _ => Map::new(),
         };
         if let Some(e) = schema_violation(sub, &part, &format!("{at}/{}", sub.name)) {

@@ -266,7 +266,9 @@ impl<'s> Exec<'s> {
                 .enumerate()
                 .map(|(i, x)| (Value::Int(i as i64), x.clone()))
                 .collect(),
+            // A snapshot: the body may `set` keys of the map it ranges over, as Go allows.
             Value::Map(m) => m
+                .borrow()
                 .iter()
                 .map(|(k, x)| (Value::str(k.as_str()), x.clone()))
                 .collect(),
@@ -424,7 +426,7 @@ impl<'s> Exec<'s> {
 
     fn field(&self, pos: usize, v: &Value, name: &str) -> R<Value> {
         match v {
-            Value::Map(m) => Ok(m.get(name).cloned().unwrap_or_default()),
+            Value::Map(m) => Ok(m.borrow().get(name).cloned().unwrap_or_default()),
             Value::Nil => {
                 Err(self.error(pos, format!("nil pointer evaluating interface {{}}.{name}")))
             }
@@ -624,9 +626,35 @@ mod tests {
         super::super::values::from_yaml_str(y).unwrap()
     }
 
+    /// Go maps are references: `set`/`unset`/`merge` change the map every holder sees; ranging
+    /// over a map while setting its keys iterates a snapshot; a map cannot be put inside itself.
+    #[test]
+    fn maps_are_shared_references() {
+        let cases = [
+            ("{{ $_ := set .m \"k3\" 3 }}{{ .m.k3 }}", "3"),
+            ("{{ $x := .m }}{{ $_ := unset $x \"k1\" }}{{ .m }}", "map[k2:v2]"),
+            (
+                "{{ range $k, $v := .m }}{{ $_ := set $.m (print $k \"x\") 1 }}{{ $k }},{{ end }}{{ len .m }}",
+                "k1,k2,4",
+            ),
+            ("{{ $d := dict \"a\" 1 }}{{ $_ := merge $d $d }}{{ $d }}", "map[a:1]"),
+            ("{{ $d := dict \"a\" 1 }}{{ $_ := mergeOverwrite $d (dict \"a\" 2 \"b\" 3) }}{{ $d }}", "map[a:2 b:3]"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(render(src, vals()).as_deref(), Ok(want), "{src}");
+        }
+        for cyclic in [
+            "{{ $d := dict }}{{ $_ := set $d \"self\" $d }}{{ $d }}",
+            "{{ $d := dict }}{{ $_ := set $d \"l\" (list 1 (dict \"in\" $d)) }}{{ toYaml $d }}",
+            "{{ $d := dict }}{{ $e := dict \"d\" $d }}{{ $_ := merge $d $e }}{{ toJson $d }}",
+        ] {
+            let err = render(cyclic, vals()).expect_err(cyclic);
+            assert!(err.contains("cycle"), "{cyclic}: {err}");
+        }
+    }
+
     #[test]
     fn actions_and_control() {
-        let d = vals();
         let cases = [
             ("{{ .a }}", "1"),
             ("{{ .b }}", "[x z]"),
@@ -670,7 +698,7 @@ mod tests {
             ("{{- /* c */ -}}  x  {{- 1 -}}  ", "x1"),
         ];
         for (src, want) in cases {
-            assert_eq!(render(src, d.clone()).as_deref(), Ok(want), "{src}");
+            assert_eq!(render(src, vals()).as_deref(), Ok(want), "{src}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! Random and time functions are deterministic here (a rendered plan must not churn); Helm's
 //! differ on every run, so the differential test masks them.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -11,7 +12,7 @@ use std::rc::Rc;
 use base64::Engine as _;
 use sha2::Digest;
 
-use super::value::{deep_equal, format_float_g, go_eq, go_lt, go_quote, Map, Value};
+use super::value::{deep_equal, format_float_g, go_eq, go_lt, go_quote, reaches, Map, Value};
 use super::values;
 
 type R = Result<Value, String>;
@@ -94,10 +95,10 @@ fn list_of(v: &Value) -> Result<Vec<Value>, String> {
     }
 }
 
-fn map_arg(args: &[Value], i: usize) -> Result<Rc<Map>, String> {
+fn map_arg(args: &[Value], i: usize) -> Result<Rc<RefCell<Map>>, String> {
     match args.get(i) {
         Some(Value::Map(m)) => Ok(m.clone()),
-        Some(Value::Nil) | None => Ok(Rc::new(Map::new())),
+        Some(Value::Nil) | None => Ok(Rc::new(RefCell::new(Map::new()))),
         Some(v) => Err(format!(
             "wrong type for value; expected map[string]interface {{}}; got {}",
             v.type_name()
@@ -135,7 +136,7 @@ fn call_inner(name: &str, a: &[Value]) -> Option<R> {
         "len" => match a.first() {
             Some(Value::Str(x)) => Ok(Value::Int(x.len() as i64)),
             Some(Value::List(l)) => Ok(Value::Int(l.len() as i64)),
-            Some(Value::Map(m)) => Ok(Value::Int(m.len() as i64)),
+            Some(Value::Map(m)) => Ok(Value::Int(m.borrow().len() as i64)),
             Some(Value::Nil) | None => Err("len of nil pointer".into()),
             Some(v) => Err(format!("len of type {}", v.type_name())),
         },
@@ -473,54 +474,57 @@ fn call_inner(name: &str, a: &[Value]) -> Option<R> {
             }
             Ok(Value::map(m))
         }
-        "get" => Ok(map_arg(a, 0).map(|m| m.get(&s(1)).cloned().unwrap_or_else(|| Value::from(""))).unwrap_or_default()),
+        "get" => Ok(map_arg(a, 0).map(|m| m.borrow().get(&s(1)).cloned().unwrap_or_else(|| Value::from(""))).unwrap_or_default()),
         "set" => {
-            // sprig's set mutates the dict in place; values share it through Rc.
+            // sprig's set mutates the dict in place: Go maps are references, so every holder of
+            // the map (a variable, `.Values`) sees the new key. No borrow is live across a call.
             let Some(Value::Map(m)) = a.first() else { return Some(Err("set: not a dict".into())) };
-            let m = Rc::as_ptr(m) as *mut Map;
-            // SAFETY: Go maps are reference types and sprig's `set` mutates the caller's map;
-            // templates run single-threaded and no borrow of the map is live during a call.
-            unsafe { (*m).insert(s(1), a.get(2).cloned().unwrap_or_default()); }
+            let v = a.get(2).cloned().unwrap_or_default();
+            if reaches(&v, m) {
+                return Some(Err("set: the value holds the dict itself (a cycle Helm cannot print)".into()));
+            }
+            m.borrow_mut().insert(s(1), v);
             Ok(a[0].clone())
         }
         "unset" => {
             let Some(Value::Map(m)) = a.first() else { return Some(Err("unset: not a dict".into())) };
-            let m = Rc::as_ptr(m) as *mut Map;
-            // SAFETY: as for `set`.
-            unsafe { (*m).remove(&s(1)); }
+            m.borrow_mut().remove(&s(1));
             Ok(a[0].clone())
         }
-        "hasKey" => Ok(Value::Bool(map_arg(a, 0).is_ok_and(|m| m.contains_key(&s(1))))),
+        "hasKey" => Ok(Value::Bool(map_arg(a, 0).is_ok_and(|m| m.borrow().contains_key(&s(1))))),
         "pluck" => {
             let k = s(0);
-            Ok(Value::list(a[1..].iter().filter_map(|d| match d { Value::Map(m) => m.get(&k).cloned(), _ => None }).collect()))
+            Ok(Value::list(a[1..].iter().filter_map(|d| match d { Value::Map(m) => m.borrow().get(&k).cloned(), _ => None }).collect()))
         }
         "keys" => {
             let mut out = Vec::new();
-            for d in a { if let Value::Map(m) = d { out.extend(m.keys().map(|k| Value::from(k.as_str()))); } }
+            for d in a { if let Value::Map(m) = d { out.extend(m.borrow().keys().map(|k| Value::from(k.as_str()))); } }
             Ok(Value::list(out))
         }
-        "values" => Ok(map_arg(a, 0).map(|m| Value::list(m.values().cloned().collect())).unwrap_or_default()),
+        "values" => Ok(map_arg(a, 0).map(|m| Value::list(m.borrow().values().cloned().collect())).unwrap_or_default()),
         "pick" => Ok(map_arg(a, 0).map(|m| {
             let ks: Vec<String> = a[1..].iter().map(strval).collect();
-            Value::map(m.iter().filter(|(k, _)| ks.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+            Value::map(m.borrow().iter().filter(|(k, _)| ks.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
         }).unwrap_or_default()),
         "omit" => Ok(map_arg(a, 0).map(|m| {
             let ks: Vec<String> = a[1..].iter().map(strval).collect();
-            Value::map(m.iter().filter(|(k, _)| !ks.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+            Value::map(m.borrow().iter().filter(|(k, _)| !ks.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
         }).unwrap_or_default()),
         "merge" | "mergeOverwrite" => {
             let Some(Value::Map(dst)) = a.first() else { return Some(Err("merge: destination is not a dict".into())) };
-            let mut out = dst.as_ref().clone();
+            // Merged into a copy first: a source may be the destination itself.
+            if a[1..].iter().any(|src| matches!(src, Value::Map(sm) if !Rc::ptr_eq(sm, dst) && reaches(src, dst))) {
+                return Some(Err(format!("{name}: a source holds the destination dict (a cycle Helm cannot print)")));
+            }
+            let mut out = dst.borrow().clone();
             for src in &a[1..] {
                 if let Value::Map(sm) = src {
-                    if name == "merge" { merge_missing(&mut out, sm) } else { values::merge_over(&mut out, sm) }
+                    let sm = sm.borrow();
+                    if name == "merge" { merge_missing(&mut out, &sm) } else { values::merge_over(&mut out, &sm) }
                 }
             }
             // sprig mutates and returns the destination.
-            let p = Rc::as_ptr(dst) as *mut Map;
-            // SAFETY: as for `set`.
-            unsafe { *p = out; }
+            *dst.borrow_mut() = out;
             Ok(a[0].clone())
         }
         "dig" => {
@@ -529,7 +533,10 @@ fn call_inner(name: &str, a: &[Value]) -> Option<R> {
             let mut cur = a[n - 1].clone();
             for k in &a[..n - 2] {
                 match &cur {
-                    Value::Map(m) => match m.get(&strval(k)) { Some(v) => cur = v.clone(), None => return Some(Ok(a[n - 2].clone())) },
+                    Value::Map(m) => {
+                        let next = m.borrow().get(&strval(k)).cloned();
+                        match next { Some(v) => cur = v, None => return Some(Ok(a[n - 2].clone())) }
+                    }
                     _ => return Some(Ok(a[n - 2].clone())),
                 }
             }
@@ -597,7 +604,9 @@ fn merge_missing(dst: &mut Map, src: &Map) {
             (None, _) => {
                 dst.insert(k.clone(), v.clone());
             }
-            (Some(Value::Map(dm)), Value::Map(sm)) => merge_missing(Rc::make_mut(dm), sm),
+            (Some(Value::Map(dm)), Value::Map(sm)) => {
+                merge_missing(Rc::make_mut(dm).get_mut(), &sm.borrow())
+            }
             _ => {}
         }
     }
@@ -607,7 +616,7 @@ fn index(a: &[Value]) -> R {
     let mut cur = a.first().cloned().unwrap_or_default();
     for k in &a[1.min(a.len())..] {
         cur = match (&cur, k) {
-            (Value::Map(m), _) => m.get(&strval(k)).cloned().unwrap_or_default(),
+            (Value::Map(m), _) => m.borrow().get(&strval(k)).cloned().unwrap_or_default(),
             (Value::List(l), Value::Int(_) | Value::Float(_)) => {
                 let i = to_i64(k);
                 if i < 0 || i as usize >= l.len() {

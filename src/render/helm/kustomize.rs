@@ -10,7 +10,7 @@
 //! `render/unsupported`: kgate never pulls.
 
 use super::release::{load_from_vfs, render_located, Located};
-use super::value::{Map, Value};
+use super::value::{unwrap_map, Map, Value};
 use super::{values, RenderOpts};
 use crate::render::kustomize::{Build, Res};
 use crate::render::{tree, Rendered};
@@ -49,7 +49,7 @@ fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
     };
     b.out.consumed.insert(b.r.vfs.display(&path));
     match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
-        Ok(Value::Map(m)) => Some((*m).clone()),
+        Ok(Value::Map(m)) => Some(unwrap_map(m)),
         Ok(_) => Some(Map::new()),
         Err(e) => {
             b.error(
@@ -145,15 +145,15 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         if let Some(inline) = entry.get("valuesInline") {
             if let Value::Map(m) = values::from_json(&inline.to_json()) {
                 match text(entry, "valuesMerge").as_deref() {
-                    Some("replace") => vals = (*m).clone(),
+                    Some("replace") => vals = m.borrow().clone(),
                     // `merge` keeps the file's values where both set one; `override` (the
                     // default) lets the inline values win.
                     Some("merge") => {
-                        let mut merged = (*m).clone();
+                        let mut merged = m.borrow().clone();
                         values::merge_over(&mut merged, &vals);
                         vals = merged;
                     }
-                    _ => values::merge_over(&mut vals, &m),
+                    _ => values::merge_over(&mut vals, &m.borrow()),
                 }
             }
         }

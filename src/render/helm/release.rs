@@ -145,7 +145,7 @@ pub fn find_in_cache(cache: &Path, name: &str, constraint: &str) -> Option<(Path
                     .ok()
                     .and_then(|t| values::from_yaml_str(&t).ok())
                     .and_then(|v| match v {
-                        Value::Map(m) => m.get("version").map(super::funcs::strval),
+                        Value::Map(m) => m.borrow().get("version").map(super::funcs::strval),
                         _ => None,
                     })
                     .unwrap_or_default();
@@ -301,7 +301,7 @@ pub fn set_path(m: &mut Map, path: &str, value: Value) {
             *e = Value::map(Map::new());
         }
         let Value::Map(inner) = e else { return };
-        cur = std::rc::Rc::make_mut(inner);
+        cur = std::rc::Rc::make_mut(inner).get_mut();
     }
 }
 
@@ -364,7 +364,7 @@ pub fn release_values(
                 continue;
             }
             match values::from_yaml_str(text) {
-                Ok(Value::Map(m)) => values::merge_over(&mut out, &m),
+                Ok(Value::Map(m)) => values::merge_over(&mut out, &m.borrow()),
                 Ok(_) => {}
                 Err(e) => diags.push(hr.diagnostic(
                     "render/helm",
@@ -377,7 +377,7 @@ pub fn release_values(
     }
     if let Some(v) = hr.json.pointer("/spec/values") {
         if let Value::Map(m) = values::from_json(v) {
-            values::merge_over(&mut out, &m);
+            values::merge_over(&mut out, &m.borrow());
         }
     }
     (out, diags, secrets)

@@ -2,6 +2,7 @@
 //! values files, ints from literals and functions, strings, slices, maps) and Go's `%v` printing,
 //! truthiness and comparison rules, so output matches Helm byte for byte.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::rc::Rc;
@@ -19,9 +20,48 @@ pub enum Value {
     Float(f64),
     Str(Rc<str>),
     List(Rc<Vec<Value>>),
-    Map(Rc<Map>),
+    /// Go maps are references: sprig's `set`/`unset`/`merge` mutate the map every holder sees.
+    Map(Rc<RefCell<Map>>),
     /// Helm's built-in objects with methods (`.Files`, `.Capabilities.APIVersions`, ...).
     Obj(Rc<Obj>),
+}
+
+/// Whether `v` holds the map `target`, directly or through nested maps and lists. Go lets a
+/// template put a map inside itself (`set $d "self" $d`), after which printing it recurses
+/// forever; kgate refuses the `set` instead (each shared map is visited once: linear time).
+pub fn reaches(v: &Value, target: &Rc<RefCell<Map>>) -> bool {
+    fn walk(
+        v: &Value,
+        target: *const RefCell<Map>,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> bool {
+        match v {
+            Value::Map(m) => {
+                if Rc::as_ptr(m) == target {
+                    return true;
+                }
+                if !seen.insert(Rc::as_ptr(m) as usize) {
+                    return false;
+                }
+                m.borrow().values().any(|x| walk(x, target, seen))
+            }
+            Value::List(l) => {
+                if !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {
+                    return false;
+                }
+                l.iter().any(|x| walk(x, target, seen))
+            }
+            _ => false,
+        }
+    }
+    walk(v, Rc::as_ptr(target), &mut std::collections::HashSet::new())
+}
+
+/// A map's entries, owned: moved out when this is the only holder, copied otherwise.
+pub fn unwrap_map(m: Rc<RefCell<Map>>) -> Map {
+    Rc::try_unwrap(m)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|shared| shared.borrow().clone())
 }
 
 /// Objects whose fields are methods in Helm (Go structs with methods).
@@ -43,7 +83,16 @@ impl Value {
         Value::List(Rc::new(v))
     }
     pub fn map(m: Map) -> Value {
-        Value::Map(Rc::new(m))
+        Value::Map(Rc::new(RefCell::new(m)))
+    }
+
+    /// The map's entries while borrowed, if this is a map. Keep the borrow short: a template
+    /// function that mutates the map (`set`) must not run while it is held.
+    pub fn as_map(&self) -> Option<std::cell::Ref<'_, Map>> {
+        match self {
+            Value::Map(m) => Some(m.borrow()),
+            _ => None,
+        }
     }
 
     /// Go's template truth: zero values are false.
@@ -55,7 +104,7 @@ impl Value {
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
-            Value::Map(m) => !m.is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
             Value::Obj(_) => true,
         }
     }
@@ -132,7 +181,7 @@ impl Value {
             }
             Value::Map(m) => {
                 out.push_str("map[");
-                for (i, (k, v)) in m.iter().enumerate() {
+                for (i, (k, v)) in m.borrow().iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }
@@ -356,6 +405,7 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
+            let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
                 && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))

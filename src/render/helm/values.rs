@@ -116,6 +116,7 @@ fn write_json(out: &mut String, v: &Value, raw: bool, indent: Option<&str>, dept
             out.push(']');
         }
         Value::Map(m) => {
+            let m = m.borrow();
             if m.is_empty() {
                 out.push_str("{}");
                 return;
@@ -171,7 +172,7 @@ pub fn to_yaml(v: &Value) -> String {
     let mut out = String::new();
     // JSON round trip first: floats that are whole numbers print as integers.
     match v {
-        Value::Map(m) if !m.is_empty() => write_map(&mut out, m, 0),
+        Value::Map(m) if !m.borrow().is_empty() => write_map(&mut out, &m.borrow(), 0),
         Value::List(l) if !l.is_empty() => write_seq(&mut out, l, 0),
         other => {
             write_scalar(&mut out, other, 0);
@@ -211,9 +212,9 @@ fn write_map(out: &mut String, m: &Map, indent: usize) {
 
 fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
     match v {
-        Value::Map(m) if !m.is_empty() => {
+        Value::Map(m) if !m.borrow().is_empty() => {
             out.push('\n');
-            write_map(out, m, indent + 2);
+            write_map(out, &m.borrow(), indent + 2);
         }
         // go-yaml v2 does not indent a sequence under a mapping key.
         Value::List(l) if !l.is_empty() => {
@@ -234,10 +235,10 @@ fn write_seq(out: &mut String, l: &[Value], indent: usize) {
         pad(out, indent);
         out.push_str("- ");
         match v {
-            Value::Map(m) if !m.is_empty() => {
+            Value::Map(m) if !m.borrow().is_empty() => {
                 // The first key follows the dash; the rest align under it.
                 let mut first = true;
-                for (k, x) in m.iter() {
+                for (k, x) in m.borrow().iter() {
                     if !first {
                         pad(out, indent + 2);
                     }
@@ -604,7 +605,7 @@ pub fn coalesce_tables(dst: &mut Map, src: &Map) {
             }
             Some(Value::Map(dm)) => {
                 if let Value::Map(sm) = sv {
-                    coalesce_tables(std::rc::Rc::make_mut(dm), sm);
+                    coalesce_tables(std::rc::Rc::make_mut(dm).get_mut(), &sm.borrow());
                 }
             }
             Some(_) => {}
@@ -617,7 +618,7 @@ pub fn drop_nulls(m: &mut Map) {
     m.retain(|_, v| !v.is_nil());
     for v in m.values_mut() {
         if let Value::Map(inner) = v {
-            drop_nulls(std::rc::Rc::make_mut(inner));
+            drop_nulls(std::rc::Rc::make_mut(inner).get_mut());
         }
     }
 }
@@ -626,7 +627,9 @@ pub fn drop_nulls(m: &mut Map) {
 pub fn merge_over(dst: &mut Map, src: &Map) {
     for (k, sv) in src {
         match (dst.get_mut(k), sv) {
-            (Some(Value::Map(dm)), Value::Map(sm)) => merge_over(std::rc::Rc::make_mut(dm), sm),
+            (Some(Value::Map(dm)), Value::Map(sm)) => {
+                merge_over(std::rc::Rc::make_mut(dm).get_mut(), &sm.borrow())
+            }
             _ => {
                 dst.insert(k.clone(), sv.clone());
             }
@@ -670,11 +673,11 @@ mod tests {
     #[test]
     fn coalesce_null_deletes() {
         let mut dst = match from_yaml_str("a: null\nb: {c: 1}").unwrap() {
-            Value::Map(m) => (*m).clone(),
+            Value::Map(m) => m.borrow().clone(),
             _ => unreachable!(),
         };
         let src = match from_yaml_str("a: 1\nb: {d: 2}\ne: 3").unwrap() {
-            Value::Map(m) => (*m).clone(),
+            Value::Map(m) => m.borrow().clone(),
             _ => unreachable!(),
         };
         coalesce_tables(&mut dst, &src);
