@@ -18,6 +18,7 @@ use crate::source::Files;
 use crate::tree_walk;
 use crate::vfs::Vfs;
 use crate::yaml::Limits;
+use std::path::Path;
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -287,10 +288,17 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
             )?;
             let owns = crate::shard::owner(&opts.paths, shard);
             let foreign = s.foreign;
+            let foreign_charts = crate::render::helm::coverage::deployed_by_foreign(
+                &files,
+                &foreign.manifests,
+                &s.foreign_files,
+                &opts.limits,
+            );
             let view = crate::render::integrate::ShardView {
                 all_files: &s.all_files,
                 foreign: &foreign.manifests,
                 owns: &owns,
+                foreign_charts: &foreign_charts,
             };
             let (loaded, count) = (s.loaded, s.file_count);
             check_stage(files, loaded, count, &foreign, opts, None, Some(&view))
@@ -360,6 +368,7 @@ fn check_stage(
         rendered_secrets = r.secrets.values;
         rendered_secrets.extend(r.secrets.global);
         unit_reads = r.reads;
+        let r_charts = r.charts;
         // HelmReleases — raw, or as the kustomizations above rendered them — render their charts.
         let h = crate::render::integrate::render_helm_releases(
             &files,
@@ -372,6 +381,32 @@ fn check_stage(
         add_rendered(&mut loaded, h.manifests);
         rendered_secrets.extend(h.secrets.values);
         rendered_secrets.extend(h.secrets.global);
+        // Charts of the checked paths that no unit deploys were only skipped: not verified.
+        let mut deployed = r_charts;
+        deployed.extend(h.charts);
+        if let Some(s) = shard {
+            deployed.extend(s.foreign_charts.iter().cloned());
+        }
+        let read = |display: &str| -> Option<String> {
+            let bytes = match tree {
+                Some(vfs) => {
+                    let prefix = vfs.display("");
+                    let repo_path = display.strip_prefix(prefix.as_str()).unwrap_or(display);
+                    vfs.read(repo_path, opts.discover.max_file_size).ok()?
+                }
+                None => {
+                    discover::read_file(display, Path::new(display), opts.discover.max_file_size)
+                        .ok()?
+                }
+            };
+            String::from_utf8(bytes).ok()
+        };
+        diagnostics.extend(crate::render::helm::coverage::undeployed_charts(
+            &files,
+            &loaded.skipped,
+            &deployed,
+            &read,
+        ));
     }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
     if !foreign.manifests.is_empty() {

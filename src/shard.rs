@@ -125,6 +125,8 @@ pub struct ShardLoad {
     pub foreign: Loaded,
     /// Display paths of every file of the run, in every shard (the unit graph is the run's).
     pub all_files: Vec<String>,
+    /// Display paths of the other shards' files loaded into `foreign`.
+    pub foreign_files: Vec<String>,
 }
 
 /// Whether shard `shard` renders the kustomization root whose kustomization file has this
@@ -157,6 +159,9 @@ pub fn load_sharded(
     shard: Shard,
 ) -> Result<ShardLoad, String> {
     let mut found = discover::discover(paths, opts)?;
+    // Skipped files keep only their display path; their unit is computed from the real path,
+    // exactly as for loaded files (`./x/a.yaml` and `x/a.yaml` are different units otherwise).
+    let real_paths: HashMap<String, PathBuf> = found.files.iter().cloned().collect();
     let mut skipped = Loaded::default();
     crate::pipeline::skip_templates(
         &mut found.files,
@@ -187,7 +192,10 @@ pub fn load_sharded(
     // Walk problems belong to the shard of the path they are about; run-level ones to all.
     for d in found.diagnostics {
         let keep = d.file.is_empty() || mine_set.contains(d.file.as_str()) || {
-            let p = PathBuf::from(&d.file);
+            let p = real_paths
+                .get(&d.file)
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from(&d.file));
             shard_of(&units.unit_of(root_of(&roots, &p), &p), shard.total) == shard.index
         };
         if keep {
@@ -197,7 +205,10 @@ pub fn load_sharded(
     // Template files are skipped by the shard of their unit, and counted there as read.
     let mut file_count = mine.len();
     for sk in skipped.skipped {
-        let p = PathBuf::from(&sk.file);
+        let p = real_paths
+            .get(&sk.file)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(&sk.file));
         if shard_of(&units.unit_of(root_of(&roots, &p), &p), shard.total) == shard.index {
             file_count += 1;
             loaded.skipped.push(sk);
@@ -226,12 +237,21 @@ pub fn load_sharded(
             limits,
         ));
     }
-    let foreign_parts: Vec<Loaded> = others
+    let foreign_parts: Vec<(String, Loaded)> = others
         .par_iter()
         .filter_map(|(display_path, path)| {
             let bytes = discover::read_file(display_path, path, opts.max_file_size).ok()?;
-            if !contains(&bytes, b"CustomResourceDefinition")
-                && !contains(&bytes, b"kustomize.toolkit.fluxcd.io")
+            // CRDs, Flux Kustomizations, and whatever deploys a chart of the repository
+            // (HelmReleases, Argo CD Applications, kustomizations' helmCharts).
+            if ![
+                b"CustomResourceDefinition".as_slice(),
+                b"kustomize.toolkit.fluxcd.io",
+                b"helm.toolkit.fluxcd.io",
+                b"argoproj.io",
+                b"helmCharts",
+            ]
+            .iter()
+            .any(|needle| contains(&bytes, needle))
             {
                 return None;
             }
@@ -239,11 +259,13 @@ pub fn load_sharded(
             // Only the objects matter here; their file's findings are another shard's to report.
             l.diagnostics.clear();
             l.skipped.clear();
-            Some(l)
+            Some((display_path.clone(), l))
         })
         .collect();
     let mut foreign = Loaded::default();
-    for l in foreign_parts {
+    let mut foreign_files = Vec::new();
+    for (path, l) in foreign_parts {
+        foreign_files.push(path);
         foreign.extend(l);
     }
     Ok(ShardLoad {
@@ -251,6 +273,7 @@ pub fn load_sharded(
         file_count,
         foreign,
         all_files,
+        foreign_files,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct RenderedSet {
     /// With [`RenderOptions::track_reads`]: display paths of the files each rendered unit reads,
     /// by the unit's `rendered_for` label.
     pub reads: BTreeMap<String, BTreeSet<String>>,
+    /// Display paths of the Helm chart folders the rendered units deploy.
+    pub charts: BTreeSet<String>,
 }
 
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
@@ -104,7 +106,7 @@ fn outside_git_root(given: &Path) -> PathBuf {
         .collect()
 }
 
-fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
+pub(crate) fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
     display.strip_prefix(prefix)
 }
 
@@ -117,6 +119,8 @@ pub struct ShardView<'a> {
     pub foreign: &'a [Manifest],
     /// Whether this shard renders the root whose kustomization file has this display path.
     pub owns: &'a (dyn Fn(&str) -> bool + Sync),
+    /// Display paths of the chart folders other shards' units deploy.
+    pub foreign_charts: &'a std::collections::BTreeSet<String>,
 }
 
 /// Renders every kustomization root and in-repo Flux Kustomization under the checked folders.
@@ -211,6 +215,7 @@ pub fn render_helm_releases(
             out.manifests.extend(r.manifests);
             out.diagnostics.extend(r.diagnostics);
             out.secrets.extend(r.secrets);
+            out.charts.extend(r.charts);
         }
     };
     match tree {
@@ -339,6 +344,7 @@ fn render_in(
         out.diagnostics.extend(r.diagnostics);
         out.secrets.extend(r.secrets);
         out.consumed.extend(r.consumed);
+        out.charts.extend(r.charts);
     }
     out.consumed
         .extend(graph.consumed(&all_paths).iter().map(|p| vfs.display(p)));

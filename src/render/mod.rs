@@ -79,6 +79,9 @@ pub struct Rendered {
     pub consumed: BTreeSet<String>,
     /// Repository paths of the kustomization folders this render included (not itself).
     pub included: BTreeSet<String>,
+    /// Display paths of the Helm chart folders this render deployed (their templates are
+    /// checked through the rendered objects).
+    pub charts: BTreeSet<String>,
 }
 
 /// A parsed file, shared by every overlay that reads it.

@@ -13,7 +13,7 @@ use super::{values, RenderOpts};
 use crate::diagnostic::Severity;
 use crate::manifest::Manifest;
 use crate::render::{Rendered, Renderer};
-use crate::vfs::normalize;
+use crate::vfs::{normalize, Vfs};
 
 pub fn is_application(m: &Manifest) -> bool {
     m.resource.kind == "Application" && m.group() == "argoproj.io"
@@ -59,7 +59,18 @@ fn sources(app: &Manifest) -> Vec<(String, &serde_json::Value)> {
 pub fn has_helm_source(r: &Renderer, app: &Manifest) -> bool {
     sources(app)
         .iter()
-        .any(|(_, s)| helm_source(r, s).is_some())
+        .any(|(_, s)| helm_source(r.vfs, s).is_some())
+}
+
+/// Repository paths of the chart folders (of this repository) the Application's sources deploy.
+pub fn chart_folders(vfs: &dyn Vfs, app: &Manifest) -> Vec<String> {
+    sources(app)
+        .iter()
+        .filter_map(|(_, s)| match helm_source(vfs, s)? {
+            HelmSource::Folder(dir) => Some(dir),
+            HelmSource::Remote(..) => None,
+        })
+        .collect()
 }
 
 enum HelmSource {
@@ -69,7 +80,7 @@ enum HelmSource {
     Remote(String, String),
 }
 
-fn helm_source(r: &Renderer, s: &serde_json::Value) -> Option<HelmSource> {
+fn helm_source(vfs: &dyn Vfs, s: &serde_json::Value) -> Option<HelmSource> {
     if let Some(chart) = s.get("chart").and_then(|c| c.as_str()) {
         let version = s
             .get("targetRevision")
@@ -84,9 +95,7 @@ fn helm_source(r: &Renderer, s: &serde_json::Value) -> Option<HelmSource> {
     } else {
         format!("{dir}/Chart.yaml")
     };
-    r.vfs
-        .is_file(&chart_file)
-        .then_some(HelmSource::Folder(dir))
+    vfs.is_file(&chart_file).then_some(HelmSource::Folder(dir))
 }
 
 /// Renders every Helm source of an Application into one `Rendered`.
@@ -94,7 +103,7 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
     let label = application_label(app);
     let mut out = Rendered::default();
     for (at, s) in sources(app) {
-        let Some(source) = helm_source(r, s) else {
+        let Some(source) = helm_source(r.vfs, s) else {
             continue;
         };
         let fail = |out: &mut Rendered, code: &str, sev: Severity, msg: String, ptr: String| {

@@ -62,15 +62,51 @@ fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
     }
 }
 
+/// `helmGlobals.chartHome` of a kustomization, as written (default `charts`).
+fn chart_home(k: &Node) -> String {
+    k.get("helmGlobals")
+        .and_then(|g| text(g, "chartHome"))
+        .unwrap_or_else(|| "charts".to_string())
+}
+
+/// The folder of a helmCharts entry's chart under `home` (a repository path), as kustomize's
+/// absChartHome: a chart with a version *and* a repo is pulled into `NAME-VERSION/NAME`; any
+/// other lives in `NAME`.
+fn chart_dir(home: &str, entry: &Node, name: &str) -> String {
+    let version = text(entry, "version").unwrap_or_default();
+    let repo = text(entry, "repo").unwrap_or_default();
+    let rel = if !version.is_empty() && !repo.is_empty() {
+        format!("{name}-{version}/{name}")
+    } else {
+        name.to_string()
+    };
+    if home.is_empty() {
+        rel
+    } else {
+        format!("{home}/{rel}")
+    }
+}
+
+/// Repository paths of the chart folders the helmCharts entries of the kustomization in `dir`
+/// name (whether or not they exist).
+pub fn chart_folders(dir: &str, k: &Node) -> Vec<String> {
+    let Some(list) = k.get("helmCharts").and_then(Node::as_seq) else {
+        return Vec::new();
+    };
+    let Some(home) = normalize(dir, &chart_home(k)) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|entry| Some(chart_dir(&home, entry, &text(entry, "name")?)))
+        .collect()
+}
+
 /// Inflates every `helmCharts` entry of the kustomization in `dir` into `res`.
 pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
     let Some(list) = k.get("helmCharts").and_then(Node::as_seq) else {
         return;
     };
-    let home_rel = k
-        .get("helmGlobals")
-        .and_then(|g| text(g, "chartHome"))
-        .unwrap_or_else(|| "charts".to_string());
+    let home_rel = chart_home(k);
     for entry in list {
         let Some(name) = text(entry, "name") else {
             b.error(
@@ -89,21 +125,7 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             );
             continue;
         };
-        let join = |p: &str| {
-            if home.is_empty() {
-                p.to_string()
-            } else {
-                format!("{home}/{p}")
-            }
-        };
-        // As kustomize's absChartHome: a chart with a version *and* a repo is pulled into
-        // chartHome/name-version/name; any other lives in chartHome/name.
-        let repo = text(entry, "repo").unwrap_or_default();
-        let chart_dir = if !version.is_empty() && !repo.is_empty() {
-            join(&format!("{name}-{version}/{name}"))
-        } else {
-            join(&name)
-        };
+        let chart_dir = chart_dir(&home, entry, &name);
         if !b.r.vfs.is_file(&format!("{chart_dir}/Chart.yaml")) {
             b.unrendered = true;
             b.warning(
@@ -191,6 +213,7 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         };
         let mut out = Rendered::default();
         render_located(b.r.files, &located, &vals, &opts, "", &mut out);
+        b.out.charts.append(&mut out.charts);
         let skip_hooks = flag(entry, "skipHooks").unwrap_or(false);
         let skip_tests = flag(entry, "skipTests").unwrap_or(false);
         // Findings of the chart (render/helm) name the kustomization like every other.

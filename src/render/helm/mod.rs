@@ -4,6 +4,7 @@
 
 pub mod argo;
 pub mod chart;
+pub mod coverage;
 pub mod exec;
 pub mod funcs;
 pub mod kustomize;

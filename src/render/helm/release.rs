@@ -230,9 +230,9 @@ pub fn locate(
     let chart = s(j, "/spec/chart/spec/chart");
     let version = s(j, "/spec/chart/spec/version");
     let kind = s(j, "/spec/chart/spec/sourceRef/kind");
-    match kind {
-        "GitRepository" | "Bucket" => {
-            let Some(path) = normalize("", chart.trim_start_matches("./")) else {
+    match repository_chart_path(hr) {
+        Some(path) => {
+            let Some(path) = path else {
                 return Err((format!("chart path {chart:?} leaves the repository"), None));
             };
             let chart_dir = vfs.is_dir(&path) && vfs.is_file(&format!("{path}/Chart.yaml"));
@@ -248,8 +248,36 @@ pub fn locate(
                 display: vfs.display(&path),
             })
         }
-        _ => from_cache(hopts, chart, version, max),
+        None => from_cache(hopts, chart, version, max),
     }
+}
+
+/// The repository path of the chart a HelmRelease takes from a GitRepository or Bucket source
+/// (read from this repository, offline): `Some(None)` when the path leaves the repository, None
+/// for a chart of a Helm or OCI repository (or a `chartRef`).
+fn repository_chart_path(hr: &Manifest) -> Option<Option<String>> {
+    let j = &hr.json;
+    if j.pointer("/spec/chartRef").is_some() {
+        return None;
+    }
+    match s(j, "/spec/chart/spec/sourceRef/kind") {
+        "GitRepository" | "Bucket" => {
+            let chart = s(j, "/spec/chart/spec/chart");
+            Some(normalize("", chart.trim_start_matches("./")))
+        }
+        _ => None,
+    }
+}
+
+/// The chart folder of this repository a HelmRelease deploys, if it takes one from it.
+pub fn chart_folder(vfs: &dyn Vfs, hr: &Manifest) -> Option<String> {
+    let path = repository_chart_path(hr)??;
+    let meta = if path.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{path}/Chart.yaml")
+    };
+    vfs.is_file(&meta).then_some(path)
 }
 
 fn from_cache(
@@ -621,6 +649,7 @@ pub fn render_located(
 ) {
     let chart_name = located.chart.name.clone();
     let base = located.display.trim_end_matches('/').to_string();
+    out.charts.insert(base.clone());
     let display = |name: &str| -> String {
         let rel = name.strip_prefix(&format!("{chart_name}/")).unwrap_or(name);
         if base.is_empty() {
