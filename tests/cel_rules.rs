@@ -546,3 +546,85 @@ fn a_rule_too_costly_to_run_is_a_note_not_a_stall() {
     assert!(f.is_empty(), "{f:?}");
     assert_eq!(code, Some(0));
 }
+
+const TIER_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: tiers.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names:
+    kind: Tier
+    plural: tiers
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                level:
+                  type: string
+                  x-kubernetes-validations:
+                    - rule: "oldSelf.hasValue() ? self != 'bronze' || oldSelf.value() == 'bronze' : self == 'bronze'"
+                      optionalOldSelf: true
+                      message: "a tier starts at bronze and never returns to it"
+                name:
+                  type: string
+                  x-kubernetes-validations:
+                    - rule: "!format.dns1123Label().validate(self).hasValue()"
+                      messageExpression: "'name: ' + format.dns1123Label().validate(self).value().join(', ')"
+"#;
+
+fn tier(name: &str, level: &str) -> String {
+    format!("apiVersion: example.com/v1\nkind: Tier\nmetadata:\n  name: {name}\n  namespace: prod\nspec:\n  level: {level}\n  name: {name}\n")
+}
+
+/// `optionalOldSelf: true` transition rules also run when the merge request creates the object
+/// (oldSelf = optional.none()), and with `optional.of(base)` on update; the `format` library's
+/// reasons reach the message. A plain run (no base) never runs them: it cannot tell a create.
+#[test]
+fn optional_old_self_rules_run_on_create_and_update() {
+    let repo = Repo::new();
+    repo.write("crds/tier.yaml", TIER_CRD);
+    repo.write("apps/a.yaml", &tier("a", "bronze"));
+    let base = repo.commit("base");
+    // Created at silver: refused. Created at bronze: fine.
+    repo.write("apps/b.yaml", &tier("b", "silver"));
+    repo.write("apps/c.yaml", &tier("c", "bronze"));
+    let (f, code) = mr(&repo, &base);
+    assert_eq!(code, Some(1), "{f:?}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "admission/cel");
+    assert!(f[0].3.contains("starts at bronze"), "{f:?}");
+    assert_eq!(f[0].2, 7, "{f:?}");
+    // Updates: bronze → gold is fine; an object at gold back to bronze is refused.
+    repo.remove("apps/b.yaml");
+    repo.write("apps/a.yaml", &tier("a", "gold"));
+    let head = repo.commit("gold");
+    let (f, code) = mr(&repo, &base);
+    assert!(f.is_empty(), "{f:?}");
+    assert_eq!(code, Some(0));
+    repo.write("apps/a.yaml", &tier("a", "bronze"));
+    let (f, _) = mr(&repo, &head);
+    assert!(f.iter().any(|x| x.3.contains("never returns")), "{f:?}");
+    // Without a base, nothing is known of the old object: the rule is not run.
+    let (f, _) = check_files(&[("crd.yaml", TIER_CRD), ("t.yaml", &tier("t", "silver"))]);
+    assert!(f.is_empty(), "{f:?}");
+    // The format library's reason is the message.
+    let (f, code) = check_files(&[
+        ("crd.yaml", TIER_CRD),
+        ("t.yaml", &tier("Bad_Name", "bronze")),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        f.iter()
+            .any(|x| x.3.contains("name: must be a lowercase RFC 1123 label")),
+        "{f:?}"
+    );
+}

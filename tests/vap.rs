@@ -319,3 +319,64 @@ fn config_entries_may_name_a_policy_code() {
     );
     assert_eq!(code, Some(0));
 }
+
+/// `matchPolicy`: Equivalent (the default) matches the same resource at another version of its
+/// group (and `extensions` for the workloads apps serves); Exact only the versions listed.
+#[test]
+fn match_policy_equivalent_and_exact() {
+    let policy = |match_policy: &str| {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: owner-label\nspec:\n  matchConstraints:\n{match_policy}    resourceRules:\n      - apiGroups: [\"example.com\"]\n        apiVersions: [\"v1beta1\"]\n        operations: [\"CREATE\", \"UPDATE\"]\n        resources: [\"widgets\"]\n  validations:\n    - expression: \"has(object.metadata.labels) && 'owner' in object.metadata.labels\"\n      message: \"widgets need an owner label\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: owner-label\nspec:\n  policyName: owner-label\n  validationActions: [Deny]\n"
+        )
+    };
+    let widget =
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: team\n";
+    for (mp, matched) in [
+        ("", true),
+        ("    matchPolicy: Equivalent\n", true),
+        ("    matchPolicy: Exact\n", false),
+    ] {
+        let (f, code) = run(
+            &[
+                ("apps/policy.yaml", &policy(mp)),
+                ("apps/widget.yaml", widget),
+            ],
+            &["--unverified", "warning"],
+        );
+        assert_eq!(f.len(), usize::from(matched), "{mp:?}: {f:?}");
+        assert_eq!(code, Some(if matched { 1 } else { 0 }), "{mp:?}: {f:?}");
+    }
+}
+
+/// On an UPDATE the objectSelector matches the old object's labels too: a merge request that
+/// drops the selected label is still judged.
+#[test]
+fn an_update_is_selected_by_its_old_labels_too() {
+    let policy = POLICY.replace(
+        "    objectSelector:\n      matchExpressions:\n        - key: policy.example.com/skip\n          operator: DoesNotExist\n",
+        "    objectSelector:\n      matchLabels:\n        tier: limited\n",
+    );
+    let repo = Repo::new();
+    repo.write("apps/policy.yaml", &policy);
+    repo.write("apps/ns.yaml", NAMESPACES);
+    repo.write(
+        "apps/web.yaml",
+        &deployment("prod", 4, "  labels:\n    tier: limited\n"),
+    );
+    let base = repo.commit("base");
+    repo.write("apps/web.yaml", &deployment("prod", 9, ""));
+    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "apps"]);
+    let f = vap(&out);
+    assert!(f.iter().any(|x| x.2 == "replicas 9 exceed 5"), "{f:?}");
+    // A new object without the label is not selected.
+    repo.write(
+        "apps/web.yaml",
+        &deployment("prod", 4, "  labels:\n    tier: limited\n"),
+    );
+    repo.write(
+        "apps/api.yaml",
+        &deployment("prod", 9, "").replace("name: web\n  namespace", "name: api\n  namespace"),
+    );
+    let out = repo.kgate(&["check", "--format", "json", "--base", &base, "apps"]);
+    assert!(vap(&out).is_empty(), "{:?}", vap(&out));
+}

@@ -186,7 +186,7 @@ impl VapSet {
         if self.policies.is_empty() {
             return out;
         }
-        let target = Target::of(m, old.is_some(), namespaced, self);
+        let target = Target::of(m, old, namespaced, self);
         for p in &self.policies {
             if !matches(&p.spec["matchConstraints"], &target, self, true) {
                 continue;
@@ -423,6 +423,7 @@ fn run(ctx: &cel::Context<'_, '_>, expr: &str, inputs: &[&Value]) -> Result<cel:
 }
 
 /// What the match rules look at.
+#[derive(Clone)]
 struct Target {
     group: String,
     version: String,
@@ -432,11 +433,20 @@ struct Target {
     name: String,
     namespaced: Option<bool>,
     labels: Map<String, Value>,
+    /// The base revision's labels of an UPDATE: an objectSelector matches either.
+    old_labels: Option<Map<String, Value>>,
     request: Value,
 }
 
 impl Target {
-    fn of(m: &Manifest, update: bool, namespaced: Option<bool>, set: &VapSet) -> Target {
+    fn of(m: &Manifest, old: Option<&Value>, namespaced: Option<bool>, set: &VapSet) -> Target {
+        let update = old.is_some();
+        let labels_of = |v: &Value| {
+            v.pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
         let group = m.group().to_string();
         let version = m
             .resource
@@ -463,12 +473,8 @@ impl Target {
             "dryRun": false,
         });
         Target {
-            labels: m
-                .json
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            labels: labels_of(&m.json),
+            old_labels: old.map(labels_of),
             namespace: m.resource.namespace.clone(),
             name: m.resource.name.clone(),
             group,
@@ -508,6 +514,46 @@ fn list_has(v: &Value, wanted: &str) -> bool {
     })
 }
 
+/// Built-in resources served under more than one group: with `matchPolicy: Equivalent` a rule
+/// naming one matches the others (the API server converts the object for the policy).
+const EQUIVALENT_GROUPS: &[(&str, &[&str])] = &[
+    ("deployments", &["apps", "extensions"]),
+    ("daemonsets", &["apps", "extensions"]),
+    ("replicasets", &["apps", "extensions"]),
+    ("statefulsets", &["apps"]),
+    ("ingresses", &["networking.k8s.io", "extensions"]),
+    ("networkpolicies", &["networking.k8s.io", "extensions"]),
+    ("podsecuritypolicies", &["policy", "extensions"]),
+];
+
+/// `matchPolicy: Equivalent` (the default): the rule also matches the same resource at
+/// another version of its group, or in an equivalent group.
+fn rule_matches_equivalent(rule: &Value, t: &Target) -> bool {
+    if rule_matches(rule, t) {
+        return true;
+    }
+    let groups: Vec<&str> = EQUIVALENT_GROUPS
+        .iter()
+        .find(|(r, gs)| *r == t.resource && gs.contains(&t.group.as_str()))
+        .map(|(_, gs)| gs.to_vec())
+        .unwrap_or_else(|| vec![t.group.as_str()]);
+    let versions: Vec<&str> = rule["apiVersions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    groups.iter().any(|g| {
+        list_has(&rule["apiGroups"], g)
+            && versions.iter().any(|v| {
+                let mut other = t.clone();
+                other.group = g.to_string();
+                other.version = v.to_string();
+                rule_matches(rule, &other)
+            })
+    })
+}
+
 fn rule_matches(rule: &Value, t: &Target) -> bool {
     let resources_ok = rule["resources"].as_array().is_some_and(|a| {
         a.iter().filter_map(Value::as_str).any(|r| {
@@ -539,19 +585,29 @@ fn matches(mr: &Value, t: &Target, set: &VapSet, required_rules: bool) -> bool {
         return !required_rules;
     }
     let rules = mr["resourceRules"].as_array().filter(|r| !r.is_empty());
+    let equivalent = mr["matchPolicy"].as_str() != Some("Exact");
+    let matches_rule = |r: &Value| {
+        if equivalent {
+            rule_matches_equivalent(r, t)
+        } else {
+            rule_matches(r, t)
+        }
+    };
     match rules {
-        Some(rules) if !rules.iter().any(|r| rule_matches(r, t)) => return false,
+        Some(rules) if !rules.iter().any(matches_rule) => return false,
         None if required_rules => return false,
         _ => {}
     }
     if mr["excludeResourceRules"]
         .as_array()
-        .is_some_and(|rules| rules.iter().any(|r| rule_matches(r, t)))
+        .is_some_and(|rules| rules.iter().any(matches_rule))
     {
         return false;
     }
     if let Some(sel) = mr.get("objectSelector").filter(|s| s.is_object()) {
-        if selector_matches(sel, &t.labels) != Some(true) {
+        // On an UPDATE the API server tries the old object's labels too: either selects.
+        let selected = |l: &Map<String, Value>| selector_matches(sel, l) == Some(true);
+        if !selected(&t.labels) && !t.old_labels.as_ref().is_some_and(selected) {
             return false;
         }
     }

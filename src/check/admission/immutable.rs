@@ -146,12 +146,50 @@ pub fn violations(group: &str, kind: &str, old: &Value, new: &Value) -> Vec<Viol
 }
 
 fn same(out: &mut Vec<Violation>, old: &Value, new: &Value, ptr: &str, why: &str) {
-    if old.pointer(ptr) != new.pointer(ptr) {
+    let (a, b) = (
+        old.pointer(ptr).map(semantic),
+        new.pointer(ptr).map(semantic),
+    );
+    if a != b {
         out.push(Violation {
-            path: first_difference(old.pointer(ptr), new.pointer(ptr), ptr.to_string()),
+            path: first_difference(a.as_ref(), b.as_ref(), ptr.to_string()),
             message: format!("{why}: the merge request changes it"),
         });
     }
+}
+
+/// `v` as the API server compares it (apimachinery's `equality.Semantic`): resource quantities
+/// by value, so `1Gi` → `1024Mi` or `500m` → `0.5` in an immutable field is not a change. The
+/// quantities are those of `requests`/`limits` maps and `sizeLimit`.
+fn semantic(v: &Value) -> Value {
+    fn canonical(v: &mut Value) {
+        if let Some(q) = quantity::from_json(v) {
+            *v = Value::String(format!("{}n", q.nanos));
+        }
+    }
+    fn walk(v: &mut Value, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match (k.as_str(), &mut *x) {
+                        ("requests" | "limits", Value::Object(q)) => {
+                            q.values_mut().for_each(canonical)
+                        }
+                        ("sizeLimit", x) => canonical(x),
+                        (_, x) => walk(x, depth + 1),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|x| walk(x, depth + 1)),
+            _ => {}
+        }
+    }
+    let mut v = v.clone();
+    walk(&mut v, 0);
+    v
 }
 
 /// StatefulSet spec fields the API server lets an update change (and revisionHistoryLimit,
@@ -178,7 +216,10 @@ fn stateful_set(out: &mut Vec<Violation>, old: &Value, new: &Value) {
         if STS_MUTABLE.contains(&k.as_str()) {
             continue;
         }
-        let (a, b) = (sts_normal(k, o.get(k)), sts_normal(k, n.get(k)));
+        let (a, b) = (
+            sts_normal(k, o.get(k)).map(|v| semantic(&v)),
+            sts_normal(k, n.get(k)).map(|v| semantic(&v)),
+        );
         if a != b {
             out.push(Violation {
                 path: first_difference(a.as_ref(), b.as_ref(), format!("/spec/{k}")),
@@ -322,6 +363,30 @@ fn service(out: &mut Vec<Violation>, old: &Value, new: &Value) {
                 });
             }
         }
+    }
+    // validateLoadBalancerClassField: a LoadBalancer that stays one keeps its class (unset
+    // stays unset).
+    let lb = |v: &Value| v.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+    let class = |v: &Value| {
+        v.pointer("/spec/loadBalancerClass")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    if lb(old) && lb(new) && class(old) != class(new) {
+        let shown = |c: Option<String>| c.map(|c| format!("\"{c}\"")).unwrap_or("unset".into());
+        out.push(Violation {
+            path: if new.pointer("/spec/loadBalancerClass").is_some() {
+                "/spec/loadBalancerClass".into()
+            } else {
+                "/spec/type".into()
+            },
+            message: format!(
+                "a LoadBalancer Service's spec.loadBalancerClass may not change once set: {} \
+                 cannot become {}",
+                shown(class(old)),
+                shown(class(new))
+            ),
+        });
     }
     // ExternalName has no cluster IP: a Service turned into one must drop an explicit IP.
     let ty = |v: &Value| {
@@ -544,5 +609,56 @@ mod tests {
         let s1 = json!({"immutable": true, "data": {"a": "eA=="}});
         let s2 = json!({"immutable": true, "stringData": {"a": "x"}});
         assert!(violations("", "Secret", &s1, &s2).is_empty());
+    }
+
+    /// Immutable fields are compared as the API server compares them: quantities by value.
+    #[test]
+    fn quantities_are_compared_by_value() {
+        let sts = |storage: &str| {
+            json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}}]}})
+        };
+        assert!(violations("apps", "StatefulSet", &sts("1Gi"), &sts("1024Mi")).is_empty());
+        assert!(violations("apps", "StatefulSet", &sts("1Gi"), &sts("1073741824")).is_empty());
+        let v = violations("apps", "StatefulSet", &sts("1Gi"), &sts("2Gi"));
+        assert_eq!(
+            v[0].path,
+            "/spec/volumeClaimTemplates/0/spec/resources/requests/storage"
+        );
+        let job = |cpu: &str, size: &str| {
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x",
+                "resources": {"limits": {"cpu": cpu}}}], "volumes": [{"name": "t", "emptyDir": {"sizeLimit": size}}]}}}})
+        };
+        assert!(violations("batch", "Job", &job("500m", "1Gi"), &job("0.5", "1024Mi")).is_empty());
+        assert_eq!(
+            violations("batch", "Job", &job("500m", "1Gi"), &job("1", "1Gi")).len(),
+            1
+        );
+    }
+
+    /// validateLoadBalancerClassField: a LoadBalancer that stays one keeps its class.
+    #[test]
+    fn load_balancer_class_is_fixed_once_set() {
+        let svc = |ty: &str, class: Option<&str>| match class {
+            Some(c) => json!({"spec": {"type": ty, "loadBalancerClass": c}}),
+            None => json!({"spec": {"type": ty}}),
+        };
+        let lb = |c| svc("LoadBalancer", c);
+        assert!(violations("", "Service", &lb(Some("a")), &lb(Some("a"))).is_empty());
+        assert_eq!(
+            violations("", "Service", &lb(Some("a")), &lb(Some("b"))).len(),
+            1
+        );
+        assert_eq!(
+            violations("", "Service", &lb(None), &lb(Some("b"))).len(),
+            1
+        );
+        assert_eq!(
+            violations("", "Service", &lb(Some("a")), &lb(None))[0].path,
+            "/spec/type"
+        );
+        // Becoming a LoadBalancer (or leaving it) may set the class.
+        assert!(violations("", "Service", &svc("ClusterIP", None), &lb(Some("b"))).is_empty());
+        assert!(violations("", "Service", &lb(Some("a")), &svc("ClusterIP", None)).is_empty());
     }
 }

@@ -194,6 +194,12 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
                 // The identity is in the base, in another unit or several times: ambiguous.
                 continue;
             }
+            // Created by the merge request: transition rules with `optionalOldSelf` run.
+            if let Some(Some(compiled)) = known_kind(m, registry) {
+                if has_cel_rules(m, &compiled) {
+                    out.extend(crate::check::cel::check_created(m, rule_schema(&compiled)));
+                }
+            }
             // A namespaced object whose only base counterpart sits in another namespace (and is
             // gone from there at the head) was moved.
             if id.2.is_empty() {

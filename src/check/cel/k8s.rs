@@ -7,7 +7,8 @@
 //! `isLoopback`, `isUnspecified`, `isGlobalUnicast`, `isLinkLocalUnicast`,
 //! `isLinkLocalMulticast`, `isCanonical`, `containsIP`, `containsCIDR`, `prefixLength`,
 //! `masked`), regex (`find`, `findAll`) and lists (`isSorted`, `sum`, `min`, `max`, `indexOf`,
-//! `lastIndexOf`), and `sets.contains`/`sets.intersects`/`sets.equivalent`.
+//! `lastIndexOf`), `sets.contains`/`sets.intersects`/`sets.equivalent`, and the `format`
+//! library ([`super::format`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -70,6 +71,20 @@ fn opaque<T: 'static>(v: &Value) -> Option<&T> {
         Value::Opaque(o) => o.downcast_ref::<T>(),
         _ => None,
     }
+}
+
+/// A CEL optional: `optional.of(v)` or `optional.none()`.
+pub fn optional(v: Option<Value>) -> Value {
+    Value::Opaque(Arc::new(match v {
+        Some(v) => cel::objects::OptionalValue::of(v),
+        None => cel::objects::OptionalValue::none(),
+    }))
+}
+
+/// Whether `s` is what Go's `url.ParseRequestURI` accepts (the CEL `isURL` and the `uri`
+/// format).
+pub(super) fn is_request_uri(s: &str) -> bool {
+    parse_url(s).is_some()
 }
 
 fn parse_url(s: &str) -> Option<CelUrl> {
@@ -513,6 +528,7 @@ fn register(ctx: &mut Context<'static, 'static>) -> Result<(), cel::DeclarationE
     })?;
     // `indexOf`/`lastIndexOf` on strings come from the strings extension; lists are added as
     // member overloads in `env()`.
+    super::format::register(ctx)?;
     ctx.add_function("sets.contains", |a: Arc<Vec<Value>>, b: Arc<Vec<Value>>| {
         b.iter().all(|x| a.contains(x))
     })?;

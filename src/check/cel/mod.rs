@@ -8,6 +8,7 @@
 //! cannot compile or evaluate (a library function it lacks) is a note, never a silent pass and
 //! never an error the API server would not give.
 
+pub mod format;
 pub mod k8s;
 
 use serde_json::Value;
@@ -103,6 +104,24 @@ pub fn check_transitions(m: &Manifest, schema: &Value, old: &Value) -> Vec<Diagn
         schema,
         &with_defaults(schema, &m.json),
         Some(&with_defaults(schema, old)),
+        String::new(),
+        0,
+        Pass::Transition,
+        &mut out,
+    );
+    out
+}
+
+/// The findings of the transition rules of `schema` on `m` when the merge request creates it:
+/// only rules with `optionalOldSelf: true` run, with `oldSelf` = `optional.none()`, as the API
+/// server runs them on create.
+pub fn check_created(m: &Manifest, schema: &Value) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk(
+        m,
+        schema,
+        &with_defaults(schema, &m.json),
+        None,
         String::new(),
         0,
         Pass::Transition,
@@ -228,8 +247,11 @@ fn evaluate(
         Pass::Transition if !transition => return,
         _ => {}
     }
-    if transition && old.is_none() {
-        // A new value: the API server does not run transition rules on it.
+    // `optionalOldSelf: true`: the rule also runs on a new value, with `oldSelf` an optional
+    // (`optional.none()` then, `optional.of(old)` on update); otherwise the API server does not
+    // run a transition rule on a new value.
+    let optional_old = rule.get("optionalOldSelf").and_then(Value::as_bool) == Some(true);
+    if transition && old.is_none() && !optional_old {
         return;
     }
     let inputs: Vec<&Value> = std::iter::once(value).chain(old).collect();
@@ -257,7 +279,12 @@ fn evaluate(
     };
     let mut ctx = k8s::root().new_inner_scope();
     ctx.add_variable_from_value("self", k8s::to_cel(value, Some(schema)));
-    if let Some(o) = old {
+    if optional_old && transition {
+        ctx.add_variable_from_value(
+            "oldSelf",
+            k8s::optional(old.map(|o| k8s::to_cel(o, Some(schema)))),
+        );
+    } else if let Some(o) = old {
         ctx.add_variable_from_value("oldSelf", k8s::to_cel(o, Some(schema)));
     }
     match program.execute(&ctx) {
@@ -412,6 +439,40 @@ mod tests {
             v.clone()
         ));
         assert!(eval("self.missing == 1", v.clone()).is_err());
+    }
+
+    /// The `format` library, with the examples of k8s.io/apiserver's format.go.
+    #[test]
+    fn format_library() {
+        use serde_json::json;
+        let v = json!({"name": "my-app", "bad": "My_App"});
+        for rule in [
+            "!format.dns1123Label().validate(self.name).hasValue()",
+            "format.dns1123Label().validate(self.bad).hasValue()",
+            "format.dns1123Label().validate(self.bad).value().size() == 1",
+            "!format.dns1123Subdomain().validate('apiextensions.k8s.io').hasValue()",
+            "!format.dns1035Label().validate('my-label-name').hasValue()",
+            "format.dns1035Label().validate('1abc').hasValue()",
+            "!format.qualifiedName().validate('apiextensions.k8s.io/v1beta1').hasValue()",
+            "!format.dns1123LabelPrefix().validate('my-label-prefix-').hasValue()",
+            "format.dns1123Label().validate('my-label-prefix-').hasValue()",
+            "!format.dns1123SubdomainPrefix().validate('mysubdomain.prefix.-').hasValue()",
+            "!format.dns1035LabelPrefix().validate('my-label-prefix-').hasValue()",
+            "!format.labelValue().validate('').hasValue() && format.labelValue().validate('a b').hasValue()",
+            "!format.uri().validate('http://example.com').hasValue() && format.uri().validate('example').hasValue()",
+            "!format.uuid().validate('123e4567-e89b-12d3-a456-426614174000').hasValue()",
+            "format.uuid().validate('123e4567e89b12d3a456426614174000').hasValue()",
+            "!format.byte().validate('aGVsbG8=').hasValue() && format.byte().validate('%%%').hasValue()",
+            "!format.date().validate('2021-01-01').hasValue() && format.date().validate('2021-02-30').hasValue()",
+            "!format.datetime().validate('2021-01-01T00:00:00Z').hasValue()",
+            "!format.datetime().validate('2021-01-01t10:00:00.5+02:00').hasValue()",
+            "format.datetime().validate('2021-01-01').hasValue()",
+            "format.named('dns1123Label').hasValue() && !format.named('nope').hasValue()",
+            "!format.named('labelValue').value().validate('ok').hasValue()",
+            "format.dns1123Label().validate(self.bad).orValue([]).size() == 1",
+        ] {
+            assert!(truth(rule, v.clone()), "{rule}");
+        }
     }
 
     #[test]
