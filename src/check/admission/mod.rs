@@ -197,7 +197,11 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
             // Created by the merge request: transition rules with `optionalOldSelf` run.
             if let Some(Some(compiled)) = known_kind(m, registry) {
                 if has_cel_rules(m, &compiled) {
-                    out.extend(crate::check::cel::check_created(m, rule_schema(&compiled)));
+                    out.extend(crate::check::cel::check_transitions(
+                        m,
+                        rule_schema(&compiled),
+                        None,
+                    ));
                 }
             }
             // A namespaced object whose only base counterpart sits in another namespace (and is
@@ -252,7 +256,7 @@ pub fn changes(head: &[Manifest], base: &[Manifest], registry: &Registry) -> Vec
         if let Some(Some(compiled)) = known_kind(m, registry) {
             if has_cel_rules(m, &compiled) {
                 for mut d in
-                    crate::check::cel::check_transitions(m, rule_schema(&compiled), &old.json)
+                    crate::check::cel::check_transitions(m, rule_schema(&compiled), Some(&old.json))
                 {
                     let rule = d
                         .details

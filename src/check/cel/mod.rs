@@ -96,32 +96,18 @@ pub fn check(m: &Manifest, schema: &Value) -> Vec<Diagnostic> {
     out
 }
 
-/// The findings of the transition rules of `schema` on `m`, with `old` as `oldSelf`.
-pub fn check_transitions(m: &Manifest, schema: &Value, old: &Value) -> Vec<Diagnostic> {
+/// The findings of the transition rules of `schema` on `m`, with `old` as `oldSelf` (the base
+/// revision's object). `old` None: the merge request creates `m`, and only rules with
+/// `optionalOldSelf: true` run, with `oldSelf` = `optional.none()`, as the API server runs them
+/// on create.
+pub fn check_transitions(m: &Manifest, schema: &Value, old: Option<&Value>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let old = old.map(|o| with_defaults(schema, o));
     walk(
         m,
         schema,
         &with_defaults(schema, &m.json),
-        Some(&with_defaults(schema, old)),
-        String::new(),
-        0,
-        Pass::Transition,
-        &mut out,
-    );
-    out
-}
-
-/// The findings of the transition rules of `schema` on `m` when the merge request creates it:
-/// only rules with `optionalOldSelf: true` run, with `oldSelf` = `optional.none()`, as the API
-/// server runs them on create.
-pub fn check_created(m: &Manifest, schema: &Value) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    walk(
-        m,
-        schema,
-        &with_defaults(schema, &m.json),
-        None,
+        old.as_ref(),
         String::new(),
         0,
         Pass::Transition,
