@@ -296,6 +296,7 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
             );
             let view = crate::render::integrate::ShardView {
                 all_files: &s.all_files,
+                own_files: &s.own_files,
                 foreign: &foreign.manifests,
                 owns: &owns,
                 foreign_charts: &foreign_charts,

@@ -168,7 +168,8 @@ pub fn kustomization_refs(vfs: &dyn Vfs, dir: &str, k: &Node) -> KustRefs {
     out
 }
 
-/// A Flux Kustomization of the checked tree whose `spec.path` is in the tree.
+/// A unit a GitOps agent builds from a folder of the checked tree: a Flux Kustomization whose
+/// `spec.path` is in the tree, or a plain-folder source of an Argo CD Application.
 #[derive(Debug, Clone)]
 pub struct FluxUnit {
     pub label: String,
@@ -178,6 +179,9 @@ pub struct FluxUnit {
     pub dir: String,
     /// `spec.components`, resolved against `spec.path`.
     pub components: Vec<String>,
+    /// An Argo CD directory source: exactly the files it applies (repository paths); no
+    /// kustomization is built. None: a kustomization (or Flux's generated one) is built.
+    pub listed: Option<Vec<String>>,
 }
 
 /// The units of one tree and what each reads.
@@ -207,7 +211,11 @@ impl UnitGraph {
     /// The kustomization folders a Flux Kustomization builds: its path if that is a
     /// kustomization, else (kustomize-controller generates one) the shallowest kustomization
     /// folders under it.
-    fn flux_builds(&self, dir: &str) -> Vec<String> {
+    fn flux_builds(&self, f: &FluxUnit) -> Vec<String> {
+        if f.listed.is_some() {
+            return Vec::new();
+        }
+        let dir = f.dir.as_str();
         if self.kustomizations.contains_key(dir) {
             return vec![dir.to_string()];
         }
@@ -233,7 +241,7 @@ impl UnitGraph {
         let mut seen = BTreeSet::new();
         for f in &self.flux {
             self.close(
-                self.flux_builds(&f.dir)
+                self.flux_builds(f)
                     .into_iter()
                     .chain(f.components.iter().cloned()),
                 &mut seen,
@@ -303,6 +311,10 @@ impl UnitGraph {
             }
         }
         for f in &self.flux {
+            if let Some(listed) = &f.listed {
+                out.extend(listed.iter().cloned());
+                continue;
+            }
             if self.kustomizations.contains_key(&f.dir) {
                 continue;
             }
@@ -345,11 +357,13 @@ impl UnitGraph {
         kustomization_file: &dyn Fn(&str) -> Option<String>,
     ) -> BTreeSet<String> {
         let start = self
-            .flux_builds(&f.dir)
+            .flux_builds(f)
             .into_iter()
             .chain(f.components.iter().cloned());
         let mut out = self.files_read(start, kustomization_file);
-        if !self.kustomizations.contains_key(&f.dir) {
+        if let Some(listed) = &f.listed {
+            out.extend(listed.iter().cloned());
+        } else if !self.kustomizations.contains_key(&f.dir) {
             for file in files {
                 let folder = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
                 if self.generated_by(&f.dir, folder) && is_generated_manifest(file) {
