@@ -481,8 +481,11 @@ fn check_stage(
             .retain(|m| crate::changed::concerns_object(m, names, &units));
     }
     // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
-    let agent_namespaces =
-        crate::check::agent_namespace::AgentNamespaces::from_manifests(&loaded.manifests);
+    // Other shards' Applications and Flux Kustomizations count too: the agent applies this
+    // shard's objects whichever shard declares it.
+    let agent_namespaces = crate::check::agent_namespace::AgentNamespaces::from_manifests(
+        loaded.manifests.iter().chain(&foreign.manifests),
+    );
     let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
         .par_iter()

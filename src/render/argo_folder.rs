@@ -605,6 +605,137 @@ mod tests {
         assert!(glob_match("**/*.yaml", "a/b/c.yaml"));
     }
 
+    /// Renders the first folder source of the Application in `app.yaml` of a repository made
+    /// of `files`; the rendered objects as JSON.
+    fn render_app(files: &[(&str, &str)]) -> (Vec<serde_json::Value>, Rendered) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let vfs = crate::vfs::DiskFs::new(dir.path());
+        let reg = crate::source::Files::new();
+        let text = std::fs::read_to_string(dir.path().join("app.yaml")).unwrap();
+        let file = reg.add("app.yaml", text);
+        let loaded = crate::load::load_file(&reg, &file, &crate::yaml::Limits::default());
+        let app = &loaded.manifests[0];
+        let opts = crate::render::RenderOptions::default();
+        let r = Renderer::new(&vfs, &reg, &opts);
+        let src = folder_sources(&vfs, app).remove(0);
+        let out = render_folder(&r, app, &src, "Application argocd/x", &BTreeSet::new());
+        let json = out.manifests.iter().map(|m| m.json.clone()).collect();
+        (json, out)
+    }
+
+    #[test]
+    fn kustomize_options_are_written_into_the_kustomization_as_argo_cd_does() {
+        let (objs, out) = render_app(&[
+            (
+                "app.yaml",
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x, namespace: argocd}\nspec:\n  source:\n    path: app\n    kustomize:\n      namePrefix: prod-\n      nameSuffix: -v2\n      images: ['nginx=registry.example.com/nginx:1.27', 'busybox@sha256:abc']\n      replicas: [{name: web, count: '3'}]\n      commonLabels: {team: a}\n      commonAnnotations: {owner: b}\n      patches:\n        - target: {kind: Deployment}\n          patch: |-\n            - op: add\n              path: /spec/template/spec/priorityClassName\n              value: high\n      components: [../comp]\n  destination: {namespace: dest}\n",
+            ),
+            (
+                "app/kustomization.yaml",
+                "resources: [deploy.yaml]\nnamePrefix: base-\nimages: [{name: nginx, newTag: '1.0'}]\ncommonLabels: {tier: web}\n",
+            ),
+            (
+                "app/deploy.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx}, {name: side, image: busybox}]\n",
+            ),
+            (
+                "comp/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [cm.yaml]\n",
+            ),
+            (
+                "comp/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+            ),
+        ]);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        let d = objs.iter().find(|o| o["kind"] == "Deployment").unwrap();
+        // `kustomize edit set nameprefix` replaces the kustomization's own prefix.
+        assert_eq!(d["metadata"]["name"], "prod-web-v2");
+        assert_eq!(d["metadata"]["namespace"], "dest");
+        assert_eq!(d["spec"]["replicas"], 3);
+        assert_eq!(d["metadata"]["labels"]["team"], "a");
+        assert_eq!(d["metadata"]["labels"]["tier"], "web");
+        assert_eq!(d["spec"]["selector"]["matchLabels"]["team"], "a");
+        assert_eq!(d["metadata"]["annotations"]["owner"], "b");
+        assert_eq!(d["spec"]["template"]["spec"]["priorityClassName"], "high");
+        let c = &d["spec"]["template"]["spec"]["containers"];
+        assert_eq!(c[0]["image"], "registry.example.com/nginx:1.27");
+        assert_eq!(c[1]["image"], "busybox@sha256:abc");
+        let cm = objs.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+        assert_eq!(cm["metadata"]["name"], "prod-extra-v2");
+    }
+
+    #[test]
+    fn a_directory_source_reads_the_folder_as_argo_cd_does() {
+        let app = |dir: &str| {
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: x}}\nspec:\n  source:\n    path: app\n{dir}  destination: {{namespace: dest}}\n"
+            )
+        };
+        let cm =
+            |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n");
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n";
+        let layout = |dir: &str| -> Vec<(String, String)> {
+            vec![
+                ("app.yaml".into(), app(dir)),
+                ("app/a.yaml".into(), cm("a")),
+                ("app/b.yml".into(), format!("{}---\n{}", cm("b"), crd)),
+                ("app/c.json".into(), "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\", \"namespace\": \"own\"}}".into()),
+                ("app/notes.txt".into(), cm("txt")),
+                ("app/sub/d.yaml".into(), cm("d")),
+                ("app/sub/deeper/e.yaml".into(), cm("e")),
+                ("app/sub/e-test.yaml".into(), cm("etest")),
+            ]
+        };
+        let names = |dir: &str| -> Vec<String> {
+            let files = layout(dir);
+            let refs: Vec<(&str, &str)> = files
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let (objs, _) = render_app(&refs);
+            let mut v: Vec<String> = objs
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{}",
+                        o["metadata"]["namespace"].as_str().unwrap_or("-"),
+                        o["metadata"]["name"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        // The folder only; a namespace of its own is kept; cluster-scoped kinds get none.
+        assert_eq!(names(""), ["-/x", "dest/a", "dest/b", "own/c"]);
+        assert_eq!(
+            names("    directory: {recurse: true}\n"),
+            [
+                "-/x",
+                "dest/a",
+                "dest/b",
+                "dest/d",
+                "dest/e",
+                "dest/etest",
+                "own/c"
+            ]
+        );
+        assert_eq!(
+            names("    directory: {recurse: true, include: '{a.yaml,sub/*}', exclude: '*-test.yaml'}\n"),
+            ["dest/a", "dest/d", "dest/e"]
+        );
+        assert_eq!(
+            names("    directory: {recurse: true, exclude: 'sub/deeper/*'}\n"),
+            ["-/x", "dest/a", "dest/b", "dest/d", "dest/etest", "own/c"]
+        );
+    }
+
     #[test]
     fn image_arguments_are_read_as_kustomize_edit_set_image_reads_them() {
         let span = Span::default();
