@@ -553,6 +553,49 @@ fn is_values_name(name: &str) -> bool {
             .any(|e| lower.ends_with(e))
 }
 
+/// Whether a YAML text has a value that is an unquoted template action (`replicas: {{replicas}}`,
+/// `- {{ .item }}`): YAML reads it as a mapping whose key is a mapping, which no Kubernetes object
+/// can hold (kubectl refuses the file), so the file is a template a tool renders textually, not a
+/// manifest. Text inside block scalars (`config: |`) is data and does not count.
+pub fn has_unquoted_action_value(text: &str) -> bool {
+    if !text.contains("{{") {
+        return false;
+    }
+    // Indentation of the line that opened the block scalar we are in.
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        if let Some(open) = block {
+            if trimmed.is_empty() || indent > open {
+                continue;
+            }
+            block = None;
+        }
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let mut rest = trimmed;
+        while let Some(r) = rest.strip_prefix("- ") {
+            rest = r.trim_start();
+        }
+        let value = match rest.find(": ") {
+            Some(i) if !rest[..i].contains(['"', '\'', '{', '[']) => rest[i + 2..].trim_start(),
+            _ => rest,
+        };
+        let value = value.split(" #").next().unwrap_or(value).trim_end();
+        if value.starts_with("{{") && value.contains("}}") {
+            return true;
+        }
+        let indicator =
+            value.trim_end_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
+        if indicator == "|" || indicator == ">" {
+            block = Some(indent);
+        }
+    }
+    false
+}
+
 /// Blanks Go template actions (`{{ … }}`) so that a template's YAML skeleton can be parsed: a line
 /// holding only actions becomes empty, an action inside a line becomes a same-width placeholder
 /// (columns stay where they were). None when the text holds no action.
@@ -628,5 +671,33 @@ mod tests {
         let out = without_template_actions(t).unwrap();
         assert_eq!(out, "\nkind: A\nspec:\n  replicas: x              \n\n");
         assert_eq!(without_template_actions("a: 1\n"), None);
+    }
+
+    #[test]
+    fn unquoted_action_values_make_a_template_but_block_scalars_and_quotes_do_not() {
+        assert!(has_unquoted_action_value(
+            "spec:\n  replicas: {{replicas}}\n"
+        ));
+        assert!(has_unquoted_action_value("args:\n  - {{ .arg }}\n"));
+        assert!(has_unquoted_action_value(
+            "data:\n  config: {{config_data}} # filled by sed\n"
+        ));
+        // Inside a string, quoted or as part of a plain scalar: an ordinary value.
+        assert!(!has_unquoted_action_value(
+            "metadata:\n  name: etcd-{{cell}}\n"
+        ));
+        assert!(!has_unquoted_action_value(
+            "name: '{{path.basename}}'\nb: \"{{x}}\"\n"
+        ));
+        // Block scalar content is data (an alert template, an embedded config file).
+        assert!(!has_unquoted_action_value(
+            "data:\n  alert.yaml: |\n    summary: {{ $labels.instance }}\n    - {{ x }}\n  other: ok\n"
+        ));
+        assert!(has_unquoted_action_value(
+            "data:\n  a: >-\n    text {{ x }}\nspec:\n  n: {{n}}\n"
+        ));
+        assert!(!has_unquoted_action_value(
+            "# replicas: {{replicas}}\na: 1\n"
+        ));
     }
 }

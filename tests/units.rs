@@ -516,3 +516,23 @@ fn argo_cd_plain_folder_applications_are_units_of_the_check() {
         .contains("jsonnet-app/main.jsonnet"));
     assert_eq!(json["summary"]["errors"], 1, "{:#}", json["diagnostics"]);
 }
+
+#[test]
+fn files_with_unquoted_placeholder_values_are_templates_not_manifests() {
+    // `replicas: {{replicas}}` is a YAML mapping keyed by a mapping: no Kubernetes object can
+    // hold it (kubectl refuses the file), so the file is a template; `{{ … }}` in a block
+    // scalar or inside a string is data and the file stays checked.
+    let dir = repo("templates");
+    let (_, json) = check_json(dir.path(), &["."]);
+    let reason = skipped_reason(&json, "etcd-controller-template.yaml").expect("skipped");
+    assert!(reason.contains("template"), "{reason}");
+    assert_eq!(
+        real_findings(&json),
+        [(
+            "schema/wrong-type".to_string(),
+            "broken.yaml".to_string(),
+            8
+        )]
+    );
+    assert_eq!(json["summary"]["resources"], 2);
+}
