@@ -536,3 +536,26 @@ fn files_with_unquoted_placeholder_values_are_templates_not_manifests() {
     );
     assert_eq!(json["summary"]["resources"], 2);
 }
+
+#[test]
+fn flux_components_are_built_inside_the_paths_kustomization() {
+    // kustomize-controller appends `spec.components` to the kustomization of `spec.path`: its
+    // `namespace: prod` applies to the component's PodDisruptionBudget too (else the built-in
+    // policy would wrongly say it has no namespace).
+    let dir = repo("platform");
+    let out = tempfile::tempdir().unwrap();
+    let json = report_with(dir.path(), out.path(), "r.json", &[]);
+    let pdb: Vec<&Value> = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "PodDisruptionBudget")
+        .collect();
+    assert_eq!(pdb.len(), 1);
+    assert_eq!(pdb[0]["namespace"], "prod");
+    assert!(!json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["file"] == "apps/components/ha/pdb.yaml"));
+}
