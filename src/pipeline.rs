@@ -376,6 +376,7 @@ fn check_stage(
             tree,
             &opts.paths,
             &loaded.manifests,
+            &foreign.manifests,
             render_opts,
         );
         diagnostics.extend(h.diagnostics);

@@ -122,7 +122,8 @@ pub struct ShardLoad {
     pub file_count: usize,
     /// Objects from other shards' files that may be CRDs (schema sources only), Flux
     /// Kustomizations or Argo CD Applications (they shape the unit graph; another shard renders
-    /// them).
+    /// them), or what this shard's units read (ConfigMaps, Secrets, Flux sources). Never
+    /// checked or reported here.
     pub foreign: Loaded,
     /// Display paths of every file of the run, in every shard (the unit graph is the run's).
     pub all_files: Vec<String>,
@@ -248,17 +249,20 @@ pub fn load_sharded(
             let bytes = discover::read_file(display_path, path, opts.max_file_size).ok()?;
             // CRDs are schema sources; Flux Kustomizations and Argo CD Applications are units
             // that decide what the other shards render and consume; whatever deploys a chart of
-            // the repository (HelmReleases, Applications, kustomizations' helmCharts).
-            if ![
-                b"CustomResourceDefinition".as_slice(),
+            // the repository (HelmReleases, Applications, kustomizations' helmCharts); and what a
+            // unit of this shard may read there: ConfigMaps and Secrets (substituteFrom,
+            // valuesFrom), Flux sources (a HelmRelease's chart source).
+            const WANTED: &[&[u8]] = &[
+                b"CustomResourceDefinition",
                 b"kustomize.toolkit.fluxcd.io",
                 b"helm.toolkit.fluxcd.io",
                 b"argoproj.io",
                 b"helmCharts",
-            ]
-            .iter()
-            .any(|needle| contains(&bytes, needle))
-            {
+                b"source.toolkit.fluxcd.io",
+                b"ConfigMap",
+                b"Secret",
+            ];
+            if !WANTED.iter().any(|w| contains(&bytes, w)) {
                 return None;
             }
             let mut l = crate::pipeline::load_bytes(files, display_path, Ok(bytes), limits);

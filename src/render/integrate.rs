@@ -144,7 +144,12 @@ pub fn render_paths_in(
     shard: Option<&ShardView>,
 ) -> RenderedSet {
     let mut out = RenderedSet::default();
-    let sources = SubstitutionSources::from_manifests(loaded);
+    // substituteFrom may name a ConfigMap or Secret of another shard's files.
+    let sources = SubstitutionSources::from_manifests(
+        loaded
+            .iter()
+            .chain(shard.map(|s| s.foreign).unwrap_or_default()),
+    );
     let mut seen_roots = BTreeSet::new();
     for given in paths {
         if given == "-" || !Path::new(given).is_dir() {
@@ -163,12 +168,14 @@ pub fn render_paths_in(
 /// Renders every Flux `HelmRelease` among `manifests` — loose files and the output of rendered
 /// kustomizations alike (an overlay may patch a release's values) — with its chart located
 /// offline (`tree`: a git revision; else the repositories of `paths` on disk). The releases'
-/// objects are then checked like any rendered object.
+/// objects are then checked like any rendered object. `others`: objects of the run that are
+/// not rendered here (another shard's) but that a release may read (valuesFrom, its source).
 pub fn render_helm_releases(
     files: &Files,
     tree: Option<&dyn Vfs>,
     paths: &[String],
     manifests: &[Manifest],
+    others: &[Manifest],
     opts: &RenderOptions,
 ) -> RenderedSet {
     use super::helm::argo::{application_label, is_application, render_application};
@@ -181,8 +188,8 @@ pub fn render_helm_releases(
     if releases.is_empty() {
         return out;
     }
-    let sources = SubstitutionSources::from_manifests(manifests);
-    let repo: Vec<&Manifest> = manifests.iter().collect();
+    let sources = SubstitutionSources::from_manifests(manifests.iter().chain(others));
+    let repo: Vec<&Manifest> = manifests.iter().chain(others).collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut render_with = |vfs: &dyn Vfs, out: &mut RenderedSet| {
         let renderer = Renderer::new(vfs, files, opts);
