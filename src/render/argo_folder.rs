@@ -7,7 +7,7 @@
 //! evaluated. Namespaced objects without a namespace get the destination namespace, as Argo CD
 //! applies them.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::kustomize::{collect, Build, Res};
 use super::{join, kustomization_file, tree, Rendered, Renderer};
@@ -290,14 +290,15 @@ fn wildcard(p: &[char], t: &[char]) -> bool {
     }
 }
 
-/// Renders one plain-folder source of `app` for `label`. `cluster_scoped`: `group/kind` of the
-/// custom resources whose CRD says `scope: Cluster` (they get no destination namespace).
+/// Renders one plain-folder source of `app` for `label`. `crd_scopes`: `group/kind` → whether
+/// it is namespaced, for the custom resources whose CRD is in the run (the built-in catalog
+/// answers for the others).
 pub fn render_folder(
     r: &Renderer,
     app: &Manifest,
     src: &FolderSource,
     label: &str,
-    cluster_scoped: &BTreeSet<String>,
+    crd_scopes: &BTreeMap<String, bool>,
 ) -> Rendered {
     let mut b = Build::new(r);
     let at = src
@@ -359,25 +360,42 @@ pub fn render_folder(
         .and_then(|d| d.get("namespace"))
     {
         if let Some(text) = ns.as_str().filter(|s| !s.is_empty()) {
-            destination_namespace(&mut res, text, ns.span, cluster_scoped);
+            destination_namespace(&mut res, text, ns.span, crd_scopes);
         }
     }
     b.into_rendered(res, label)
 }
 
 /// Argo CD applies namespaced objects that name no namespace into the destination namespace.
-fn destination_namespace(res: &mut [Res], ns: &str, span: Span, cluster_scoped: &BTreeSet<String>) {
+fn destination_namespace(
+    res: &mut [Res],
+    ns: &str,
+    span: Span,
+    crd_scopes: &BTreeMap<String, bool>,
+) {
     for r in res.iter_mut() {
-        if !tree::namespace(&r.node).is_empty()
-            || super::transform::is_cluster_scoped(r.kind())
-            || cluster_scoped.contains(&format!("{}/{}", r.group(), r.kind()))
-        {
+        if !tree::namespace(&r.node).is_empty() || !is_namespaced(r, crd_scopes) {
             continue;
         }
         if let Some(meta) = tree::map_at(&mut r.node, &["metadata"], true, span) {
             tree::set(meta, "namespace", tree::string(ns, span));
         }
     }
+}
+
+/// Whether a rendered object's kind lives in a namespace: built-in kinds by kustomize's list,
+/// custom kinds by the run's CRD, else by the built-in catalog's (an unknown kind is taken as
+/// namespaced, as kustomize takes it).
+fn is_namespaced(r: &Res, crd_scopes: &BTreeMap<String, bool>) -> bool {
+    if super::transform::is_cluster_scoped(r.kind()) {
+        return false;
+    }
+    if let Some(namespaced) = crd_scopes.get(&format!("{}/{}", r.group(), r.kind())) {
+        return *namespaced;
+    }
+    crate::schema::catalog::catalog()
+        .find(r.group(), r.kind())
+        .is_none_or(|c| c.namespaced)
 }
 
 fn map_node(entries: Vec<(&str, Node)>, span: Span) -> Node {
@@ -623,7 +641,7 @@ mod tests {
         let opts = crate::render::RenderOptions::default();
         let r = Renderer::new(&vfs, &reg, &opts);
         let src = folder_sources(&vfs, app).remove(0);
-        let out = render_folder(&r, app, &src, "Application argocd/x", &BTreeSet::new());
+        let out = render_folder(&r, app, &src, "Application argocd/x", &BTreeMap::new());
         let json = out.manifests.iter().map(|m| m.json.clone()).collect();
         (json, out)
     }
@@ -687,6 +705,8 @@ mod tests {
                 ("app/b.yml".into(), format!("{}---\n{}", cm("b"), crd)),
                 ("app/c.json".into(), "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\", \"namespace\": \"own\"}}".into()),
                 ("app/notes.txt".into(), cm("txt")),
+                // Custom kinds: cluster-scoped or not by the built-in catalog (cert-manager).
+                ("app/issuers.yaml".into(), "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: le}\n---\napiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: iss}\n".into()),
                 ("app/sub/d.yaml".into(), cm("d")),
                 ("app/sub/deeper/e.yaml".into(), cm("e")),
                 ("app/sub/e-test.yaml".into(), cm("etest")),
@@ -713,16 +733,21 @@ mod tests {
             v
         };
         // The folder only; a namespace of its own is kept; cluster-scoped kinds get none.
-        assert_eq!(names(""), ["-/x", "dest/a", "dest/b", "own/c"]);
+        assert_eq!(
+            names(""),
+            ["-/le", "-/x", "dest/a", "dest/b", "dest/iss", "own/c"]
+        );
         assert_eq!(
             names("    directory: {recurse: true}\n"),
             [
+                "-/le",
                 "-/x",
                 "dest/a",
                 "dest/b",
                 "dest/d",
                 "dest/e",
                 "dest/etest",
+                "dest/iss",
                 "own/c"
             ]
         );
@@ -732,7 +757,16 @@ mod tests {
         );
         assert_eq!(
             names("    directory: {recurse: true, exclude: 'sub/deeper/*'}\n"),
-            ["-/x", "dest/a", "dest/b", "dest/d", "dest/etest", "own/c"]
+            [
+                "-/le",
+                "-/x",
+                "dest/a",
+                "dest/b",
+                "dest/d",
+                "dest/etest",
+                "dest/iss",
+                "own/c"
+            ]
         );
     }
 

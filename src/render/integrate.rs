@@ -362,7 +362,7 @@ fn render_in(
             )
         })
         .collect();
-    let cluster_scoped = cluster_scoped_kinds(
+    let crd_scopes = crd_scopes(
         loaded
             .iter()
             .chain(shard.map(|s| s.foreign).unwrap_or_default()),
@@ -374,13 +374,8 @@ fn render_in(
             super::argo_folder::folder_sources(vfs, m)
                 .into_iter()
                 .map(|src| {
-                    let r = super::argo_folder::render_folder(
-                        &renderer,
-                        m,
-                        &src,
-                        &label,
-                        &cluster_scoped,
-                    );
+                    let r =
+                        super::argo_folder::render_folder(&renderer, m, &src, &label, &crd_scopes);
                     (label.clone(), r)
                 })
                 .collect::<Vec<_>>()
@@ -523,15 +518,15 @@ fn argo_unit(vfs: &dyn Vfs, m: &Manifest, src: &super::argo_folder::FolderSource
     }
 }
 
-/// `group/kind` of the custom resources whose CRD (among `manifests`) is cluster-scoped.
-fn cluster_scoped_kinds<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeSet<String> {
+/// `group/kind` → namespaced, for the custom resources whose CRD is among `manifests`.
+fn crd_scopes<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeMap<String, bool> {
     manifests
         .filter(|m| crate::pipeline::is_crd(m))
-        .filter(|m| m.json.pointer("/spec/scope").and_then(|v| v.as_str()) == Some("Cluster"))
         .filter_map(|m| {
             let group = m.json.pointer("/spec/group")?.as_str()?;
             let kind = m.json.pointer("/spec/names/kind")?.as_str()?;
-            Some(format!("{group}/{kind}"))
+            let scope = m.json.pointer("/spec/scope").and_then(|v| v.as_str());
+            Some((format!("{group}/{kind}"), scope != Some("Cluster")))
         })
         .collect()
 }
