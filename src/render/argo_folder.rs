@@ -81,8 +81,10 @@ pub fn folder_sources(vfs: &dyn Vfs, app: &Manifest) -> Vec<FolderSource> {
         if vfs.is_file(&join(&dir, "Chart.yaml")) {
             continue;
         }
-        let explicit_dir = s.get("directory").is_some();
-        let explicit_kust = s.get("kustomize").is_some();
+        // A null block is an absent one (Go's nil pointer), not an explicit source type.
+        let set = |f: &str| s.get(f).is_some_and(|n| !matches!(n.value, Value::Null));
+        let explicit_dir = set("directory");
+        let explicit_kust = set("kustomize");
         // Argo CD: an explicit source type wins; else a kustomization at the top of the folder
         // makes it a kustomize source.
         let generation =
@@ -767,6 +769,54 @@ mod tests {
                 "dest/iss",
                 "own/c"
             ]
+        );
+    }
+
+    #[test]
+    fn the_source_type_is_argo_cds() {
+        let kinds = |source: &str| -> Vec<&'static str> {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(dir.path().join("k")).unwrap();
+            std::fs::write(dir.path().join("k/kustomization.yaml"), "resources: []\n").unwrap();
+            std::fs::create_dir_all(dir.path().join("c")).unwrap();
+            std::fs::write(dir.path().join("c/Chart.yaml"), "name: c\n").unwrap();
+            let vfs = crate::vfs::DiskFs::new(dir.path());
+            let reg = crate::source::Files::new();
+            let text = format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: x}}\nspec:\n{source}"
+            );
+            let file = reg.add("app.yaml", text);
+            let loaded = crate::load::load_file(&reg, &file, &crate::yaml::Limits::default());
+            folder_sources(&vfs, &loaded.manifests[0])
+                .iter()
+                .map(|s| match s.generation {
+                    Generation::Kustomize => "kustomize",
+                    Generation::Directory { .. } => "directory",
+                })
+                .collect()
+        };
+        assert_eq!(kinds("  source: {path: k}\n"), ["kustomize"]);
+        assert_eq!(
+            kinds("  source: {path: k, directory: null}\n"),
+            ["kustomize"]
+        );
+        assert_eq!(
+            kinds("  source: {path: k, directory: {recurse: true}}\n"),
+            ["directory"]
+        );
+        assert_eq!(
+            kinds("  source: {path: ., kustomize: {namePrefix: a-}}\n"),
+            ["kustomize"]
+        );
+        assert_eq!(kinds("  source: {path: .}\n"), ["directory"]);
+        // Charts, Helm sources, plugins, another repository's folder, ref-only sources: not ours.
+        assert!(kinds("  source: {path: c}\n").is_empty());
+        assert!(kinds("  source: {path: k, helm: {releaseName: r}}\n").is_empty());
+        assert!(kinds("  source: {path: k, plugin: {name: p}}\n").is_empty());
+        assert!(kinds("  source: {path: elsewhere}\n").is_empty());
+        assert_eq!(
+            kinds("  sources:\n    - {repoURL: r, ref: values}\n    - {path: k}\n    - {chart: x, repoURL: h}\n"),
+            ["kustomize"]
         );
     }
 
