@@ -107,6 +107,16 @@ pub fn load_file(files: &Files, file: &Arc<SourceFile>, limits: &Limits) -> Load
         });
         return out;
     }
+    if crate::units::has_unquoted_action_value(&file.text) {
+        out.skipped.push(Skipped {
+            file: file.path.clone(),
+            line: 1,
+            reason: "a template: a value is an unquoted `{{ … }}` placeholder, which no \
+                     Kubernetes object can hold; rendered by a tool, never applied raw"
+                .into(),
+        });
+        return out;
+    }
     for problem in stream.problems {
         out.diagnostics.push(yaml_problem(files, file, problem));
     }

@@ -296,6 +296,7 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
             );
             let view = crate::render::integrate::ShardView {
                 all_files: &s.all_files,
+                own_files: &s.own_files,
                 foreign: &foreign.manifests,
                 owns: &owns,
                 foreign_charts: &foreign_charts,
@@ -375,6 +376,7 @@ fn check_stage(
             tree,
             &opts.paths,
             &loaded.manifests,
+            &foreign.manifests,
             render_opts,
         );
         diagnostics.extend(h.diagnostics);
@@ -480,8 +482,11 @@ fn check_stage(
             .retain(|m| crate::changed::concerns_object(m, names, &units));
     }
     // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
-    let agent_namespaces =
-        crate::check::agent_namespace::AgentNamespaces::from_manifests(&loaded.manifests);
+    // Other shards' Applications and Flux Kustomizations count too: the agent applies this
+    // shard's objects whichever shard declares it.
+    let agent_namespaces = crate::check::agent_namespace::AgentNamespaces::from_manifests(
+        loaded.manifests.iter().chain(&foreign.manifests),
+    );
     let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
         .manifests
         .par_iter()

@@ -7,7 +7,7 @@
 //! for the whole run: each shard still reads the CRDs of the other shards' files (only files that
 //! mention `CustomResourceDefinition` are parsed for that) but reports nothing about them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -120,13 +120,18 @@ fn root_of<'a>(roots: &'a [PathBuf], file: &Path) -> Option<&'a Path> {
 pub struct ShardLoad {
     pub loaded: Loaded,
     pub file_count: usize,
-    /// Objects from other shards' files that may be CRDs (schema sources only) or Flux
-    /// Kustomizations (they shape the unit graph; another shard renders them).
+    /// Objects from other shards' files that may be CRDs (schema sources only), Flux
+    /// Kustomizations or Argo CD Applications (they shape the unit graph; another shard renders
+    /// them), or what this shard's units read (ConfigMaps, Secrets, Flux sources). Never
+    /// checked or reported here.
     pub foreign: Loaded,
     /// Display paths of every file of the run, in every shard (the unit graph is the run's).
     pub all_files: Vec<String>,
     /// Display paths of the other shards' files loaded into `foreign`.
     pub foreign_files: Vec<String>,
+    /// Display paths of this shard's own files: only these are reported on (as inputs of a
+    /// unit, for instance), so that each file is reported by exactly one shard.
+    pub own_files: BTreeSet<String>,
 }
 
 /// Whether shard `shard` renders the kustomization root whose kustomization file has this
@@ -188,6 +193,7 @@ pub fn load_sharded(
         }
     }
     let mine_set: HashSet<&str> = mine.iter().map(|(d, _)| d.as_str()).collect();
+    let own_files: BTreeSet<String> = mine_set.iter().map(|d| d.to_string()).collect();
     let mut loaded = Loaded::default();
     // Walk problems belong to the shard of the path they are about; run-level ones to all.
     for d in found.diagnostics {
@@ -241,18 +247,22 @@ pub fn load_sharded(
         .par_iter()
         .filter_map(|(display_path, path)| {
             let bytes = discover::read_file(display_path, path, opts.max_file_size).ok()?;
-            // CRDs, Flux Kustomizations, and whatever deploys a chart of the repository
-            // (HelmReleases, Argo CD Applications, kustomizations' helmCharts).
-            if ![
-                b"CustomResourceDefinition".as_slice(),
+            // CRDs are schema sources; Flux Kustomizations and Argo CD Applications are units
+            // that decide what the other shards render and consume; whatever deploys a chart of
+            // the repository (HelmReleases, Applications, kustomizations' helmCharts); and what a
+            // unit of this shard may read there: ConfigMaps and Secrets (substituteFrom,
+            // valuesFrom), Flux sources (a HelmRelease's chart source).
+            const WANTED: &[&[u8]] = &[
+                b"CustomResourceDefinition",
                 b"kustomize.toolkit.fluxcd.io",
                 b"helm.toolkit.fluxcd.io",
                 b"argoproj.io",
                 b"helmCharts",
-            ]
-            .iter()
-            .any(|needle| contains(&bytes, needle))
-            {
+                b"source.toolkit.fluxcd.io",
+                b"ConfigMap",
+                b"Secret",
+            ];
+            if !WANTED.iter().any(|w| contains(&bytes, w)) {
                 return None;
             }
             let mut l = crate::pipeline::load_bytes(files, display_path, Ok(bytes), limits);
@@ -274,6 +284,7 @@ pub fn load_sharded(
         foreign,
         all_files,
         foreign_files,
+        own_files,
     })
 }
 

@@ -168,7 +168,8 @@ pub fn kustomization_refs(vfs: &dyn Vfs, dir: &str, k: &Node) -> KustRefs {
     out
 }
 
-/// A Flux Kustomization of the checked tree whose `spec.path` is in the tree.
+/// A unit a GitOps agent builds from a folder of the checked tree: a Flux Kustomization whose
+/// `spec.path` is in the tree, or a plain-folder source of an Argo CD Application.
 #[derive(Debug, Clone)]
 pub struct FluxUnit {
     pub label: String,
@@ -178,6 +179,9 @@ pub struct FluxUnit {
     pub dir: String,
     /// `spec.components`, resolved against `spec.path`.
     pub components: Vec<String>,
+    /// An Argo CD directory source: exactly the files it applies (repository paths); no
+    /// kustomization is built. None: a kustomization (or Flux's generated one) is built.
+    pub listed: Option<Vec<String>>,
 }
 
 /// The units of one tree and what each reads.
@@ -207,7 +211,11 @@ impl UnitGraph {
     /// The kustomization folders a Flux Kustomization builds: its path if that is a
     /// kustomization, else (kustomize-controller generates one) the shallowest kustomization
     /// folders under it.
-    fn flux_builds(&self, dir: &str) -> Vec<String> {
+    fn flux_builds(&self, f: &FluxUnit) -> Vec<String> {
+        if f.listed.is_some() {
+            return Vec::new();
+        }
+        let dir = f.dir.as_str();
         if self.kustomizations.contains_key(dir) {
             return vec![dir.to_string()];
         }
@@ -233,7 +241,7 @@ impl UnitGraph {
         let mut seen = BTreeSet::new();
         for f in &self.flux {
             self.close(
-                self.flux_builds(&f.dir)
+                self.flux_builds(f)
                     .into_iter()
                     .chain(f.components.iter().cloned()),
                 &mut seen,
@@ -303,6 +311,10 @@ impl UnitGraph {
             }
         }
         for f in &self.flux {
+            if let Some(listed) = &f.listed {
+                out.extend(listed.iter().cloned());
+                continue;
+            }
             if self.kustomizations.contains_key(&f.dir) {
                 continue;
             }
@@ -345,11 +357,13 @@ impl UnitGraph {
         kustomization_file: &dyn Fn(&str) -> Option<String>,
     ) -> BTreeSet<String> {
         let start = self
-            .flux_builds(&f.dir)
+            .flux_builds(f)
             .into_iter()
             .chain(f.components.iter().cloned());
         let mut out = self.files_read(start, kustomization_file);
-        if !self.kustomizations.contains_key(&f.dir) {
+        if let Some(listed) = &f.listed {
+            out.extend(listed.iter().cloned());
+        } else if !self.kustomizations.contains_key(&f.dir) {
             for file in files {
                 let folder = file.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
                 if self.generated_by(&f.dir, folder) && is_generated_manifest(file) {
@@ -539,6 +553,49 @@ fn is_values_name(name: &str) -> bool {
             .any(|e| lower.ends_with(e))
 }
 
+/// Whether a YAML text has a value that is an unquoted template action (`replicas: {{replicas}}`,
+/// `- {{ .item }}`): YAML reads it as a mapping whose key is a mapping, which no Kubernetes object
+/// can hold (kubectl refuses the file), so the file is a template a tool renders textually, not a
+/// manifest. Text inside block scalars (`config: |`) is data and does not count.
+pub fn has_unquoted_action_value(text: &str) -> bool {
+    if !text.contains("{{") {
+        return false;
+    }
+    // Indentation of the line that opened the block scalar we are in.
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim_start();
+        if let Some(open) = block {
+            if trimmed.is_empty() || indent > open {
+                continue;
+            }
+            block = None;
+        }
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let mut rest = trimmed;
+        while let Some(r) = rest.strip_prefix("- ") {
+            rest = r.trim_start();
+        }
+        let value = match rest.find(": ") {
+            Some(i) if !rest[..i].contains(['"', '\'', '{', '[']) => rest[i + 2..].trim_start(),
+            _ => rest,
+        };
+        let value = value.split(" #").next().unwrap_or(value).trim_end();
+        if value.starts_with("{{") && value.contains("}}") {
+            return true;
+        }
+        let indicator =
+            value.trim_end_matches(|c: char| c.is_ascii_digit() || c == '+' || c == '-');
+        if indicator == "|" || indicator == ">" {
+            block = Some(indent);
+        }
+    }
+    false
+}
+
 /// Blanks Go template actions (`{{ … }}`) so that a template's YAML skeleton can be parsed: a line
 /// holding only actions becomes empty, an action inside a line becomes a same-width placeholder
 /// (columns stay where they were). None when the text holds no action.
@@ -614,5 +671,33 @@ mod tests {
         let out = without_template_actions(t).unwrap();
         assert_eq!(out, "\nkind: A\nspec:\n  replicas: x              \n\n");
         assert_eq!(without_template_actions("a: 1\n"), None);
+    }
+
+    #[test]
+    fn unquoted_action_values_make_a_template_but_block_scalars_and_quotes_do_not() {
+        assert!(has_unquoted_action_value(
+            "spec:\n  replicas: {{replicas}}\n"
+        ));
+        assert!(has_unquoted_action_value("args:\n  - {{ .arg }}\n"));
+        assert!(has_unquoted_action_value(
+            "data:\n  config: {{config_data}} # filled by sed\n"
+        ));
+        // Inside a string, quoted or as part of a plain scalar: an ordinary value.
+        assert!(!has_unquoted_action_value(
+            "metadata:\n  name: etcd-{{cell}}\n"
+        ));
+        assert!(!has_unquoted_action_value(
+            "name: '{{path.basename}}'\nb: \"{{x}}\"\n"
+        ));
+        // Block scalar content is data (an alert template, an embedded config file).
+        assert!(!has_unquoted_action_value(
+            "data:\n  alert.yaml: |\n    summary: {{ $labels.instance }}\n    - {{ x }}\n  other: ok\n"
+        ));
+        assert!(has_unquoted_action_value(
+            "data:\n  a: >-\n    text {{ x }}\nspec:\n  n: {{n}}\n"
+        ));
+        assert!(!has_unquoted_action_value(
+            "# replicas: {{replicas}}\na: 1\n"
+        ));
     }
 }

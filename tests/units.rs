@@ -329,10 +329,17 @@ fn the_human_summary_says_unchecked() {
 
 /// `kgate check . --format json=FILE` (plus `extra`) inside `dir`; the report.
 fn report_of(dir: &Path, out: &Path, name: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--no-builtin-policies"];
+    args.extend(extra);
+    report_with(dir, out, name, &args)
+}
+
+/// `kgate check . --format json=FILE ARGS` inside `dir`; the report.
+fn report_with(dir: &Path, out: &Path, name: &str, extra: &[&str]) -> Value {
     let file = out.join(name);
     let o = kgate()
         .current_dir(dir)
-        .args(["check", ".", "--no-builtin-policies", "--format"])
+        .args(["check", ".", "--format"])
         .arg(format!("json={}", file.display()))
         .args(extra)
         .output()
@@ -395,4 +402,160 @@ fn merged_shards_of_a_flux_home_lab_equal_one_run_exactly() {
             "{total} shards"
         );
     }
+}
+
+/// One run and the merge of its `--shard 1..N/N` runs, for N in 2, 3, 5: same summary, same
+/// findings (same representative object of a finding merged over several units), same
+/// skipped entries, same objects.
+fn assert_shards_merge_exactly(layout: &str, args: &[&str]) {
+    let dir = repo(layout);
+    let out = tempfile::tempdir().unwrap();
+    let full = report_with(dir.path(), out.path(), "full.json", args);
+    for total in [2u32, 3, 5] {
+        let mut names = Vec::new();
+        for i in 1..=total {
+            let name = format!("s{i}-{total}.json");
+            let shard = format!("{i}/{total}");
+            let mut a = args.to_vec();
+            a.extend(["--shard", shard.as_str()]);
+            report_with(dir.path(), out.path(), &name, &a);
+            names.push(out.path().join(name).display().to_string());
+        }
+        let merged = out.path().join("merged.json");
+        let o = kgate()
+            .arg("merge")
+            .args(&names)
+            .arg("--format")
+            .arg(format!("json={}", merged.display()))
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)));
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(merged).unwrap()).unwrap();
+        let what = format!("{layout} {args:?}, {total} shards");
+        assert_eq!(m["summary"], full["summary"], "{what}");
+        assert_eq!(m["diagnostics"], full["diagnostics"], "{what}");
+        assert_eq!(m["skipped"], full["skipped"], "{what}");
+        assert_eq!(sorted_resources(&m), sorted_resources(&full), "{what}");
+    }
+}
+
+#[test]
+fn merged_shards_equal_one_run_on_every_layout() {
+    // Layouts: a Flux home lab (charts, components, patches, tool files); a platform repository
+    // mixing a Flux Kustomization that builds a kustomization root, a second root over the same
+    // base in another namespace (one finding on the base, two units), a generated Flux path
+    // with a HelmRelease of a local chart, Argo CD directory and kustomize Applications and
+    // loose files; an Argo CD repository (recurse, include/exclude, jsonnet, options). With the
+    // built-in policies, findings about objects whose namespace the agent gives (declared in
+    // another shard) and findings merged over overlays in different shards are covered too.
+    for layout in ["homelab", "platform", "argo"] {
+        assert_shards_merge_exactly(layout, &["--no-builtin-policies"]);
+        assert_shards_merge_exactly(layout, &[]);
+    }
+}
+
+#[test]
+fn argo_cd_plain_folder_applications_are_units_of_the_check() {
+    let dir = repo("argo");
+    let (_, json) = check_json(dir.path(), &["."]);
+    let mut objects: Vec<String> = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] != "Application")
+        .map(|r| {
+            format!(
+                "{} {}/{} ({})",
+                r["kind"].as_str().unwrap(),
+                r["namespace"].as_str().unwrap_or("-"),
+                r["name"].as_str().unwrap(),
+                r["file"].as_str().unwrap()
+            )
+        })
+        .collect();
+    objects.sort();
+    let mut expected = vec![
+        // The kustomize source: Argo CD's options written into the kustomization (prefix,
+        // namespace, the component); the overlay is not also checked on its own.
+        "ConfigMap shop/prod-shop-dashboard (shop/components/monitoring/dashboard.yaml)",
+        // Not recursed into by `guestbook`: a loose file, checked as it is.
+        "ConfigMap -/guestbook-debug (guestbook/extra/debug.yaml)",
+        // A directory source: the destination namespace for namespaced objects.
+        "ConfigMap tools/tools-static (jsonnet-app/static.yaml)",
+        // Excluded (`*-test.yaml`) or not included (`{*.yaml,sub/*}`) by `web`: loose.
+        "ConfigMap -/web-notes (web/other/notes.json)",
+        "ConfigMap -/web-smoke-test (web/sub/smoke-test.yaml)",
+        "ConfigMap web/web-config (web/configmap.yaml)",
+        "ConfigMap web/web-worker (web/sub/worker.yaml)",
+        "ClusterRole -/guestbook-reader (guestbook/service.yaml)",
+        "Deployment guestbook/guestbook-ui (guestbook/deployment.yaml)",
+        "Deployment shop/prod-shop (shop/base/deployment.yaml)",
+        "Service guestbook/guestbook-ui (guestbook/service.yaml)",
+        "Service shop/prod-shop (shop/base/service.yaml)",
+    ];
+    expected.sort();
+    assert_eq!(objects, expected);
+    let diags = json["diagnostics"].as_array().unwrap();
+    let worker = diags
+        .iter()
+        .find(|d| d["file"] == "web/sub/worker.yaml")
+        .expect("the ConfigMap value that is not a string");
+    assert_eq!(worker["code"], "schema/wrong-type");
+    assert_eq!(
+        worker["rendered_for"],
+        "Application argocd/web (argocd/web.yaml)"
+    );
+    let jsonnet = diags
+        .iter()
+        .find(|d| d["code"] == "render/unsupported")
+        .expect("the jsonnet file is reported");
+    assert_eq!(jsonnet["file"], "argocd/jsonnet.yaml");
+    assert!(jsonnet["message"]
+        .as_str()
+        .unwrap()
+        .contains("jsonnet-app/main.jsonnet"));
+    assert_eq!(json["summary"]["errors"], 1, "{:#}", json["diagnostics"]);
+}
+
+#[test]
+fn files_with_unquoted_placeholder_values_are_templates_not_manifests() {
+    // `replicas: {{replicas}}` is a YAML mapping keyed by a mapping: no Kubernetes object can
+    // hold it (kubectl refuses the file), so the file is a template; `{{ … }}` in a block
+    // scalar or inside a string is data and the file stays checked.
+    let dir = repo("templates");
+    let (_, json) = check_json(dir.path(), &["."]);
+    let reason = skipped_reason(&json, "etcd-controller-template.yaml").expect("skipped");
+    assert!(reason.contains("template"), "{reason}");
+    assert_eq!(
+        real_findings(&json),
+        [(
+            "schema/wrong-type".to_string(),
+            "broken.yaml".to_string(),
+            8
+        )]
+    );
+    assert_eq!(json["summary"]["resources"], 2);
+}
+
+#[test]
+fn flux_components_are_built_inside_the_paths_kustomization() {
+    // kustomize-controller appends `spec.components` to the kustomization of `spec.path`: its
+    // `namespace: prod` applies to the component's PodDisruptionBudget too (else the built-in
+    // policy would wrongly say it has no namespace).
+    let dir = repo("platform");
+    let out = tempfile::tempdir().unwrap();
+    let json = report_with(dir.path(), out.path(), "r.json", &[]);
+    let pdb: Vec<&Value> = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "PodDisruptionBudget")
+        .collect();
+    assert_eq!(pdb.len(), 1);
+    assert_eq!(pdb[0]["namespace"], "prod");
+    assert!(!json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["file"] == "apps/components/ha/pdb.yaml"));
 }

@@ -133,20 +133,50 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
         // The path belongs to another source (or a missing folder Flux would report).
         return b.into_rendered(Vec::new(), "");
     }
+    // `spec.components`: kustomize components relative to `spec.path`. kustomize-controller
+    // appends them to the path's kustomization (fluxcd/pkg kustomize generator), so the
+    // kustomization's own transformers (its `namespace:`, labels, prefix) apply to the
+    // components' objects too.
+    let components = b.strings(spec, "components");
+    // (Resolved quietly here: the build below reports a path that leaves the repository.)
+    b.out
+        .included
+        .extend(components.iter().filter_map(|(e, _)| normalize(&dir, e)));
     let mut res = if kustomization_file(r.vfs, &dir).is_some() {
-        b.kustomization(&dir, Vec::new(), 0, Some(at))
+        let listed = spec.get("components").cloned();
+        b.kustomization_edited(&dir, Vec::new(), 0, Some(at), &|k: &mut Node| {
+            let Some(Node {
+                span,
+                value: Value::Seq(items),
+            }) = &listed
+            else {
+                return;
+            };
+            let mut list = match tree::remove(k, "components").map(|n| n.value) {
+                Some(Value::Seq(l)) => l,
+                _ => Vec::new(),
+            };
+            list.extend(items.iter().cloned());
+            tree::set(
+                k,
+                "components",
+                Node {
+                    span: *span,
+                    value: Value::Seq(list),
+                },
+            );
+        })
     } else {
+        // The generated kustomization lists the path's manifests, then the components.
         let mut res = Vec::new();
         generated(&mut b, &dir, at, 0, &mut res);
+        for (entry, span) in components {
+            if let Some(sub) = b.resolve(&dir, &entry, span) {
+                res = b.kustomization(&sub, res, 1, Some(span));
+            }
+        }
         res
     };
-    // `spec.components`: kustomize components relative to `spec.path`, applied on top.
-    for (entry, span) in b.strings(spec, "components") {
-        if let Some(sub) = b.resolve(&dir, &entry, span) {
-            b.out.included.insert(sub.clone());
-            res = b.kustomization(&sub, res, 1, Some(span));
-        }
-    }
     if let Some(ns) = spec.get("targetNamespace") {
         if let Some(text) = ns.as_str() {
             transform::set_namespace(&mut res, text, ns.span);

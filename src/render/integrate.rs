@@ -115,7 +115,9 @@ pub(crate) fn strip<'s>(display: &'s str, prefix: &str) -> Option<&'s str> {
 pub struct ShardView<'a> {
     /// Display paths of every file the unsharded run loads.
     pub all_files: &'a [String],
-    /// Objects of other shards' files that may be Flux Kustomizations.
+    /// Display paths of this shard's own files (what it reports on).
+    pub own_files: &'a BTreeSet<String>,
+    /// Objects of other shards' files that may be Flux Kustomizations or Argo CD Applications.
     pub foreign: &'a [Manifest],
     /// Whether this shard renders the root whose kustomization file has this display path.
     pub owns: &'a (dyn Fn(&str) -> bool + Sync),
@@ -142,7 +144,12 @@ pub fn render_paths_in(
     shard: Option<&ShardView>,
 ) -> RenderedSet {
     let mut out = RenderedSet::default();
-    let sources = SubstitutionSources::from_manifests(loaded);
+    // substituteFrom may name a ConfigMap or Secret of another shard's files.
+    let sources = SubstitutionSources::from_manifests(
+        loaded
+            .iter()
+            .chain(shard.map(|s| s.foreign).unwrap_or_default()),
+    );
     let mut seen_roots = BTreeSet::new();
     for given in paths {
         if given == "-" || !Path::new(given).is_dir() {
@@ -161,12 +168,14 @@ pub fn render_paths_in(
 /// Renders every Flux `HelmRelease` among `manifests` — loose files and the output of rendered
 /// kustomizations alike (an overlay may patch a release's values) — with its chart located
 /// offline (`tree`: a git revision; else the repositories of `paths` on disk). The releases'
-/// objects are then checked like any rendered object.
+/// objects are then checked like any rendered object. `others`: objects of the run that are
+/// not rendered here (another shard's) but that a release may read (valuesFrom, its source).
 pub fn render_helm_releases(
     files: &Files,
     tree: Option<&dyn Vfs>,
     paths: &[String],
     manifests: &[Manifest],
+    others: &[Manifest],
     opts: &RenderOptions,
 ) -> RenderedSet {
     use super::helm::argo::{application_label, is_application, render_application};
@@ -179,8 +188,8 @@ pub fn render_helm_releases(
     if releases.is_empty() {
         return out;
     }
-    let sources = SubstitutionSources::from_manifests(manifests);
-    let repo: Vec<&Manifest> = manifests.iter().collect();
+    let sources = SubstitutionSources::from_manifests(manifests.iter().chain(others));
+    let repo: Vec<&Manifest> = manifests.iter().chain(others).collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut render_with = |vfs: &dyn Vfs, out: &mut RenderedSet| {
         let renderer = Renderer::new(vfs, files, opts);
@@ -310,7 +319,26 @@ fn render_in(
             .iter()
             .filter(in_tree),
     );
-    let graph = unit_graph(&renderer, dirs, &every_flux);
+    // Argo CD Applications with plain-folder sources: units like Flux Kustomizations (each
+    // shard knows every one, renders its own).
+    let is_app = |m: &&Manifest| {
+        super::helm::argo::is_application(m) && strip(&m.file.path, &prefix).is_some()
+    };
+    let apps: Vec<&Manifest> = loaded.iter().filter(is_app).collect();
+    let every_app = apps.iter().copied().chain(
+        shard
+            .map(|s| s.foreign)
+            .unwrap_or_default()
+            .iter()
+            .filter(is_app),
+    );
+    let mut argo_units = Vec::new();
+    for m in every_app {
+        for src in super::argo_folder::folder_sources(vfs, m) {
+            argo_units.push(argo_unit(vfs, m, &src));
+        }
+    }
+    let graph = unit_graph(&renderer, dirs, &every_flux, argo_units);
     let roots: Vec<String> = graph
         .roots()
         .into_iter()
@@ -334,12 +362,32 @@ fn render_in(
             )
         })
         .collect();
-    for (dir, r) in all.into_iter().chain(flux_rendered) {
-        out.roots.push(if dir.starts_with("Flux ") {
-            dir
-        } else {
-            display_dir(vfs, &dir)
-        });
+    let crd_scopes = crd_scopes(
+        loaded
+            .iter()
+            .chain(shard.map(|s| s.foreign).unwrap_or_default()),
+    );
+    let argo_rendered: Vec<(String, Rendered)> = apps
+        .par_iter()
+        .flat_map_iter(|m| {
+            let label = super::helm::argo::application_label(m);
+            super::argo_folder::folder_sources(vfs, m)
+                .into_iter()
+                .map(|src| {
+                    let r =
+                        super::argo_folder::render_folder(&renderer, m, &src, &label, &crd_scopes);
+                    (label.clone(), r)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let labelled = flux_rendered.into_iter().chain(argo_rendered);
+    for (dir, r) in all
+        .into_iter()
+        .map(|(d, r)| (display_dir(vfs, &d), r))
+        .chain(labelled)
+    {
+        out.roots.push(dir);
         out.manifests.extend(r.manifests);
         out.diagnostics.extend(r.diagnostics);
         out.secrets.extend(r.secrets);
@@ -364,10 +412,16 @@ fn render_in(
             let read = graph.flux_files_read(f, &all_paths, &kfile);
             let mut read: BTreeSet<String> = read.iter().map(|p| vfs.display(p)).collect();
             read.insert(f.file.clone());
-            out.reads.insert(f.label.clone(), read);
+            // An Application with several folder sources is one unit.
+            out.reads.entry(f.label.clone()).or_default().extend(read);
         }
     }
-    let checked: BTreeSet<&String> = file_paths.iter().collect();
+    // An input is reported by the shard that owns its file (other shards may have loaded it to
+    // learn their units), as one run reports it once.
+    let checked: BTreeSet<&String> = file_paths
+        .iter()
+        .filter(|p| shard.is_none_or(|s| s.own_files.contains(&vfs.display(p))))
+        .collect();
     for (path, why) in graph.inputs() {
         if checked.contains(&path) {
             out.inputs.insert(vfs.display(&path), why);
@@ -377,9 +431,17 @@ fn render_in(
 
 /// The unit graph of a tree: the kustomizations among the checked files and every kustomization
 /// they reach, read (not rendered) through the renderer's parse cache, which rendering reuses.
-fn unit_graph(renderer: &Renderer, dirs: BTreeSet<String>, flux: &[&Manifest]) -> UnitGraph {
+fn unit_graph(
+    renderer: &Renderer,
+    dirs: BTreeSet<String>,
+    flux: &[&Manifest],
+    argo: Vec<FluxUnit>,
+) -> UnitGraph {
     let vfs = renderer.vfs;
-    let mut graph = UnitGraph::default();
+    let mut graph = UnitGraph {
+        flux: argo,
+        ..UnitGraph::default()
+    };
     for m in flux {
         let Some(dir) = flux_dir(vfs, m) else {
             continue;
@@ -399,6 +461,7 @@ fn unit_graph(renderer: &Renderer, dirs: BTreeSet<String>, flux: &[&Manifest]) -
             file: m.file.path.clone(),
             dir,
             components,
+            listed: None,
         });
     }
     let mut queue: Vec<String> = dirs.into_iter().collect();
@@ -427,6 +490,45 @@ fn unit_graph(renderer: &Renderer, dirs: BTreeSet<String>, flux: &[&Manifest]) -
         graph.kustomizations.insert(d, refs);
     }
     graph
+}
+
+/// The unit of one plain-folder source of an Argo CD Application.
+fn argo_unit(vfs: &dyn Vfs, m: &Manifest, src: &super::argo_folder::FolderSource) -> FluxUnit {
+    use super::argo_folder::{directory_files, Generation};
+    let listed = match &src.generation {
+        Generation::Kustomize => None,
+        Generation::Directory {
+            recurse,
+            include,
+            exclude,
+        } => Some(directory_files(
+            vfs,
+            &src.dir,
+            *recurse,
+            include.as_deref(),
+            exclude.as_deref(),
+        )),
+    };
+    FluxUnit {
+        label: super::helm::argo::application_label(m),
+        file: m.file.path.clone(),
+        dir: src.dir.clone(),
+        components: src.components.clone(),
+        listed,
+    }
+}
+
+/// `group/kind` → namespaced, for the custom resources whose CRD is among `manifests`.
+fn crd_scopes<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeMap<String, bool> {
+    manifests
+        .filter(|m| crate::pipeline::is_crd(m))
+        .filter_map(|m| {
+            let group = m.json.pointer("/spec/group")?.as_str()?;
+            let kind = m.json.pointer("/spec/names/kind")?.as_str()?;
+            let scope = m.json.pointer("/spec/scope").and_then(|v| v.as_str());
+            Some((format!("{group}/{kind}"), scope != Some("Cluster")))
+        })
+        .collect()
 }
 
 /// The note on a kustomize Component that no unit includes (once, at its `kind:`).
@@ -498,7 +600,20 @@ pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<D
             .flat_map(|r| r.split(", ").map(str::to_string))
             .collect();
         match merged.get_mut(&key) {
-            Some((_, overlays)) => overlays.extend(named),
+            Some((kept, overlays)) => {
+                // The finding shown (its `resource`, which names the overlay's namespace) is
+                // the one of the first overlay by name, whichever order the overlays were
+                // checked in: one run and the merge of its shards then show the same one.
+                let first_new = named.iter().min();
+                let first_kept = kept
+                    .rendered_for
+                    .as_deref()
+                    .and_then(|r| r.split(", ").min());
+                if first_new.is_some_and(|n| first_kept.is_none_or(|k| n.as_str() < k)) {
+                    *kept = d;
+                }
+                overlays.extend(named);
+            }
             None => {
                 order.push(key.clone());
                 merged.insert(key, (d, named.into_iter().collect()));

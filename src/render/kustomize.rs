@@ -250,6 +250,19 @@ impl<'r, 'a> Build<'r, 'a> {
         depth: usize,
         via: Option<Span>,
     ) -> Vec<Res> {
+        self.kustomization_edited(dir, acc, depth, via, &|_| {})
+    }
+
+    /// [`Build::kustomization`] with the kustomization edited first (as `kustomize edit` would
+    /// rewrite the file: Argo CD's `kustomize` options of an Application).
+    pub fn kustomization_edited(
+        &mut self,
+        dir: &str,
+        acc: Vec<Res>,
+        depth: usize,
+        via: Option<Span>,
+        edit: &dyn Fn(&mut Node),
+    ) -> Vec<Res> {
         let at = via.unwrap_or_default();
         if self.objects_refused {
             // Past --max-rendered-objects nothing more is added: do not build what would be
@@ -308,7 +321,7 @@ impl<'r, 'a> Build<'r, 'a> {
         let Some(parsed) = self.read_docs(&kfile, at) else {
             return acc;
         };
-        let Some(root) = parsed.docs.first().cloned() else {
+        let Some(mut root) = parsed.docs.first().cloned() else {
             return acc;
         };
         if !matches!(root.value, Value::Map(_)) {
@@ -319,6 +332,7 @@ impl<'r, 'a> Build<'r, 'a> {
             );
             return acc;
         }
+        edit(&mut root);
         if self.stack.is_empty() {
             self.sort_options = root.get("sortOptions").cloned();
         }

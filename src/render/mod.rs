@@ -5,6 +5,7 @@
 //! Files are read only through [`Vfs`]; nothing outside the repository root is read, no plugin
 //! or program is run and the network is never used. Unsupported kustomize features are findings.
 
+pub mod argo_folder;
 mod builtin;
 pub mod cli;
 pub mod emit;

@@ -35,6 +35,11 @@ const CLUSTER_SCOPED: &[&str] = &[
     "ComponentStatus",
 ];
 
+/// Whether kustomize (and kgate's renderers) treat a built-in kind as cluster-scoped.
+pub(crate) fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
 pub(crate) fn namespace(_b: &mut Build, k: &Node, res: &mut [Res]) {
     let Some(node) = k.get("namespace") else {
         return;
