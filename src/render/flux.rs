@@ -142,29 +142,14 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
     b.out
         .included
         .extend(components.iter().filter_map(|(e, _)| normalize(&dir, e)));
-    let mut res = if kustomization_file(r.vfs, &dir).is_some() {
-        let listed = spec.get("components").cloned();
+    let edited = kustomization_file(r.vfs, &dir).is_some();
+    let mut res = if edited {
+        // kustomize-controller rewrites the path's kustomization before building it (fluxcd/pkg
+        // kustomize generator): so the path's own transformers and Flux's run as one
+        // kustomization, in kustomize's order — not Flux's on top of the built path.
+        let spec = spec.clone();
         b.kustomization_edited(&dir, Vec::new(), 0, Some(at), &|k: &mut Node| {
-            let Some(Node {
-                span,
-                value: Value::Seq(items),
-            }) = &listed
-            else {
-                return;
-            };
-            let mut list = match tree::remove(k, "components").map(|n| n.value) {
-                Some(Value::Seq(l)) => l,
-                _ => Vec::new(),
-            };
-            list.extend(items.iter().cloned());
-            tree::set(
-                k,
-                "components",
-                Node {
-                    span: *span,
-                    value: Value::Seq(list),
-                },
-            );
+            edit_as_flux(k, &spec)
         })
     } else {
         // The generated kustomization lists the path's manifests, then the components.
@@ -177,12 +162,21 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
         }
         res
     };
-    if let Some(ns) = spec.get("targetNamespace") {
-        if let Some(text) = ns.as_str() {
-            transform::set_namespace(&mut res, text, ns.span);
+    if !edited {
+        // The generated kustomization holds only resources: Flux's fields are its only
+        // transformers, in kustomize's order.
+        patch::run_smp(&mut b, &dir, spec, &mut res);
+        patch::run_patches(&mut b, &dir, spec, &mut res);
+        if let Some(ns) = spec.get("targetNamespace") {
+            if let Some(text) = ns.as_str() {
+                transform::set_namespace(&mut res, text, ns.span);
+            }
         }
+        transform::prefix_suffix(&mut b, spec, &mut res);
+        patch::run_json6902(&mut b, &dir, spec, &mut res);
+        transform::images(&mut b, spec, &mut res);
     }
-    patch::run(&mut b, &dir, spec, &mut res);
+    // commonMetadata is set on every object after the build (kustomize-controller).
     if let Some(meta) = spec.get("commonMetadata") {
         let pairs = |f: &str| -> Vec<(String, Node)> {
             meta.get(f)
@@ -200,13 +194,83 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
         transform::set_metadata_labels(&mut res, &pairs("labels"), meta.span);
         transform::set_annotations(&mut res, &pairs("annotations"), meta.span);
     }
-    transform::prefix_suffix(&mut b, spec, &mut res);
-    transform::images(&mut b, spec, &mut res);
     let mut res = b.finish(res);
     if let Some(post) = spec.get("postBuild") {
         substitute_all(&mut b, m, post, sources, &mut res);
     }
     b.into_rendered(res, &flux_label(m))
+}
+
+/// The path's kustomization as kustomize-controller rewrites it from a Flux Kustomization's
+/// spec: `targetNamespace`, `namePrefix` and `nameSuffix` replace the kustomization's own;
+/// `patches`, `patchesStrategicMerge`, `patchesJson6902` and `components` are appended; an
+/// `images` entry replaces the kustomization's entry of the same name, else is appended. The
+/// moved nodes keep their spans, so findings on what they set point at the Flux Kustomization.
+fn edit_as_flux(k: &mut Node, spec: &Node) {
+    for (from, to) in [
+        ("targetNamespace", "namespace"),
+        ("namePrefix", "namePrefix"),
+        ("nameSuffix", "nameSuffix"),
+    ] {
+        if let Some(v) = spec.get(from).filter(|v| v.as_str().is_some()) {
+            tree::set(k, to, v.clone());
+        }
+    }
+    for field in [
+        "patches",
+        "patchesStrategicMerge",
+        "patchesJson6902",
+        "components",
+    ] {
+        let Some(Node {
+            span,
+            value: Value::Seq(items),
+        }) = spec.get(field)
+        else {
+            continue;
+        };
+        let mut list = match tree::remove(k, field).map(|n| n.value) {
+            Some(Value::Seq(l)) => l,
+            _ => Vec::new(),
+        };
+        list.extend(items.iter().cloned());
+        tree::set(
+            k,
+            field,
+            Node {
+                span: *span,
+                value: Value::Seq(list),
+            },
+        );
+    }
+    if let Some(Node {
+        span,
+        value: Value::Seq(images),
+    }) = spec.get("images")
+    {
+        let mut list = match tree::remove(k, "images").map(|n| n.value) {
+            Some(Value::Seq(l)) => l,
+            _ => Vec::new(),
+        };
+        let name = |n: &Node| n.get("name").and_then(Node::as_str).map(str::to_string);
+        for image in images {
+            match list
+                .iter()
+                .position(|e| name(e).is_some() && name(e) == name(image))
+            {
+                Some(i) => list[i] = image.clone(),
+                None => list.push(image.clone()),
+            }
+        }
+        tree::set(
+            k,
+            "images",
+            Node {
+                span: *span,
+                value: Value::Seq(list),
+            },
+        );
+    }
 }
 
 /// kustomize-controller's generated kustomization: every manifest under `dir`, recursively; a

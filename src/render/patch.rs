@@ -46,6 +46,11 @@ pub(crate) fn run_smp(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         .and_then(Node::as_seq)
         .unwrap_or_default()
     {
+        // Flux's `patchesStrategicMerge` entries are objects, not text.
+        if item.as_map().is_some() {
+            apply_smp(b, item, None, res);
+            continue;
+        }
         let Some(text) = item.as_str() else { continue };
         let docs = if text.contains('\n') || text.trim_start().starts_with("apiVersion") {
             inline_docs(b, item)
@@ -89,6 +94,10 @@ fn patch_docs(b: &mut Build, dir: &str, item: &Node) -> Vec<Node> {
         return file_docs(b, dir, rel, p.span);
     }
     if let Some(p) = item.get("patch") {
+        // Flux's `patchesJson6902` give the operations as a list, not as text.
+        if p.as_seq().is_some() || p.as_map().is_some() {
+            return vec![p.clone()];
+        }
         return inline_docs(b, p);
     }
     b.error(
