@@ -420,36 +420,6 @@ fn map_node(entries: Vec<(&str, Node)>, span: Span) -> Node {
     }
 }
 
-/// Appends `items` to the list `field` of `k`, first dropping entries whose `name` one of
-/// them sets (`kustomize edit set image|replicas` replaces an entry of the same name).
-fn upsert_named(k: &mut Node, field: &str, items: Vec<Node>, span: Span) {
-    if items.is_empty() {
-        return;
-    }
-    let names: Vec<String> = items
-        .iter()
-        .filter_map(|i| i.get("name").and_then(tree::scalar_text))
-        .collect();
-    let mut list = match tree::remove(k, field).map(|n| n.value) {
-        Some(Value::Seq(l)) => l,
-        _ => Vec::new(),
-    };
-    list.retain(|e| {
-        e.get("name")
-            .and_then(tree::scalar_text)
-            .is_none_or(|n| !names.contains(&n))
-    });
-    list.extend(items);
-    tree::set(
-        k,
-        field,
-        Node {
-            span,
-            value: Value::Seq(list),
-        },
-    );
-}
-
 /// Merges the string map `values` into the map `field` of `k` (`kustomize edit add label`).
 fn merge_map(k: &mut Node, field: &str, values: &Node) {
     let Some(pairs) = values.as_map() else { return };
@@ -518,7 +488,7 @@ fn apply_options(k: &mut Node, opts: &Node) {
             .filter_map(|i| i.as_str().map(|s| image_entry(s, i.span)))
             .collect();
         let span = opts.get("images").map(|n| n.span).unwrap_or(opts.span);
-        upsert_named(k, "images", items, span);
+        tree::upsert_named(k, "images", items, span);
     }
     if let Some(list) = opts.get("replicas").and_then(Node::as_seq) {
         let items = list
@@ -538,7 +508,7 @@ fn apply_options(k: &mut Node, opts: &Node) {
             })
             .collect();
         let span = opts.get("replicas").map(|n| n.span).unwrap_or(opts.span);
-        upsert_named(k, "replicas", items, span);
+        tree::upsert_named(k, "replicas", items, span);
     }
     if let Some(labels) = opts.get("commonLabels") {
         if flag(opts.get("labelWithoutSelector")) {
@@ -554,19 +524,7 @@ fn apply_options(k: &mut Node, opts: &Node) {
                 ));
             }
             let item = map_node(entry, labels.span);
-            let mut list = match tree::remove(k, "labels").map(|n| n.value) {
-                Some(Value::Seq(l)) => l,
-                _ => Vec::new(),
-            };
-            list.push(item);
-            tree::set(
-                k,
-                "labels",
-                Node {
-                    span: labels.span,
-                    value: Value::Seq(list),
-                },
-            );
+            tree::append_seq(k, "labels", &[item], labels.span);
         } else {
             merge_map(k, "commonLabels", labels);
         }
@@ -581,22 +539,9 @@ fn apply_options(k: &mut Node, opts: &Node) {
         ("patches", opts.get("patches").map(|n| n.span)),
         ("components", opts.get("components").map(|n| n.span)),
     ] {
-        let (Some(span), Some(items)) = (span, opts.get(field).and_then(Node::as_seq)) else {
-            continue;
-        };
-        let mut list = match tree::remove(k, field).map(|n| n.value) {
-            Some(Value::Seq(l)) => l,
-            _ => Vec::new(),
-        };
-        list.extend(items.iter().cloned());
-        tree::set(
-            k,
-            field,
-            Node {
-                span,
-                value: Value::Seq(list),
-            },
-        );
+        if let (Some(span), Some(items)) = (span, opts.get(field).and_then(Node::as_seq)) {
+            tree::append_seq(k, field, items, span);
+        }
     }
 }
 

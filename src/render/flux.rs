@@ -222,54 +222,20 @@ fn edit_as_flux(k: &mut Node, spec: &Node) {
         "patchesJson6902",
         "components",
     ] {
-        let Some(Node {
+        if let Some(Node {
             span,
             value: Value::Seq(items),
         }) = spec.get(field)
-        else {
-            continue;
-        };
-        let mut list = match tree::remove(k, field).map(|n| n.value) {
-            Some(Value::Seq(l)) => l,
-            _ => Vec::new(),
-        };
-        list.extend(items.iter().cloned());
-        tree::set(
-            k,
-            field,
-            Node {
-                span: *span,
-                value: Value::Seq(list),
-            },
-        );
+        {
+            tree::append_seq(k, field, items, *span);
+        }
     }
     if let Some(Node {
         span,
         value: Value::Seq(images),
     }) = spec.get("images")
     {
-        let mut list = match tree::remove(k, "images").map(|n| n.value) {
-            Some(Value::Seq(l)) => l,
-            _ => Vec::new(),
-        };
-        let name = |n: &Node| n.get("name").and_then(Node::as_str).map(str::to_string);
-        for image in images {
-            match list
-                .iter()
-                .position(|e| name(e).is_some() && name(e) == name(image))
-            {
-                Some(i) => list[i] = image.clone(),
-                None => list.push(image.clone()),
-            }
-        }
-        tree::set(
-            k,
-            "images",
-            Node {
-                span: *span,
-                value: Value::Seq(list),
-            },
-        );
+        tree::upsert_named(k, "images", images.clone(), *span);
     }
 }
 

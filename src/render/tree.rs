@@ -43,6 +43,55 @@ pub(crate) fn remove(node: &mut Node, key: &str) -> Option<Node> {
     None
 }
 
+/// The sequence at `key`, taken out of `node` (empty when absent or not a sequence), for an
+/// edit that puts it back with [`set_seq`].
+pub(crate) fn take_seq(node: &mut Node, key: &str) -> Vec<Node> {
+    match remove(node, key).map(|n| n.value) {
+        Some(Value::Seq(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// Sets `key` to the sequence `items` (its span: `span`, where the edit came from).
+pub(crate) fn set_seq(node: &mut Node, key: &str, items: Vec<Node>, span: Span) {
+    set(
+        node,
+        key,
+        Node {
+            span,
+            value: Value::Seq(items),
+        },
+    );
+}
+
+/// Appends `items` to the sequence at `key` (as `kustomize edit add` and the GitOps agents'
+/// kustomization rewrites do).
+pub(crate) fn append_seq(node: &mut Node, key: &str, items: &[Node], span: Span) {
+    let mut list = take_seq(node, key);
+    list.extend(items.iter().cloned());
+    set_seq(node, key, list, span);
+}
+
+/// Puts `items` into the sequence at `key`, each replacing the entry with the same `name`
+/// (`kustomize edit set image`, Argo CD's and Flux's image overrides), else appended.
+pub(crate) fn upsert_named(node: &mut Node, key: &str, items: Vec<Node>, span: Span) {
+    if items.is_empty() {
+        return;
+    }
+    let name = |n: &Node| n.get("name").and_then(scalar_text);
+    let mut list = take_seq(node, key);
+    for item in items {
+        match list
+            .iter()
+            .position(|e| name(e).is_some() && name(e) == name(&item))
+        {
+            Some(i) => list[i] = item,
+            None => list.push(item),
+        }
+    }
+    set_seq(node, key, list, span);
+}
+
 /// The mapping at `path`, created (with `span` as its origin) when `create` is set.
 pub(crate) fn map_at<'n>(
     node: &'n mut Node,
