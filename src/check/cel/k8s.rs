@@ -670,7 +670,7 @@ pub fn to_cel(v: &serde_json::Value, schema: Option<&serde_json::Value>) -> Valu
                 },
             }
         }
-        J::String(s) => Value::from(s.as_str()),
+        J::String(s) => typed_string(s, schema).unwrap_or_else(|| Value::from(s.as_str())),
         J::Array(items) => {
             let sub = schema.and_then(|s| s.get("items"));
             Value::List(Arc::new(items.iter().map(|i| to_cel(i, sub)).collect()))
@@ -688,6 +688,81 @@ pub fn to_cel(v: &serde_json::Value, schema: Option<&serde_json::Value>) -> Valu
             Value::from(out)
         }
     }
+}
+
+/// A string the schema types by its `format`, as the API server hands it to CEL
+/// (k8s.io/apiserver `pkg/cel` SchemaDeclType): `date`/`date-time` are timestamps, `duration`
+/// a duration, `byte` bytes. None: a plain string (or a value the format does not parse, which
+/// the schema check reports).
+fn typed_string(s: &str, schema: Option<&serde_json::Value>) -> Option<Value> {
+    let format = schema?.get("format")?.as_str()?;
+    match format {
+        "date-time" | "datetime" => {
+            let (date, rest) = s.split_at_checked(10)?;
+            let normal = format!("{date}T{}", rest.get(1..)?).replace('z', "Z");
+            chrono::DateTime::parse_from_rfc3339(&normal)
+                .ok()
+                .map(Value::Timestamp)
+        }
+        "date" => {
+            let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+            let t = d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset();
+            Some(Value::Timestamp(t))
+        }
+        "duration" => go_duration(s).map(Value::Duration),
+        "byte" => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .ok()
+                .map(|b| Value::Bytes(Arc::new(b)))
+        }
+        _ => None,
+    }
+}
+
+/// Go's `time.ParseDuration` (`1h30m`, `-1.5s`, `300ms`, `2us`), and strfmt's `N unit` forms
+/// with days and weeks (`3d`, `2 weeks`) that the `duration` format also accepts.
+pub fn go_duration(s: &str) -> Option<chrono::Duration> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if body == "0" {
+        return Some(chrono::Duration::zero());
+    }
+    let unit_nanos = |u: &str| -> Option<f64> {
+        Some(match u {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" | "sec" => 1e9,
+            "m" | "min" => 60e9,
+            "h" | "hr" | "hour" | "hours" => 3600e9,
+            "d" | "day" | "days" => 86_400e9,
+            "w" | "wk" | "week" | "weeks" => 604_800e9,
+            _ => return None,
+        })
+    };
+    let mut total = 0f64;
+    let mut rest = body.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..num_end].parse().ok()?;
+        let after = rest[num_end..].trim_start();
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+            .unwrap_or(after.len());
+        total += n * unit_nanos(&after[..unit_end])?;
+        rest = after[unit_end..].trim_start();
+    }
+    let nanos = if neg { -total } else { total };
+    (nanos.abs() < 9.2e18).then(|| chrono::Duration::nanoseconds(nanos as i64))
 }
 
 /// CEL's value as JSON-ish text, for messages.

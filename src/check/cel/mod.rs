@@ -461,6 +461,53 @@ mod tests {
         }
     }
 
+    /// Strings the schema types by format reach CEL as the API server types them: date-time
+    /// and date as timestamps, duration as a duration, byte as bytes.
+    #[test]
+    fn formatted_strings_are_typed() {
+        use serde_json::json;
+        let schema = json!({"type": "object", "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "day": {"type": "string", "format": "date"},
+            "every": {"type": "string", "format": "duration"},
+            "raw": {"type": "string", "format": "byte"},
+            "plain": {"type": "string"}}});
+        let v = json!({"at": "2026-11-29T08:00:00Z", "day": "2026-11-29", "every": "1h30m",
+            "raw": "aGk=", "plain": "1h"});
+        let run = |rule: &str| {
+            let p = k8s::compile(rule).unwrap();
+            let mut ctx = k8s::root().new_inner_scope();
+            ctx.add_variable_from_value("self", k8s::to_cel(&v, Some(&schema)));
+            p.execute(&ctx).map_err(|e| e.to_string())
+        };
+        for rule in [
+            "self.at > timestamp('2026-01-01T00:00:00Z')",
+            "self.at.getHours() == 8 && self.day < self.at",
+            "self.every == duration('90m') && self.every > duration('1h')",
+            "self.raw == b'hi'",
+            "self.plain == '1h'",
+        ] {
+            assert_eq!(run(rule), Ok(cel::Value::Bool(true)), "{rule}");
+        }
+        for (s, secs) in [
+            ("1h30m", 5400),
+            ("-2s", -2),
+            ("300ms", 0),
+            ("3d", 259_200),
+            ("2 weeks", 1_209_600),
+            ("0", 0),
+        ] {
+            assert_eq!(
+                k8s::go_duration(s).map(|d| d.num_seconds()),
+                Some(secs),
+                "{s}"
+            );
+        }
+        for bad in ["", "1", "h", "1x", "1h30"] {
+            assert_eq!(k8s::go_duration(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn costly_comprehensions_are_not_run() {
         use serde_json::json;
