@@ -111,7 +111,9 @@ fn render_chart(
     };
     let mut out = Rendered::default();
     let label = format!("chart {}", located.chart.name);
-    release::render_located(files, &located, &vals, &opts, &label, &mut out);
+    // `kgate render` prints objects, not findings: no values lines to trace.
+    let sources = super::helm::provenance::ValueSources::default();
+    release::render_located(files, &located, &vals, &opts, &label, &sources, &mut out);
     Ok(out)
 }
 

@@ -5,6 +5,7 @@
 //! source path) ← `helm.values` / `helm.valuesObject` ← `helm.parameters`; release name
 //! `helm.releaseName` or the Application's name; the destination namespace.
 
+use super::provenance::{self, ValueSources};
 use super::release::{
     find_in_cache, load_from_vfs, render_located, set_path, HelmOptions, Located,
 };
@@ -176,6 +177,16 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         };
         let helm = s.get("helm").cloned().unwrap_or_default();
         let mut vals = Map::new();
+        // The values documents in Argo CD's order, for the values line findings point at.
+        let mut sources = ValueSources::default();
+        if let HelmSource::Folder(dir) = &source {
+            sources.push_chart_defaults(r.vfs, dir, r.opts.max_file_size);
+        }
+        let node_at = |ptr: &str| {
+            let segments = crate::yaml::split_pointer(ptr);
+            let (n, depth) = app.node.walk(&segments);
+            (depth == segments.len()).then_some(n)
+        };
         // valueFiles, in order, relative to the source path (only for a chart of this
         // repository: a remote chart's files are not here).
         let files: Vec<&str> = helm
@@ -203,7 +214,14 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
             };
             match r.vfs.read(&path, r.opts.max_file_size) {
                 Ok(bytes) => match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
-                    Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
+                    Ok(Value::Map(m)) => {
+                        sources.push_file(
+                            "Argo CD helm.valueFiles",
+                            &r.vfs.display(&path),
+                            &String::from_utf8_lossy(&bytes),
+                        );
+                        values::merge_over(&mut vals, &m.borrow())
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         fail(
@@ -231,6 +249,16 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         }
         // `values` (a YAML string), then `valuesObject`, which wins over it.
         if let Some(text) = helm.get("values").and_then(|v| v.as_str()) {
+            if let Some(field) = node_at(&format!("{at}/helm/values")) {
+                sources.push_embedded(
+                    r.files,
+                    "the Application's helm.values",
+                    field,
+                    text,
+                    Vec::new(),
+                    false,
+                );
+            }
             match values::from_yaml_str(text) {
                 Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
                 Ok(_) => {}
@@ -247,15 +275,19 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
             }
         }
         if let Some(obj) = helm.get("valuesObject") {
+            if let Some(n) = node_at(&format!("{at}/helm/valuesObject")) {
+                sources.push_node("the Application's helm.valuesObject", n, Vec::new());
+            }
             if let Value::Map(m) = values::from_json(obj) {
                 values::merge_over(&mut vals, &m.borrow());
             }
         }
-        for p in helm
+        for (i, p) in helm
             .get("parameters")
             .and_then(|v| v.as_array())
             .into_iter()
             .flatten()
+            .enumerate()
         {
             let (Some(name), Some(value)) = (
                 p.get("name").and_then(|n| n.as_str()),
@@ -274,6 +306,13 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
                 super::release::typed(value)
             };
             set_path(&mut vals, name, typed);
+            if let Some(n) = node_at(&format!("{at}/helm/parameters/{i}/value")) {
+                sources.push_node(
+                    "the Application's helm.parameters",
+                    n,
+                    provenance::dotted(name),
+                );
+            }
         }
         if broken {
             continue;
@@ -294,7 +333,7 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
                 .unwrap_or(false),
             source_map: true,
         };
-        render_located(r.files, &located, &vals, &opts, &label, &mut out);
+        render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
     }
     out
 }

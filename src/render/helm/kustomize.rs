@@ -9,6 +9,7 @@
 //! the kustomization's transformers and patches apply to them. A chart that is not there is
 //! `render/unsupported`: kgate never pulls.
 
+use super::provenance::ValueSources;
 use super::release::{load_from_vfs, render_located, Located};
 use super::value::{unwrap_map, Map, Value};
 use super::{values, RenderOpts};
@@ -30,8 +31,15 @@ fn flag(n: &Node, key: &str) -> Option<bool> {
 }
 
 /// Reads a values file of the repository (a path relative to the kustomization); a missing or
-/// broken one fails the build, as `helm template -f` does.
-fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
+/// broken one fails the build, as `helm template -f` does. Its lines are a values source.
+fn values_file(
+    b: &mut Build,
+    dir: &str,
+    rel: &str,
+    at: &Node,
+    label: &str,
+    sources: &mut ValueSources,
+) -> Option<Map> {
     let path = b.resolve(dir, rel, at.span)?;
     let bytes = match b.r.vfs.read(&path, b.r.opts.max_file_size) {
         Ok(bytes) => bytes,
@@ -48,7 +56,9 @@ fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
         }
     };
     b.out.consumed.insert(b.r.vfs.display(&path));
-    match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
+    let text = String::from_utf8_lossy(&bytes);
+    sources.push_file(label, &b.r.vfs.display(&path), &text);
+    match values::from_yaml_str(&text) {
         Ok(Value::Map(m)) => Some(unwrap_map(m)),
         Ok(_) => Some(Map::new()),
         Err(e) => {
@@ -155,18 +165,24 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         // valuesFile (default: the chart's own values.yaml, as kustomize passes it to helm),
         // then valuesInline by valuesMerge, then additionalValuesFiles.
         let mut vals = chart.values.clone();
+        // The values documents in merge order, for the values line findings point at.
+        let mut sources = ValueSources::default();
+        sources.push_chart_defaults(b.r.vfs, &chart_dir, b.r.opts.max_file_size);
+        let mut file_sources = ValueSources::default();
         if let Some((rel, at)) = entry
             .get("valuesFile")
             .and_then(|n| tree::scalar_text(n).map(|t| (t, n)))
         {
-            match values_file(b, dir, &rel, at) {
+            match values_file(b, dir, &rel, at, "helmCharts valuesFile", &mut file_sources) {
                 Some(m) => vals = m,
                 None => continue,
             }
         }
-        if let Some(inline) = entry.get("valuesInline") {
+        let merge = text(entry, "valuesMerge");
+        let inline = entry.get("valuesInline");
+        if let Some(inline) = inline {
             if let Value::Map(m) = values::from_json(&inline.to_json()) {
-                match text(entry, "valuesMerge").as_deref() {
+                match merge.as_deref() {
                     Some("replace") => vals = m.borrow().clone(),
                     // `merge` keeps the file's values where both set one; `override` (the
                     // default) lets the inline values win.
@@ -179,6 +195,22 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 }
             }
         }
+        let inline_source = |sources: &mut ValueSources| {
+            if let Some(n) = inline {
+                sources.push_node("helmCharts valuesInline", n, Vec::new());
+            }
+        };
+        match merge.as_deref() {
+            Some("replace") => inline_source(&mut sources),
+            Some("merge") => {
+                inline_source(&mut sources);
+                sources.append(file_sources);
+            }
+            _ => {
+                sources.append(file_sources);
+                inline_source(&mut sources);
+            }
+        }
         let mut broken = false;
         for extra in entry
             .get("additionalValuesFiles")
@@ -188,7 +220,14 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             let Some(rel) = tree::scalar_text(extra) else {
                 continue;
             };
-            match values_file(b, dir, &rel, extra) {
+            match values_file(
+                b,
+                dir,
+                &rel,
+                extra,
+                "helmCharts additionalValuesFiles",
+                &mut sources,
+            ) {
                 Some(m) => values::merge_over(&mut vals, &m),
                 None => broken = true,
             }
@@ -212,7 +251,7 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             chart,
         };
         let mut out = Rendered::default();
-        render_located(b.r.files, &located, &vals, &opts, "", &mut out);
+        render_located(b.r.files, &located, &vals, &opts, "", &sources, &mut out);
         b.out.charts.append(&mut out.charts);
         let skip_hooks = flag(entry, "skipHooks").unwrap_or(false);
         let skip_tests = flag(entry, "skipTests").unwrap_or(false);
@@ -230,7 +269,9 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             {
                 continue;
             }
-            res.push(Res::new(m.node, m.file));
+            let mut r = Res::new(m.node, m.file);
+            r.value_origins = m.value_origins;
+            res.push(r);
         }
     }
 }
