@@ -209,7 +209,7 @@ pub fn render_helm_releases(
                 if is_application(m) {
                     (
                         application_label(m),
-                        render_application(&renderer, m, &opts.helm),
+                        render_application(&renderer, m, &repo, &opts.helm),
                     )
                 } else {
                     (
