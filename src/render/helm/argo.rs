@@ -153,7 +153,7 @@ fn ref_value_file(
     let url = target.get("repoURL").and_then(|u| u.as_str()).unwrap_or("");
     if !own.contains(&normalize_repo_url(url)) {
         return Err(format!(
-            "values file `{file}` is in the `ref` source's repository {url:?}, not this one (no              Argo CD source of this repository names it); kgate never fetches other repositories,              so it is not read"
+            "values file `{file}` is in the `ref` source's repository {url:?}, not this one (no Argo CD source of this repository names it); kgate never fetches other repositories, so it is not read"
         ));
     }
     // Argo CD resolves the rest against the referenced repository's root and refuses to leave it.

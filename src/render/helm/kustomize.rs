@@ -3,9 +3,11 @@
 //! (default `charts` next to the kustomization) holds `NAME/` (or `NAME-VERSION/NAME/`, where
 //! kustomize pulls a versioned chart). Values as kustomize passes them to `helm template`: the
 //! chart's defaults ← `valuesFile` ← `valuesInline` (`valuesMerge: override|merge|replace`) ←
-//! `additionalValuesFiles`; `releaseName` (kustomize passes `--generate-name` without one, a
-//! random name; kgate uses `release-name`, deterministic), `namespace`, `includeCRDs` (default
-//! false), `skipHooks`, `skipTests`, `kubeVersion`. The chart's objects join the build as generated resources, so
+//! `additionalValuesFiles`; `releaseName`, else `nameTemplate` (rendered as Helm renders
+//! `--name-template`), else `release-name`: kustomize then passes `--generate-name`, which
+//! `helm template` ignores because it presets the name `release-name` (helm/helm#6019, Helm's
+//! `Install.NameAndChart`); `namespace`, `includeCRDs` (default false), `skipHooks`,
+//! `skipTests`, `kubeVersion`. The chart's objects join the build as generated resources, so
 //! the kustomization's transformers and patches apply to them. A chart that is not there is
 //! `render/unsupported`: kgate never pulls.
 
@@ -235,8 +237,11 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         if broken {
             continue;
         }
+        let Some(release_name) = release_name(b, entry) else {
+            continue;
+        };
         let opts = RenderOpts {
-            release_name: text(entry, "releaseName").unwrap_or_else(|| "release-name".into()),
+            release_name,
             namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
             kube_version: text(entry, "kubeVersion")
                 .as_deref()
@@ -274,6 +279,67 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             res.push(r);
         }
     }
+}
+
+/// The release name `helm template` uses for an entry (see the module comment); `None` after a
+/// `render/helm` finding when Helm refuses the arguments.
+fn release_name(b: &mut Build, entry: &Node) -> Option<String> {
+    let at = entry
+        .get("nameTemplate")
+        .or_else(|| entry.get("releaseName"))
+        .unwrap_or(entry);
+    let name = match (text(entry, "releaseName"), text(entry, "nameTemplate")) {
+        (Some(_), Some(_)) => {
+            b.error(
+                "render/helm",
+                "helm template refuses `releaseName` together with `nameTemplate`: cannot set --name-template and also specify a name",
+                at.span,
+            );
+            None
+        }
+        (Some(name), None) => Some(name),
+        (None, Some(tpl)) => {
+            // Helm's TemplateName: the template with Sprig's functions and no data.
+            let set = super::exec::TemplateSet::default();
+            let name = set
+                .add("name-template", &tpl)
+                .and_then(|()| set.execute("name-template", &Value::Nil));
+            match name {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    b.error("render/helm", format!("nameTemplate: {}", e.msg), at.span);
+                    None
+                }
+            }
+        }
+        (None, None) => Some("release-name".into()),
+    }?;
+    // Helm's ValidateReleaseName, before it renders anything.
+    if !valid_release_name(&name) {
+        b.error(
+            "render/helm",
+            format!(
+                "release name {name:?}: invalid release name, must match regex \
+                 ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the \
+                 length must not be longer than 53"
+            ),
+            at.span,
+        );
+        return None;
+    }
+    Some(name)
+}
+
+/// Helm's release name rule: DNS-1123 subdomain labels, at most 53 characters.
+fn valid_release_name(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !name.is_empty() && name.len() <= 53 && name.split('.').all(label)
 }
 
 /// The `helm.sh/hook` annotation of a rendered object.
