@@ -454,3 +454,23 @@ pub fn render_application(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_repo_url as n;
+
+    #[test]
+    fn repository_urls_compare_as_argo_cd_normalizes_them() {
+        let same = [
+            "https://git.example.com/team/fleet.git",
+            "https://GIT.example.com/team/fleet/",
+            "git@git.example.com:team/fleet",
+            "ssh://git@git.example.com/team/fleet.git",
+            "https://user@git.example.com/team/fleet",
+        ];
+        for u in same {
+            assert_eq!(n(u), "git.example.com/team/fleet", "{u}");
+        }
+        assert_ne!(n("https://git.example.com/team/other"), n(same[0]));
+    }
+}

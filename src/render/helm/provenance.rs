@@ -472,3 +472,121 @@ pub fn origins(
     }
     (!by_pointer.is_empty()).then(|| Arc::new(Origins { by_pointer }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::helm::exec::TemplateSet;
+    use crate::render::helm::values;
+
+    /// The `.Values` paths each action of `src` printed, as `image.tag` strings.
+    fn printed(src: &str, vals: &str) -> Vec<Vec<String>> {
+        let set = TemplateSet::default();
+        set.add("c/templates/t.yaml", src).unwrap();
+        let data = crate::render::helm::exec::data(vec![
+            ("Values", values::from_yaml_str(vals).unwrap()),
+            (
+                "Chart",
+                crate::render::helm::exec::data(vec![("AppVersion", "1.0".into())]),
+            ),
+        ]);
+        let out = set
+            .execute_mapped("c/templates/t.yaml", &data, true)
+            .unwrap();
+        out.marks
+            .iter()
+            .filter_map(|m| m.values.as_ref())
+            .map(|v| v.iter().map(|p| show_path(p)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn actions_record_the_values_they_print() {
+        let vals = "image: {repository: r, tag: ''}\nenv: {A: x}\nlist: [a, b]\nn: 0\n";
+        let cases: &[(&str, &[&[&str]])] = &[
+            ("{{ .Values.image.repository }}", &[&["image.repository"]]),
+            (
+                "{{ $.Values.image.repository | quote }}",
+                &[&["image.repository"]],
+            ),
+            // `default` chose the chart's AppVersion: not a value.
+            ("{{ .Values.image.tag | default .Chart.AppVersion }}", &[]),
+            (
+                "{{ default \"x\" .Values.image.repository }}",
+                &[&["image.repository"]],
+            ),
+            (
+                "{{ with .Values.image }}{{ .repository }}{{ end }}",
+                &[&["image.repository"]],
+            ),
+            (
+                "{{ range $k, $v := .Values.env }}{{ $k }}{{ $v }}{{ end }}",
+                &[&["env.A"]],
+            ),
+            (
+                "{{ range .Values.list }}{{ . }}{{ end }}",
+                &[&["list[0]"], &["list[1]"]],
+            ),
+            ("{{ index .Values.list 1 }}", &[&["list[1]"]]),
+            (
+                "{{ $x := .Values.image }}{{ $x.repository }}",
+                &[&["image.repository"]],
+            ),
+            (
+                "{{ printf \"%s:%s\" .Values.image.repository .Values.n }}",
+                &[&["image.repository", "n"]],
+            ),
+            ("{{ toYaml .Values.env | nindent 2 }}", &[&["env"]]),
+            // A computed value is nobody's.
+            (
+                "{{ add .Values.n 1 }}{{ include \"x\" . }}{{ define \"x\" }}y{{ end }}",
+                &[],
+            ),
+            (
+                "{{ ternary .Values.image.repository \"b\" true }}",
+                &[&["image.repository"]],
+            ),
+        ];
+        for (src, want) in cases {
+            let want: Vec<Vec<String>> = want
+                .iter()
+                .map(|p| p.iter().map(|s| s.to_string()).collect())
+                .collect();
+            assert_eq!(printed(src, vals), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn subchart_templates_read_their_part_of_the_values() {
+        assert_eq!(chart_prefix("app/templates/x.yaml"), Vec::<Seg>::new());
+        assert_eq!(
+            show_path(&chart_prefix("app/charts/db/charts/cache/templates/x.yaml")),
+            "db.cache"
+        );
+        assert_eq!(show_path(&dotted("image.tag")), "image.tag");
+    }
+
+    #[test]
+    fn a_literal_block_maps_its_lines_into_the_file() {
+        let text = "data:\n  values.yaml: |\n    a: 1\n    b:\n      c: 2\n";
+        let f = SourceFile::new("cm.yaml", text);
+        let root = yaml::parse_stream(&f, &yaml::Limits::default()).documents[0]
+            .root
+            .clone()
+            .unwrap();
+        let field = root.get("data").unwrap().get("values.yaml").unwrap();
+        let inner = field.as_str().unwrap().to_string();
+        let (lines, cols) = block_shift(&f, field, &inner).expect("a literal block");
+        // `c` is on line 3, column 3 of the document: line 5, column 7 of the file.
+        assert_eq!((3 + lines, 3 + cols), (5, 7));
+        // A quoted string is not mapped line by line.
+        let text = "data:\n  values.yaml: \"a: 1\\nb: 2\\n\"\n";
+        let f = SourceFile::new("cm.yaml", text);
+        let root = yaml::parse_stream(&f, &yaml::Limits::default()).documents[0]
+            .root
+            .clone()
+            .unwrap();
+        let field = root.get("data").unwrap().get("values.yaml").unwrap();
+        assert!(block_shift(&f, field, field.as_str().unwrap()).is_none());
+    }
+}
