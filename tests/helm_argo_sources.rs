@@ -37,15 +37,7 @@ fn app(sources: &str) -> String {
 fn check(repo: &Repo, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["check", ".", "-o", "json", "--no-builtin-policies"];
     args.extend_from_slice(extra);
-    let out = repo.kgate(&args);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap(), v)
+    repo.report(&args)
 }
 
 fn with_code<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {

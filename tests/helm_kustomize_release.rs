@@ -27,9 +27,7 @@ fn repo(entry: &str) -> Repo {
 }
 
 fn check(repo: &Repo) -> (i32, Value) {
-    let out = repo.kgate(&["check", ".", "-o", "json", "--no-builtin-policies"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (out.status.code().unwrap(), v)
+    repo.report(&["check", ".", "-o", "json", "--no-builtin-policies"])
 }
 
 fn config_maps(v: &Value) -> Vec<String> {

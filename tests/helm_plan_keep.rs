@@ -55,7 +55,7 @@ fn deleted<'a>(plan: &'a Value, kind: &str) -> &'a Value {
 
 /// `check --base` (built-in policies off) → exit code and the plan findings' codes.
 fn plan_codes(repo: &Repo, base: &str) -> (i32, Vec<String>) {
-    let out = repo.kgate(&[
+    let (code, v) = repo.report(&[
         "check",
         "--format",
         "json",
@@ -64,7 +64,6 @@ fn plan_codes(repo: &Repo, base: &str) -> (i32, Vec<String>) {
         base,
         ".",
     ]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let codes = v["diagnostics"]
         .as_array()
         .unwrap()
@@ -73,7 +72,7 @@ fn plan_codes(repo: &Repo, base: &str) -> (i32, Vec<String>) {
         .filter(|c| c.starts_with("plan/"))
         .map(str::to_string)
         .collect();
-    (out.status.code().unwrap(), codes)
+    (code, codes)
 }
 
 #[test]

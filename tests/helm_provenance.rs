@@ -74,14 +74,7 @@ fn release(extra: &str) -> String {
 }
 
 fn check(repo: &Repo) -> Value {
-    let out = repo.kgate(&["check", ".", "-o", "json"]);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    repo.report(&["check", ".", "-o", "json"]).1
 }
 
 /// The finding with `code` at `path` (the report is printed when there is none).
@@ -92,6 +85,13 @@ fn at<'a>(v: &'a Value, code: &str, path: &str) -> &'a Value {
         .iter()
         .find(|d| d["code"] == code && d["path"] == path)
         .unwrap_or_else(|| panic!("no {code} at {path}: {v:#}"))
+}
+
+/// Asserts the (file, line) of each related location of `d`.
+fn points_at(d: &Value, want: &[(&str, u64)]) {
+    let got: Vec<(String, u64)> = related(d).into_iter().map(|r| (r.0, r.1)).collect();
+    let want: Vec<(String, u64)> = want.iter().map(|(f, l)| (f.to_string(), *l)).collect();
+    assert_eq!(got, want, "{d:#}");
 }
 
 /// (file, line, message) of each related location.
@@ -161,12 +161,7 @@ fn an_overlay_patch_of_the_values_is_the_line_pointed_at() {
     );
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
-    let rel = related(d);
-    assert_eq!(
-        rel.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
-        [("apps/prod/values.yaml", 8)],
-        "{d:#}"
-    );
+    points_at(d, &[("apps/prod/values.yaml", 8)]);
 }
 
 #[test]
@@ -193,11 +188,7 @@ fn to_yaml_blocks_and_range_items_point_inside_the_value() {
         &format!("{CONTAINER}/resources/limits/memory"),
     );
     let rel = related(memory);
-    assert_eq!(
-        rel.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
-        [("apps/web/release.yaml", 20)],
-        "{memory:#}"
-    );
+    points_at(memory, &[("apps/web/release.yaml", 20)]);
     assert!(rel[0].2.contains("`resources.limits.memory`"), "{rel:?}");
 }
 
@@ -263,12 +254,7 @@ fn a_value_from_a_values_from_config_map_points_into_its_block() {
         "policy/privileged",
         &format!("{CONTAINER}/securityContext/privileged"),
     );
-    let rel = related(d);
-    assert_eq!(
-        rel.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
-        [("apps/web/release.yaml", 20)],
-        "{d:#}"
-    );
+    points_at(d, &[("apps/web/release.yaml", 20)]);
 }
 
 #[test]
@@ -308,12 +294,7 @@ fn a_field_the_template_computes_has_only_the_template_line() {
     repo.write("apps/web/release.yaml", &release(""));
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
-    let rel = related(d);
-    assert_eq!(
-        rel.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
-        [("charts/web/values.yaml", 1)],
-        "{d:#}"
-    );
+    points_at(d, &[("charts/web/values.yaml", 1)]);
 }
 
 fn argo_app(helm: &str) -> String {
@@ -337,11 +318,7 @@ fn argo_cd_value_files_values_and_parameters_are_pointed_at() {
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
     let rel = related(d);
-    assert_eq!(
-        rel.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
-        [("charts/web/values-prod.yaml", 3)],
-        "{d:#}"
-    );
+    points_at(d, &[("charts/web/values-prod.yaml", 3)]);
     assert!(rel[0].2.contains("valueFiles"), "{rel:?}");
 
     // helm.values (a YAML string in a literal block) wins over the file: its line in the
@@ -352,28 +329,14 @@ fn argo_cd_value_files_values_and_parameters_are_pointed_at() {
     );
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
-    assert_eq!(
-        related(d)
-            .iter()
-            .map(|r| (r.0.as_str(), r.1))
-            .collect::<Vec<_>>(),
-        [("argo/web.yaml", 21)],
-        "{d:#}"
-    );
+    points_at(d, &[("argo/web.yaml", 21)]);
     repo.write(
         "argo/web.yaml",
         &argo_app("      valueFiles:\n        - values-prod.yaml\n      parameters:\n        - name: replicas\n          value: five\n"),
     );
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
-    assert_eq!(
-        related(d)
-            .iter()
-            .map(|r| (r.0.as_str(), r.1))
-            .collect::<Vec<_>>(),
-        [("argo/web.yaml", 20)],
-        "{d:#}"
-    );
+    points_at(d, &[("argo/web.yaml", 20)]);
 }
 
 #[test]
@@ -388,14 +351,7 @@ fn kustomize_helm_charts_values_inline_and_files_are_pointed_at() {
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
     assert_eq!(d["file"], "app/charts/web/templates/deployment.yaml");
-    assert_eq!(
-        related(d)
-            .iter()
-            .map(|r| (r.0.as_str(), r.1))
-            .collect::<Vec<_>>(),
-        [("app/values-prod.yaml", 1)],
-        "{d:#}"
-    );
+    points_at(d, &[("app/values-prod.yaml", 1)]);
     // valuesInline overrides the file (valuesMerge: override, the default).
     repo.write(
         "app/kustomization.yaml",
@@ -403,14 +359,7 @@ fn kustomize_helm_charts_values_inline_and_files_are_pointed_at() {
     );
     let v = check(&repo);
     let d = at(&v, "schema/wrong-type", REPLICAS);
-    assert_eq!(
-        related(d)
-            .iter()
-            .map(|r| (r.0.as_str(), r.1))
-            .collect::<Vec<_>>(),
-        [("app/kustomization.yaml", 9)],
-        "{d:#}"
-    );
+    points_at(d, &[("app/kustomization.yaml", 9)]);
     // The human report shows the second position under the finding.
     let out = repo.kgate(&["check", ".", "--color", "never"]);
     let text = stdout(&out);

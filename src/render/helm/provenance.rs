@@ -566,27 +566,31 @@ mod tests {
         assert_eq!(show_path(&dotted("image.tag")), "image.tag");
     }
 
-    #[test]
-    fn a_literal_block_maps_its_lines_into_the_file() {
-        let text = "data:\n  values.yaml: |\n    a: 1\n    b:\n      c: 2\n";
+    /// The file of `text` and its `data.values.yaml` field.
+    fn field_of(text: &str) -> (SourceFile, Node) {
         let f = SourceFile::new("cm.yaml", text);
         let root = yaml::parse_stream(&f, &yaml::Limits::default()).documents[0]
             .root
             .clone()
             .unwrap();
-        let field = root.get("data").unwrap().get("values.yaml").unwrap();
+        let field = root
+            .get("data")
+            .unwrap()
+            .get("values.yaml")
+            .unwrap()
+            .clone();
+        (f, field)
+    }
+
+    #[test]
+    fn a_literal_block_maps_its_lines_into_the_file() {
+        let (f, field) = field_of("data:\n  values.yaml: |\n    a: 1\n    b:\n      c: 2\n");
         let inner = field.as_str().unwrap().to_string();
-        let (lines, cols) = block_shift(&f, field, &inner).expect("a literal block");
+        let (lines, cols) = block_shift(&f, &field, &inner).expect("a literal block");
         // `c` is on line 3, column 3 of the document: line 5, column 7 of the file.
         assert_eq!((3 + lines, 3 + cols), (5, 7));
         // A quoted string is not mapped line by line.
-        let text = "data:\n  values.yaml: \"a: 1\\nb: 2\\n\"\n";
-        let f = SourceFile::new("cm.yaml", text);
-        let root = yaml::parse_stream(&f, &yaml::Limits::default()).documents[0]
-            .root
-            .clone()
-            .unwrap();
-        let field = root.get("data").unwrap().get("values.yaml").unwrap();
-        assert!(block_shift(&f, field, field.as_str().unwrap()).is_none());
+        let (f, field) = field_of("data:\n  values.yaml: \"a: 1\\nb: 2\\n\"\n");
+        assert!(block_shift(&f, &field, field.as_str().unwrap()).is_none());
     }
 }
