@@ -202,6 +202,8 @@ impl TemplateSet {
             marks: map.then(Vec::new),
             dot_src: Src::Root,
             var_src: vec![Src::Root],
+            printed: None,
+            include_src: HashMap::new(),
         };
         match ex.walk_list(&root, data) {
             Ok(_) | Err(Flow::Break) | Err(Flow::Continue) => Ok(Output {
@@ -238,6 +240,11 @@ struct Exec<'s> {
     /// where each variable (by its index in `vars`) does.
     dot_src: Src,
     var_src: Vec<Src>,
+    /// Inside an `include` of a traced template: the `.Values` paths every action printed,
+    /// which become the include's own source.
+    printed: Option<Vec<VPath>>,
+    /// The paths each `include` call (by position) printed, read back by `pipe_src`.
+    include_src: HashMap<usize, Vec<VPath>>,
 }
 
 type R<T> = Result<T, ExecError>;
@@ -256,6 +263,9 @@ impl<'s> Exec<'s> {
     }
 
     fn mark_values(&mut self, pos: usize, exact: bool, src: Src) {
+        if let (Some(printed), Src::Values(paths)) = (&mut self.printed, &src) {
+            printed.extend(paths.iter().cloned());
+        }
         if let Some(m) = &mut self.marks {
             m.push(Mark {
                 out: self.out.len(),
@@ -272,7 +282,7 @@ impl<'s> Exec<'s> {
 
     /// Records where variable number `idx` comes from (only with a source map).
     fn set_var_src(&mut self, idx: usize, src: Src) {
-        if self.marks.is_none() {
+        if !self.tracing() {
             return;
         }
         if self.var_src.len() <= idx {
@@ -307,6 +317,11 @@ impl<'s> Exec<'s> {
         piped: Option<(Src, Option<Value>)>,
     ) -> (Src, Option<Value>) {
         match &c.args[0] {
+            // What the included template printed from `.Values`.
+            Arg::Ident(name) if name == "include" => (
+                paths_src(self.include_src.get(&c.pos).cloned().unwrap_or_default()),
+                None,
+            ),
             Arg::Ident(name) => {
                 let mut args: Vec<(Src, Option<Value>)> =
                     c.args[1..].iter().map(|a| self.arg_src(a, dot)).collect();
@@ -362,9 +377,10 @@ impl<'s> Exec<'s> {
             Node::Action(p) => {
                 let v = self.pipe(p, dot)?;
                 if p.decl.is_empty() {
-                    let src = match self.marks {
-                        Some(_) => self.pipe_src(p, dot).0,
-                        None => Src::Unknown,
+                    let src = if self.tracing() {
+                        self.pipe_src(p, dot).0
+                    } else {
+                        Src::Unknown
                     };
                     self.mark_values(p.pos, false, src);
                     print_value(&mut self.out, &v);
@@ -387,9 +403,10 @@ impl<'s> Exec<'s> {
                 let mark = self.vars.len();
                 let v = self.pipe(&b.pipe, dot)?;
                 let r = if v.truthy() {
-                    let src = match self.marks {
-                        Some(_) => self.pipe_src(&b.pipe, dot).0,
-                        None => Src::Unknown,
+                    let src = if self.tracing() {
+                        self.pipe_src(&b.pipe, dot).0
+                    } else {
+                        Src::Unknown
                     };
                     self.with_dot_src(src, |ex| ex.walk_list(&b.list, &v))
                 } else if let Some(e) = &b.else_list {
@@ -406,8 +423,13 @@ impl<'s> Exec<'s> {
                     Some(p) => self.pipe(p, dot)?,
                     None => Value::Nil,
                 };
-                let s = self.call_template(*pos, name, &data)?;
-                self.mark(*pos, false);
+                let data_src = match pipe {
+                    Some(p) if self.tracing() => self.pipe_src(p, dot).0,
+                    _ => Src::Unknown,
+                };
+                let s = self.call_template(*pos, name, &data, data_src)?;
+                let src = paths_src(self.include_src.remove(pos).unwrap_or_default());
+                self.mark_values(*pos, false, src);
                 self.out.push_str(&s);
             }
             Node::Break(_) => return Err(Flow::Break),
@@ -420,9 +442,10 @@ impl<'s> Exec<'s> {
         let mark = self.vars.len();
         // The range pipeline's variables are the element variables, not the pipeline's result.
         let v = self.pipe_value(&b.pipe, dot)?;
-        let src = match self.marks {
-            Some(_) => self.pipe_src(&b.pipe, dot).0,
-            None => Src::Unknown,
+        let src = if self.tracing() {
+            self.pipe_src(&b.pipe, dot).0
+        } else {
+            Src::Unknown
         };
         let items: Vec<(Value, Value)> = match &v {
             Value::List(l) => l
@@ -485,7 +508,9 @@ impl<'s> Exec<'s> {
         Ok(())
     }
 
-    fn call_template(&mut self, pos: usize, name: &str, data: &Value) -> R<String> {
+    /// `template`/`include` with dot coming from `data_src`: when tracing, the `.Values` paths
+    /// the template printed are kept as the call's source.
+    fn call_template(&mut self, pos: usize, name: &str, data: &Value, data_src: Src) -> R<String> {
         let def = self.set.defs.borrow().get(name).cloned();
         let Some(def) = def else {
             return Err(self.error(
@@ -506,13 +531,26 @@ impl<'s> Exec<'s> {
             file: def.file.clone(),
             depth: self.depth + 1,
             marks: None,
-            dot_src: Src::Unknown,
-            var_src: Vec::new(),
+            dot_src: data_src.clone(),
+            var_src: vec![data_src],
+            printed: self.tracing().then(Vec::new),
+            include_src: HashMap::new(),
         };
         match sub.walk_list(&def.body, data) {
-            Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => Ok(sub.out),
+            Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => {
+                if let Some(paths) = sub.printed {
+                    self.include_src.insert(pos, paths);
+                }
+                Ok(sub.out)
+            }
             Err(Flow::Err(e)) => Err(e),
         }
+    }
+
+    /// Whether values sources are followed: in a source-mapped file and the templates it
+    /// includes.
+    fn tracing(&self) -> bool {
+        self.marks.is_some() || self.printed.is_some()
     }
 
     /// Evaluates a pipeline and declares/assigns its variables.
@@ -521,9 +559,10 @@ impl<'s> Exec<'s> {
         if p.decl.is_empty() {
             return Ok(v);
         }
-        let src = match self.marks {
-            Some(_) => self.pipe_src(p, dot).0,
-            None => Src::Unknown,
+        let src = if self.tracing() {
+            self.pipe_src(p, dot).0
+        } else {
+            Src::Unknown
         };
         for name in &p.decl {
             if p.assign {
@@ -718,7 +757,12 @@ impl<'s> Exec<'s> {
                     return Err(self.error(pos, "include: template name must be a string"));
                 };
                 let data = vals.get(1).cloned().unwrap_or_default();
-                self.call_template(pos, &n, &data).map(Value::from)
+                let data_src = match args.get(1) {
+                    Some(a) if self.tracing() => self.arg_src(a, dot).0,
+                    _ => Src::Unknown,
+                };
+                self.call_template(pos, &n, &data, data_src)
+                    .map(Value::from)
             }
             "tpl" => {
                 let text = match vals.first() {
@@ -769,6 +813,8 @@ impl<'s> Exec<'s> {
             marks: None,
             dot_src: Src::Unknown,
             var_src: Vec::new(),
+            printed: None,
+            include_src: HashMap::new(),
         };
         match sub.walk_list(&parsed.root, data) {
             Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => {
@@ -776,6 +822,15 @@ impl<'s> Exec<'s> {
             }
             Err(Flow::Err(e)) => Err(self.error(pos, format!("error calling tpl: {}", e.msg))),
         }
+    }
+}
+
+/// The source of a value printed from `paths` (none: not from the values).
+fn paths_src(paths: Vec<VPath>) -> Src {
+    if paths.is_empty() {
+        Src::Unknown
+    } else {
+        Src::Values(paths)
     }
 }
 
@@ -821,20 +876,14 @@ fn fn_src(name: &str, mut args: Vec<(Src, Option<Value>)>) -> Src {
             src
         }
         "tpl" if !args.is_empty() => args.swap_remove(0).0,
-        "printf" | "print" | "println" | "cat" => {
-            let paths: Vec<VPath> = args
-                .into_iter()
+        "printf" | "print" | "println" | "cat" => paths_src(
+            args.into_iter()
                 .flat_map(|a| match a.0 {
                     Src::Values(p) => p,
                     _ => Vec::new(),
                 })
-                .collect();
-            if paths.is_empty() {
-                Src::Unknown
-            } else {
-                Src::Values(paths)
-            }
-        }
+                .collect(),
+        ),
         "quote" | "squote" | "toYaml" | "mustToYaml" | "toJson" | "mustToJson" | "toPrettyJson"
         | "mustToPrettyJson" | "toRawJson" | "mustToRawJson" | "toString" | "nindent"
         | "indent" | "trim" | "trimAll" | "trimPrefix" | "trimSuffix" | "lower" | "upper"

@@ -546,6 +546,24 @@ mod tests {
                 "{{ ternary .Values.image.repository \"b\" true }}",
                 &[&["image.repository"]],
             ),
+            // Named templates given the root (or `$`) print values too.
+            (
+                "{{ include \"img\" . }}{{ define \"img\" }}{{ .Values.image.repository }}:{{ .Values.image.tag | default \"x\" }}{{ end }}",
+                &[&["image.repository"]],
+            ),
+            (
+                "{{ include \"img\" $ | nindent 2 }}{{ define \"img\" }}{{ include \"in\" . }}{{ end }}{{ define \"in\" }}{{ .Values.n }}{{ end }}",
+                &[&["n"]],
+            ),
+            (
+                "{{ template \"img\" .Values.image }}{{ define \"img\" }}{{ .repository }}{{ end }}",
+                &[&["image.repository"]],
+            ),
+            // A dict of values is not followed.
+            (
+                "{{ include \"img\" (dict \"v\" .Values.n) }}{{ define \"img\" }}{{ .v }}{{ end }}",
+                &[],
+            ),
         ];
         for (src, want) in cases {
             let want: Vec<Vec<String>> = want
