@@ -20,6 +20,10 @@ fn repo(entry: &str) -> Repo {
     repo.write("app/charts/web/Chart.yaml", CHART);
     repo.write("app/charts/web/templates/cm.yaml", CONFIGMAP);
     repo.write(
+        "app/charts/web/templates/monitor.yaml",
+        "{{- if .Capabilities.APIVersions.Has \"monitoring.example.com/v1\" }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-monitor\n{{- end }}\n",
+    );
+    repo.write(
         "app/kustomization.yaml",
         &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nhelmCharts:\n  - name: web\n{entry}"),
     );
@@ -57,6 +61,16 @@ fn the_release_name_follows_kustomize_and_helm() {
         assert_eq!(code, 0, "{entry}: {v:#}");
         assert_eq!(config_maps(&v), [name], "{entry}: {v:#}");
     }
+}
+
+#[test]
+fn api_versions_are_added_to_the_capabilities() {
+    let repo = repo("    releaseName: shop\n    apiVersions:\n      - monitoring.example.com/v1\n");
+    let (code, v) = check(&repo);
+    assert_eq!(code, 0, "{v:#}");
+    let mut names = config_maps(&v);
+    names.sort();
+    assert_eq!(names, ["shop-config", "shop-monitor"], "{v:#}");
 }
 
 #[test]

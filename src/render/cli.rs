@@ -108,6 +108,7 @@ fn render_chart(
         kube_version: helm.options.kube_version.unwrap_or((1, 36, 0)),
         include_crds: true,
         source_map: true,
+        api_versions: Vec::new(),
     };
     let mut out = Rendered::default();
     let label = format!("chart {}", located.chart.name);

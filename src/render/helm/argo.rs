@@ -449,6 +449,7 @@ pub fn render_application(
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
             source_map: true,
+            api_versions: Vec::new(),
         };
         render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
     }

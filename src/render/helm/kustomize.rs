@@ -7,7 +7,8 @@
 //! `--name-template`), else `release-name`: kustomize then passes `--generate-name`, which
 //! `helm template` ignores because it presets the name `release-name` (helm/helm#6019, Helm's
 //! `Install.NameAndChart`); `namespace`, `includeCRDs` (default false), `skipHooks`,
-//! `skipTests`, `kubeVersion`. The chart's objects join the build as generated resources, so
+//! `skipTests`, `kubeVersion`, `apiVersions` (added to `.Capabilities.APIVersions`). The
+//! chart's objects join the build as generated resources, so
 //! the kustomization's transformers and patches apply to them. A chart that is not there is
 //! `render/unsupported`: kgate never pulls.
 
@@ -250,6 +251,13 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 .unwrap_or((1, 36, 0)),
             include_crds: flag(entry, "includeCRDs").unwrap_or(false),
             source_map: true,
+            api_versions: entry
+                .get("apiVersions")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(tree::scalar_text)
+                .collect(),
         };
         let located = Located {
             display: b.r.vfs.display(&chart_dir),

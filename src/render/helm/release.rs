@@ -644,6 +644,7 @@ pub fn render_release(
         kube_version: hopts.kube_version.unwrap_or((1, 36, 0)),
         include_crds: crds != "Skip",
         source_map: true,
+        api_versions: Vec::new(),
     };
     let sources = release_value_sources(r, hr, repo);
     render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
