@@ -382,3 +382,33 @@ fn kustomize_helm_charts_values_inline_and_files_are_pointed_at() {
     assert_eq!(loc["artifactLocation"]["uri"], "app/kustomization.yaml");
     assert_eq!(loc["region"]["startLine"], 9);
 }
+
+#[test]
+fn one_finding_for_several_releases_points_at_each_releases_value() {
+    // Two releases of the chart set the same wrong value: one finding (the template line),
+    // naming both releases and pointing at both values lines.
+    let repo = repo_with("  values:\n    replicas: three\n");
+    repo.write(
+        "apps/shop/release.yaml",
+        &release("  values:\n    replicas: three\n").replace("name: web\n", "name: shop\n"),
+    );
+    let v = check(&repo);
+    let all: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "schema/wrong-type" && d["path"] == REPLICAS)
+        .collect();
+    assert_eq!(all.len(), 1, "{v:#}");
+    let mut places: Vec<(String, u64)> = related(all[0]).into_iter().map(|r| (r.0, r.1)).collect();
+    places.sort();
+    assert_eq!(
+        places,
+        [
+            ("apps/shop/release.yaml".to_string(), 16),
+            ("apps/web/release.yaml".to_string(), 16)
+        ],
+        "{:#}",
+        all[0]
+    );
+}
