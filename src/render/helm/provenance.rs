@@ -405,30 +405,61 @@ fn visit(
             (*i, extended)
         })
     };
+    // A collection that is not one action's output may still hold one's entries (literal items
+    // followed by `{{ toYaml .Values.extra | nindent 2 }}`): an entry whose key (or `- `) is in
+    // the action's output is that value's entry, its place counted within that output.
+    let region_at = |pos: usize| {
+        marks
+            .partition_point(|m| m.out <= pos)
+            .checked_sub(1)
+            .filter(|&r| marks[r].values.is_some())
+    };
+    let entry_of = |r: usize, seg: Seg| {
+        let paths = marks[r]
+            .values
+            .as_ref()
+            .map(|v| v.to_vec())
+            .unwrap_or_default();
+        let extended = paths
+            .into_iter()
+            .map(|mut p| {
+                p.push(seg.clone());
+                p
+            })
+            .collect();
+        (r, extended)
+    };
+    let mut counted: std::collections::HashMap<usize, usize> = Default::default();
     match &n.value {
         yaml::Value::Map(entries) => {
             for (k, v) in entries {
                 let p = format!("{ptr}/{}", yaml::escape_pointer_segment(&k.name));
-                visit(
-                    v,
-                    p,
-                    child(Seg::Key(k.name.as_str().into())),
-                    marks,
-                    text,
-                    out,
-                );
+                let seg = Seg::Key(k.name.as_str().into());
+                let hint = match &own {
+                    Some(_) => child(seg),
+                    None => region_at(k.span.start)
+                        .filter(|&r| region_at(v.span.start) == Some(r))
+                        .map(|r| entry_of(r, seg)),
+                };
+                visit(v, p, hint, marks, text, out);
             }
         }
         yaml::Value::Seq(items) => {
             for (idx, v) in items.iter().enumerate() {
-                visit(
-                    v,
-                    format!("{ptr}/{idx}"),
-                    child(Seg::Idx(idx)),
-                    marks,
-                    text,
-                    out,
-                );
+                let hint = match &own {
+                    Some(_) => child(Seg::Idx(idx)),
+                    None => text
+                        .get(..v.span.start)
+                        .and_then(|t| t.rfind('-'))
+                        .and_then(region_at)
+                        .filter(|&r| region_at(v.span.start) == Some(r))
+                        .map(|r| {
+                            let nth = counted.entry(r).or_insert(0);
+                            *nth += 1;
+                            entry_of(r, Seg::Idx(*nth - 1))
+                        }),
+                };
+                visit(v, format!("{ptr}/{idx}"), hint, marks, text, out);
             }
         }
         _ => {}
@@ -572,6 +603,40 @@ mod tests {
                 .collect();
             assert_eq!(printed(src, vals), want, "{src}");
         }
+    }
+
+    #[test]
+    fn entries_an_action_adds_to_a_literal_collection_get_their_own_paths() {
+        let src = "env:\n  - name: FIXED\n    value: \"1\"\n{{- toYaml .Values.extraEnv | nindent 2 }}\nlabels:\n  app: web\n  {{- toYaml .Values.podLabels | nindent 2 }}\nname: {{ .Values.name }}\nargs:\n  - {{ .Values.arg }}\n";
+        let vals = "extraEnv: [{name: A, value: x}]\npodLabels: {team: t}\nname: n\narg: a\n";
+        let set = TemplateSet::default();
+        set.add("c/templates/t.yaml", src).unwrap();
+        let data =
+            crate::render::helm::exec::data(vec![("Values", values::from_yaml_str(vals).unwrap())]);
+        let out = set
+            .execute_mapped("c/templates/t.yaml", &data, true)
+            .unwrap();
+        let f = SourceFile::new("t", out.text.clone());
+        let root = yaml::parse_stream(&f, &yaml::Limits::default()).documents[0]
+            .root
+            .clone()
+            .unwrap();
+        let got: BTreeMap<String, Vec<String>> = node_paths(&root, &out.marks, &out.text)
+            .into_iter()
+            .map(|(p, paths)| (p, paths.iter().map(|v| show_path(v)).collect()))
+            .collect();
+        let want: BTreeMap<String, Vec<String>> = [
+            ("/env/1", "extraEnv[0]"),
+            ("/env/1/name", "extraEnv[0].name"),
+            ("/env/1/value", "extraEnv[0].value"),
+            ("/labels/team", "podLabels.team"),
+            ("/name", "name"),
+            ("/args/0", "arg"),
+        ]
+        .into_iter()
+        .map(|(p, v)| (p.to_string(), vec![v.to_string()]))
+        .collect();
+        assert_eq!(got, want, "{}", out.text);
     }
 
     #[test]
