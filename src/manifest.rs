@@ -19,6 +19,9 @@ pub struct Manifest {
     pub file: Arc<SourceFile>,
     /// The kustomization or Flux Kustomization this object was rendered for.
     pub rendered_for: Option<String>,
+    /// For an object a chart rendered: the values lines its fields came from (findings point
+    /// there too).
+    pub value_origins: Option<Arc<crate::render::helm::provenance::Origins>>,
 }
 
 impl Manifest {
@@ -31,6 +34,7 @@ impl Manifest {
             json,
             file,
             rendered_for: None,
+            value_origins: None,
         }
     }
 

@@ -510,6 +510,8 @@ fn check_stage(
                 diags.extend(gatekeeper.evaluate(gk_engines, m));
                 let namespaced = registry.is_namespaced(&m.resource.api_version, &m.resource.kind);
                 diags.extend(vap.evaluate(m, None, namespaced));
+                // A chart's field also points at the values line it came from.
+                crate::render::helm::provenance::annotate(m, &mut diags);
                 let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
                 diags.extend(problems);
                 exceptions.apply(&mut diags);

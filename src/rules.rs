@@ -657,7 +657,10 @@ folder moved out of a Flux Kustomization's path, a unit renamed, a file deleted 
 prunes are reported, as the agents decide: a unit with prune off, an object marked \
 `kustomize.toolkit.fluxcd.io/prune: disabled` (Flux) or `argocd.argoproj.io/sync-options: Prune=false` \
 (Argo CD, also as the Application's sync option), an Argo CD Application without automated sync, or \
-one deleted without its resources finalizer, leave the object in the cluster (\"orphaned\"). The \
+one deleted without its resources finalizer, leave the object in the cluster (\"orphaned\"). A \
+chart's object is Helm's to delete: helm-controller's upgrade deletes what the chart stops rendering \
+whatever the Kustomization's prune, and Helm never deletes an object marked \
+`helm.sh/resource-policy: keep` (Argo CD keeps it when the Application is deleted). The \
 finding is on the deleted object's place in the base revision.\n\nFix: keep the object, or mark it \
 as not pruned and merge that before removing it; if the deletion is intended, except the finding \
 with a reason.",

@@ -45,7 +45,29 @@ fn render_case(case: &J) -> J {
         include_crds: false,
         ..RenderOpts::default()
     };
-    match helm::render(&chart, &user, &opts) {
+    let rendered = helm::render(&chart, &user, &opts);
+    // With the source map on (as `kgate check` renders, following `.Values` into the output)
+    // the output must be the same.
+    let mapped = helm::render(
+        &chart,
+        &user,
+        &RenderOpts {
+            source_map: true,
+            ..opts.clone()
+        },
+    );
+    match (&rendered, &mapped) {
+        (Ok(a), Ok(b)) => assert!(
+            a.iter()
+                .map(|f| (&f.name, &f.text))
+                .eq(b.iter().map(|f| (&f.name, &f.text))),
+            "the source map changed the output of {}",
+            case["chart"]
+        ),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("the source map changed whether {} renders", case["chart"]),
+    }
+    match rendered {
         Ok(files) => {
             let m: serde_json::Map<String, J> = files
                 .into_iter()

@@ -480,8 +480,14 @@ fn kept_because(unit: &Unit, json: &Value, removed: bool) -> Option<String> {
             (meta[where_][FLUX_PRUNE].as_str() == Some("disabled"))
                 .then(|| format!("{FLUX_PRUNE}: disabled ({})", &where_[..where_.len() - 1]))
         }),
-        "Application" if removed => (object_sync_option(json, "Delete") == Some("false"))
-            .then(|| format!("{ARGO_SYNC_OPTIONS}: Delete=false")),
+        "Application" if removed => {
+            if object_sync_option(json, "Delete") == Some("false") {
+                Some(format!("{ARGO_SYNC_OPTIONS}: Delete=false"))
+            } else {
+                // Argo CD treats Helm's keep policy as Delete=false (argo-cd#13157).
+                helm_keeps(json).then(|| format!("{HELM_RESOURCE_POLICY}: keep"))
+            }
+        }
         "Application" => match object_sync_option(json, "Prune") {
             Some("false") => Some(format!("{ARGO_SYNC_OPTIONS}: Prune=false")),
             Some("true") => None,
@@ -490,6 +496,84 @@ fn kept_because(unit: &Unit, json: &Value, removed: bool) -> Option<String> {
             }),
         },
         _ => None,
+    }
+}
+
+/// Helm's `helm.sh/resource-policy: keep`: Helm never deletes the object (neither when the
+/// chart stops rendering it nor on uninstall); Argo CD honours it like `Delete=false`.
+pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
+
+/// Whether an object carries `helm.sh/resource-policy: keep` (Helm's ResourcePolicyIsKeep:
+/// case and surrounding spaces do not matter).
+fn helm_keeps(json: &Value) -> bool {
+    json["metadata"]["annotations"][HELM_RESOURCE_POLICY]
+        .as_str()
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("keep"))
+}
+
+/// The HelmRelease (namespace, name) whose chart rendered `obj`, if a chart did.
+fn chart_release(obj: &Object) -> Option<(String, String)> {
+    let label = obj.origin.manifest.rendered_for.as_deref()?;
+    let rest = label.strip_prefix("HelmRelease ")?;
+    let id = rest.split_once(" (").map_or(rest, |(id, _)| id);
+    Some(match id.split_once('/') {
+        Some((ns, name)) => (ns.to_string(), name.to_string()),
+        None => (String::new(), id.to_string()),
+    })
+}
+
+/// The HelmRelease object `release` among a side's objects (the unit's target namespace may
+/// have replaced its own).
+fn release_object<'o>(
+    unit: &Unit,
+    objects: &'o BTreeMap<ObjectKey, Object>,
+    (ns, name): &(String, String),
+) -> Option<&'o Object> {
+    objects.iter().find_map(|(k, o)| {
+        (k.group == "helm.toolkit.fluxcd.io"
+            && k.kind == "HelmRelease"
+            && k.name == *name
+            && (k.namespace == *ns || unit.namespace.as_deref() == Some(k.namespace.as_str())))
+        .then_some(o)
+    })
+}
+
+/// Whether Helm deletes a chart object the head no longer renders, and why not: kept by
+/// `helm.sh/resource-policy: keep` on the object in the cluster (the base's); else deleted by
+/// the upgrade while the HelmRelease stays (whatever the unit's pruning), or by the uninstall
+/// when the unit deletes the HelmRelease.
+fn helm_deletes(
+    unit: &Unit,
+    obj: &Object,
+    release: &(String, String),
+    before: &BTreeMap<ObjectKey, Object>,
+    after: &BTreeMap<ObjectKey, Object>,
+    unit_prunes: bool,
+    removed: bool,
+) -> (bool, Option<String>) {
+    if helm_keeps(&obj.json) {
+        return (
+            false,
+            Some(format!(
+                "{HELM_RESOURCE_POLICY}: keep — Helm leaves it in the cluster, no longer part of \
+                 the release (orphaned)"
+            )),
+        );
+    }
+    if release_object(unit, after, release).is_some() {
+        return (true, None);
+    }
+    let hr_kept =
+        release_object(unit, before, release).and_then(|hr| kept_because(unit, &hr.json, removed));
+    match (unit_prunes, hr_kept) {
+        (true, None) => (true, None),
+        (true, Some(why)) => (
+            false,
+            Some(format!(
+                "the HelmRelease stays in the cluster ({why}), so Helm keeps its objects"
+            )),
+        ),
+        (false, _) => (false, None),
     }
 }
 
@@ -1125,14 +1209,23 @@ pub fn plan_units(
             if broken.contains(obj.file.as_str()) {
                 continue;
             }
-            let note = if unit_prunes {
-                kept_because(decl, &obj.json, removed)
-            } else {
-                None
+            let (pruned, note) = match chart_release(obj) {
+                // A chart's object is Helm's to delete (helm-controller's upgrade or uninstall).
+                Some(release) => {
+                    helm_deletes(decl, obj, &release, &before, &after, unit_prunes, removed)
+                }
+                None => {
+                    let note = if unit_prunes {
+                        kept_because(decl, &obj.json, removed)
+                    } else {
+                        None
+                    };
+                    (unit_prunes && note.is_none(), note)
+                }
             };
             changes.push(Change {
                 action: Action::Delete,
-                pruned: unit_prunes && note.is_none(),
+                pruned,
                 note,
                 resource: obj.resource.clone(),
                 fields: Vec::new(),

@@ -57,7 +57,8 @@ pub(crate) fn argo_helm_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built
     let (_, agent) = rev.objects().find(|(_, m)| {
         is_application(m) && qualified(m) == unit.name && has_helm_source(&renderer, m)
     })?;
-    let r = render_application(&renderer, agent, &rev.helm);
+    let repo: Vec<&crate::manifest::Manifest> = rev.objects().map(|(_, m)| m).collect();
+    let r = render_application(&renderer, agent, &repo, &rev.helm);
     Some(produced(rev, r, &files))
 }
 

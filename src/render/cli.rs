@@ -108,10 +108,13 @@ fn render_chart(
         kube_version: helm.options.kube_version.unwrap_or((1, 36, 0)),
         include_crds: true,
         source_map: true,
+        api_versions: Vec::new(),
     };
     let mut out = Rendered::default();
     let label = format!("chart {}", located.chart.name);
-    release::render_located(files, &located, &vals, &opts, &label, &mut out);
+    // `kgate render` prints objects, not findings: no values lines to trace.
+    let sources = super::helm::provenance::ValueSources::default();
+    release::render_located(files, &located, &vals, &opts, &label, &sources, &mut out);
     Ok(out)
 }
 

@@ -209,7 +209,7 @@ pub fn render_helm_releases(
                 if is_application(m) {
                     (
                         application_label(m),
-                        render_application(&renderer, m, &opts.helm),
+                        render_application(&renderer, m, &repo, &opts.helm),
                     )
                 } else {
                     (
@@ -574,6 +574,9 @@ type FindingKey = (
     Option<String>,
 );
 
+/// How many related locations a finding merged from several units keeps.
+const MAX_MERGED_RELATED: usize = 8;
+
 /// Points each finding at the file its span is in (a rendered field may come from a patch),
 /// and merges the same finding found in several overlays into one naming them all.
 pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -609,9 +612,18 @@ pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<D
                     .rendered_for
                     .as_deref()
                     .and_then(|r| r.split(", ").min());
+                // Each unit's second positions (the values line of each release of one chart)
+                // are kept whichever finding is shown; ordered and capped below.
+                let mut related = std::mem::take(&mut kept.related);
+                for r in &d.related {
+                    if !related.contains(r) {
+                        related.push(r.clone());
+                    }
+                }
                 if first_new.is_some_and(|n| first_kept.is_none_or(|k| n.as_str() < k)) {
                     *kept = d;
                 }
+                kept.related = related;
                 overlays.extend(named);
             }
             None => {
@@ -624,6 +636,15 @@ pub fn attribute_and_merge(files: &Files, diagnostics: Vec<Diagnostic>) -> Vec<D
         .into_iter()
         .filter_map(|k| merged.remove(&k))
         .map(|(mut d, overlays)| {
+            if overlays.len() > 1 {
+                // Merged from several units: the same related locations in the same order
+                // whichever order the units were checked in (a shard merge equals one run).
+                d.related.sort_by(|a, b| {
+                    (&a.file, a.line, a.column, &a.message)
+                        .cmp(&(&b.file, b.line, b.column, &b.message))
+                });
+                d.related.truncate(MAX_MERGED_RELATED);
+            }
             if !overlays.is_empty() {
                 d.rendered_for = Some(overlays.into_iter().collect::<Vec<_>>().join(", "));
             }

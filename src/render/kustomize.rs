@@ -24,6 +24,8 @@ pub(crate) struct Res {
     pub namespaces: Vec<String>,
     /// A generated ConfigMap/Secret that gets kustomize's content hash suffix.
     pub hash: bool,
+    /// A chart's object: the values lines its fields came from.
+    pub value_origins: Option<Arc<crate::render::helm::provenance::Origins>>,
 }
 
 impl Res {
@@ -36,6 +38,7 @@ impl Res {
             names,
             namespaces,
             hash: false,
+            value_origins: None,
         }
     }
     pub fn kind(&self) -> &str {
@@ -630,6 +633,7 @@ impl<'r, 'a> Build<'r, 'a> {
         for r in res {
             let mut m = Manifest::from_node(r.node, r.file);
             m.rendered_for = Some(rendered_for.to_string());
+            m.value_origins = r.value_origins;
             self.out.manifests.push(m);
         }
         self.out

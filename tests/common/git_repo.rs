@@ -52,6 +52,20 @@ impl Repo {
         kgate_in(self.path(), args)
     }
 
+    /// A JSON report (`kgate check ... -o json` and the like) with the exit code; the output is
+    /// printed when it is not JSON.
+    pub fn report(&self, args: &[&str]) -> (i32, Value) {
+        let out = self.kgate(args);
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), v)
+    }
+
     /// `kgate diff --format json` as a value (exit 0 required).
     pub fn plan(&self, args: &[&str]) -> Value {
         let mut all = vec!["diff", "--format", "json"];

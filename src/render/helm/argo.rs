@@ -5,6 +5,7 @@
 //! source path) ← `helm.values` / `helm.valuesObject` ← `helm.parameters`; release name
 //! `helm.releaseName` or the Application's name; the destination namespace.
 
+use super::provenance::{self, ValueSources};
 use super::release::{
     find_in_cache, load_from_vfs, render_located, set_path, HelmOptions, Located,
 };
@@ -98,10 +99,81 @@ fn helm_source(vfs: &dyn Vfs, s: &serde_json::Value) -> Option<HelmSource> {
     vfs.is_file(&chart_file).then_some(HelmSource::Folder(dir))
 }
 
-/// Renders every Helm source of an Application into one `Rendered`.
-pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> Rendered {
+/// A repository URL as Argo CD compares them (`git.NormalizeGitURL`): case, scheme, user,
+/// `.git` suffix, trailing `/` and the scp-like `git@host:path` spelling do not matter.
+pub fn normalize_repo_url(url: &str) -> String {
+    let mut u = url.trim().to_ascii_lowercase();
+    if let Some((_, rest)) = u.split_once("://") {
+        u = rest.to_string();
+    } else if let Some((host, path)) = u.split_once(':') {
+        // `git@github.com:org/repo`
+        u = format!("{host}/{path}");
+    }
+    if let Some((_, rest)) = u.split_once('@').filter(|(user, _)| !user.contains('/')) {
+        u = rest.to_string();
+    }
+    let u = u.trim_end_matches('/');
+    u.strip_suffix(".git").unwrap_or(u).to_string()
+}
+
+/// The repository URLs that name this repository: those of Argo CD sources kgate reads from
+/// it (a `path:` source of any Application here — an app-of-apps points at its own
+/// repository), normalized.
+pub fn repository_urls(repo: &[&Manifest]) -> std::collections::BTreeSet<String> {
+    repo.iter()
+        .filter(|m| is_application(m))
+        .flat_map(|m| sources(m).into_iter().map(|(_, s)| s.clone()))
+        .filter(|s| s.get("path").and_then(|p| p.as_str()).is_some())
+        .filter_map(|s| {
+            s.get("repoURL")
+                .and_then(|u| u.as_str())
+                .map(normalize_repo_url)
+        })
+        .collect()
+}
+
+/// Where a `$ref/path` values file of a multi-source Application is: `Ok(repository path)`
+/// when the `ref:` source is this repository, else why it is not read.
+fn ref_value_file(
+    app: &Manifest,
+    own: &std::collections::BTreeSet<String>,
+    file: &str,
+) -> Result<String, String> {
+    let (name, rest) = file.split_once('/').unwrap_or((file, ""));
+    let target = sources(app)
+        .into_iter()
+        .map(|(_, s)| s)
+        .find(|s| s.get("ref").and_then(|r| r.as_str()) == Some(name.trim_start_matches('$')));
+    let Some(target) = target else {
+        return Err(format!(
+            "values file `{file}` names no source with `ref: {}`; not read",
+            name.trim_start_matches('$')
+        ));
+    };
+    let url = target.get("repoURL").and_then(|u| u.as_str()).unwrap_or("");
+    if !own.contains(&normalize_repo_url(url)) {
+        return Err(format!(
+            "values file `{file}` is in the `ref` source's repository {url:?}, not this one (no Argo CD source of this repository names it); kgate never fetches other repositories, so it is not read"
+        ));
+    }
+    // Argo CD resolves the rest against the referenced repository's root and refuses to leave it.
+    normalize("", rest.trim_start_matches('/'))
+        .ok_or_else(|| format!("values file `{file}` leaves the repository; not read"))
+}
+
+/// Renders every Helm source of an Application into one `Rendered`. `repo`: the repository's
+/// objects (other Applications tell which repository URLs are this repository's).
+pub fn render_application(
+    r: &Renderer,
+    app: &Manifest,
+    repo: &[&Manifest],
+    hopts: &HelmOptions,
+) -> Rendered {
     let label = application_label(app);
     let mut out = Rendered::default();
+    let own = repository_urls(repo);
+    let own_app = repository_urls(&[app]);
+    let own: std::collections::BTreeSet<String> = own.union(&own_app).cloned().collect();
     for (at, s) in sources(app) {
         let Some(source) = helm_source(r.vfs, s) else {
             continue;
@@ -176,8 +248,19 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         };
         let helm = s.get("helm").cloned().unwrap_or_default();
         let mut vals = Map::new();
-        // valueFiles, in order, relative to the source path (only for a chart of this
-        // repository: a remote chart's files are not here).
+        // The values documents in Argo CD's order, for the values line findings point at.
+        let mut sources = ValueSources::default();
+        if let HelmSource::Folder(dir) = &source {
+            sources.push_chart_defaults(r.vfs, dir, r.opts.max_file_size);
+        }
+        let node_at = |ptr: &str| {
+            let segments = crate::yaml::split_pointer(ptr);
+            let (n, depth) = app.node.walk(&segments);
+            (depth == segments.len()).then_some(n)
+        };
+        // valueFiles, in order: relative to the source path for a chart folder of this
+        // repository, files of the chart package for a Helm repository chart, `$ref/path` in
+        // another source's repository (read when that is this repository); URLs are not fetched.
         let files: Vec<&str> = helm
             .get("valueFiles")
             .and_then(|v| v.as_array())
@@ -190,20 +273,72 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         let mut broken = false;
         for (i, f) in files.iter().enumerate() {
             let ptr = format!("{at}/helm/valueFiles/{i}");
-            let Some(path) = normalize(&dir, f).filter(|_| !f.starts_with('$')) else {
-                // `$ref/path` of another source, or a path that leaves the repository: not read.
-                fail(
-                    &mut out,
-                    "render/unsupported",
-                    Severity::Warning,
-                    format!("values file `{f}` is not a file of this repository's chart source; not read"),
-                    ptr,
-                );
-                continue;
+            // `$ref/path`: a file of another source (multi-source Applications), read when
+            // that source is this repository.
+            let by_ref = f.starts_with('$');
+            let remote = matches!(source, HelmSource::Remote(..));
+            let path = if f.contains("://") {
+                Err(format!(
+                    "values file `{f}` is a URL Argo CD downloads; kgate never fetches, so it is not read"
+                ))
+            } else if by_ref {
+                ref_value_file(app, &own, f)
+            } else if remote {
+                // A plain path of a Helm repository chart is a file of the chart package.
+                Ok(f.trim_start_matches("./").to_string())
+            } else {
+                normalize(&dir, f).ok_or_else(|| {
+                    format!("values file `{f}` is not a file of this repository's chart source; not read")
+                })
             };
-            match r.vfs.read(&path, r.opts.max_file_size) {
+            let path = match path {
+                Ok(p) => p,
+                Err(msg) => {
+                    fail(&mut out, "render/unsupported", Severity::Warning, msg, ptr);
+                    continue;
+                }
+            };
+            if by_ref && !r.vfs.is_file(&path) {
+                // The repository URL says this repository, yet the file is not here: perhaps
+                // the `ref` source is at another revision. A coverage gap, not an error.
+                if !ignore_missing {
+                    fail(
+                        &mut out,
+                        "render/unsupported",
+                        Severity::Warning,
+                        format!("values file `{f}` (`{}` of this repository) is not in this revision; not read", r.vfs.display(&path)),
+                        ptr,
+                    );
+                }
+                continue;
+            }
+            let read = if remote && !by_ref {
+                let c = &located.chart;
+                match path.as_str() {
+                    "values.yaml" => Ok(c.values_text.clone().into_bytes()),
+                    p => c
+                        .files
+                        .get(p)
+                        .cloned()
+                        .ok_or_else(|| format!("no file {p:?} in chart {}", c.name)),
+                }
+            } else {
+                r.vfs
+                    .read(&path, r.opts.max_file_size)
+                    .map_err(|e| e.to_string())
+            };
+            match read {
                 Ok(bytes) => match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
-                    Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
+                    Ok(Value::Map(m)) => {
+                        if !remote || by_ref {
+                            sources.push_file(
+                                "Argo CD helm.valueFiles",
+                                &r.vfs.display(&path),
+                                &String::from_utf8_lossy(&bytes),
+                            );
+                        }
+                        values::merge_over(&mut vals, &m.borrow())
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         fail(
@@ -231,6 +366,16 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
         }
         // `values` (a YAML string), then `valuesObject`, which wins over it.
         if let Some(text) = helm.get("values").and_then(|v| v.as_str()) {
+            if let Some(field) = node_at(&format!("{at}/helm/values")) {
+                sources.push_embedded(
+                    r.files,
+                    "the Application's helm.values",
+                    field,
+                    text,
+                    Vec::new(),
+                    false,
+                );
+            }
             match values::from_yaml_str(text) {
                 Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
                 Ok(_) => {}
@@ -247,15 +392,19 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
             }
         }
         if let Some(obj) = helm.get("valuesObject") {
+            if let Some(n) = node_at(&format!("{at}/helm/valuesObject")) {
+                sources.push_node("the Application's helm.valuesObject", n, Vec::new());
+            }
             if let Value::Map(m) = values::from_json(obj) {
                 values::merge_over(&mut vals, &m.borrow());
             }
         }
-        for p in helm
+        for (i, p) in helm
             .get("parameters")
             .and_then(|v| v.as_array())
             .into_iter()
             .flatten()
+            .enumerate()
         {
             let (Some(name), Some(value)) = (
                 p.get("name").and_then(|n| n.as_str()),
@@ -274,6 +423,13 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
                 super::release::typed(value)
             };
             set_path(&mut vals, name, typed);
+            if let Some(n) = node_at(&format!("{at}/helm/parameters/{i}/value")) {
+                sources.push_node(
+                    "the Application's helm.parameters",
+                    n,
+                    provenance::dotted(name),
+                );
+            }
         }
         if broken {
             continue;
@@ -293,8 +449,29 @@ pub fn render_application(r: &Renderer, app: &Manifest, hopts: &HelmOptions) -> 
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
             source_map: true,
+            api_versions: Vec::new(),
         };
-        render_located(r.files, &located, &vals, &opts, &label, &mut out);
+        render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_repo_url as n;
+
+    #[test]
+    fn repository_urls_compare_as_argo_cd_normalizes_them() {
+        let same = [
+            "https://git.example.com/team/fleet.git",
+            "https://GIT.example.com/team/fleet/",
+            "git@git.example.com:team/fleet",
+            "ssh://git@git.example.com/team/fleet.git",
+            "https://user@git.example.com/team/fleet",
+        ];
+        for u in same {
+            assert_eq!(n(u), "git.example.com/team/fleet", "{u}");
+        }
+        assert_ne!(n("https://git.example.com/team/other"), n(same[0]));
+    }
 }

@@ -285,6 +285,8 @@ pub struct RenderOpts {
     pub include_crds: bool,
     /// Record which template bytes produced each output byte.
     pub source_map: bool,
+    /// `--api-versions`: added to `.Capabilities.APIVersions`.
+    pub api_versions: Vec<String>,
 }
 
 impl Default for RenderOpts {
@@ -295,6 +297,7 @@ impl Default for RenderOpts {
             kube_version: (1, 36, 0),
             include_crds: true,
             source_map: false,
+            api_versions: Vec::new(),
         }
     }
 }
@@ -623,7 +626,11 @@ pub fn render(
         (
             "APIVersions",
             Value::Obj(Rc::new(Obj::ApiVersions(
-                DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+                DEFAULT_API_VERSIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(opts.api_versions.iter().cloned())
+                    .collect(),
             ))),
         ),
         (

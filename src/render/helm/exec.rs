@@ -29,6 +29,68 @@ pub struct Mark {
     pub file: Rc<str>,
     pub pos: usize,
     pub exact: bool,
+    /// The `.Values` paths an action printed (`{{ .Values.image.tag }}`, `{{ toYaml
+    /// .Values.resources | nindent 8 }}`, `{{ $v }}` bound by `range .Values.env`): where a
+    /// finding on that output also points, in the values file that set it.
+    pub values: Option<Rc<[VPath]>>,
+}
+
+/// One step of a path in the chart's values: a map key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg {
+    Key(Rc<str>),
+    Idx(usize),
+}
+
+/// A path in `.Values` (`image.tag` is `[Key(image), Key(tag)]`).
+pub type VPath = Vec<Seg>;
+
+/// Where a template value comes from, as far as the source map follows it: the template's root
+/// data (`.`, `$`), one or more `.Values` paths, or somewhere else.
+#[derive(Debug, Clone, Default)]
+enum Src {
+    #[default]
+    Unknown,
+    Root,
+    Values(Vec<VPath>),
+}
+
+impl Src {
+    /// The source of `.a.b` read from a value of this source.
+    fn field(&self, fields: &[Rc<str>]) -> Src {
+        if fields.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Src::Root if &*fields[0] == "Values" => Src::Values(vec![fields[1..]
+                .iter()
+                .map(|f| Seg::Key(f.clone()))
+                .collect()]),
+            Src::Values(paths) if paths.len() == 1 => {
+                let mut p = paths[0].clone();
+                p.extend(fields.iter().map(|f| Seg::Key(f.clone())));
+                Src::Values(vec![p])
+            }
+            _ => Src::Unknown,
+        }
+    }
+
+    /// The source of one element (map key or list index) of a value of this source.
+    fn item(&self, key: &Value) -> Src {
+        let seg = match key {
+            Value::Str(k) => Seg::Key(k.clone()),
+            Value::Int(i) if *i >= 0 => Seg::Idx(*i as usize),
+            _ => return Src::Unknown,
+        };
+        match self {
+            Src::Values(paths) if paths.len() == 1 => {
+                let mut p = paths[0].clone();
+                p.push(seg);
+                Src::Values(vec![p])
+            }
+            _ => Src::Unknown,
+        }
+    }
 }
 
 /// A template's output with its source map.
@@ -138,6 +200,10 @@ impl TemplateSet {
             file: name.into(),
             depth: 0,
             marks: map.then(Vec::new),
+            dot_src: Src::Root,
+            var_src: vec![Src::Root],
+            printed: None,
+            include_src: HashMap::new(),
         };
         match ex.walk_list(&root, data) {
             Ok(_) | Err(Flow::Break) | Err(Flow::Continue) => Ok(Output {
@@ -170,6 +236,15 @@ struct Exec<'s> {
     depth: usize,
     /// The source map, recorded only for a file's own output (not for `include`d strings).
     marks: Option<Vec<Mark>>,
+    /// With a source map: where dot comes from (`with .Values.x`, `range .Values.list`) and
+    /// where each variable (by its index in `vars`) does.
+    dot_src: Src,
+    var_src: Vec<Src>,
+    /// Inside an `include` of a traced template: the `.Values` paths every action printed,
+    /// which become the include's own source.
+    printed: Option<Vec<VPath>>,
+    /// The paths each `include` call (by position) printed, read back by `pipe_src`.
+    include_src: HashMap<usize, Vec<VPath>>,
 }
 
 type R<T> = Result<T, ExecError>;
@@ -184,13 +259,105 @@ impl<'s> Exec<'s> {
     }
 
     fn mark(&mut self, pos: usize, exact: bool) {
+        self.mark_values(pos, exact, Src::Unknown);
+    }
+
+    fn mark_values(&mut self, pos: usize, exact: bool, src: Src) {
+        if let (Some(printed), Src::Values(paths)) = (&mut self.printed, &src) {
+            printed.extend(paths.iter().cloned());
+        }
         if let Some(m) = &mut self.marks {
             m.push(Mark {
                 out: self.out.len(),
                 file: self.file.clone(),
                 pos,
                 exact,
+                values: match src {
+                    Src::Values(paths) => Some(paths.into()),
+                    _ => None,
+                },
             });
+        }
+    }
+
+    /// Records where variable number `idx` comes from (only with a source map).
+    fn set_var_src(&mut self, idx: usize, src: Src) {
+        if !self.tracing() {
+            return;
+        }
+        if self.var_src.len() <= idx {
+            self.var_src.resize(idx + 1, Src::Unknown);
+        }
+        self.var_src[idx] = src;
+    }
+
+    /// Runs `f` with dot coming from `src`.
+    fn with_dot_src<T>(&mut self, src: Src, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = std::mem::replace(&mut self.dot_src, src);
+        let r = f(self);
+        self.dot_src = saved;
+        r
+    }
+
+    /// Where the value of a pipeline comes from in `.Values`, and the value itself when reading
+    /// it has no side effect. Evaluated only for the source map, after the pipeline ran: it only
+    /// re-reads fields and variables, never calls a function.
+    fn pipe_src(&self, p: &Pipe, dot: &Value) -> (Src, Option<Value>) {
+        let mut piped: Option<(Src, Option<Value>)> = None;
+        for c in &p.cmds {
+            piped = Some(self.cmd_src(c, dot, piped));
+        }
+        piped.unwrap_or_default()
+    }
+
+    fn cmd_src(
+        &self,
+        c: &Cmd,
+        dot: &Value,
+        piped: Option<(Src, Option<Value>)>,
+    ) -> (Src, Option<Value>) {
+        match &c.args[0] {
+            // What the included template printed from `.Values`.
+            Arg::Ident(name) if name == "include" => (
+                paths_src(self.include_src.get(&c.pos).cloned().unwrap_or_default()),
+                None,
+            ),
+            Arg::Ident(name) => {
+                let mut args: Vec<(Src, Option<Value>)> =
+                    c.args[1..].iter().map(|a| self.arg_src(a, dot)).collect();
+                args.extend(piped);
+                (fn_src(name, args), None)
+            }
+            first if c.args.len() == 1 && piped.is_none() => self.arg_src(first, dot),
+            _ => (Src::Unknown, None),
+        }
+    }
+
+    fn arg_src(&self, a: &Arg, dot: &Value) -> (Src, Option<Value>) {
+        match a {
+            Arg::Dot => (self.dot_src.clone(), Some(dot.clone())),
+            Arg::Field(fs) => (
+                self.dot_src.field(fs),
+                self.field_chain(0, dot.clone(), fs).ok(),
+            ),
+            Arg::Var(name, fs) => {
+                let Some(i) = self.vars.iter().rposition(|(n, _)| n == name) else {
+                    return (Src::Unknown, None);
+                };
+                let src = self.var_src.get(i).cloned().unwrap_or_default();
+                (
+                    src.field(fs),
+                    self.field_chain(0, self.vars[i].1.clone(), fs).ok(),
+                )
+            }
+            Arg::Chain(p, fs) => (self.pipe_src(p, dot).0.field(fs), None),
+            Arg::Pipe(p) => self.pipe_src(p, dot),
+            Arg::Nil => (Src::Unknown, Some(Value::Nil)),
+            Arg::Bool(b) => (Src::Unknown, Some(Value::Bool(*b))),
+            Arg::Str(s) => (Src::Unknown, Some(Value::Str(s.clone()))),
+            Arg::Int(i) => (Src::Unknown, Some(Value::Int(*i))),
+            Arg::Float(f) => (Src::Unknown, Some(Value::Float(*f))),
+            Arg::Ident(_) => (Src::Unknown, None),
         }
     }
 
@@ -210,7 +377,12 @@ impl<'s> Exec<'s> {
             Node::Action(p) => {
                 let v = self.pipe(p, dot)?;
                 if p.decl.is_empty() {
-                    self.mark(p.pos, false);
+                    let src = if self.tracing() {
+                        self.pipe_src(p, dot).0
+                    } else {
+                        Src::Unknown
+                    };
+                    self.mark_values(p.pos, false, src);
                     print_value(&mut self.out, &v);
                 }
             }
@@ -231,7 +403,12 @@ impl<'s> Exec<'s> {
                 let mark = self.vars.len();
                 let v = self.pipe(&b.pipe, dot)?;
                 let r = if v.truthy() {
-                    self.walk_list(&b.list, &v)
+                    let src = if self.tracing() {
+                        self.pipe_src(&b.pipe, dot).0
+                    } else {
+                        Src::Unknown
+                    };
+                    self.with_dot_src(src, |ex| ex.walk_list(&b.list, &v))
                 } else if let Some(e) = &b.else_list {
                     self.walk_list(e, dot)
                 } else {
@@ -246,8 +423,13 @@ impl<'s> Exec<'s> {
                     Some(p) => self.pipe(p, dot)?,
                     None => Value::Nil,
                 };
-                let s = self.call_template(*pos, name, &data)?;
-                self.mark(*pos, false);
+                let data_src = match pipe {
+                    Some(p) if self.tracing() => self.pipe_src(p, dot).0,
+                    _ => Src::Unknown,
+                };
+                let s = self.call_template(*pos, name, &data, data_src)?;
+                let src = paths_src(self.include_src.remove(pos).unwrap_or_default());
+                self.mark_values(*pos, false, src);
                 self.out.push_str(&s);
             }
             Node::Break(_) => return Err(Flow::Break),
@@ -260,6 +442,11 @@ impl<'s> Exec<'s> {
         let mark = self.vars.len();
         // The range pipeline's variables are the element variables, not the pipeline's result.
         let v = self.pipe_value(&b.pipe, dot)?;
+        let src = if self.tracing() {
+            self.pipe_src(&b.pipe, dot).0
+        } else {
+            Src::Unknown
+        };
         let items: Vec<(Value, Value)> = match &v {
             Value::List(l) => l
                 .iter()
@@ -292,15 +479,24 @@ impl<'s> Exec<'s> {
         }
         for (k, x) in items {
             let inner = self.vars.len();
+            let item_src = match v {
+                Value::List(_) | Value::Map(_) => src.item(&k),
+                _ => Src::Unknown,
+            };
             match b.pipe.decl.len() {
-                1 => self.vars.push((b.pipe.decl[0].clone(), x.clone())),
+                1 => {
+                    self.vars.push((b.pipe.decl[0].clone(), x.clone()));
+                    self.set_var_src(inner, item_src.clone());
+                }
                 2 => {
                     self.vars.push((b.pipe.decl[0].clone(), k));
                     self.vars.push((b.pipe.decl[1].clone(), x.clone()));
+                    self.set_var_src(inner, Src::Unknown);
+                    self.set_var_src(inner + 1, item_src.clone());
                 }
                 _ => {}
             }
-            let r = self.walk_list(&b.list, &x);
+            let r = self.with_dot_src(item_src, |ex| ex.walk_list(&b.list, &x));
             self.vars.truncate(inner);
             match r {
                 Ok(()) | Err(Flow::Continue) => {}
@@ -312,7 +508,9 @@ impl<'s> Exec<'s> {
         Ok(())
     }
 
-    fn call_template(&mut self, pos: usize, name: &str, data: &Value) -> R<String> {
+    /// `template`/`include` with dot coming from `data_src`: when tracing, the `.Values` paths
+    /// the template printed are kept as the call's source.
+    fn call_template(&mut self, pos: usize, name: &str, data: &Value, data_src: Src) -> R<String> {
         let def = self.set.defs.borrow().get(name).cloned();
         let Some(def) = def else {
             return Err(self.error(
@@ -333,23 +531,48 @@ impl<'s> Exec<'s> {
             file: def.file.clone(),
             depth: self.depth + 1,
             marks: None,
+            dot_src: data_src.clone(),
+            var_src: vec![data_src],
+            printed: self.tracing().then(Vec::new),
+            include_src: HashMap::new(),
         };
         match sub.walk_list(&def.body, data) {
-            Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => Ok(sub.out),
+            Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => {
+                if let Some(paths) = sub.printed {
+                    self.include_src.insert(pos, paths);
+                }
+                Ok(sub.out)
+            }
             Err(Flow::Err(e)) => Err(e),
         }
+    }
+
+    /// Whether values sources are followed: in a source-mapped file and the templates it
+    /// includes.
+    fn tracing(&self) -> bool {
+        self.marks.is_some() || self.printed.is_some()
     }
 
     /// Evaluates a pipeline and declares/assigns its variables.
     fn pipe(&mut self, p: &Pipe, dot: &Value) -> R<Value> {
         let v = self.pipe_value(p, dot)?;
+        if p.decl.is_empty() {
+            return Ok(v);
+        }
+        let src = if self.tracing() {
+            self.pipe_src(p, dot).0
+        } else {
+            Src::Unknown
+        };
         for name in &p.decl {
             if p.assign {
-                if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                    slot.1 = v.clone();
+                if let Some(i) = self.vars.iter().rposition(|(n, _)| n == name) {
+                    self.vars[i].1 = v.clone();
+                    self.set_var_src(i, src.clone());
                 }
             } else {
                 self.vars.push((name.clone(), v.clone()));
+                self.set_var_src(self.vars.len() - 1, src.clone());
             }
         }
         Ok(v)
@@ -534,7 +757,12 @@ impl<'s> Exec<'s> {
                     return Err(self.error(pos, "include: template name must be a string"));
                 };
                 let data = vals.get(1).cloned().unwrap_or_default();
-                self.call_template(pos, &n, &data).map(Value::from)
+                let data_src = match args.get(1) {
+                    Some(a) if self.tracing() => self.arg_src(a, dot).0,
+                    _ => Src::Unknown,
+                };
+                self.call_template(pos, &n, &data, data_src)
+                    .map(Value::from)
             }
             "tpl" => {
                 let text = match vals.first() {
@@ -583,6 +811,10 @@ impl<'s> Exec<'s> {
             file: self.file.clone(),
             depth: self.depth + 1,
             marks: None,
+            dot_src: Src::Unknown,
+            var_src: Vec::new(),
+            printed: None,
+            include_src: HashMap::new(),
         };
         match sub.walk_list(&parsed.root, data) {
             Ok(()) | Err(Flow::Break) | Err(Flow::Continue) => {
@@ -590,6 +822,76 @@ impl<'s> Exec<'s> {
             }
             Err(Flow::Err(e)) => Err(self.error(pos, format!("error calling tpl: {}", e.msg))),
         }
+    }
+}
+
+/// The source of a value printed from `paths` (none: not from the values).
+fn paths_src(paths: Vec<VPath>) -> Src {
+    if paths.is_empty() {
+        Src::Unknown
+    } else {
+        Src::Values(paths)
+    }
+}
+
+/// Where a function's result comes from, given its arguments' sources (the piped value last):
+/// formatting functions keep their subject's (Sprig's subject is the last argument), `default`,
+/// `coalesce` and `ternary` the argument they chose, `index` its collection's item, `printf`
+/// every argument's. Anything else computes a new value: no source.
+fn fn_src(name: &str, mut args: Vec<(Src, Option<Value>)>) -> Src {
+    let truthy = |a: &(Src, Option<Value>)| a.1.as_ref().map(Value::truthy);
+    match name {
+        "default" if args.len() >= 2 => {
+            let subject = args.pop().unwrap_or_default();
+            match truthy(&subject) {
+                Some(true) => subject.0,
+                Some(false) => args.swap_remove(0).0,
+                None => Src::Unknown,
+            }
+        }
+        "coalesce" => {
+            for a in args {
+                match truthy(&a) {
+                    Some(true) => return a.0,
+                    Some(false) => {}
+                    None => return Src::Unknown,
+                }
+            }
+            Src::Unknown
+        }
+        "ternary" if args.len() == 3 => match truthy(&args[2]) {
+            Some(true) => args.swap_remove(0).0,
+            Some(false) => args.swap_remove(1).0,
+            None => Src::Unknown,
+        },
+        "index" if !args.is_empty() => {
+            let mut it = args.into_iter();
+            let mut src = it.next().unwrap_or_default().0;
+            for (_, key) in it {
+                src = match key {
+                    Some(k) => src.item(&k),
+                    None => Src::Unknown,
+                };
+            }
+            src
+        }
+        "tpl" if !args.is_empty() => args.swap_remove(0).0,
+        "printf" | "print" | "println" | "cat" => paths_src(
+            args.into_iter()
+                .flat_map(|a| match a.0 {
+                    Src::Values(p) => p,
+                    _ => Vec::new(),
+                })
+                .collect(),
+        ),
+        "quote" | "squote" | "toYaml" | "mustToYaml" | "toJson" | "mustToJson" | "toPrettyJson"
+        | "mustToPrettyJson" | "toRawJson" | "mustToRawJson" | "toString" | "nindent"
+        | "indent" | "trim" | "trimAll" | "trimPrefix" | "trimSuffix" | "lower" | "upper"
+        | "title" | "int" | "int64" | "float64" | "atoi" | "b64enc" | "trunc" | "replace"
+        | "required" | "join" | "sortAlpha" | "uniq" | "compact" | "toStrings" => {
+            args.pop().map(|a| a.0).unwrap_or_default()
+        }
+        _ => Src::Unknown,
     }
 }
 

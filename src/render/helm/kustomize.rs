@@ -3,12 +3,16 @@
 //! (default `charts` next to the kustomization) holds `NAME/` (or `NAME-VERSION/NAME/`, where
 //! kustomize pulls a versioned chart). Values as kustomize passes them to `helm template`: the
 //! chart's defaults ← `valuesFile` ← `valuesInline` (`valuesMerge: override|merge|replace`) ←
-//! `additionalValuesFiles`; `releaseName` (kustomize passes `--generate-name` without one, a
-//! random name; kgate uses `release-name`, deterministic), `namespace`, `includeCRDs` (default
-//! false), `skipHooks`, `skipTests`, `kubeVersion`. The chart's objects join the build as generated resources, so
+//! `additionalValuesFiles`; `releaseName`, else `nameTemplate` (rendered as Helm renders
+//! `--name-template`), else `release-name`: kustomize then passes `--generate-name`, which
+//! `helm template` ignores because it presets the name `release-name` (helm/helm#6019, Helm's
+//! `Install.NameAndChart`); `namespace`, `includeCRDs` (default false), `skipHooks`,
+//! `skipTests`, `kubeVersion`, `apiVersions` (added to `.Capabilities.APIVersions`). The
+//! chart's objects join the build as generated resources, so
 //! the kustomization's transformers and patches apply to them. A chart that is not there is
 //! `render/unsupported`: kgate never pulls.
 
+use super::provenance::ValueSources;
 use super::release::{load_from_vfs, render_located, Located};
 use super::value::{unwrap_map, Map, Value};
 use super::{values, RenderOpts};
@@ -30,8 +34,15 @@ fn flag(n: &Node, key: &str) -> Option<bool> {
 }
 
 /// Reads a values file of the repository (a path relative to the kustomization); a missing or
-/// broken one fails the build, as `helm template -f` does.
-fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
+/// broken one fails the build, as `helm template -f` does. Its lines are a values source.
+fn values_file(
+    b: &mut Build,
+    dir: &str,
+    rel: &str,
+    at: &Node,
+    label: &str,
+    sources: &mut ValueSources,
+) -> Option<Map> {
     let path = b.resolve(dir, rel, at.span)?;
     let bytes = match b.r.vfs.read(&path, b.r.opts.max_file_size) {
         Ok(bytes) => bytes,
@@ -48,7 +59,9 @@ fn values_file(b: &mut Build, dir: &str, rel: &str, at: &Node) -> Option<Map> {
         }
     };
     b.out.consumed.insert(b.r.vfs.display(&path));
-    match values::from_yaml_str(&String::from_utf8_lossy(&bytes)) {
+    let text = String::from_utf8_lossy(&bytes);
+    sources.push_file(label, &b.r.vfs.display(&path), &text);
+    match values::from_yaml_str(&text) {
         Ok(Value::Map(m)) => Some(unwrap_map(m)),
         Ok(_) => Some(Map::new()),
         Err(e) => {
@@ -155,18 +168,24 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         // valuesFile (default: the chart's own values.yaml, as kustomize passes it to helm),
         // then valuesInline by valuesMerge, then additionalValuesFiles.
         let mut vals = chart.values.clone();
+        // The values documents in merge order, for the values line findings point at.
+        let mut sources = ValueSources::default();
+        sources.push_chart_defaults(b.r.vfs, &chart_dir, b.r.opts.max_file_size);
+        let mut file_sources = ValueSources::default();
         if let Some((rel, at)) = entry
             .get("valuesFile")
             .and_then(|n| tree::scalar_text(n).map(|t| (t, n)))
         {
-            match values_file(b, dir, &rel, at) {
+            match values_file(b, dir, &rel, at, "helmCharts valuesFile", &mut file_sources) {
                 Some(m) => vals = m,
                 None => continue,
             }
         }
-        if let Some(inline) = entry.get("valuesInline") {
+        let merge = text(entry, "valuesMerge");
+        let inline = entry.get("valuesInline");
+        if let Some(inline) = inline {
             if let Value::Map(m) = values::from_json(&inline.to_json()) {
-                match text(entry, "valuesMerge").as_deref() {
+                match merge.as_deref() {
                     Some("replace") => vals = m.borrow().clone(),
                     // `merge` keeps the file's values where both set one; `override` (the
                     // default) lets the inline values win.
@@ -179,6 +198,22 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 }
             }
         }
+        let inline_source = |sources: &mut ValueSources| {
+            if let Some(n) = inline {
+                sources.push_node("helmCharts valuesInline", n, Vec::new());
+            }
+        };
+        match merge.as_deref() {
+            Some("replace") => inline_source(&mut sources),
+            Some("merge") => {
+                inline_source(&mut sources);
+                sources.append(file_sources);
+            }
+            _ => {
+                sources.append(file_sources);
+                inline_source(&mut sources);
+            }
+        }
         let mut broken = false;
         for extra in entry
             .get("additionalValuesFiles")
@@ -188,7 +223,14 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             let Some(rel) = tree::scalar_text(extra) else {
                 continue;
             };
-            match values_file(b, dir, &rel, extra) {
+            match values_file(
+                b,
+                dir,
+                &rel,
+                extra,
+                "helmCharts additionalValuesFiles",
+                &mut sources,
+            ) {
                 Some(m) => values::merge_over(&mut vals, &m),
                 None => broken = true,
             }
@@ -196,8 +238,11 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
         if broken {
             continue;
         }
+        let Some(release_name) = release_name(b, entry) else {
+            continue;
+        };
         let opts = RenderOpts {
-            release_name: text(entry, "releaseName").unwrap_or_else(|| "release-name".into()),
+            release_name,
             namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
             kube_version: text(entry, "kubeVersion")
                 .as_deref()
@@ -206,13 +251,20 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
                 .unwrap_or((1, 36, 0)),
             include_crds: flag(entry, "includeCRDs").unwrap_or(false),
             source_map: true,
+            api_versions: entry
+                .get("apiVersions")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(tree::scalar_text)
+                .collect(),
         };
         let located = Located {
             display: b.r.vfs.display(&chart_dir),
             chart,
         };
         let mut out = Rendered::default();
-        render_located(b.r.files, &located, &vals, &opts, "", &mut out);
+        render_located(b.r.files, &located, &vals, &opts, "", &sources, &mut out);
         b.out.charts.append(&mut out.charts);
         let skip_hooks = flag(entry, "skipHooks").unwrap_or(false);
         let skip_tests = flag(entry, "skipTests").unwrap_or(false);
@@ -230,9 +282,72 @@ pub(crate) fn inflate(b: &mut Build, dir: &str, k: &Node, res: &mut Vec<Res>) {
             {
                 continue;
             }
-            res.push(Res::new(m.node, m.file));
+            let mut r = Res::new(m.node, m.file);
+            r.value_origins = m.value_origins;
+            res.push(r);
         }
     }
+}
+
+/// The release name `helm template` uses for an entry (see the module comment); `None` after a
+/// `render/helm` finding when Helm refuses the arguments.
+fn release_name(b: &mut Build, entry: &Node) -> Option<String> {
+    let at = entry
+        .get("nameTemplate")
+        .or_else(|| entry.get("releaseName"))
+        .unwrap_or(entry);
+    let name = match (text(entry, "releaseName"), text(entry, "nameTemplate")) {
+        (Some(_), Some(_)) => {
+            b.error(
+                "render/helm",
+                "helm template refuses `releaseName` together with `nameTemplate`: cannot set --name-template and also specify a name",
+                at.span,
+            );
+            None
+        }
+        (Some(name), None) => Some(name),
+        (None, Some(tpl)) => {
+            // Helm's TemplateName: the template with Sprig's functions and no data.
+            let set = super::exec::TemplateSet::default();
+            let name = set
+                .add("name-template", &tpl)
+                .and_then(|()| set.execute("name-template", &Value::Nil));
+            match name {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    b.error("render/helm", format!("nameTemplate: {}", e.msg), at.span);
+                    None
+                }
+            }
+        }
+        (None, None) => Some("release-name".into()),
+    }?;
+    // Helm's ValidateReleaseName, before it renders anything.
+    if !valid_release_name(&name) {
+        b.error(
+            "render/helm",
+            format!(
+                "release name {name:?}: invalid release name, must match regex \
+                 ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the \
+                 length must not be longer than 53"
+            ),
+            at.span,
+        );
+        return None;
+    }
+    Some(name)
+}
+
+/// Helm's release name rule: DNS-1123 subdomain labels, at most 53 characters.
+fn valid_release_name(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    !name.is_empty() && name.len() <= 53 && name.split('.').all(label)
 }
 
 /// The `helm.sh/hook` annotation of a rendered object.

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod funcs;
 pub mod kustomize;
 pub mod parse;
+pub mod provenance;
 pub mod value;
 pub mod values;
 

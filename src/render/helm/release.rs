@@ -11,6 +11,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 
 use super::chart::{self, Chart, ChartError, RenderOpts, RenderedFile};
+use super::provenance::{self, ValueSources};
 use super::value::{Map, Value};
 use super::values;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -411,6 +412,82 @@ pub fn release_values(
     (out, diags, secrets)
 }
 
+/// The values documents of a HelmRelease in helm-controller's merge order, for the values line
+/// a finding points at: the chart's defaults (a chart folder of the repository), each
+/// `valuesFrom` (a ConfigMap's key in its file; a Secret's key is pointed at, never read
+/// into a position), then `spec.values`.
+pub fn release_value_sources(r: &Renderer, hr: &Manifest, repo: &[&Manifest]) -> ValueSources {
+    let mut out = ValueSources::default();
+    let j = &hr.json;
+    if j.pointer("/spec/chartRef").is_none()
+        && matches!(
+            s(j, "/spec/chart/spec/sourceRef/kind"),
+            "GitRepository" | "Bucket"
+        )
+    {
+        let chart = s(j, "/spec/chart/spec/chart");
+        if let Some(dir) = normalize("", chart.trim_start_matches("./")).filter(|d| r.vfs.is_dir(d))
+        {
+            out.push_chart_defaults(r.vfs, &dir, r.opts.max_file_size);
+        }
+    }
+    let ns = hr.resource.namespace.clone().unwrap_or_default();
+    for vf in hr
+        .json
+        .pointer("/spec/valuesFrom")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let kind = s(vf, "/kind");
+        let name = s(vf, "/name");
+        let key = Some(s(vf, "/valuesKey"))
+            .filter(|k| !k.is_empty())
+            .unwrap_or("values.yaml");
+        let Some(obj) = repo.iter().find(|m| {
+            m.resource.kind == kind
+                && m.group().is_empty()
+                && m.resource.name == name
+                && m.resource.namespace.as_deref().unwrap_or("") == ns
+        }) else {
+            continue;
+        };
+        let field_name = if kind == "Secret"
+            && obj
+                .node
+                .get("stringData")
+                .and_then(|d| d.get(key))
+                .is_some()
+        {
+            "stringData"
+        } else {
+            "data"
+        };
+        let Some(field) = obj.node.get(field_name).and_then(|d| d.get(key)) else {
+            continue;
+        };
+        let secret = kind == "Secret";
+        let text = match (secret, field_name) {
+            (true, "data") => field.as_str().and_then(decode_b64),
+            _ => field.as_str().map(str::to_string),
+        };
+        let Some(text) = text else { continue };
+        let target = s(vf, "/targetPath");
+        out.push_embedded(
+            r.files,
+            format!("{kind} {name} key {key}, valuesFrom"),
+            field,
+            &text,
+            provenance::dotted(target),
+            secret,
+        );
+    }
+    if let Some(values) = hr.node.get("spec").and_then(|s| s.get("values")) {
+        out.push_node("the HelmRelease's spec.values", values, Vec::new());
+    }
+    out
+}
+
 /// Flux's default release name: `[<targetNamespace>-]<name>`.
 pub fn release_name(hr: &Manifest) -> String {
     let explicit = s(&hr.json, "/spec/releaseName");
@@ -433,6 +510,7 @@ pub fn to_manifests(
     display: &dyn Fn(&str) -> String,
     template_text: &dyn Fn(&str) -> Option<String>,
     rendered_for: &str,
+    sources: &ValueSources,
     out: &mut Rendered,
 ) {
     let limits = yaml::Limits::default();
@@ -467,11 +545,14 @@ pub fn to_manifests(
             Some(f)
         };
         let own = tfile(&rf.name);
+        let prefix = provenance::chart_prefix(&rf.name);
         for doc in stream.documents {
             let Some(mut node) = doc.root else { continue };
             if !matches!(node.value, yaml::Value::Map(_)) {
                 continue;
             }
+            // Which `.Values` each field printed, read on the rendered text's spans.
+            let paths = provenance::node_paths(&node, &rf.marks, &rf.text);
             remap(&mut node, &virt, rf, &mut tfile);
             let Some(file) = own.clone() else { continue };
             let mut m = Manifest::from_node(node, file);
@@ -479,6 +560,7 @@ pub fn to_manifests(
                 continue;
             }
             m.rendered_for = Some(rendered_for.to_string());
+            m.value_origins = provenance::origins(files, &m.node, paths, &prefix, sources);
             out.manifests.push(m);
         }
     }
@@ -562,8 +644,10 @@ pub fn render_release(
         kube_version: hopts.kube_version.unwrap_or((1, 36, 0)),
         include_crds: crds != "Skip",
         source_map: true,
+        api_versions: Vec::new(),
     };
-    render_located(r.files, &located, &vals, &opts, &label, &mut out);
+    let sources = release_value_sources(r, hr, repo);
+    render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
     point_schema_violations_at_values(hr, &mut out);
     post_render(r, hr, &label, &mut out);
     out
@@ -590,7 +674,11 @@ fn post_render(r: &Renderer, hr: &Manifest, label: &str, out: &mut Rendered) {
     let mut b = Build::new(r);
     let mut res: Vec<Res> = std::mem::take(&mut out.manifests)
         .into_iter()
-        .map(|m| Res::new(m.node, m.file))
+        .map(|m| {
+            let mut x = Res::new(m.node, m.file);
+            x.value_origins = m.value_origins;
+            x
+        })
         .collect();
     // Patch files are not allowed in a HelmRelease (inline only): paths resolve against the
     // repository root and a missing one is reported.
@@ -605,6 +693,7 @@ fn post_render(r: &Renderer, hr: &Manifest, label: &str, out: &mut Rendered) {
     for x in res {
         let mut m = Manifest::from_node(x.node, x.file);
         m.rendered_for = Some(label.to_string());
+        m.value_origins = x.value_origins;
         out.manifests.push(m);
     }
 }
@@ -645,6 +734,7 @@ pub fn render_located(
     vals: &Map,
     opts: &RenderOpts,
     label: &str,
+    sources: &ValueSources,
     out: &mut Rendered,
 ) {
     let chart_name = located.chart.name.clone();
@@ -661,7 +751,7 @@ pub fn render_located(
     let text_of =
         |name: &str| -> Option<String> { template_text(&located.chart, &chart_name, name) };
     match chart::render(&located.chart, vals, opts) {
-        Ok(rendered) => to_manifests(files, &rendered, &display, &text_of, label, out),
+        Ok(rendered) => to_manifests(files, &rendered, &display, &text_of, label, sources, out),
         Err(e) => {
             let shown = display(&e.file);
             let file = files
