@@ -198,3 +198,47 @@ fn a_helm_repository_charts_plain_value_files_are_in_the_package() {
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(with_code(&v, "render/helm").len(), 1, "{v:#}");
 }
+
+/// `helm.kubeVersion` and `helm.apiVersions` stand in for the target cluster's capabilities, as
+/// Argo CD passes them to `helm template`.
+#[test]
+fn kube_version_and_api_versions_reach_the_capabilities() {
+    let repo = Repo::new();
+    let dir = repo.path().join("charts/web");
+    write_chart(&dir);
+    std::fs::write(
+        dir.join("templates/caps.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-k{{ .Capabilities.KubeVersion.Minor }}\n  namespace: web\n{{- if .Capabilities.APIVersions.Has \"example.com/v1/Widget\" }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-widgets\n  namespace: web\n{{- end }}\n",
+    )
+    .unwrap();
+    let names = |v: &Value| -> Vec<String> {
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "ConfigMap")
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let source = |helm: &str| {
+        app(&format!(
+            "    - repoURL: https://git.example.com/team/fleet.git\n      targetRevision: main\n      path: charts/web\n{helm}"
+        ))
+    };
+    repo.write("argo/web.yaml", &source(""));
+    let (_, v) = check(&repo, &[]);
+    let default = names(&v);
+    assert!(
+        !default.iter().any(|n| n.ends_with("-widgets")),
+        "{default:?}"
+    );
+    assert!(!default.contains(&"web-k29".to_string()), "{default:?}");
+    repo.write(
+        "argo/web.yaml",
+        &source("      helm:\n        kubeVersion: \"1.29\"\n        apiVersions:\n          - example.com/v1/Widget\n"),
+    );
+    let (_, v) = check(&repo, &[]);
+    let set = names(&v);
+    assert!(set.contains(&"web-k29".to_string()), "{set:?}");
+    assert!(set.contains(&"web-widgets".to_string()), "{set:?}");
+}

@@ -443,13 +443,26 @@ pub fn render_application(
         let opts = RenderOpts {
             release_name,
             namespace: application_namespace(app),
-            kube_version: hopts.kube_version.unwrap_or((1, 36, 0)),
+            // `helm.kubeVersion` / `helm.apiVersions` stand in for the target cluster's, which
+            // Argo CD passes to `helm template` (`--kube-version`, `--api-versions`).
+            kube_version: helm
+                .get("kubeVersion")
+                .and_then(|v| v.as_str())
+                .and_then(super::release::parse_kube_version)
+                .or(hopts.kube_version)
+                .unwrap_or((1, 36, 0)),
             include_crds: !helm
                 .get("skipCrds")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
             source_map: true,
-            api_versions: Vec::new(),
+            api_versions: helm
+                .get("apiVersions")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
         };
         render_located(r.files, &located, &vals, &opts, &label, &sources, &mut out);
     }
