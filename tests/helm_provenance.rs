@@ -412,3 +412,31 @@ fn one_finding_for_several_releases_points_at_each_releases_value() {
         all[0]
     );
 }
+
+/// Library charts hand their named templates a `dict` context (`dict "replicas" .Values.replicas
+/// "context" $`): fields read from it, directly, through `with` or from the root it carries,
+/// keep pointing at the values line.
+#[test]
+fn values_passed_to_a_named_template_in_a_dict_are_pointed_at() {
+    let repo = repo_with("  values:\n    replicas: three\n");
+    let dir = repo.path().join("charts/web/templates");
+    std::fs::write(
+        dir.join("_lib.tpl"),
+        "{{- define \"lib.replicas\" -}}{{ .count }}{{- end -}}\n{{- define \"lib.replicasFromRoot\" -}}{{ .context.Values.replicas }}{{- end -}}\n{{- define \"lib.replicasWith\" -}}{{ with .settings }}{{ .replicas }}{{ end }}{{- end -}}\n",
+    )
+    .unwrap();
+    for call in [
+        "{{ include \"lib.replicas\" (dict \"count\" .Values.replicas \"context\" $) }}",
+        "{{ include \"lib.replicasFromRoot\" (dict \"context\" $) }}",
+        "{{ include \"lib.replicasWith\" (dict \"settings\" .Values) }}",
+    ] {
+        std::fs::write(
+            dir.join("deployment.yaml"),
+            DEPLOYMENT.replace("{{ .Values.replicas }}", call),
+        )
+        .unwrap();
+        let v = check(&repo);
+        let d = at(&v, "schema/wrong-type", REPLICAS);
+        points_at(d, &[("apps/web/release.yaml", 16)]);
+    }
+}

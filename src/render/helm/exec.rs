@@ -46,13 +46,16 @@ pub enum Seg {
 pub type VPath = Vec<Seg>;
 
 /// Where a template value comes from, as far as the source map follows it: the template's root
-/// data (`.`, `$`), one or more `.Values` paths, or somewhere else.
+/// data (`.`, `$`), one or more `.Values` paths, a `dict` built from such values (the context
+/// library charts hand to their named templates: `dict "imageRoot" .Values.image "global"
+/// .Values.global`), or somewhere else.
 #[derive(Debug, Clone, Default)]
 enum Src {
     #[default]
     Unknown,
     Root,
     Values(Vec<VPath>),
+    Dict(Rc<std::collections::BTreeMap<String, Src>>),
 }
 
 impl Src {
@@ -71,12 +74,19 @@ impl Src {
                 p.extend(fields.iter().map(|f| Seg::Key(f.clone())));
                 Src::Values(vec![p])
             }
+            Src::Dict(entries) => entries
+                .get(&*fields[0])
+                .map(|s| s.field(&fields[1..]))
+                .unwrap_or_default(),
             _ => Src::Unknown,
         }
     }
 
     /// The source of one element (map key or list index) of a value of this source.
     fn item(&self, key: &Value) -> Src {
+        if let (Src::Dict(entries), Value::Str(k)) = (self, key) {
+            return entries.get(&**k).cloned().unwrap_or_default();
+        }
         let seg = match key {
             Value::Str(k) => Seg::Key(k.clone()),
             Value::Int(i) if *i >= 0 => Seg::Idx(*i as usize),
@@ -876,6 +886,22 @@ fn fn_src(name: &str, mut args: Vec<(Src, Option<Value>)>) -> Src {
             src
         }
         "tpl" if !args.is_empty() => args.swap_remove(0).0,
+        // A context of key/value pairs: its entries keep their sources.
+        "dict" => {
+            let mut entries = std::collections::BTreeMap::new();
+            for pair in args.chunks(2) {
+                if let [(_, Some(Value::Str(k))), (src, _)] = pair {
+                    if !matches!(src, Src::Unknown) {
+                        entries.insert(k.to_string(), src.clone());
+                    }
+                }
+            }
+            if entries.is_empty() {
+                Src::Unknown
+            } else {
+                Src::Dict(Rc::new(entries))
+            }
+        }
         "printf" | "print" | "println" | "cat" => paths_src(
             args.into_iter()
                 .flat_map(|a| match a.0 {

@@ -590,10 +590,14 @@ mod tests {
                 "{{ template \"img\" .Values.image }}{{ define \"img\" }}{{ .repository }}{{ end }}",
                 &[&["image.repository"]],
             ),
-            // A dict of values is not followed.
+            // A dict context keeps its entries' sources (library-chart style).
             (
                 "{{ include \"img\" (dict \"v\" .Values.n) }}{{ define \"img\" }}{{ .v }}{{ end }}",
-                &[],
+                &[&["n"]],
+            ),
+            (
+                "{{ include \"img\" (dict \"v\" 1 \"ctx\" $) }}{{ define \"img\" }}{{ .v }}{{ .ctx.Values.n }}{{ end }}",
+                &[&["n"]],
             ),
         ];
         for (src, want) in cases {
