@@ -589,25 +589,10 @@ fn suggest(name: &str, allowed: &[String]) -> Option<String> {
     let lower = name.to_lowercase();
     allowed
         .iter()
-        .map(|a| (levenshtein(&lower, &a.to_lowercase()), a))
+        .map(|a| (strsim::levenshtein(&lower, &a.to_lowercase()), a))
         .filter(|(d, a)| *d <= 2.max(a.len() / 5) && *d < a.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| a.clone())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
