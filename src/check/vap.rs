@@ -423,7 +423,6 @@ fn run(ctx: &cel::Context<'_, '_>, expr: &str, inputs: &[&Value]) -> Result<cel:
 }
 
 /// What the match rules look at.
-#[derive(Clone)]
 struct Target {
     group: String,
     version: String,
@@ -544,17 +543,16 @@ fn rule_matches_equivalent(rule: &Value, t: &Target) -> bool {
         .filter_map(Value::as_str)
         .collect();
     groups.iter().any(|g| {
-        list_has(&rule["apiGroups"], g)
-            && versions.iter().any(|v| {
-                let mut other = t.clone();
-                other.group = g.to_string();
-                other.version = v.to_string();
-                rule_matches(rule, &other)
-            })
+        list_has(&rule["apiGroups"], g) && versions.iter().any(|v| rule_matches_as(rule, t, g, v))
     })
 }
 
 fn rule_matches(rule: &Value, t: &Target) -> bool {
+    rule_matches_as(rule, t, &t.group, &t.version)
+}
+
+/// [`rule_matches`] for the target's resource seen at `group`/`version`.
+fn rule_matches_as(rule: &Value, t: &Target, group: &str, version: &str) -> bool {
     let resources_ok = rule["resources"].as_array().is_some_and(|a| {
         a.iter().filter_map(Value::as_str).any(|r| {
             let main = r.split('/').next().unwrap_or(r);
@@ -570,8 +568,8 @@ fn rule_matches(rule: &Value, t: &Target) -> bool {
     let names_ok = rule["resourceNames"]
         .as_array()
         .is_none_or(|a| a.is_empty() || a.iter().any(|n| n.as_str() == Some(&t.name)));
-    list_has(&rule["apiGroups"], &t.group)
-        && list_has(&rule["apiVersions"], &t.version)
+    list_has(&rule["apiGroups"], group)
+        && list_has(&rule["apiVersions"], version)
         && list_has(&rule["operations"], t.operation)
         && resources_ok
         && scope_ok

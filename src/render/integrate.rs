@@ -39,6 +39,19 @@ pub struct RenderedSet {
     pub charts: BTreeSet<String>,
 }
 
+/// The folder a checked path stands for: itself when it is a folder, else the folder of the
+/// file (`.` for a bare file name).
+pub(crate) fn folder_of(path: &str) -> String {
+    if Path::new(path).is_dir() {
+        return path.to_string();
+    }
+    Path::new(path)
+        .parent()
+        .map(|p| p.to_string_lossy().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| ".".into())
+}
+
 /// The repository root of a checked folder: the nearest ancestor (as written) holding `.git`,
 /// else [`outside_git_root`]. Rendering never reads above it.
 ///
@@ -232,16 +245,7 @@ pub fn render_helm_releases(
         None => {
             let mut seen_roots = BTreeSet::new();
             for given in paths.iter().filter(|p| *p != "-") {
-                let dir = if Path::new(given).is_dir() {
-                    given.clone()
-                } else {
-                    Path::new(given)
-                        .parent()
-                        .map(|p| p.to_string_lossy().to_string())
-                        .filter(|p| !p.is_empty())
-                        .unwrap_or_else(|| ".".into())
-                };
-                let root = repo_root(&dir);
+                let root = repo_root(&folder_of(given));
                 if seen_roots.insert(root.clone()) {
                     render_with(&DiskFs::new(&root), &mut out);
                 }

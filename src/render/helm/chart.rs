@@ -75,6 +75,15 @@ impl std::fmt::Display for ChartError {
     }
 }
 
+/// Whether a `Chart.yaml` text declares a library chart (`type: library`), read as the chart
+/// loader reads it.
+pub fn is_library_metadata(text: &str) -> bool {
+    match from_yaml_str(text) {
+        Ok(Value::Map(m)) => str_field(&m.borrow(), "type") == "library",
+        _ => false,
+    }
+}
+
 fn str_field(m: &Map, k: &str) -> String {
     match m.get(k) {
         Some(Value::Str(s)) => s.to_string(),

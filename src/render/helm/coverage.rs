@@ -3,7 +3,6 @@
 //! so nothing in it was verified, which must not look like a pass (`--unverified error` fails it).
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Skipped;
@@ -76,12 +75,9 @@ pub fn deployed_by_foreign(
 /// The repository tree a file of the run (display path) is in, and its path inside it: the
 /// same tree the renderer reads it from.
 fn tree_of(display: &str) -> Option<(DiskFs, String)> {
-    let dir = Path::new(display)
-        .parent()
-        .map(|p| p.to_string_lossy().to_string())
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| ".".into());
-    let vfs = DiskFs::new(crate::render::integrate::repo_root(&dir));
+    let vfs = DiskFs::new(crate::render::integrate::repo_root(
+        &crate::render::integrate::folder_of(display),
+    ));
     let rel = crate::render::integrate::strip(display, &vfs.display(""))?.to_string();
     Some((vfs, rel))
 }
@@ -126,12 +122,7 @@ pub fn undeployed_charts(
         else {
             continue;
         };
-        let library = meta.text.lines().any(|l| {
-            matches!(
-                l.split('#').next().unwrap_or("").trim(),
-                "type: library" | "type: \"library\"" | "type: 'library'"
-            )
-        });
+        let library = super::chart::is_library_metadata(&meta.text);
         let templates = under("templates/");
         let has_templates = paths.iter().any(|p| p.starts_with(&templates));
         if library || !has_templates {
