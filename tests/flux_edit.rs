@@ -9,24 +9,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/yaml_docs.rs"]
+mod yaml_docs;
+use yaml_docs::yaml_docs;
+
 use serde_json::Value;
 
 fn oracle() -> Option<PathBuf> {
     let venv = std::env::var("KGATE_ORACLE_VENV").unwrap_or_else(|_| "/opt/oracles".into());
     let kubectl = Path::new(&venv).join("bin/kubectl");
     kubectl.is_file().then_some(kubectl)
-}
-
-fn docs(text: &str) -> Vec<Value> {
-    let f = kgate::source::SourceFile::new("out.yaml", text.to_string());
-    let stream = kgate::yaml::parse_stream(&f, &Default::default());
-    assert!(stream.problems.is_empty(), "{:?}", stream.problems);
-    stream
-        .documents
-        .into_iter()
-        .filter_map(|d| d.root)
-        .map(|n| n.to_json())
-        .collect()
 }
 
 fn write(root: &Path, files: &[(&str, &str)]) {
@@ -80,7 +72,7 @@ fn flux_fields_are_written_into_the_paths_kustomization() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let got = docs(&String::from_utf8(out.stdout).unwrap());
+    let got = yaml_docs(&String::from_utf8(out.stdout).unwrap());
     let find = |kind: &str| {
         got.iter()
             .find(|d| d["kind"] == kind)
@@ -121,7 +113,7 @@ fn flux_fields_are_written_into_the_paths_kustomization() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut want = docs(&String::from_utf8(o.stdout).unwrap());
+    let mut want = yaml_docs(&String::from_utf8(o.stdout).unwrap());
     let mut got = got.clone();
     let key = |d: &Value| format!("{}/{}", d["kind"], d["metadata"]["name"]);
     want.sort_by_key(key);
@@ -152,7 +144,7 @@ fn deprecated_flux_patch_fields_take_objects() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{with_kustomization}: {stderr}");
-        let got = docs(&String::from_utf8(out.stdout).unwrap());
+        let got = yaml_docs(&String::from_utf8(out.stdout).unwrap());
         assert_eq!(got[0]["spec"]["minReadySeconds"], 5, "{with_kustomization}");
         assert_eq!(got[0]["spec"]["replicas"], 4, "{with_kustomization}");
         let _ = std::fs::remove_file(dir.path().join("app/kustomization.yaml"));

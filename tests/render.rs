@@ -4,22 +4,14 @@
 use std::path::Path;
 use std::process::Command;
 
+#[path = "common/yaml_docs.rs"]
+mod yaml_docs;
+use yaml_docs::yaml_docs;
+
 use kgate::render::{render_dir, RenderOptions};
 use kgate::source::Files;
 use kgate::vfs::DiskFs;
 use serde_json::Value;
-
-fn yaml_docs(text: &str) -> Vec<Value> {
-    let f = kgate::source::SourceFile::new("expected.yaml", text.to_string());
-    let stream = kgate::yaml::parse_stream(&f, &Default::default());
-    assert!(stream.problems.is_empty(), "{:?}", stream.problems);
-    stream
-        .documents
-        .into_iter()
-        .filter_map(|d| d.root)
-        .map(|n| n.to_json())
-        .collect()
-}
 
 /// Renders `dir` (relative to the crate root, which is the repository root) with the library.
 fn render(dir: &str) -> kgate::render::Rendered {

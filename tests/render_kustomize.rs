@@ -14,6 +14,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/yaml_docs.rs"]
+mod yaml_docs;
+use yaml_docs::yaml_docs;
+
 use kgate::diagnostic::Severity;
 use kgate::render::{render_dir, RenderOptions};
 use kgate::source::Files;
@@ -34,18 +38,6 @@ fn oracle() -> Result<PathBuf, String> {
             kubectl.display()
         ))
     }
-}
-
-fn docs(text: &str) -> Vec<Value> {
-    let f = kgate::source::SourceFile::new("out.yaml", text.to_string());
-    let stream = kgate::yaml::parse_stream(&f, &Default::default());
-    assert!(stream.problems.is_empty(), "{:?}", stream.problems);
-    stream
-        .documents
-        .into_iter()
-        .filter_map(|d| d.root)
-        .map(|n| n.to_json())
-        .collect()
 }
 
 /// Every kustomization folder of a case (relative to the case), components left out.
@@ -179,7 +171,7 @@ fn every_fixture_kustomization_renders_as_kubectl_kustomize() {
                         Err(msg) => std::fs::write(&error, msg).unwrap(),
                     }
                 }
-                let live = live.map(|t| docs(&t));
+                let live = live.map(|t| yaml_docs(&t));
                 failures.extend(compare(
                     &format!("{what} (kubectl kustomize)"),
                     live,
@@ -188,7 +180,7 @@ fn every_fixture_kustomization_renders_as_kubectl_kustomize() {
             }
             let golden = if yaml.is_file() {
                 expected_goldens.insert(yaml.clone());
-                Ok(docs(&std::fs::read_to_string(&yaml).unwrap()))
+                Ok(yaml_docs(&std::fs::read_to_string(&yaml).unwrap()))
             } else if error.is_file() {
                 expected_goldens.insert(error.clone());
                 Err(std::fs::read_to_string(&error).unwrap())
