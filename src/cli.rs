@@ -288,6 +288,11 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "baseline")]
     pub no_baseline: bool,
 
+    /// Hold every object until the end instead of streaming the files that hold only ordinary
+    /// objects (same findings, more memory; for comparing the two).
+    #[arg(long, hide = true)]
+    pub no_stream: bool,
+
     /// The paths are changed files (as pre-commit passes them, or `git diff --name-only`
     /// lists them): check the repository that holds them as CI would, and report what concerns
     /// them — their own objects and every unit that reads one of them (the overlays of a

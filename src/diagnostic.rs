@@ -110,6 +110,50 @@ pub struct Diagnostic {
     /// Extra fields a policy returned with its message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The lines of the code frame, already masked, for a finding whose file's text the run has
+    /// let go of (files checked as a stream keep no text). Never serialized.
+    #[serde(skip)]
+    pub snippet: Option<std::sync::Arc<Snippet>>,
+}
+
+/// A few masked lines of a file around a finding: enough for its code frame, in the file's own
+/// coordinates (`offset` is the byte offset of `text` in the file, `first_line` its 1-based line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    pub offset: usize,
+    pub first_line: u32,
+}
+
+impl Snippet {
+    /// Lines that a code frame around `span` shows (`context` lines before and after the span's
+    /// first line) out of an already masked `text`.
+    pub fn around(text: &str, span: Span, context: u32) -> Option<Snippet> {
+        if span.start > text.len() || span.line == 0 {
+            return None;
+        }
+        let first_line = span.line.saturating_sub(context).max(1);
+        // Walk back from the span's line start to the first line shown.
+        let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let mut offset = line_start;
+        for _ in first_line..span.line {
+            offset = text[..offset.saturating_sub(1)]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+        }
+        let mut end = span.start;
+        for _ in 0..=context {
+            end = match text[end..].find('\n') {
+                Some(i) => end + i + 1,
+                None => text.len(),
+            };
+        }
+        Some(Snippet {
+            text: text[offset..end].to_string(),
+            offset,
+            first_line,
+        })
+    }
 }
 
 impl Diagnostic {
@@ -130,6 +174,7 @@ impl Diagnostic {
             pre_existing: false,
             baselined: false,
             details: None,
+            snippet: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub mod rules;
 pub mod schema;
 pub mod shard;
 pub mod source;
+pub mod stream;
 pub mod tree_walk;
 pub mod units;
 pub mod vfs;
@@ -216,6 +217,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         exceptions: exceptions::ExceptionOptions::default(),
         shard: args.shard,
         changed: None,
+        stream: !args.no_stream,
         render: (!args.no_render).then(|| render::RenderOptions {
             helm: render::helm::release::HelmOptions {
                 chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
@@ -668,15 +670,7 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     if !args.all {
         outcome.diagnostics.retain(|d| !d.pre_existing);
     }
-    let resources: Vec<report::ResourceEntry> = outcome
-        .manifests
-        .iter()
-        .map(|m| report::ResourceEntry {
-            file: m.file.path.clone(),
-            line: m.span().line,
-            resource: m.resource.clone(),
-        })
-        .collect();
+    let resources = std::mem::take(&mut outcome.resources);
     let report = report::Report {
         diagnostics: &outcome.diagnostics,
         summary: &outcome.summary,

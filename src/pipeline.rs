@@ -19,6 +19,7 @@ use crate::tree_walk;
 use crate::vfs::Vfs;
 use crate::yaml::Limits;
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
@@ -40,12 +41,19 @@ pub struct CheckOptions {
     /// `check --changed`: only the objects that concern these display paths (and the units that
     /// read them) are checked; CRDs, policies and Gatekeeper objects still come from everything.
     pub changed: Option<std::collections::BTreeSet<String>>,
+    /// Stream the files that hold only ordinary objects (checked and let go one at a time)
+    /// instead of holding every object until the end.
+    pub stream: bool,
 }
 
 /// Everything a check run found, ready for the reporters.
 pub struct Outcome {
     pub files: Files,
+    /// The objects the run held: every object, unless files were streamed (their objects are
+    /// checked and let go; `resources` lists them all).
     pub manifests: Vec<Manifest>,
+    /// Every object checked, in report order: files in discovery order, then rendered objects.
+    pub resources: Vec<crate::report::ResourceEntry>,
     pub diagnostics: Vec<Diagnostic>,
     pub skipped: Vec<Skipped>,
     pub summary: Summary,
@@ -63,17 +71,17 @@ pub struct Outcome {
     pub registry: std::sync::Arc<Registry>,
 }
 
-/// Reads, decodes and parses files in parallel. Each file's problems stay with it.
-pub fn load_paths(
-    files: &Files,
+/// The files under `paths` that will be read: discovered, without templates (each a skipped
+/// entry) and admitted under the memory target. Also: what was found so far, and how many files
+/// the walk found.
+fn discover_admitted(
     paths: &[String],
     opts: &DiscoverOptions,
-    limits: &Limits,
-) -> Result<(Loaded, usize), String> {
+) -> Result<(discover::Discovered, Loaded, usize), String> {
     let mut found = discover::discover(paths, opts)?;
     let mut loaded = Loaded::default();
-    loaded.diagnostics.extend(found.diagnostics);
-    let mut count = found.files.len();
+    loaded.diagnostics.append(&mut found.diagnostics);
+    let count = found.files.len();
     skip_templates(
         &mut found.files,
         |(d, _)| d,
@@ -82,6 +90,17 @@ pub fn load_paths(
         &mut loaded,
     );
     admit_by_disk_size(&mut found.files, opts, &mut loaded);
+    Ok((found, loaded, count))
+}
+
+/// Reads, decodes and parses files in parallel. Each file's problems stay with it.
+pub fn load_paths(
+    files: &Files,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Result<(Loaded, usize), String> {
+    let (found, mut loaded, mut count) = discover_admitted(paths, opts)?;
     let per_file: Vec<Loaded> = found
         .files
         .par_iter()
@@ -226,6 +245,35 @@ fn refuse_over_memory_target<T>(
     }
 }
 
+/// Loads a file registered before it was read: reads it unless rendering already did, with
+/// reading and decoding problems as findings (as [`load_bytes`] has them).
+fn load_registered(
+    files: &Files,
+    f: &crate::stream::StreamFile,
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Loaded {
+    let file = if files.is_pending(f.id) {
+        let text = discover::read_file(&f.display, &f.path, opts.max_file_size)
+            .and_then(|b| load::decode(&f.display, &b));
+        match text {
+            Ok(text) => files.fill(f.id, text),
+            Err(d) => {
+                return Loaded {
+                    diagnostics: vec![d],
+                    ..Loaded::default()
+                }
+            }
+        }
+    } else {
+        files.get(f.id)
+    };
+    match file {
+        Some(file) => load::load_file(files, &file, limits),
+        None => Loaded::default(),
+    }
+}
+
 pub(crate) fn load_bytes(
     files: &Files,
     display: &str,
@@ -274,6 +322,26 @@ pub(crate) fn crd_schemas(
 pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let files = Files::new();
     match opts.shard {
+        None if opts.stream => {
+            let (mut loaded, n, mut stream) =
+                load_paths_streaming(&files, &opts.paths, &opts.discover, &opts.limits)?;
+            if !stream.files.is_empty() && needs_every_object(&loaded, opts) {
+                // Every object must be held: load the streamable files as well.
+                for f in std::mem::take(&mut stream.files) {
+                    loaded.extend(load_registered(&files, &f, &opts.discover, &opts.limits));
+                }
+            }
+            check_stage(
+                files,
+                loaded,
+                n,
+                &Loaded::default(),
+                opts,
+                None,
+                None,
+                stream,
+            )
+        }
         None => {
             let (l, n) = load_paths(&files, &opts.paths, &opts.discover, &opts.limits)?;
             check_loaded(files, l, n, Loaded::default(), opts)
@@ -302,9 +370,95 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
                 foreign_charts: &foreign_charts,
             };
             let (loaded, count) = (s.loaded, s.file_count);
-            check_stage(files, loaded, count, &foreign, opts, None, Some(&view))
+            let stream = crate::stream::Stream::default();
+            check_stage(
+                files,
+                loaded,
+                count,
+                &foreign,
+                opts,
+                None,
+                Some(&view),
+                stream,
+            )
         }
     }
+}
+
+/// Whether the held objects (or the policy folders) need every object of the run at once.
+fn needs_every_object(held: &Loaded, opts: &CheckOptions) -> bool {
+    held.manifests.iter().any(crate::stream::reads_every_object)
+        || !crate::gatekeeper::policy_objects(&Files::new(), &opts.policy)
+            .0
+            .is_empty()
+}
+
+/// [`load_paths`] that holds only the files other objects' checks may depend on
+/// ([`crate::stream::is_streamable`]); the others are left to be read again, checked and let go
+/// one by one ([`crate::stream::Stream`]).
+pub fn load_paths_streaming(
+    files: &Files,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+) -> Result<(Loaded, usize, crate::stream::Stream), String> {
+    let (found, mut loaded, mut count) = discover_admitted(paths, opts)?;
+    let mut stream = crate::stream::Stream {
+        order: found
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (d, _))| (d.clone(), i))
+            .collect(),
+        ..Default::default()
+    };
+    let per_file: Vec<Result<Loaded, usize>> = found
+        .files
+        .par_iter()
+        .enumerate()
+        .map(|(i, (display, path))| {
+            let bytes = discover::read_file(display, path, opts.max_file_size);
+            crate::progress::file_done();
+            let streamable = bytes
+                .as_ref()
+                .is_ok_and(|b| std::str::from_utf8(b).is_ok_and(crate::stream::is_streamable));
+            if streamable {
+                Err(i)
+            } else {
+                Ok(load_bytes(files, display, bytes, limits))
+            }
+        })
+        .collect();
+    for l in per_file {
+        match l {
+            Ok(l) => loaded.extend(l),
+            Err(i) => {
+                let (display, path) = &found.files[i];
+                // Registered now, so that rendering knows the file (and reads it through the
+                // run's files if a unit uses it, as it would a held one).
+                let (shown, disk, max) = (display.clone(), path.clone(), opts.max_file_size);
+                let id = files.add_pending(
+                    display.clone(),
+                    Arc::new(move || {
+                        let bytes = discover::read_file(&shown, &disk, max).ok()?;
+                        load::decode(&shown, &bytes).ok()
+                    }),
+                );
+                stream.files.push(crate::stream::StreamFile {
+                    display: display.clone(),
+                    path: path.clone(),
+                    order: i,
+                    id,
+                });
+            }
+        }
+    }
+    if found.stdin {
+        count += 1;
+        let bytes = discover::read_stdin(opts.max_file_size);
+        loaded.extend(load_bytes(files, discover::STDIN_NAME, bytes, limits));
+    }
+    Ok((loaded, count, stream))
 }
 
 /// The check stage proper, for objects loaded from disk or from a git revision. `foreign` holds
@@ -329,11 +483,16 @@ pub fn check_loaded_in(
     opts: &CheckOptions,
     tree: Option<&dyn Vfs>,
 ) -> Result<Outcome, String> {
-    check_stage(files, loaded, file_count, &foreign, opts, tree, None)
+    let stream = crate::stream::Stream::default();
+    check_stage(
+        files, loaded, file_count, &foreign, opts, tree, None, stream,
+    )
 }
 
 /// The check stage, for the whole run or one shard of it (`shard`: what the shard knows of the
-/// run, so that it renders only its own units of the run's unit graph).
+/// run, so that it renders only its own units of the run's unit graph). `stream`: files checked
+/// one at a time after the held objects, each let go once checked.
+#[allow(clippy::too_many_arguments)]
 fn check_stage(
     files: Files,
     mut loaded: Loaded,
@@ -342,11 +501,15 @@ fn check_stage(
     opts: &CheckOptions,
     tree: Option<&dyn Vfs>,
     shard: Option<&crate::render::integrate::ShardView>,
+    stream: crate::stream::Stream,
 ) -> Result<Outcome, String> {
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
     let mut unit_reads = BTreeMap::new();
+    let mut consumed = BTreeSet::new();
+    let mut inputs = BTreeMap::new();
+    let mut raw_len = loaded.manifests.len();
     if let Some(render_opts) = &opts.render {
         let r = match tree {
             Some(vfs) => {
@@ -365,7 +528,12 @@ fn check_stage(
         loaded
             .manifests
             .retain(|m| !r.consumed.contains(&m.file.path));
+        raw_len = loaded.manifests.len();
         add_rendered(&mut loaded, r.manifests);
+        if !stream.files.is_empty() {
+            consumed = r.consumed;
+            inputs = r.inputs;
+        }
         rendered_secrets = r.secrets.values;
         rendered_secrets.extend(r.secrets.global);
         unit_reads = r.reads;
@@ -440,8 +608,15 @@ fn check_stage(
     }
     let registry = std::sync::Arc::new(Registry::new(&opts.registry, crds)?);
 
-    let policies =
-        crate::policy::prepare_for_run(&opts.policy, &files, &loaded.manifests, &registry)?;
+    // Streamed objects are not known yet: policies learn the scope of every kind the schemas
+    // know.
+    let policies = crate::policy::prepare_for_run(
+        &opts.policy,
+        &files,
+        &loaded.manifests,
+        &registry,
+        !stream.files.is_empty(),
+    )?;
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
@@ -475,11 +650,21 @@ fn check_stage(
 
     // `check --changed`: the schemas, policies and Gatekeeper constraints above saw every object;
     // only the objects that concern the changed files are judged.
-    if let Some(names) = &opts.changed {
-        let units = crate::changed::units_reading(&unit_reads, names);
-        loaded
-            .manifests
-            .retain(|m| crate::changed::concerns_object(m, names, &units));
+    let changed_units = opts
+        .changed
+        .as_ref()
+        .map(|names| crate::changed::units_reading(&unit_reads, names));
+    let concerns = |m: &Manifest| match (&opts.changed, &changed_units) {
+        (Some(names), Some(units)) => crate::changed::concerns_object(m, names, units),
+        _ => true,
+    };
+    let mut is_raw: Vec<bool> = (0..loaded.manifests.len()).map(|i| i < raw_len).collect();
+    if opts.changed.is_some() {
+        let keep: Vec<bool> = loaded.manifests.iter().map(&concerns).collect();
+        let mut it = keep.iter();
+        loaded.manifests.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        is_raw.retain(|_| *it.next().unwrap_or(&true));
     }
     // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
     // Other shards' Applications and Flux Kustomizations count too: the agent applies this
@@ -487,68 +672,27 @@ fn check_stage(
     let agent_namespaces = crate::check::agent_namespace::AgentNamespaces::from_manifests(
         loaded.manifests.iter().chain(&foreign.manifests),
     );
-    let results: Vec<(Vec<Diagnostic>, redact::Secrets, bool)> = loaded
+    let judges = Judges {
+        registry: &registry,
+        opts,
+        policies: &policies,
+        gatekeeper: &gatekeeper,
+        vap: &vap,
+        agent_namespaces: &agent_namespaces,
+        exceptions: &exceptions,
+        files: &files,
+    };
+    let results: Vec<Judged> = loaded
         .manifests
         .par_iter()
-        .map_init(
-            || {
-                let mut gk = gatekeeper.engines();
-                for e in gk.values_mut() {
-                    crate::policy::arm_timer(e, opts.policy.time_limit);
-                }
-                (policies.engine(), gk)
-            },
-            |(engine, gk_engines), m| {
-                let schema = check_manifest(m, &registry, &opts.schema);
-                let mut diags = schema.diagnostics;
-                diags.extend(crate::check::admission::check(m, &registry));
-                diags.extend(policies.evaluate(engine, m));
-                if agent_namespaces.for_object(m).is_some() {
-                    // The agent applies it into its destination namespace, as `diff` shows.
-                    diags.retain(|d| d.code != "policy/namespace");
-                }
-                diags.extend(gatekeeper.evaluate(gk_engines, m));
-                let namespaced = registry.is_namespaced(&m.resource.api_version, &m.resource.kind);
-                diags.extend(vap.evaluate(m, None, namespaced));
-                // A chart's field also points at the values line it came from.
-                crate::render::helm::provenance::annotate(m, &mut diags);
-                let problems = crate::exceptions::apply_annotation(m, &mut diags, &opts.exceptions);
-                diags.extend(problems);
-                exceptions.apply(&mut diags);
-                (diags, redact::find_secrets_in(m, &files), schema.checked)
-            },
-        )
+        .map_init(|| judges.engines(), |engines, m| judges.judge(engines, m))
         .collect();
 
-    let mut masks: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
-    let mut scrubber = redact::Scrubber::default();
-    let mut invalid = 0;
-    let mut unchecked = 0;
-    for (m, (diags, secrets, checked)) in loaded.manifests.iter().zip(results) {
-        if diags
-            .iter()
-            .any(|d| d.severity == Severity::Error && !d.suppressed)
-        {
-            invalid += 1;
-        } else if !checked {
-            // No error, but no schema either: nothing says it is valid.
-            unchecked += 1;
-        }
-        diagnostics.extend(diags);
-        // An object's secret texts are scrubbed from the findings in the files its fields
-        // come from and about the object itself: a weak value (`repository`) must not hide the
-        // same word in other files' paths and messages.
-        let mut scope: BTreeSet<String> = BTreeSet::from([m.file.path.clone()]);
-        for (file, start, end) in &secrets.spans {
-            masks.entry(*file).or_default().push((*start, *end));
-            if *file != m.file.id {
-                scope.insert(files.path(*file));
-            }
-        }
-        let scope: Vec<String> = scope.into_iter().collect();
-        scrubber.add(&secrets, &scope, Some(&m.resource));
+    let mut tally = Tally::default();
+    for (m, judged) in loaded.manifests.iter().zip(results) {
+        tally.add(m, judged, &files, &mut diagnostics);
     }
-    scrubber.add_global(rendered_secrets);
+    tally.scrubber.add_global(rendered_secrets);
     // A file whose YAML does not parse has no objects to find secrets in, yet its error's code
     // frame shows its lines: mask them from the raw text.
     let broken: BTreeSet<u32> = diagnostics
@@ -557,12 +701,64 @@ fn check_stage(
         .filter_map(|d| d.span.map(|s| s.file))
         .collect();
     for file in broken.iter().filter_map(|id| files.get(*id)) {
-        let secrets = redact::text_secrets(&file);
-        for (id, start, end) in &secrets.spans {
-            masks.entry(*id).or_default().push((*start, *end));
-        }
-        scrubber.add(&secrets, std::slice::from_ref(&file.path), None);
+        tally.mask_broken(&file);
     }
+    // Objects in report order: held files' objects and streamed files' objects by discovery
+    // order, then rendered objects.
+    let mut raw_resources: Vec<(usize, crate::report::ResourceEntry)> = Vec::new();
+    let mut rendered_resources = Vec::new();
+    for (m, raw) in loaded.manifests.iter().zip(&is_raw) {
+        let entry = resource_entry(m);
+        if *raw {
+            raw_resources.push((stream.order_of(&m.file.path), entry));
+        } else {
+            rendered_resources.push(entry);
+        }
+    }
+    let mut resource_count = loaded.manifests.len();
+
+    // Streamed files: each is read, checked and let go; its findings keep their code frames.
+    let streamed: Vec<StreamedFile> = stream
+        .files
+        .par_iter()
+        .map_init(
+            || judges.engines(),
+            |engines, f| {
+                stream_file(
+                    &judges,
+                    engines,
+                    f,
+                    &consumed,
+                    &inputs,
+                    &concerns,
+                    &opts.limits,
+                )
+            },
+        )
+        .collect();
+    for s in streamed {
+        diagnostics.extend(s.diagnostics);
+        loaded.skipped.extend(s.skipped);
+        resource_count += s.resources.len();
+        raw_resources.extend(s.resources.into_iter().map(|r| (s.order, r)));
+        tally.invalid += s.tally.invalid;
+        tally.unchecked += s.tally.unchecked;
+        tally.scrubber.extend(s.tally.scrubber);
+        for (id, spans) in s.tally.masks {
+            tally.masks.entry(id).or_default().extend(spans);
+        }
+    }
+    raw_resources.sort_by_key(|(order, _)| *order);
+    let mut resources: Vec<crate::report::ResourceEntry> =
+        raw_resources.into_iter().map(|(_, r)| r).collect();
+    resources.extend(rendered_resources);
+
+    let Tally {
+        invalid,
+        unchecked,
+        masks,
+        scrubber,
+    } = tally;
     let mut diagnostics = crate::render::integrate::attribute_and_merge(&files, diagnostics);
     // Exceptions also cover findings outside objects (file and YAML problems).
     exceptions.apply(&mut diagnostics);
@@ -579,8 +775,8 @@ fn check_stage(
         .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     let mut summary = Summary {
         files: file_count,
-        resources: loaded.manifests.len(),
-        valid: loaded.manifests.len() - invalid - unchecked,
+        resources: resource_count,
+        valid: resource_count - invalid - unchecked,
         invalid,
         unchecked,
         skipped: loaded.skipped.len(),
@@ -590,6 +786,7 @@ fn check_stage(
     Ok(Outcome {
         files,
         manifests: loaded.manifests,
+        resources,
         diagnostics,
         skipped: loaded.skipped,
         summary,
@@ -600,6 +797,203 @@ fn check_stage(
         unit_reads,
         registry,
     })
+}
+
+fn resource_entry(m: &Manifest) -> crate::report::ResourceEntry {
+    crate::report::ResourceEntry {
+        file: m.file.path.clone(),
+        line: m.span().line,
+        resource: m.resource.clone(),
+    }
+}
+
+/// Everything that judges one object, shared read-only by the workers.
+struct Judges<'a> {
+    registry: &'a Registry,
+    opts: &'a CheckOptions,
+    policies: &'a crate::policy::PolicySet,
+    gatekeeper: &'a crate::gatekeeper::GatekeeperSet,
+    vap: &'a crate::check::vap::VapSet,
+    agent_namespaces: &'a crate::check::agent_namespace::AgentNamespaces,
+    exceptions: &'a crate::exceptions::Exceptions,
+    files: &'a Files,
+}
+
+/// One worker's policy engines (Rego, then Gatekeeper's by template).
+type Engines = (regorus::Engine, crate::gatekeeper::Engines);
+
+/// What judging one object found.
+struct Judged {
+    diagnostics: Vec<Diagnostic>,
+    secrets: redact::Secrets,
+    /// A schema said whether it is valid.
+    checked: bool,
+}
+
+impl Judges<'_> {
+    fn engines(&self) -> Engines {
+        let mut gk = self.gatekeeper.engines();
+        for e in gk.values_mut() {
+            crate::policy::arm_timer(e, self.opts.policy.time_limit);
+        }
+        (self.policies.engine(), gk)
+    }
+
+    fn judge(&self, (engine, gk_engines): &mut Engines, m: &Manifest) -> Judged {
+        let schema = check_manifest(m, self.registry, &self.opts.schema);
+        let mut diags = schema.diagnostics;
+        diags.extend(crate::check::admission::check(m, self.registry));
+        diags.extend(self.policies.evaluate(engine, m));
+        if self.agent_namespaces.for_object(m).is_some() {
+            // The agent applies it into its destination namespace, as `diff` shows.
+            diags.retain(|d| d.code != "policy/namespace");
+        }
+        diags.extend(self.gatekeeper.evaluate(gk_engines, m));
+        let namespaced = self
+            .registry
+            .is_namespaced(&m.resource.api_version, &m.resource.kind);
+        diags.extend(self.vap.evaluate(m, None, namespaced));
+        // A chart's field also points at the values line it came from.
+        crate::render::helm::provenance::annotate(m, &mut diags);
+        let problems = crate::exceptions::apply_annotation(m, &mut diags, &self.opts.exceptions);
+        diags.extend(problems);
+        self.exceptions.apply(&mut diags);
+        Judged {
+            diagnostics: diags,
+            secrets: redact::find_secrets_in(m, self.files),
+            checked: schema.checked,
+        }
+    }
+}
+
+/// Counts and secret bookkeeping of judged objects.
+#[derive(Default)]
+struct Tally {
+    invalid: usize,
+    unchecked: usize,
+    /// Byte ranges of secret values per file id, masked in code frames.
+    masks: BTreeMap<u32, Vec<(usize, usize)>>,
+    scrubber: redact::Scrubber,
+}
+
+impl Tally {
+    fn add(&mut self, m: &Manifest, judged: Judged, files: &Files, out: &mut Vec<Diagnostic>) {
+        let Judged {
+            diagnostics: diags,
+            secrets,
+            checked,
+        } = judged;
+        if diags
+            .iter()
+            .any(|d| d.severity == Severity::Error && !d.suppressed)
+        {
+            self.invalid += 1;
+        } else if !checked {
+            // No error, but no schema either: nothing says it is valid.
+            self.unchecked += 1;
+        }
+        out.extend(diags);
+        // An object's secret texts are scrubbed from the findings in the files its fields
+        // come from and about the object itself: a weak value (`repository`) must not hide the
+        // same word in other files' paths and messages.
+        let mut scope: BTreeSet<String> = BTreeSet::from([m.file.path.clone()]);
+        for (file, start, end) in &secrets.spans {
+            self.masks.entry(*file).or_default().push((*start, *end));
+            if *file != m.file.id {
+                scope.insert(files.path(*file));
+            }
+        }
+        let scope: Vec<String> = scope.into_iter().collect();
+        self.scrubber.add(&secrets, &scope, Some(&m.resource));
+    }
+
+    /// Masks the secret-looking values of a file whose YAML does not parse.
+    fn mask_broken(&mut self, file: &crate::source::SourceFile) {
+        let secrets = redact::text_secrets(file);
+        for (id, start, end) in &secrets.spans {
+            self.masks.entry(*id).or_default().push((*start, *end));
+        }
+        self.scrubber
+            .add(&secrets, std::slice::from_ref(&file.path), None);
+    }
+}
+
+/// What a streamed file left behind: its findings (with their code frames), skipped entries,
+/// objects and counts.
+struct StreamedFile {
+    order: usize,
+    diagnostics: Vec<Diagnostic>,
+    skipped: Vec<Skipped>,
+    resources: Vec<crate::report::ResourceEntry>,
+    tally: Tally,
+}
+
+/// Reads, checks and lets go of one streamed file. A file a unit consumes or reads as an input
+/// is treated as a held one would be: its objects are not checked on their own.
+fn stream_file(
+    judges: &Judges<'_>,
+    engines: &mut Engines,
+    f: &crate::stream::StreamFile,
+    consumed: &BTreeSet<String>,
+    inputs: &BTreeMap<String, (String, bool)>,
+    concerns: &(dyn Fn(&Manifest) -> bool + Sync),
+    limits: &Limits,
+) -> StreamedFile {
+    let files = judges.files;
+    // A file a unit read (rendering filled it) stays: its rendered objects' frames show it.
+    let keep_text = !files.is_pending(f.id);
+    let mut loaded = load_registered(files, f, &judges.opts.discover, limits);
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    if let Some((_, yaml)) = inputs.get(&f.display) {
+        // As `skip_inputs` does for a held file (its skipped entry is already the run's).
+        loaded.manifests.clear();
+        loaded.skipped.clear();
+        diagnostics
+            .retain(|d| d.code.starts_with("file/") || (*yaml && d.code.starts_with("yaml/")));
+    } else if consumed.contains(&f.display) {
+        loaded.manifests.clear();
+    }
+    loaded.manifests.retain(|m| concerns(m));
+    let mut tally = Tally::default();
+    let mut resources = Vec::with_capacity(loaded.manifests.len());
+    for m in &loaded.manifests {
+        let judged = judges.judge(engines, m);
+        tally.add(m, judged, files, &mut diagnostics);
+        resources.push(resource_entry(m));
+    }
+    drop(loaded.manifests);
+    let file = (!files.is_pending(f.id))
+        .then(|| files.get(f.id))
+        .flatten()
+        .filter(|file| !file.text.is_empty());
+    if let Some(file) = file {
+        // A file whose YAML does not parse: its frames show raw lines, masked from the text.
+        if diagnostics.iter().any(|d| {
+            d.code.starts_with("yaml/")
+                && d.severity == Severity::Error
+                && d.span.is_some_and(|s| s.file == file.id)
+        }) {
+            tally.mask_broken(&file);
+        }
+        if !keep_text {
+            // The findings keep the masked lines of their frames; the file's text goes.
+            let spans = tally.masks.remove(&file.id).unwrap_or_default();
+            let masked = redact::mask(&file.text, &spans);
+            for d in diagnostics.iter_mut() {
+                if let Some(span) = d.span.filter(|s| s.file == file.id) {
+                    d.snippet = crate::diagnostic::Snippet::around(&masked, span, 2).map(Arc::new);
+                }
+            }
+            files.release(file.id);
+        }
+    }
+    StreamedFile {
+        order: f.order,
+        diagnostics,
+        skipped: loaded.skipped,
+        resources,
+        tally,
+    }
 }
 
 /// Adds rendered objects to the run's objects. kustomize leaves local-config objects out of its

@@ -644,6 +644,17 @@ impl Scrubber {
         self.global.extend(values);
     }
 
+    /// Takes in what another scrubber knows (a streamed file's).
+    pub fn extend(&mut self, other: Scrubber) {
+        self.global.extend(other.global);
+        for (k, v) in other.by_file {
+            self.by_file.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.by_object {
+            self.by_object.entry(k).or_default().extend(v);
+        }
+    }
+
     /// Every text this scrubber knows.
     pub fn all(&self) -> BTreeSet<String> {
         let mut out = self.global.clone();

@@ -109,11 +109,50 @@ impl SourceFile {
     }
 }
 
-/// Every file a run has read, by id. Files are added while loading and rendering (in parallel),
-/// and read by reporters.
-#[derive(Debug, Default)]
+/// Every file of a run, by id. Files are added while loading and rendering (in parallel), and
+/// read by reporters. A file can also be registered before it is read (a streamed file): its
+/// text is read on first use, and let go again once it is checked.
+#[derive(Default)]
 pub struct Files {
-    files: RwLock<Vec<Arc<SourceFile>>>,
+    inner: RwLock<Inner>,
+}
+
+/// Reads a registered file's text when first asked for (None: it cannot be read now; whoever
+/// reads it for real reports why).
+pub type Reader = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+#[derive(Default)]
+struct Inner {
+    slots: Vec<Slot>,
+    /// The latest id of each path (a path registered twice answers with its newest file).
+    by_path: std::collections::HashMap<String, u32>,
+}
+
+enum Slot {
+    Ready(Arc<SourceFile>),
+    /// Registered, not read yet: `stub` has the id and path and no text.
+    Pending {
+        stub: Arc<SourceFile>,
+        read: Reader,
+    },
+}
+
+impl Slot {
+    fn file(&self) -> &Arc<SourceFile> {
+        match self {
+            Slot::Ready(f) => f,
+            Slot::Pending { stub, .. } => stub,
+        }
+    }
+}
+
+impl std::fmt::Debug for Files {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("Files")
+            .field("files", &inner.slots.len())
+            .finish()
+    }
 }
 
 impl Files {
@@ -122,29 +161,90 @@ impl Files {
     }
 
     pub fn add(&self, path: impl Into<String>, text: impl Into<Arc<str>>) -> Arc<SourceFile> {
-        let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
-        let file = Arc::new(SourceFile::with_id(files.len() as u32, path, text));
-        files.push(file.clone());
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let id = inner.slots.len() as u32;
+        let file = Arc::new(SourceFile::with_id(id, path, text));
+        inner.by_path.insert(file.path.clone(), id);
+        inner.slots.push(Slot::Ready(file.clone()));
         file
     }
 
+    /// Registers a file whose text `read` gives when first needed.
+    pub fn add_pending(&self, path: impl Into<String>, read: Reader) -> u32 {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let id = inner.slots.len() as u32;
+        let stub = Arc::new(SourceFile::with_id(id, path, ""));
+        inner.by_path.insert(stub.path.clone(), id);
+        inner.slots.push(Slot::Pending { stub, read });
+        id
+    }
+
+    /// Whether the file was registered and not read yet.
+    pub fn is_pending(&self, id: u32) -> bool {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        matches!(inner.slots.get(id as usize), Some(Slot::Pending { .. }))
+    }
+
+    /// Gives a registered file its text (read by whoever registered it); returns the file.
+    pub fn fill(&self, id: u32, text: impl Into<Arc<str>>) -> Option<Arc<SourceFile>> {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let slot = inner.slots.get_mut(id as usize)?;
+        let file = Arc::new(SourceFile::with_id(id, slot.file().path.clone(), text));
+        *slot = Slot::Ready(file.clone());
+        Some(file)
+    }
+
+    /// Lets go of a file's text once nothing needs it any more (a file checked as a stream, whose
+    /// findings carry their own snippets): its id and path stay, its text becomes empty.
+    pub fn release(&self, id: u32) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = inner.slots.get_mut(id as usize) {
+            let path = slot.file().path.clone();
+            *slot = Slot::Ready(Arc::new(SourceFile::with_id(id, path, "")));
+        }
+    }
+
     pub fn get(&self, id: u32) -> Option<Arc<SourceFile>> {
-        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        files.get(id as usize).cloned()
+        let read = {
+            let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            match inner.slots.get(id as usize)? {
+                Slot::Ready(f) => return Some(f.clone()),
+                Slot::Pending { read, .. } => read.clone(),
+            }
+        };
+        // Read with no lock held; another thread may fill the slot meanwhile (then its file
+        // wins, so every holder sees one text).
+        let text = read()?;
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let slot = inner.slots.get_mut(id as usize)?;
+        if let Slot::Pending { stub, .. } = slot {
+            *slot = Slot::Ready(Arc::new(SourceFile::with_id(id, stub.path.clone(), text)));
+        }
+        Some(slot.file().clone())
     }
 
     /// The display path of a file id (empty when unknown).
     pub fn path(&self, id: u32) -> String {
-        self.get(id).map(|f| f.path.clone()).unwrap_or_default()
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner
+            .slots
+            .get(id as usize)
+            .map(|s| s.file().path.clone())
+            .unwrap_or_default()
     }
 
+    /// Every file of the run; a file not read yet (or let go) has no text here.
     pub fn all(&self) -> Vec<Arc<SourceFile>> {
-        self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner.slots.iter().map(|s| s.file().clone()).collect()
     }
 
     pub fn by_path(&self, path: &str) -> Option<Arc<SourceFile>> {
-        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        files.iter().rev().find(|f| f.path == path).cloned()
+        let id = {
+            let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            *inner.by_path.get(path)?
+        };
+        self.get(id)
     }
 }
 
@@ -158,6 +258,48 @@ fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_released_file_keeps_its_id_and_path() {
+        let files = Files::new();
+        let a = files.add("a.yaml", "a: 1\n");
+        let b = files.add("b.yaml", "b: 2\n");
+        files.release(a.id);
+        assert_eq!(files.path(a.id), "a.yaml");
+        assert_eq!(&*files.get(a.id).unwrap().text, "");
+        assert_eq!(&*files.get(b.id).unwrap().text, "b: 2\n");
+        // Whoever still holds the file keeps its text.
+        assert_eq!(&*a.text, "a: 1\n");
+    }
+
+    #[test]
+    fn a_pending_file_is_read_on_first_use_only() {
+        let files = Files::new();
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = reads.clone();
+        let id = files.add_pending(
+            "c.yaml",
+            Arc::new(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Some("c: 3\n".to_string())
+            }),
+        );
+        assert!(files.is_pending(id));
+        assert_eq!(files.path(id), "c.yaml");
+        assert_eq!(&*files.all()[0].text, "");
+        assert_eq!(&*files.by_path("c.yaml").unwrap().text, "c: 3\n");
+        assert_eq!(&*files.get(id).unwrap().text, "c: 3\n");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(!files.is_pending(id));
+    }
+
+    #[test]
+    fn a_path_added_twice_answers_with_the_newest_file() {
+        let files = Files::new();
+        files.add("a.yaml", "old");
+        let new = files.add("a.yaml", "new");
+        assert_eq!(files.by_path("a.yaml").unwrap().id, new.id);
+    }
 
     #[test]
     fn offsets_count_characters_not_bytes() {

@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+#[path = "common/fixture_tree.rs"]
+mod fixture_tree;
+use fixture_tree::copy_dir;
 
 use serde_json::Value;
 
@@ -15,19 +18,6 @@ fn kgate() -> Command {
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// The fixture repository in a temporary folder with `.git`, so it is its own root.

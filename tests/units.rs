@@ -7,8 +7,11 @@ use std::path::Path;
 
 use serde_json::Value;
 
+#[path = "common/fixture_tree.rs"]
+mod fixture_tree;
 #[path = "common/kgate_cli.rs"]
 mod kgate_cli;
+use fixture_tree::copy_dir;
 use kgate_cli::kgate;
 
 fn fixtures() -> std::path::PathBuf {
@@ -55,19 +58,6 @@ fn repo(name: &str) -> tempfile::TempDir {
     copy_dir(&fixtures().join(name), dir.path());
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Findings other than the missing schemas of Flux's own kinds (not built in).

@@ -976,9 +976,19 @@ pub fn prepare_for_run(
     files: &Files,
     manifests: &[Manifest],
     registry: &crate::schema::registry::Registry,
+    every_kind: bool,
 ) -> Result<(PolicySet, Vec<Diagnostic>), String> {
     let (mut set, diagnostics) = PolicySet::load(opts, Some(files))?;
     let mut namespaced = BTreeMap::new();
+    if every_kind {
+        // Objects still to come (streamed files) find their kind here.
+        for k in registry.known_kinds() {
+            let api_version = k.api_version();
+            if let Some(ns) = registry.is_namespaced(&api_version, &k.kind) {
+                namespaced.insert(format!("{api_version}/{}", k.kind), ns);
+            }
+        }
+    }
     for m in manifests {
         let key = format!("{}/{}", m.resource.api_version, m.resource.kind);
         if namespaced.contains_key(&key) {

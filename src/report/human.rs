@@ -16,8 +16,56 @@ struct Frame {
     code: String,
     severity: Severity,
     help: Option<String>,
-    source: Option<NamedSource<Arc<String>>>,
+    source: Option<NamedSource<FrameSource>>,
     labels: Vec<LabeledSpan>,
+}
+
+/// The text a code frame is cut from: the whole (masked) file, or the few masked lines a
+/// streamed file's finding kept ([`crate::diagnostic::Snippet`]), in the file's coordinates.
+#[derive(Debug)]
+enum FrameSource {
+    Whole(Arc<String>),
+    Part {
+        text: String,
+        offset: usize,
+        first_line: u32,
+    },
+}
+
+impl miette::SourceCode for FrameSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        match self {
+            FrameSource::Whole(text) => text.as_str().read_span(span, before, after),
+            FrameSource::Part {
+                text,
+                offset,
+                first_line,
+            } => {
+                let local = span
+                    .offset()
+                    .checked_sub(*offset)
+                    .ok_or(miette::MietteError::OutOfBounds)?;
+                let c = text.as_str().read_span(
+                    &SourceSpan::new(local.into(), span.len()),
+                    before,
+                    after,
+                )?;
+                let covered = SourceSpan::new((c.span().offset() + offset).into(), c.span().len());
+                Ok(Box::new(miette::MietteSpanContents::new(
+                    c.data(),
+                    covered,
+                    c.line() + *first_line as usize - 1,
+                    c.column(),
+                    c.line_count(),
+                )))
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for Frame {
@@ -222,22 +270,38 @@ fn frame(
                 Arc::new(printable(&crate::redact::mask(&f.text, masks)))
             })
         })
-        .clone();
+        .clone()
+        // A streamed file's text is let go once checked: its findings carry snippets.
+        .filter(|text| !text.is_empty());
     let mut labels = Vec::new();
     let mut named = None;
-    if let (Some(text), Some(span)) = (source, d.span) {
-        if span.start <= text.len() && !d.file.is_empty() {
-            let len = span
-                .end
-                .saturating_sub(span.start)
-                .min(text.len() - span.start);
+    let cut = match (source, &d.snippet) {
+        (Some(text), _) => Some((FrameSource::Whole(text), 0)),
+        (None, Some(snippet)) => Some((
+            FrameSource::Part {
+                text: printable(&snippet.text),
+                offset: snippet.offset,
+                first_line: snippet.first_line,
+            },
+            snippet.offset,
+        )),
+        (None, None) => None,
+    };
+    if let (Some((source, base)), Some(span)) = (cut, d.span) {
+        let text = match &source {
+            FrameSource::Whole(text) => text.as_str(),
+            FrameSource::Part { text, .. } => text.as_str(),
+        };
+        let local = span.start.checked_sub(base).filter(|l| *l <= text.len());
+        if let (Some(local), false) = (local, d.file.is_empty()) {
+            let len = span.end.saturating_sub(span.start).min(text.len() - local);
             // A multi-line value is labelled on its first line only: the frame stays short.
-            let first_line_len = text[span.start..span.start + len].find('\n').unwrap_or(len);
+            let first_line_len = text[local..local + len].find('\n').unwrap_or(len);
             labels.push(LabeledSpan::new_with_span(
                 Some(label_for(d)),
                 SourceSpan::new(span.start.into(), first_line_len),
             ));
-            named = Some(NamedSource::new(location.clone(), text));
+            named = Some(NamedSource::new(location.clone(), source));
         }
     }
     let mut help = d.help.as_deref().map(escape_keeping_newlines);
