@@ -105,7 +105,7 @@ fn recordable(d: &Diagnostic) -> bool {
 /// Findings that say the gate itself could not work (a policy that does not compile, a bad
 /// config) are never accepted: they exit 2 whatever the baseline says.
 fn is_tool_failure(d: &Diagnostic) -> bool {
-    crate::policy::is_tool_failure(&d.code)
+    crate::rules::is_tool_failure(&d.code)
 }
 
 impl Baseline {

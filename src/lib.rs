@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod exceptions;
 pub mod gatekeeper;
+pub mod gather;
 pub mod git;
 pub mod init;
 pub mod limits;
@@ -553,7 +554,7 @@ fn run_catalog(args: &cli::CatalogArgs) -> Result<u8, String> {
         if paths.is_empty() {
             continue;
         }
-        let (loaded, _) = pipeline::load_paths(&files, paths, &discover, &limits)?;
+        let (loaded, _) = gather::load_paths(&files, paths, &discover, &limits)?;
         let objects: Vec<&manifest::Manifest> = loaded
             .manifests
             .iter()
@@ -600,7 +601,7 @@ fn run_verify(args: &cli::VerifyArgs) -> Result<u8, String> {
         } else {
             args.data.clone()
         };
-        policy::verify::run_dirs(&dirs, &data)
+        policy::verify::run_dirs(&dirs, &data, &gatekeeper::suite::run_dirs)
     };
     write_stdout(&report.render())?;
     Ok(report.exit_code())
@@ -687,10 +688,7 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     };
     output::write_all(&plan, &report, args.color)?;
     // A policy that does not parse or fails to evaluate means the gate could not do its job.
-    if all_findings
-        .iter()
-        .any(|d| policy::is_tool_failure(&d.code))
-    {
+    if all_findings.iter().any(|d| rules::is_tool_failure(&d.code)) {
         return Ok(EXIT_FAILURE);
     }
     let failed = all_findings.iter().any(|d| fails(d, level));
@@ -717,7 +715,7 @@ fn run_baseline(args: &cli::BaselineArgs) -> Result<u8, String> {
     if let Some(d) = outcome
         .diagnostics
         .iter()
-        .find(|d| policy::is_tool_failure(&d.code))
+        .find(|d| rules::is_tool_failure(&d.code))
     {
         return Err(format!(
             "no baseline written: {}: [{}] {}",

@@ -126,7 +126,7 @@ pub fn check(
     let paths = sides.repo_paths(&opts.paths)?;
     // The base first: its rendered objects' exceptions are the only ones the head may use.
     let base_files = Files::new();
-    let (base_loaded, base_count) = pipeline::load_vfs(
+    let (base_loaded, base_count) = crate::gather::load_vfs(
         &base_files,
         &sides.base_fs,
         &paths,
@@ -156,7 +156,7 @@ pub fn check(
 
     let head_files = Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
-    let (loaded, count) = pipeline::load_vfs(
+    let (loaded, count) = crate::gather::load_vfs(
         &head_files,
         sides.head_fs.as_ref(),
         &paths,

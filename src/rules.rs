@@ -11,6 +11,21 @@ pub struct Rule {
     pub docs: &'static str,
 }
 
+/// Codes that mean the gate itself could not do its job (exit status 2): a policy or template
+/// that does not compile or fails to evaluate, data policies cannot read.
+pub const TOOL_FAILURES: &[&str] = &[
+    "policy/parse-error",
+    "policy/eval-error",
+    "policy/bad-data",
+    "gatekeeper/invalid-template",
+    "gatekeeper/eval-error",
+];
+
+/// Whether a finding code means the run itself failed (exit status 2).
+pub fn is_tool_failure(code: &str) -> bool {
+    TOOL_FAILURES.contains(&code)
+}
+
 pub const RULES: &[Rule] = &[
     Rule {
         code: "file/unreadable",
@@ -724,4 +739,25 @@ pub fn find(code: &str) -> Option<&'static Rule> {
             .then(|| RULES.iter().find(|r| r.code.starts_with("gatekeeper/<")))
             .flatten()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_failures_are_the_policy_layers_own_codes() {
+        for code in [
+            crate::policy::PARSE_ERROR,
+            crate::policy::EVAL_ERROR,
+            crate::policy::BAD_DATA,
+            crate::gatekeeper::INVALID_TEMPLATE,
+            crate::gatekeeper::EVAL_ERROR,
+        ] {
+            assert!(is_tool_failure(code), "{code}");
+            assert!(RULES.iter().any(|r| r.code == code), "{code} is registered");
+        }
+        assert_eq!(TOOL_FAILURES.len(), 5);
+        assert!(!is_tool_failure("schema/unknown-field"));
+    }
 }

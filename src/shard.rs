@@ -168,7 +168,7 @@ pub fn load_sharded(
     // exactly as for loaded files (`./x/a.yaml` and `x/a.yaml` are different units otherwise).
     let real_paths: HashMap<String, PathBuf> = found.files.iter().cloned().collect();
     let mut skipped = Loaded::default();
-    crate::pipeline::skip_templates(
+    crate::gather::skip_templates(
         &mut found.files,
         |(d, _)| d,
         &str::to_string,
@@ -222,12 +222,12 @@ pub fn load_sharded(
     }
     // The memory target bounds this process, so it admits this shard's own files, in path
     // order, as an unsharded run admits all of them.
-    crate::pipeline::admit_by_disk_size(&mut mine, opts, &mut loaded);
+    crate::gather::admit_by_disk_size(&mut mine, opts, &mut loaded);
     let per_file: Vec<Loaded> = mine
         .par_iter()
         .map(|(display_path, path)| {
             let bytes = discover::read_file(display_path, path, opts.max_file_size);
-            crate::pipeline::load_bytes(files, display_path, bytes, limits)
+            crate::gather::load_bytes(files, display_path, bytes, limits)
         })
         .collect();
     for l in per_file {
@@ -236,7 +236,7 @@ pub fn load_sharded(
     if found.stdin && shard.index == 1 {
         file_count += 1;
         let bytes = discover::read_stdin(opts.max_file_size);
-        loaded.extend(crate::pipeline::load_bytes(
+        loaded.extend(crate::gather::load_bytes(
             files,
             discover::STDIN_NAME,
             bytes,
@@ -265,7 +265,7 @@ pub fn load_sharded(
             if !WANTED.iter().any(|w| contains(&bytes, w)) {
                 return None;
             }
-            let mut l = crate::pipeline::load_bytes(files, display_path, Ok(bytes), limits);
+            let mut l = crate::gather::load_bytes(files, display_path, Ok(bytes), limits);
             // Only the objects matter here; their file's findings are another shard's to report.
             l.diagnostics.clear();
             l.skipped.clear();

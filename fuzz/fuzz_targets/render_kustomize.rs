@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         max_file_size: 1 << 20,
         ..DiscoverOptions::default()
     };
-    let Ok((loaded, _)) = kgate::pipeline::load_vfs(
+    let Ok((loaded, _)) = kgate::gather::load_vfs(
         &files,
         &fs,
         &[String::new()],

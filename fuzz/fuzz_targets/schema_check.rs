@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         render: None,
     };
     let files = Files::new();
-    let (loaded, count) = pipeline::load_vfs(
+    let (loaded, count) = gather::load_vfs(
         &files,
         &fs,
         &opts.paths,

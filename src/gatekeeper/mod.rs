@@ -21,11 +21,6 @@ pub const UNKNOWN_CONSTRAINT: &str = "gatekeeper/unknown-constraint";
 pub const EVAL_ERROR: &str = "gatekeeper/eval-error";
 const TARGET: &str = "admission.k8s.gatekeeper.sh";
 
-/// Whether a finding code means kgate could not evaluate the team's Gatekeeper policies.
-pub fn is_tool_failure(code: &str) -> bool {
-    matches!(code, INVALID_TEMPLATE | EVAL_ERROR)
-}
-
 fn is_template(m: &Manifest) -> bool {
     m.resource.kind == "ConstraintTemplate" && m.group() == "templates.gatekeeper.sh"
 }
@@ -398,7 +393,7 @@ pub fn policy_objects(
                 continue;
             }
         };
-        let loaded = crate::pipeline::load_bytes(files, &display, Ok(bytes), &Default::default());
+        let loaded = crate::gather::load_bytes(files, &display, Ok(bytes), &Default::default());
         // ValidatingAdmissionPolicies and their bindings are policy objects too (check/vap.rs).
         let ours = |m: &Manifest| {
             is_template(m)

@@ -30,7 +30,7 @@ fn load_objects(files: &Files, base: &Path, rel: &str) -> Result<Vec<Manifest>, 
             Diagnostic::error(SUITE_ERROR, format!("cannot read {rel}: {e}"))
                 .in_file(display.clone(), None)
         })?;
-    let loaded = crate::pipeline::load_bytes(files, &display, Ok(bytes), &Default::default());
+    let loaded = crate::gather::load_bytes(files, &display, Ok(bytes), &Default::default());
     if let Some(d) = loaded.diagnostics.into_iter().next() {
         return Err(d);
     }
@@ -252,7 +252,10 @@ fn run_case(
     };
     let mut engines = set.engines();
     let found = set.evaluate_review(&mut engines, &object, &review);
-    if let Some(d) = found.iter().find(|d| super::is_tool_failure(&d.code)) {
+    if let Some(d) = found
+        .iter()
+        .find(|d| crate::rules::is_tool_failure(&d.code))
+    {
         return Some(Outcome::Error(d.message.clone()));
     }
     let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();

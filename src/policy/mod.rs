@@ -53,11 +53,6 @@ pub fn arm_timer(engine: &mut Engine, limit: Option<std::time::Duration>) {
     }
 }
 
-/// Whether a finding code means the run itself failed (exit status 2).
-pub fn is_tool_failure(code: &str) -> bool {
-    matches!(code, PARSE_ERROR | EVAL_ERROR | BAD_DATA) || crate::gatekeeper::is_tool_failure(code)
-}
-
 /// What to load and how to evaluate it.
 #[derive(Debug, Clone)]
 pub struct PolicyOptions {

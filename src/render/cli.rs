@@ -162,7 +162,7 @@ pub fn render_path_with(
                 max_file_size,
                 ..Default::default()
             };
-            let (repo, _) = crate::pipeline::load_paths(
+            let (repo, _) = crate::gather::load_paths(
                 &files,
                 &[root.to_string_lossy().to_string()],
                 &discover,
