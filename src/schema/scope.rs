@@ -6,7 +6,7 @@
 //! while kustomize decides from the OpenAPI document it embeds (Kubernetes v1.21.2): an object
 //! is left out of the namespace transformer only when that document *certainly* says its
 //! apiVersion/kind is cluster-scoped (`openapi.IsCertainlyClusterScoped`, keyed by apiVersion
-//! and kind). So `kubectl kustomize` sets a namespace on a `admissionregistration.k8s.io/v1`
+//! and kind). So `kubectl kustomize` sets a namespace on an `admissionregistration.k8s.io/v1`
 //! ValidatingAdmissionPolicy, a `flowcontrol.apiserver.k8s.io/v1` FlowSchema or a CRD-defined
 //! cluster-scoped kind, although the API server will drop or refuse it. kgate renders what
 //! kustomize renders, and plans what the cluster does.
