@@ -185,23 +185,17 @@ fn diff_lists(ctx: &mut Ctx<'_>, path: &mut Vec<Seg>, a: &[Value], b: &[Value]) 
 
 /// The key the list's items are matched by, if every item of both sides has it, uniquely.
 fn list_key(ctx: &Ctx<'_>, path: &[Seg], a: &[Value], b: &[Value]) -> Option<&'static str> {
-    let field = match path.last() {
-        Some(Seg::Key(k)) => k.as_str(),
-        _ => return None,
-    };
-    // The nearest enclosing list field: the key right before the last item segment.
-    let enclosing = path
+    if !matches!(path.last(), Some(Seg::Key(_))) {
+        return None;
+    }
+    // The field names from the root, list items left out: the merge key table's path.
+    let fields: Vec<&str> = path
         .iter()
-        .enumerate()
-        .rev()
-        .skip(1)
-        .find_map(|(i, s)| match s {
-            Seg::Item(..) | Seg::Index(_) => match path.get(i.wrapping_sub(1)) {
-                Some(Seg::Key(k)) if i > 0 => Some(k.as_str()),
-                _ => None,
-            },
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
             _ => None,
-        });
+        })
+        .collect();
     let usable = |key: &str| {
         [a, b].iter().all(|list| {
             let mut seen = std::collections::BTreeSet::new();
@@ -213,7 +207,7 @@ fn list_key(ctx: &Ctx<'_>, path: &[Seg], a: &[Value], b: &[Value]) -> Option<&'s
             })
         })
     };
-    if let Some(key) = merge_key(ctx.group, ctx.kind, enclosing, field) {
+    if let Some(key) = merge_key(ctx.group, ctx.kind, &fields) {
         if usable(key) {
             return Some(key);
         }
@@ -423,6 +417,31 @@ mod tests {
             "spec.containers[name=a].ports[containerPort=80].name"
         );
         assert_eq!(d[1].path, "spec.tolerations[0].key");
+    }
+
+    #[test]
+    fn merge_keys_follow_the_generated_table_and_embedded_pod_templates() {
+        // `resources.claims` is keyed by name in the API (a key the hand table never had).
+        let a = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "resources": {"claims": [
+            {"name": "gpu", "request": "r1"}, {"name": "fpga", "request": "r2"}]}}]}}}});
+        let b = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "resources": {"claims": [
+            {"name": "fpga", "request": "r2"}, {"name": "gpu", "request": "r3"}]}}]}}}});
+        let d = diff_objects("apps", "Deployment", &a, &b);
+        assert_eq!(
+            d[0].path,
+            "spec.template.spec.containers[name=a].resources.claims[name=gpu].request"
+        );
+        // A custom kind embedding a pod template: container ports keyed by containerPort.
+        let a = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [
+            {"containerPort": 80, "name": "http"}, {"containerPort": 90, "name": "m"}]}]}}}});
+        let b = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "ports": [
+            {"containerPort": 90, "name": "m"}, {"containerPort": 80, "name": "web"}]}]}}}});
+        let d = diff_objects("argoproj.io", "Rollout", &a, &b);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            d[0].path,
+            "spec.template.spec.containers[name=a].ports[containerPort=80].name"
+        );
     }
 
     #[test]

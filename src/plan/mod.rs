@@ -242,8 +242,8 @@ pub struct Revision<'a> {
     files: BTreeMap<String, Arc<Parsed>>,
     /// Display prefix of the file view (stripped to get repository paths back).
     prefix: String,
-    /// Cluster-scoped kinds declared by CRDs at this revision: (group, kind).
-    cluster_scoped: BTreeSet<(String, String)>,
+    /// Scope of the kinds CRDs declare at this revision: (group, kind) → namespaced.
+    crd_scopes: BTreeMap<(String, String), bool>,
     /// Where HelmRelease charts are found offline (`--chart-cache`).
     pub helm: crate::render::helm::release::HelmOptions,
 }
@@ -292,17 +292,17 @@ impl<'a> Revision<'a> {
                 }),
             );
         }
-        let mut cluster_scoped = BTreeSet::new();
+        let mut crd_scopes = BTreeMap::new();
         for m in by_path.values().flat_map(|p| &p.manifests) {
             if m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
             {
                 let spec = &m.json["spec"];
-                if spec["scope"] == "Cluster" {
-                    if let (Some(g), Some(k)) =
-                        (spec["group"].as_str(), spec["names"]["kind"].as_str())
-                    {
-                        cluster_scoped.insert((g.to_string(), k.to_string()));
-                    }
+                if let (Some(g), Some(k), Some(scope)) = (
+                    spec["group"].as_str(),
+                    spec["names"]["kind"].as_str(),
+                    spec["scope"].as_str(),
+                ) {
+                    crd_scopes.insert((g.to_string(), k.to_string()), scope != "Cluster");
                 }
             }
         }
@@ -310,7 +310,7 @@ impl<'a> Revision<'a> {
             vfs,
             prefix: vfs.display(""),
             files: by_path,
-            cluster_scoped,
+            crd_scopes,
             helm: Default::default(),
         })
     }
@@ -345,11 +345,15 @@ impl<'a> Revision<'a> {
         self.files.values().flat_map(|f| &f.diagnostics)
     }
 
+    /// Whether objects of this kind live in a namespace, as the cluster will see it: built-in
+    /// kinds from the schema bundles, then this revision's CRDs, then the built-in CRD catalog;
+    /// a kind none of them knows is taken as namespaced (most custom kinds are).
     pub(crate) fn is_namespaced(&self, group: &str, kind: &str) -> bool {
-        !(CLUSTER_SCOPED.contains(&(group, kind))
-            || self
-                .cluster_scoped
-                .contains(&(group.to_string(), kind.to_string())))
+        let crd = self
+            .crd_scopes
+            .get(&(group.to_string(), kind.to_string()))
+            .copied();
+        crate::schema::scope::namespaced(group, kind, crd).unwrap_or(true)
     }
 }
 
@@ -403,52 +407,6 @@ fn parse_file(
         diagnostics: loaded.diagnostics,
     }
 }
-
-/// Built-in and common cluster-scoped kinds: (group, kind).
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("storage.k8s.io", "VolumeAttributesClass"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("networking.k8s.io", "IPAddress"),
-    ("networking.k8s.io", "ServiceCIDR"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
-    ),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingAdmissionPolicyBinding",
-    ),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("certificates.k8s.io", "ClusterTrustBundle"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ("resource.k8s.io", "DeviceClass"),
-    ("cert-manager.io", "ClusterIssuer"),
-];
 
 /// Argo CD's finalizer that makes deleting an Application delete its objects.
 const ARGO_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
@@ -1357,4 +1315,87 @@ fn in_scope(u: &Unit, scope: &[String]) -> bool {
         || u.paths
             .iter()
             .any(|p| scope.iter().any(|s| under(p, s) || under(s, p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::MemFs;
+
+    /// The plan (the cluster's view) and the kustomize render (kustomize's view) answer scope
+    /// from one source, `schema::scope`: they agree on built-in kinds, and differ only where
+    /// kustomize itself does not know a kind is cluster-scoped (a CRD-defined kind).
+    #[test]
+    fn plan_and_kustomize_render_agree_on_cluster_scope() {
+        let mut fs = MemFs::new();
+        fs.insert(
+            "app/kustomization.yaml",
+            "namespace: team\nresources:\n- objects.yaml\n",
+        );
+        let objects = [
+            ("v1", "Namespace", false),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole", false),
+            ("v1", "PersistentVolume", false),
+            ("storage.k8s.io/v1", "StorageClass", false),
+            ("apps/v1", "Deployment", true),
+            ("v1", "ConfigMap", true),
+            ("rbac.authorization.k8s.io/v1", "RoleBinding", true),
+        ];
+        let mut text = String::new();
+        for (api_version, kind, _) in objects {
+            text.push_str(&format!(
+                "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: x\n---\n"
+            ));
+        }
+        text.push_str("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: x\n");
+        fs.insert("app/objects.yaml", text);
+        fs.insert(
+            "crds/widget.yaml",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  \
+             name: widgets.example.com\nspec:\n  group: example.com\n  scope: Cluster\n  names: \
+             {kind: Widget, plural: widgets}\n  versions: [{name: v1, served: true, storage: \
+             true}]\n",
+        );
+        let files = Files::new();
+        let rev = Revision::load(
+            &files,
+            &fs,
+            &DiscoverOptions::default(),
+            &Limits::default(),
+            &|_| false,
+            None,
+        )
+        .unwrap();
+        let rendered =
+            crate::render::render_dir(&fs, &files, "app", &crate::render::RenderOptions::default());
+        let namespace_of = |kind: &str| {
+            let m = rendered
+                .manifests
+                .iter()
+                .find(|m| m.resource.kind == kind)
+                .unwrap_or_else(|| panic!("{kind} not rendered"));
+            m.resource.namespace.clone()
+        };
+        for (api_version, kind, namespaced) in objects {
+            let group = api_group(api_version);
+            assert_eq!(rev.is_namespaced(group, kind), namespaced, "plan: {kind}");
+            // kustomize renames the Namespace object itself instead of placing it.
+            if kind != "Namespace" {
+                assert_eq!(
+                    namespace_of(kind).is_some(),
+                    namespaced,
+                    "render: {kind} {:?}",
+                    namespace_of(kind)
+                );
+            }
+        }
+        // The repository's CRD makes Widget cluster-scoped for the plan; kustomize's embedded
+        // OpenAPI does not know it, so `kubectl kustomize` still gives it the namespace
+        // (tests/render/kustomize/namespace-scope checks that against kustomize itself).
+        assert!(!rev.is_namespaced("example.com", "Widget"));
+        assert_eq!(namespace_of("Widget").as_deref(), Some("team"));
+        // Without a CRD, the built-in catalog answers (cert-manager's ClusterIssuer).
+        assert!(!rev.is_namespaced("cert-manager.io", "ClusterIssuer"));
+        assert!(rev.is_namespaced("example.com", "Gadget"));
+    }
 }

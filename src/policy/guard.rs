@@ -78,31 +78,46 @@ pub enum Verdict {
 
 /// Registers the guards on `engine`. Builtins the engine does not have are skipped.
 pub fn add_to(engine: &mut Engine) -> anyhow::Result<()> {
-    for (name, nargs, check) in GUARDED {
-        let Some(builtin) = BUILTINS.get(name).map(|b| b.0) else {
-            continue;
-        };
-        let name: &'static str = name;
-        let check = *check;
-        let nargs = *nargs;
-        let guarded = move |args: Vec<Value>| -> anyhow::Result<Value> {
-            match check(&args, Budget::current()) {
-                Verdict::Run => {}
-                Verdict::Undefined => return Ok(Value::Undefined),
-                Verdict::TooLarge(why) => anyhow::bail!(
-                    "{name}: {why}, more than one builtin result may take under the memory \
-target of {} bytes (--memory-target / `memory_target`)",
-                    MEMORY_TARGET.load(Ordering::Relaxed)
-                ),
-            }
-            let (span, params) = call_site(name, args.len())?;
-            // kgate runs regorus with strict builtin errors off: a builtin error is an
-            // undefined value, as it would have been without the guard.
-            Ok(builtin(&span, &params, &args, false).unwrap_or(Value::Undefined))
-        };
-        engine.add_extension(name.to_string(), nargs, Box::new(guarded))?;
+    for (name, nargs) in guarded() {
+        engine.add_extension(
+            name.to_string(),
+            nargs,
+            Box::new(move |args: Vec<Value>| call(name, args)),
+        )?;
     }
     Ok(())
+}
+
+/// The guarded builtins regorus has: (name, number of arguments). For engines that take
+/// builtins by name (the RVM's host-await builtins in bench/rego_rvm.rs).
+pub fn guarded() -> impl Iterator<Item = (&'static str, u8)> {
+    GUARDED
+        .iter()
+        .filter(|(name, _, _)| BUILTINS.contains_key(name))
+        .map(|(name, nargs, _)| (*name, *nargs))
+}
+
+/// Calls guarded builtin `name` on `args`: fails when the result would not fit the memory
+/// target, else returns regorus's own result (undefined on a builtin error, as kgate runs
+/// regorus with strict builtin errors off). An unknown name is an error.
+pub fn call(name: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+    let Some((_, _, check)) = GUARDED.iter().find(|(n, _, _)| *n == name) else {
+        anyhow::bail!("{name} is not a guarded builtin");
+    };
+    let Some(builtin) = BUILTINS.get(name).map(|b| b.0) else {
+        anyhow::bail!("regorus has no builtin {name}");
+    };
+    match check(&args, Budget::current()) {
+        Verdict::Run => {}
+        Verdict::Undefined => return Ok(Value::Undefined),
+        Verdict::TooLarge(why) => anyhow::bail!(
+            "{name}: {why}, more than one builtin result may take under the memory \
+target of {} bytes (--memory-target / `memory_target`)",
+            MEMORY_TARGET.load(Ordering::Relaxed)
+        ),
+    }
+    let (span, params) = call_site(name, args.len())?;
+    Ok(builtin(&span, &params, &args, false).unwrap_or(Value::Undefined))
 }
 
 /// A span and parameter expressions for calling a builtin directly: regorus uses them only to

@@ -385,19 +385,14 @@ fn destination_namespace(
     }
 }
 
-/// Whether a rendered object's kind lives in a namespace: built-in kinds by kustomize's list,
-/// custom kinds by the run's CRD, else by the built-in catalog's (an unknown kind is taken as
-/// namespaced, as kustomize takes it).
+/// Whether a rendered object's kind lives in a namespace, as the cluster Argo CD applies to
+/// answers: built-in kinds from the schema bundles, custom kinds by the run's CRD, else by the
+/// built-in catalog's (an unknown kind is taken as namespaced, as kustomize takes it).
 fn is_namespaced(r: &Res, crd_scopes: &BTreeMap<String, bool>) -> bool {
-    if super::transform::is_cluster_scoped(r.kind()) {
-        return false;
-    }
-    if let Some(namespaced) = crd_scopes.get(&format!("{}/{}", r.group(), r.kind())) {
-        return *namespaced;
-    }
-    crate::schema::catalog::catalog()
-        .find(r.group(), r.kind())
-        .is_none_or(|c| c.namespaced)
+    let crd = crd_scopes
+        .get(&format!("{}/{}", r.group(), r.kind()))
+        .copied();
+    crate::schema::scope::namespaced(r.group(), r.kind(), crd).unwrap_or(true)
 }
 
 fn map_node(entries: Vec<(&str, Node)>, span: Span) -> Node {

@@ -8,36 +8,10 @@ use super::tree;
 use crate::source::Span;
 use crate::yaml::{Node, Value};
 
-/// Built-in kinds that have no namespace (kustomize leaves their namespace alone).
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "StorageClass",
-    "PriorityClass",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "APIService",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "RuntimeClass",
-    "IngressClass",
-    "PodSecurityPolicy",
-    "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "ComponentStatus",
-];
-
-/// Whether kustomize (and kgate's renderers) treat a built-in kind as cluster-scoped.
-pub(crate) fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+/// Whether kustomize's namespace transformer (and so kgate's renderers) leaves an object of
+/// this apiVersion/kind without a namespace: see [`crate::schema::scope`].
+pub(crate) fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+    crate::schema::scope::kustomize_cluster_scoped(api_version, kind)
 }
 
 pub(crate) fn namespace(_b: &mut Build, k: &Node, res: &mut [Res]) {
@@ -87,7 +61,7 @@ pub(crate) fn set_namespace(res: &mut [Res], ns: &str, span: Span) {
             }
             continue;
         }
-        if CLUSTER_SCOPED.contains(&kind.as_str()) {
+        if is_cluster_scoped(tree::api_version(&r.node), &kind) {
             continue;
         }
         let old = tree::namespace(&r.node).to_string();

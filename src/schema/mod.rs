@@ -8,3 +8,4 @@ pub mod listing;
 pub mod packed;
 pub mod registry;
 pub mod removed;
+pub mod scope;
