@@ -305,7 +305,18 @@ fn check_stage(
         l
     };
     crd_objects.extend(extra_crds.manifests.iter().filter(|m| is_crd(m)));
-    let crds = crd_schemas(&crd_objects, &mut diagnostics);
+    // Gatekeeper makes a CRD for each ConstraintTemplate's constraint kind: the run's templates
+    // (its own, other shards', the policy folders') describe their constraints the same way.
+    // Real CRDs come after them, so that one for the same kind wins.
+    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
+    let mut crds = crate::gatekeeper::constraint_crds(
+        loaded
+            .manifests
+            .iter()
+            .chain(&foreign.manifests)
+            .chain(&gk_policy),
+    );
+    crds.extend(crd_schemas(&crd_objects, &mut diagnostics));
     if !foreign.manifests.is_empty() {
         // Findings about other shards' CRDs are reported by their own shard.
         let foreign_files: BTreeSet<&str> = foreign
@@ -330,7 +341,6 @@ fn check_stage(
     diagnostics.extend(policies.1);
     let policies = policies.0;
     let exceptions = crate::exceptions::Exceptions::new(&opts.exceptions);
-    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
     diagnostics.extend(gk_policy_problems);
     if crate::gatekeeper::policy_folders_are_gatekeeper_only(&opts.policy, &gk_policy) {
         diagnostics.retain(|d| d.code != crate::policy::EMPTY_NAMESPACE);

@@ -407,3 +407,106 @@ fn verify_honours_gator_skip_on_tests_and_cases() {
         "{err}"
     );
 }
+
+/// A repository with one ConstraintTemplate (`template_api`, parameters schema `labels: [string]`)
+/// and one constraint whose `enforcementAction` is `action` and `parameters` are `params`;
+/// returns the JSON report.
+fn constraint_report(template_api: &str, action: &str, params: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let text = format!(
+        r#"apiVersion: {template_api}
+kind: ConstraintTemplate
+metadata:
+  name: k8srequiredlabels
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sRequiredLabels
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            labels:
+              type: array
+              items: {{type: string}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8srequiredlabels
+        violation[{{"msg": msg}}] {{
+          l := input.parameters.labels[_]
+          not input.review.object.metadata.labels[l]
+          msg := sprintf("missing label %v", [l])
+        }}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata:
+  name: need-team
+spec:
+  enforcementAction: {action}
+  scopedEnforcementActions: [{{action: warn, enforcementPoints: [{{name: "*"}}]}}]
+  match:
+    kinds:
+      - apiGroups: [""]
+        kinds: ["ConfigMap"]
+  parameters:
+{params}
+"#
+    );
+    std::fs::write(dir.path().join("policy.yaml"), text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .current_dir(dir.path())
+        .args(["check", ".", "--format", "json", "--no-builtin-policies"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn codes_at(report: &serde_json::Value) -> Vec<(String, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn constraints_of_templates_in_the_run_are_verified_once() {
+    // Well formed: verified (not "no schema"), no finding.
+    let ok = constraint_report("templates.gatekeeper.sh/v1", "warn", "    labels: [team]");
+    assert_eq!(codes_at(&ok), [], "{ok:#}");
+    assert_eq!(ok["summary"]["unchecked"], 0, "{ok:#}");
+    assert_eq!(ok["summary"]["valid"], 2, "{ok:#}");
+    // Parameters are the template's business (gatekeeper/invalid-parameters), reported once:
+    // the constraint's schema does not repeat them.
+    let bad = constraint_report(
+        "templates.gatekeeper.sh/v1",
+        "warn",
+        "    labels: team\n    extra: 1",
+    );
+    let codes = codes_at(&bad);
+    assert!(
+        codes
+            .iter()
+            .all(|(c, _)| c == "gatekeeper/invalid-parameters"),
+        "{codes:?}"
+    );
+    assert!(!codes.is_empty(), "{codes:?}");
+    // The constraint's own fields are checked: enforcementAction is a string.
+    let wrong = constraint_report("templates.gatekeeper.sh/v1", "[deny]", "    labels: [team]");
+    assert_eq!(
+        codes_at(&wrong),
+        [("schema/wrong-type".to_string(), 32)],
+        "{wrong:#}"
+    );
+}

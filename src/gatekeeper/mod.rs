@@ -29,6 +29,72 @@ fn is_constraint(m: &Manifest) -> bool {
     m.group() == "constraints.gatekeeper.sh"
 }
 
+/// The versions Gatekeeper serves every constraint kind at.
+const CONSTRAINT_VERSIONS: &[&str] = &["v1beta1", "v1alpha1", "v1"];
+
+/// The CRDs Gatekeeper creates for the constraint kinds of these ConstraintTemplates (other
+/// objects are ignored), as the constraint framework shapes them: cluster-scoped, served at
+/// every constraint version, `spec.match` and `spec.enforcementAction`. `spec.parameters` is
+/// left open here: `gatekeeper/invalid-parameters` already checks it against the template's
+/// schema, with Gatekeeper's own rules for legacy (non-structural) schemas. Without these, every
+/// constraint whose template is in the run was "not verified".
+pub fn constraint_crds<'a>(
+    templates: impl Iterator<Item = &'a Manifest>,
+) -> Vec<crate::schema::crd::CrdSchema> {
+    let mut out = Vec::new();
+    for t in templates.filter(|m| is_template(m)) {
+        let Some(kind) = t
+            .json
+            .pointer("/spec/crd/spec/names/kind")
+            .and_then(|k| k.as_str())
+        else {
+            continue; // A template without a kind has its own finding.
+        };
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    // Newer Gatekeeper versions add spec fields (scopedEnforcementActions, …).
+                    "x-kubernetes-preserve-unknown-fields": true,
+                    "properties": {
+                        "enforcementAction": {"type": "string"},
+                        "match": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                        "parameters": {"x-kubernetes-preserve-unknown-fields": true},
+                    },
+                },
+                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            },
+        });
+        let versions: Vec<serde_json::Value> = CONSTRAINT_VERSIONS
+            .iter()
+            .map(|v| {
+                json!({
+                    "name": v,
+                    "served": true,
+                    "storage": *v == "v1beta1",
+                    "schema": {"openAPIV3Schema": schema},
+                })
+            })
+            .collect();
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "spec": {
+                "group": "constraints.gatekeeper.sh",
+                "names": {"kind": kind},
+                "scope": "Cluster",
+                "versions": versions,
+            },
+        });
+        let origin = format!("ConstraintTemplate {} in {}", t.resource.name, t.file.path);
+        if let Ok(schemas) = crate::schema::crd::schemas_from_crd(&crd, &origin) {
+            out.extend(schemas);
+        }
+    }
+    out
+}
+
 /// One compiled template: its own engine (templates may reuse package names, and each has its
 /// own Rego version), the package whose `violation` rule is queried, the parameters schema.
 #[derive(Clone)]
