@@ -563,6 +563,8 @@ fn run_catalog(args: &cli::CatalogArgs) -> Result<u8, String> {
         if from_flag {
             crd_flag_files.extend(objects.iter().map(|m| m.file.path.clone()));
         }
+        // As in `check`: a ConstraintTemplate's constraint kind is known, a real CRD wins.
+        crds.extend(gatekeeper::constraint_crds(loaded.manifests.iter()));
         crds.extend(pipeline::crd_schemas(&objects, &mut ignored));
     }
     let registry = schema::registry::Registry::new(&opts, crds)?;

@@ -420,3 +420,48 @@ fn catalog_json_shows_precedence() {
         .iter()
         .all(|k| k["source"]["type"] == "kubernetes"));
 }
+
+#[test]
+fn catalog_lists_the_constraint_kinds_of_templates_as_check_knows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata:\n  name: k8sallowedrepos\nspec:\n  crd:\n    spec:\n      names:\n        kind: K8sAllowedRepos\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8sallowedrepos\n        violation[{\"msg\": \"x\"}] { false }\n",
+    )
+    .unwrap();
+    let path = dir.path().to_string_lossy().to_string();
+    let (code, text) = catalog_cmd(&[&path, "-o", "json", "--filter", "K8sAllowedRepos"]);
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let mut listed: Vec<(String, String)> = json["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            // Cluster-scoped, from the template's file.
+            assert_eq!(k["namespaced"], false, "{k}");
+            assert_eq!(k["source"]["type"], "repository-crd", "{k}");
+            assert!(
+                k["source"]["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("template.yaml"),
+                "{k}"
+            );
+            (
+                k["apiVersion"].as_str().unwrap().to_string(),
+                k["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+        [
+            "constraints.gatekeeper.sh/v1",
+            "constraints.gatekeeper.sh/v1alpha1",
+            "constraints.gatekeeper.sh/v1beta1"
+        ],
+        "{text}"
+    );
+}

@@ -87,8 +87,8 @@ pub fn constraint_crds<'a>(
                 "versions": versions,
             },
         });
-        let origin = format!("ConstraintTemplate {} in {}", t.resource.name, t.file.path);
-        if let Ok(schemas) = crate::schema::crd::schemas_from_crd(&crd, &origin) {
+        // The template's file is where the schema comes from, as a CRD's file is.
+        if let Ok(schemas) = crate::schema::crd::schemas_from_crd(&crd, &t.file.path) {
             out.extend(schemas);
         }
     }
