@@ -342,6 +342,6 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
     if merged_config == Some(None) {
         let _ = writeln!(said, "kept {}: it has every setting", config_path.display());
     }
-    crate::write_stdout(&said)?;
+    crate::output::write_stdout(&said)?;
     Ok(crate::EXIT_PASS)
 }

@@ -107,7 +107,7 @@ pub fn merge(reports: &[(String, JsonReport)]) -> Result<Merged, String> {
 const MAX_REPORT: u64 = 1 << 30;
 
 pub fn run(args: &MergeArgs) -> Result<u8, String> {
-    let plan = crate::output_plan(&args.output, args.output_file.as_deref())?;
+    let plan = crate::output::output_plan(&args.output, args.output_file.as_deref())?;
     let mut reports = Vec::new();
     for path in &args.reports {
         // Reports are the user's own files, not the repository's: any path, but regular files
@@ -121,7 +121,7 @@ pub fn run(args: &MergeArgs) -> Result<u8, String> {
         reports.push((path.clone(), r));
     }
     let merged = merge(&reports)?;
-    let level = crate::fail_level(args.fail_on);
+    let level = crate::report::fail_level(args.fail_on);
     // No source text is carried by JSON reports: human output prints `file:line:col` lines
     // instead of code frames, and nothing unmasked can be shown.
     let files = Files::new();
@@ -141,7 +141,10 @@ pub fn run(args: &MergeArgs) -> Result<u8, String> {
         quiet: args.quiet,
     };
     crate::output::write_all(&plan, &report, args.color)?;
-    let failed = merged.diagnostics.iter().any(|d| crate::fails(d, level));
+    let failed = merged
+        .diagnostics
+        .iter()
+        .any(|d| crate::report::fails(d, level));
     Ok(if failed {
         crate::EXIT_FINDINGS
     } else {

@@ -2,7 +2,7 @@
 //! (or to `--output FILE`), each rendered by the one `Format → reporter` switch.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::cli::{ColorChoice, Format, FormatTarget};
 use crate::report::Report;
@@ -63,7 +63,7 @@ pub fn write_all(
                         && std::io::stdout().is_terminal()
                 }
             };
-        let text = crate::render_format(
+        let text = render_format(
             t.format,
             &Report {
                 color: colored,
@@ -74,10 +74,49 @@ pub fn write_all(
             Some(path) => {
                 std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?
             }
-            None => crate::write_stdout(&text)?,
+            None => write_stdout(&text)?,
         }
     }
     Ok(())
+}
+
+/// The one `Format → reporter` switch.
+pub fn render_format(format: crate::cli::Format, report: &crate::report::Report<'_>) -> String {
+    match format {
+        crate::cli::Format::Human => crate::report::human::render(report),
+        crate::cli::Format::Json => crate::report::json::render(report),
+        crate::cli::Format::Sarif => crate::report::sarif::render(report),
+        crate::cli::Format::Junit => crate::report::junit::render(report),
+        crate::cli::Format::Github => crate::report::github::render(report),
+        crate::cli::Format::Gitlab => crate::report::gitlab::render(report),
+        crate::cli::Format::Markdown => crate::report::markdown::render(report),
+    }
+}
+
+/// The report targets of `-o/--output` and `--output-file`.
+pub fn output_plan(
+    values: &[crate::cli::OutputValue<crate::cli::FormatTarget>],
+    output_file: Option<&str>,
+) -> Result<Vec<Target>, String> {
+    let (formats, file) = crate::cli::split_outputs(
+        values,
+        output_file,
+        crate::cli::FormatTarget {
+            format: crate::cli::Format::Human,
+            path: None,
+        },
+    )?;
+    plan(&formats, file.as_deref())
+}
+
+/// Writes to stdout; a closed pipe (`kgate … | head`) ends quietly.
+pub fn write_stdout(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         for d in found {
             // A built-in rule failing to evaluate on some input is a kgate bug, not a finding.
             assert!(
-                !kgate::policy::is_tool_failure(&d.code),
+                !kgate::rules::is_tool_failure(&d.code),
                 "built-in policy failed on {}: {d:?}",
                 m.json
             );

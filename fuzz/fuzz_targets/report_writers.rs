@@ -133,8 +133,14 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         color: false,
         kubernetes_version: "1.37",
         resources: &resources,
-        fail_level: severity(u)?,
+        // `--fail-on none` too.
+        fail_level: if u.arbitrary()? {
+            Some(severity(u)?)
+        } else {
+            None
+        },
         shard: None,
+        quiet: u.arbitrary()?,
     };
     kgate_fuzz::render_all(&report);
     Ok(())

@@ -5,6 +5,7 @@
 
 use kgate::check::schema::SchemaCheckOptions;
 use kgate::discover::DiscoverOptions;
+use kgate::gather;
 use kgate::load::Loaded;
 use kgate::pipeline::{self, CheckOptions};
 use kgate::schema::registry::RegistryOptions;
@@ -27,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
             kubernetes_version: kgate::schema::bundle::DEFAULT_VERSION.to_string(),
             strict: true,
             schema_locations: Vec::new(),
+            catalog: true,
         },
         schema: SchemaCheckOptions::default(),
         crds: Vec::new(),
@@ -37,6 +39,8 @@ fuzz_target!(|data: &[u8]| {
         exceptions: kgate::exceptions::ExceptionOptions::default(),
         shard: None,
         render: None,
+        changed: None,
+        stream: false,
     };
     let files = Files::new();
     let (loaded, count) = gather::load_vfs(

@@ -53,7 +53,7 @@ pub const FORMATS: [kgate::cli::Format; 7] = [
 /// stay one per line.
 pub fn render_all(report: &kgate::report::Report<'_>) {
     for format in FORMATS {
-        let out = kgate::render_format(format, report);
+        let out = kgate::output::render_format(format, report);
         if matches!(
             format,
             kgate::cli::Format::Json | kgate::cli::Format::Sarif | kgate::cli::Format::Gitlab
@@ -83,21 +83,12 @@ pub fn render_all(report: &kgate::report::Report<'_>) {
         verbose: true,
         ..*report
     };
-    let _ = kgate::render_format(kgate::cli::Format::Human, &colored);
+    let _ = kgate::output::render_format(kgate::cli::Format::Human, &colored);
     let _ = kgate::report::markdown::render_with(report, Some("extra"));
 }
 
 /// The report of a check outcome, as `kgate check` builds it.
 pub fn report_of(outcome: &kgate::pipeline::Outcome, f: impl FnOnce(&kgate::report::Report<'_>)) {
-    let resources: Vec<kgate::report::ResourceEntry> = outcome
-        .manifests
-        .iter()
-        .map(|m| kgate::report::ResourceEntry {
-            file: m.file.path.clone(),
-            line: m.span().line,
-            resource: m.resource.clone(),
-        })
-        .collect();
     let report = kgate::report::Report {
         diagnostics: &outcome.diagnostics,
         summary: &outcome.summary,
@@ -107,9 +98,10 @@ pub fn report_of(outcome: &kgate::pipeline::Outcome, f: impl FnOnce(&kgate::repo
         verbose: false,
         color: false,
         kubernetes_version: &outcome.kubernetes_version,
-        resources: &resources,
-        fail_level: kgate::diagnostic::Severity::Error,
+        resources: &outcome.resources,
+        fail_level: Some(kgate::diagnostic::Severity::Error),
         shard: None,
+        quiet: false,
     };
     f(&report)
 }

@@ -149,7 +149,7 @@ pub fn render_with(report: &Report<'_>, extra: Option<&str>) -> String {
     let failed = report
         .diagnostics
         .iter()
-        .any(|d| crate::fails(d, report.fail_level));
+        .any(|d| super::fails(d, report.fail_level));
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -115,3 +115,20 @@ pub struct ResourceEntry {
     #[serde(flatten)]
     pub resource: crate::diagnostic::ResourceRef,
 }
+
+/// The severity `--fail-on` names; `None` for `--fail-on none` (findings never fail the run).
+pub fn fail_level(f: crate::cli::FailOn) -> Option<crate::diagnostic::Severity> {
+    match f {
+        crate::cli::FailOn::Error => Some(crate::diagnostic::Severity::Error),
+        crate::cli::FailOn::Warning => Some(crate::diagnostic::Severity::Warning),
+        crate::cli::FailOn::None => None,
+    }
+}
+
+/// Whether a finding fails a run at `level` (`None`: nothing fails).
+pub fn fails(
+    d: &crate::diagnostic::Diagnostic,
+    level: Option<crate::diagnostic::Severity>,
+) -> bool {
+    level.is_some_and(|l| d.fails_at(l))
+}
