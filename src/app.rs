@@ -467,11 +467,8 @@ fn run_catalog(args: &cli::CatalogArgs) -> Result<u8, String> {
             continue;
         }
         let (loaded, _) = gather::load_paths(&files, paths, &discover, &limits)?;
-        let objects: Vec<&manifest::Manifest> = loaded
-            .manifests
-            .iter()
-            .filter(|m| pipeline::is_crd(m))
-            .collect();
+        let objects: Vec<&manifest::Manifest> =
+            loaded.manifests.iter().filter(|m| m.is_crd()).collect();
         if from_flag {
             crd_flag_files.extend(objects.iter().map(|m| m.file.path.clone()));
         }

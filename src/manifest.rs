@@ -21,7 +21,23 @@ pub struct Manifest {
     pub rendered_for: Option<String>,
     /// For an object a chart rendered: the values lines its fields came from (findings point
     /// there too).
-    pub value_origins: Option<Arc<crate::render::helm::provenance::Origins>>,
+    pub value_origins: Option<Arc<ValueOrigins>>,
+}
+
+/// Findings on a chart's object also point at the values line its field came from: the
+/// related locations of each field (by JSON pointer), with the span the field had when it was
+/// rendered — a postRenderer or kustomize patch that replaced it leaves another span, and the
+/// value is then not the release's.
+#[derive(Debug, Default)]
+pub struct ValueOrigins {
+    pub(crate) by_pointer:
+        std::collections::BTreeMap<String, (u32, usize, Vec<crate::diagnostic::Related>)>,
+}
+
+impl ValueOrigins {
+    pub fn is_empty(&self) -> bool {
+        self.by_pointer.is_empty()
+    }
 }
 
 impl Manifest {
@@ -36,6 +52,11 @@ impl Manifest {
             rendered_for: None,
             value_origins: None,
         }
+    }
+
+    /// Whether this is a CustomResourceDefinition (a schema source).
+    pub fn is_crd(&self) -> bool {
+        self.resource.kind == "CustomResourceDefinition" && self.group() == "apiextensions.k8s.io"
     }
 
     pub fn group(&self) -> &str {

@@ -71,10 +71,6 @@ pub struct Outcome {
     pub registry: std::sync::Arc<Registry>,
 }
 
-pub(crate) fn is_crd(m: &Manifest) -> bool {
-    m.resource.kind == "CustomResourceDefinition" && m.group() == "apiextensions.k8s.io"
-}
-
 /// Schema sources from CRD objects; a CRD that cannot be read is a finding on it.
 pub(crate) fn crd_schemas(
     manifests: &[&Manifest],
@@ -288,11 +284,11 @@ fn check_stage(
             &read,
         ));
     }
-    let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| is_crd(m)).collect();
+    let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| m.is_crd()).collect();
     if !foreign.manifests.is_empty() {
         // Other shards' CRDs join in file order, as in an unsharded run (a later CRD for the
         // same kind wins either way).
-        crd_objects.extend(foreign.manifests.iter().filter(|m| is_crd(m)));
+        crd_objects.extend(foreign.manifests.iter().filter(|m| m.is_crd()));
         crd_objects
             .sort_by(|a, b| (&a.file.path, a.span().start).cmp(&(&b.file.path, b.span().start)));
     }
@@ -304,7 +300,7 @@ fn check_stage(
         diagnostics.extend(l.diagnostics.iter().cloned());
         l
     };
-    crd_objects.extend(extra_crds.manifests.iter().filter(|m| is_crd(m)));
+    crd_objects.extend(extra_crds.manifests.iter().filter(|m| m.is_crd()));
     // Gatekeeper makes a CRD for each ConstraintTemplate's constraint kind: the run's templates
     // (its own, other shards', the policy folders') describe their constraints the same way.
     // Real CRDs come after them, so that one for the same kind wins.

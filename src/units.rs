@@ -86,7 +86,7 @@ pub fn kustomization_refs(vfs: &dyn Vfs, dir: &str, k: &Node) -> KustRefs {
         ..KustRefs::default()
     };
     let local = |entry: &str| -> Option<String> {
-        if crate::render::kustomize::is_remote(entry) || entry.contains('\n') {
+        if is_remote(entry) || entry.contains('\n') {
             return None;
         }
         normalize(dir, entry.trim())
@@ -635,6 +635,18 @@ pub fn without_template_actions(text: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Remote bases kustomize would fetch (git, http): never fetched by kgate.
+pub fn is_remote(entry: &str) -> bool {
+    let e = entry.trim();
+    e.contains("://")
+        || e.starts_with("github.com/")
+        || e.starts_with("gitlab.com/")
+        || e.starts_with("bitbucket.org/")
+        || e.starts_with("git@")
+        || e.contains("?ref=")
+        || e.contains(".git//")
 }
 
 #[cfg(test)]

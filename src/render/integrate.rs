@@ -525,7 +525,7 @@ fn argo_unit(vfs: &dyn Vfs, m: &Manifest, src: &super::argo_folder::FolderSource
 /// `group/kind` → namespaced, for the custom resources whose CRD is among `manifests`.
 fn crd_scopes<'m>(manifests: impl Iterator<Item = &'m Manifest>) -> BTreeMap<String, bool> {
     manifests
-        .filter(|m| crate::pipeline::is_crd(m))
+        .filter(|m| m.is_crd())
         .filter_map(|m| {
             let group = m.json.pointer("/spec/group")?.as_str()?;
             let kind = m.json.pointer("/spec/names/kind")?.as_str()?;

@@ -716,17 +716,7 @@ fn legacy_key(r: &Res, first: &[String], last: &[String]) -> (i64, String, Strin
     (rank, gvk, format!("{ns}|{}", r.name()))
 }
 
-/// Remote bases kustomize would fetch (git, http): never fetched by kgate.
-pub(crate) fn is_remote(entry: &str) -> bool {
-    let e = entry.trim();
-    e.contains("://")
-        || e.starts_with("github.com/")
-        || e.starts_with("gitlab.com/")
-        || e.starts_with("bitbucket.org/")
-        || e.starts_with("git@")
-        || e.contains("?ref=")
-        || e.contains(".git//")
-}
+pub(crate) use crate::units::is_remote;
 
 /// Kubernetes objects of one document (a `List` is expanded; tool configuration is left out).
 pub(crate) fn collect(doc: &Node, file: &Arc<SourceFile>, out: &mut Vec<Res>) {

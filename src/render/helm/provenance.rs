@@ -278,20 +278,8 @@ fn block_shift(outer: &SourceFile, field: &Node, text: &str) -> Option<(u32, u32
     Some((first_line - 1, indent as u32))
 }
 
-/// Findings on a chart's object also point at the values line its field came from: the
-/// related locations of each field (by JSON pointer), with the span the field had when it was
-/// rendered — a postRenderer or kustomize patch that replaced it leaves another span, and the
-/// value is then not the release's.
-#[derive(Debug, Default)]
-pub struct Origins {
-    by_pointer: BTreeMap<String, (u32, usize, Vec<Related>)>,
-}
-
-impl Origins {
-    pub fn is_empty(&self) -> bool {
-        self.by_pointer.is_empty()
-    }
-}
+/// The values lines of a chart's object's fields (the type lives with the object it annotates).
+pub use crate::manifest::ValueOrigins as Origins;
 
 /// Adds the values line to each finding on `m` that concerns a field whose value came from
 /// release values (its path, or the nearest existing parent, as the finding's position).
