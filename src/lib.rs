@@ -37,6 +37,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod secrets;
 pub mod shard;
 pub mod source;
 pub mod stream;

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 
-use crate::check::secrets;
 use crate::manifest::Manifest;
+use crate::secrets;
 use crate::yaml::{Node, Value};
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -17,7 +17,7 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Secret values shorter than this are only masked by position, not scrubbed from messages.
 pub const MIN_SCRUBBED_LEN: usize = 8;
 
-/// Names that say "this value is a credential" ([`crate::check::secrets::name_is_credential`]).
+/// Names that say "this value is a credential" ([`crate::secrets::name_is_credential`]).
 pub fn name_looks_secret(name: &str) -> bool {
     secrets::name_is_credential(name)
 }
@@ -133,7 +133,7 @@ pub fn node_at<'n>(node: &'n Node, pointer: &str) -> Option<&'n Node> {
     Some(at)
 }
 
-/// Collects the secret values of one object: [`crate::check::secrets::classify`]'s fields,
+/// Collects the secret values of one object: [`crate::secrets::classify`]'s fields,
 /// masked by span (and, for a scalar reached through an alias, at its anchor too).
 pub fn find_secrets(m: &Manifest) -> Secrets {
     find_secrets_with(m, &|id| (id == m.file.id).then(|| m.file.clone()))
@@ -527,7 +527,7 @@ fn documents_may_be_secrets(text: &str) -> Vec<bool> {
 }
 
 /// Replaces, in place, every secret field of the object `node` (as
-/// [`crate::check::secrets::classify`] decides on `json`, the same object as JSON) with
+/// [`crate::secrets::classify`] decides on `json`, the same object as JSON) with
 /// [`REDACTED`], and the secret parts of longer texts inside them: for output that prints
 /// objects themselves (`kgate render`), where masking by span is not possible.
 pub fn redact_object(node: &mut Node, json: &serde_json::Value) {

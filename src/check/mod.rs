@@ -4,5 +4,4 @@ pub mod admission;
 pub mod agent_namespace;
 pub mod cel;
 pub mod schema;
-pub mod secrets;
 pub mod vap;

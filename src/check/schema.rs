@@ -5,10 +5,10 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
 use serde_json::Value;
 
-use crate::check::secrets::ObjectSecrets;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::manifest::Manifest;
 use crate::schema::registry::{Compiled, Lookup, Registry};
+use crate::secrets::ObjectSecrets;
 use crate::yaml::{escape_pointer_segment, split_pointer};
 
 /// Options of the schema check that come from the command line or config.
@@ -197,7 +197,7 @@ fn validate(m: &Manifest, compiled: &Compiled, diags: &mut Vec<Diagnostic>) {
         return;
     }
     // Which fields hold secrets, decided once for the object: their values are never quoted.
-    let secrets = crate::check::secrets::classify(&m.json);
+    let secrets = crate::secrets::classify(&m.json);
     for err in compiled.validator.iter_errors(&m.json) {
         report(m, compiled, &err, &secrets, diags);
     }

@@ -36,7 +36,7 @@ struct Ctx<'a> {
 /// The changed fields between `before` and `after`, in document order of `after` (fields only
 /// in `before` follow the fields of their map).
 ///
-/// Secret values (as [`crate::check::secrets::classify`] decides, on each side) are replaced by
+/// Secret values (as [`crate::secrets::classify`] decides, on each side) are replaced by
 /// markers that keep them comparable — a changed password is still a change — and every
 /// marker becomes `[REDACTED]` before a change leaves here.
 pub fn diff_objects(group: &str, kind: &str, before: &Value, after: &Value) -> Vec<FieldChange> {
@@ -74,7 +74,7 @@ fn marked(group: &str, kind: &str, v: &Value) -> Value {
                 .or_insert_with(|| Value::String("v1".to_string()));
         }
     }
-    let verdict = crate::check::secrets::classify(&typed);
+    let verdict = crate::secrets::classify(&typed);
     if verdict.is_empty() {
         return v.clone();
     }

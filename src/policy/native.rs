@@ -584,7 +584,7 @@ fn containers<'a>(pod_specs: &'a [PodSpec<'a>]) -> Vec<Container<'a>> {
 const SECRETS_PKG: &str = "kgate.no_inline_secrets";
 
 /// The findings of `policy/no-inline-secrets` on one object. What is a credential is decided
-/// by [`crate::check::secrets::classify`], the same verdict every output's redaction uses; this
+/// by [`crate::secrets::classify`], the same verdict every output's redaction uses; this
 /// only says where the policy looks (container env values, ConfigMap data, Secret data) and
 /// words the finding. The Rego pack gets exactly this list from its `kgate.inline_secrets`
 /// builtin.
@@ -598,7 +598,7 @@ pub fn inline_secrets(input: &Value) -> Vec<NativeFinding> {
 }
 
 fn inline_secrets_with(input: &Value, containers: &[Container]) -> Vec<NativeFinding> {
-    use crate::check::secrets::{classify, is_core_secret, Why};
+    use crate::secrets::{classify, is_core_secret, Why};
     let mut out = Findings::default();
     let secrets = classify(input);
     if secrets.is_empty() {
