@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::diagnostic::closest;
 use crate::diagnostic::Severity;
 use crate::exceptions::ConfigException;
 use crate::source::{SourceFile, Span};
@@ -478,16 +479,6 @@ fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), 
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_else(|| "; `kgate rules` lists the codes".to_string());
     Err(r.err(span, format!("unknown code `{code}` in {what}{hint}")))
-}
-
-/// The allowed key closest to `key` (edit distance ≤ 3), for did-you-mean hints.
-pub(crate) fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (strsim::levenshtein(key, a), *a))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, a)| a)
 }
 
 #[cfg(test)]

@@ -225,6 +225,17 @@ impl Diagnostic {
     }
 }
 
+/// The allowed key closest to `key` (edit distance ≤ 3), for did-you-mean hints on
+/// names a user wrote (configuration keys, codes, exception patterns, image policy names).
+pub fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|a| (strsim::levenshtein(key, a), *a))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, a)| a)
+}
+
 /// Serializes a span as the flat `line`, `column`, `end_line`, `end_column` fields of the JSON
 /// report (byte offsets stay internal).
 mod span_fields {

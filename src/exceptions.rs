@@ -55,7 +55,7 @@ pub fn unknown_codes(uses: &[CodeUse], known: &BTreeSet<String>) -> Vec<Diagnost
     uses.iter()
         .filter(|u| !known.iter().any(|k| code_matches(&u.pattern, k)))
         .map(|u| {
-            let hint = match crate::config::closest(&u.pattern, &names) {
+            let hint = match crate::diagnostic::closest(&u.pattern, &names) {
                 Some(c) => format!("did you mean `{c}`? `kgate rules` lists the codes"),
                 None => "`kgate rules` lists the codes; a team policy's code is \
                          `policy/<package>.<rule>`, a Gatekeeper constraint's \

@@ -231,7 +231,7 @@ fn judge(
                 .map(|(pns, pname)| format!("{}:{pname}", pns.as_deref().unwrap_or(ns)))
                 .collect();
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            let hint = match crate::config::closest(&format!("{ns}:{name}"), &refs) {
+            let hint = match crate::diagnostic::closest(&format!("{ns}:{name}"), &refs) {
                 Some(c) => format!("did you mean `{c}`? "),
                 None => String::new(),
             };
