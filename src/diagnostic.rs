@@ -126,9 +126,13 @@ pub struct Snippet {
 }
 
 impl Snippet {
-    /// Lines that a code frame around `span` shows (`context` lines before and after the span's
-    /// first line) out of an already masked `text`.
-    pub fn around(text: &str, span: Span, context: u32) -> Option<Snippet> {
+    /// Lines of context a code frame shows before and after the labelled line.
+    pub const CONTEXT_LINES: u32 = 1;
+
+    /// Lines that a code frame around `span` shows ([`Self::CONTEXT_LINES`] before and after
+    /// the span's first line) out of an already masked `text`.
+    pub fn around(text: &str, span: Span) -> Option<Snippet> {
+        let context = Self::CONTEXT_LINES;
         if span.start > text.len() || span.line == 0 {
             return None;
         }

@@ -110,10 +110,7 @@ pub fn load_paths_streaming(
                 let (shown, disk, max) = (display.clone(), path.clone(), opts.max_file_size);
                 let id = files.add_pending(
                     display.clone(),
-                    Arc::new(move || {
-                        let bytes = discover::read_file(&shown, &disk, max).ok()?;
-                        load::decode(&shown, &bytes).ok()
-                    }),
+                    Arc::new(move || read_text(&shown, &disk, max).ok()),
                 );
                 stream.files.push(crate::stream::StreamFile {
                     display: display.clone(),
@@ -256,6 +253,11 @@ pub(crate) fn refuse_over_memory_target<T>(
     }
 }
 
+/// A file's text through the guarded read and the loader's decoding; problems are findings.
+fn read_text(display: &str, path: &std::path::Path, max: u64) -> Result<String, Diagnostic> {
+    discover::read_file(display, path, max).and_then(|b| load::decode(display, &b))
+}
+
 /// Loads a file registered before it was read: reads it unless rendering already did, with
 /// reading and decoding problems as findings (as [`load_bytes`] has them).
 pub(crate) fn load_registered(
@@ -265,9 +267,7 @@ pub(crate) fn load_registered(
     limits: &Limits,
 ) -> Loaded {
     let file = if files.is_pending(f.id) {
-        let text = discover::read_file(&f.display, &f.path, opts.max_file_size)
-            .and_then(|b| load::decode(&f.display, &b));
-        match text {
+        match read_text(&f.display, &f.path, opts.max_file_size) {
             Ok(text) => files.fill(f.id, text),
             Err(d) => {
                 return Loaded {

@@ -97,14 +97,8 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     let files = Files::new();
     match opts.shard {
         None if opts.stream => {
-            let (mut loaded, n, mut stream) =
+            let (loaded, n, stream) =
                 load_paths_streaming(&files, &opts.paths, &opts.discover, &opts.limits)?;
-            if !stream.files.is_empty() && needs_every_object(&loaded, opts) {
-                // Every object must be held: load the streamable files as well.
-                for f in std::mem::take(&mut stream.files) {
-                    loaded.extend(load_registered(&files, &f, &opts.discover, &opts.limits));
-                }
-            }
             check_stage(
                 files,
                 loaded,
@@ -159,14 +153,6 @@ pub fn check(opts: &CheckOptions) -> Result<Outcome, String> {
     }
 }
 
-/// Whether the held objects (or the policy folders) need every object of the run at once.
-fn needs_every_object(held: &Loaded, opts: &CheckOptions) -> bool {
-    held.manifests.iter().any(crate::stream::reads_every_object)
-        || !crate::gatekeeper::policy_objects(&Files::new(), &opts.policy)
-            .0
-            .is_empty()
-}
-
 /// The check stage proper, for objects loaded from disk or from a git revision. `foreign` holds
 /// other shards' objects: their CRDs are schema sources, they are not checked here.
 pub fn check_loaded(
@@ -207,8 +193,21 @@ fn check_stage(
     opts: &CheckOptions,
     tree: Option<&dyn Vfs>,
     shard: Option<&crate::render::integrate::ShardView>,
-    stream: crate::stream::Stream,
+    mut stream: crate::stream::Stream,
 ) -> Result<Outcome, String> {
+    // Gatekeeper objects of the policy folders: constraint kinds, and constraints to evaluate.
+    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
+    let every_object = !gk_policy.is_empty()
+        || loaded
+            .manifests
+            .iter()
+            .any(crate::stream::reads_every_object);
+    if every_object {
+        // Some check reads every object at once: the streamable files are held as well.
+        for f in std::mem::take(&mut stream.files) {
+            loaded.extend(load_registered(&files, &f, &opts.discover, &opts.limits));
+        }
+    }
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
@@ -236,10 +235,9 @@ fn check_stage(
             .retain(|m| !r.consumed.contains(&m.file.path));
         raw_len = loaded.manifests.len();
         add_rendered(&mut loaded, r.manifests);
-        if !stream.files.is_empty() {
-            consumed = r.consumed;
-            inputs = r.inputs;
-        }
+        // Streamed files are judged later: they are skipped or consumed the same way.
+        consumed = r.consumed;
+        inputs = r.inputs;
         rendered_secrets = r.secrets.values;
         rendered_secrets.extend(r.secrets.global);
         unit_reads = r.reads;
@@ -304,7 +302,6 @@ fn check_stage(
     // Gatekeeper makes a CRD for each ConstraintTemplate's constraint kind: the run's templates
     // (its own, other shards', the policy folders') describe their constraints the same way.
     // Real CRDs come after them, so that one for the same kind wins.
-    let (gk_policy, gk_policy_problems) = crate::gatekeeper::policy_objects(&files, &opts.policy);
     let mut crds = crate::gatekeeper::constraint_crds(
         loaded
             .manifests
@@ -374,13 +371,21 @@ fn check_stage(
         (Some(names), Some(units)) => crate::changed::concerns_object(m, names, units),
         _ => true,
     };
-    let mut is_raw: Vec<bool> = (0..loaded.manifests.len()).map(|i| i < raw_len).collect();
+    // Objects in report order: held files' objects and streamed files' objects by discovery
+    // order, then rendered objects (added after the first `raw_len`).
+    let (raw, rendered) = loaded.manifests.split_at(raw_len);
+    let mut raw_resources: Vec<(usize, crate::report::ResourceEntry)> = raw
+        .iter()
+        .filter(|m| concerns(m))
+        .map(|m| (stream.order_of(&m.file.path), resource_entry(m)))
+        .collect();
+    let rendered_resources: Vec<crate::report::ResourceEntry> = rendered
+        .iter()
+        .filter(|m| concerns(m))
+        .map(resource_entry)
+        .collect();
     if opts.changed.is_some() {
-        let keep: Vec<bool> = loaded.manifests.iter().map(&concerns).collect();
-        let mut it = keep.iter();
-        loaded.manifests.retain(|_| *it.next().unwrap_or(&true));
-        let mut it = keep.iter();
-        is_raw.retain(|_| *it.next().unwrap_or(&true));
+        loaded.manifests.retain(|m| concerns(m));
     }
     // Objects in folders an Argo CD Application or a Flux Kustomization gives a namespace to.
     // Other shards' Applications and Flux Kustomizations count too: the agent applies this
@@ -418,18 +423,6 @@ fn check_stage(
         .collect();
     for file in broken.iter().filter_map(|id| files.get(*id)) {
         tally.mask_broken(&file);
-    }
-    // Objects in report order: held files' objects and streamed files' objects by discovery
-    // order, then rendered objects.
-    let mut raw_resources: Vec<(usize, crate::report::ResourceEntry)> = Vec::new();
-    let mut rendered_resources = Vec::new();
-    for (m, raw) in loaded.manifests.iter().zip(&is_raw) {
-        let entry = resource_entry(m);
-        if *raw {
-            raw_resources.push((stream.order_of(&m.file.path), entry));
-        } else {
-            rendered_resources.push(entry);
-        }
     }
     let mut resource_count = loaded.manifests.len();
 
@@ -697,7 +690,7 @@ fn stream_file(
             let masked = redact::mask(&file.text, &spans);
             for d in diagnostics.iter_mut() {
                 if let Some(span) = d.span.filter(|s| s.file == file.id) {
-                    d.snippet = crate::diagnostic::Snippet::around(&masked, span, 2).map(Arc::new);
+                    d.snippet = crate::diagnostic::Snippet::around(&masked, span).map(Arc::new);
                 }
             }
             files.release(file.id);

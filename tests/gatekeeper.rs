@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/kgate_cli.rs"]
+mod kgate_cli;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gatekeeper")
 }
@@ -457,13 +460,7 @@ spec:
 "#
     );
     std::fs::write(dir.path().join("policy.yaml"), text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .current_dir(dir.path())
-        .args(["check", ".", "--format", "json", "--no-builtin-policies"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap()
+    kgate_cli::check_json(Some(dir.path()), &["."]).1
 }
 
 fn codes_at(report: &serde_json::Value) -> Vec<(String, u64)> {

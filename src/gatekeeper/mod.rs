@@ -29,11 +29,14 @@ fn is_constraint(m: &Manifest) -> bool {
     m.group() == "constraints.gatekeeper.sh"
 }
 
-/// The versions Gatekeeper serves every constraint kind at.
+/// The versions Gatekeeper serves every constraint kind at: the constraint framework's
+/// `crds.CreateCRD` serves v1beta1 (storage) and v1alpha1; Gatekeeper 3.x also serves v1 (its
+/// docs' constraints use `constraints.gatekeeper.sh/v1`).
 const CONSTRAINT_VERSIONS: &[&str] = &["v1beta1", "v1alpha1", "v1"];
 
 /// The CRDs Gatekeeper creates for the constraint kinds of these ConstraintTemplates (other
-/// objects are ignored), as the constraint framework shapes them: cluster-scoped, served at
+/// objects are ignored), as the constraint framework shapes them (`crds.CreateCRD` and
+/// `crds.CreateSchema`: `enforcementAction` a string, `status` open): cluster-scoped, served at
 /// every constraint version, `spec.match` and `spec.enforcementAction`. `spec.parameters` is
 /// left open here: `gatekeeper/invalid-parameters` already checks it against the template's
 /// schema, with Gatekeeper's own rules for legacy (non-structural) schemas. Without these, every

@@ -113,7 +113,7 @@ pub fn render(report: &Report<'_>) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_links(false)
         .with_width(100)
-        .with_context_lines(1)
+        .with_context_lines(crate::diagnostic::Snippet::CONTEXT_LINES as usize)
         .without_syntax_highlighting();
     let mut sources: HashMap<String, Option<Arc<String>>> = HashMap::new();
     let mut out = String::new();
