@@ -507,3 +507,41 @@ fn constraints_of_templates_in_the_run_are_verified_once() {
         "{wrong:#}"
     );
 }
+
+#[test]
+fn constraints_checked_as_objects_are_verified_by_templates_of_policy_folders() {
+    // The constraints are checked objects; their templates come only from --policy.
+    let (_, out, err) = kgate(
+        &["policy"],
+        &[
+            "check",
+            "policy/constraints.yaml",
+            "--policy",
+            "policy",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(report["summary"]["resources"], 6, "{out}");
+    assert_eq!(report["summary"]["unchecked"], 0, "{out}");
+    assert!(
+        !out.contains("schema/missing"),
+        "every constraint kind has its template's schema: {out}"
+    );
+    // Without the templates the kinds are unknown: not verified, as before.
+    let (_, out, _) = kgate(
+        &["policy"],
+        &[
+            "check",
+            "policy/constraints.yaml",
+            "--no-builtin-policies",
+            "-o",
+            "json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["unchecked"], 6, "{out}");
+}
