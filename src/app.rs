@@ -535,13 +535,21 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
         }
     };
     if let Some(names) = &args.changed_files {
-        if let Some(r) = &mut opts.render {
-            r.track_reads = true;
-        }
         // A changed gate file can change any finding: then everything is checked.
         let gate = changed::gate_paths(&opts, args.baseline.as_deref());
         if !names.iter().any(|n| gate.contains(n)) {
-            opts.changed = Some(names.iter().cloned().collect());
+            let names: std::collections::BTreeSet<String> = names.iter().cloned().collect();
+            if let Some(r) = &mut opts.render {
+                r.track_reads = true;
+                // Only the units that read a changed file are rendered.
+                r.only = Some(std::sync::Arc::new(render::UnitFilter {
+                    reading: names.clone(),
+                    labels: Default::default(),
+                }));
+            }
+            opts.changed = Some(names);
+        } else if let Some(r) = &mut opts.render {
+            r.track_reads = true;
         }
     }
     let plan = output_plan(&args.output, args.output_file.as_deref())?;
@@ -573,7 +581,7 @@ fn run_check(args: &CheckArgs) -> Result<u8, String> {
     }
     // `opts.changed` is unset when a changed gate file makes every finding concern the change.
     if let Some(names) = &opts.changed {
-        changed::keep_concerning(&mut outcome, names);
+        changed::keep_concerning(&mut outcome, names, None);
     }
     let level = fail_level(args.fail_on);
     // Every finding decides the exit status; debt the MR did not add stays out of the report

@@ -168,15 +168,18 @@ impl GatePaths {
     }
 }
 
-/// The units (by `rendered_for` label) that read one of the changed files.
+/// The units (by `rendered_for` label) that read one of the changed files, and the units
+/// `also` names (a merge request's other side selected them).
 pub fn units_reading<'a>(
     reads: &'a std::collections::BTreeMap<String, BTreeSet<String>>,
     changed: &BTreeSet<String>,
+    also: Option<&'a BTreeSet<String>>,
 ) -> BTreeSet<&'a str> {
     reads
         .iter()
         .filter(|(_, read)| read.iter().any(|f| changed.contains(f)))
         .map(|(unit, _)| unit.as_str())
+        .chain(also.into_iter().flatten().map(String::as_str))
         .collect()
 }
 
@@ -226,8 +229,12 @@ fn concerns(d: &Diagnostic, changed: &BTreeSet<String>, units: &BTreeSet<&str>) 
 
 /// Keeps the findings that concern `names` (display paths) and recounts the summary (the caller
 /// does not ask when a gate file changed: that can change any finding).
-pub fn keep_concerning(outcome: &mut Outcome, names: &BTreeSet<String>) {
-    let units = units_reading(&outcome.unit_reads, names);
+pub fn keep_concerning(
+    outcome: &mut Outcome,
+    names: &BTreeSet<String>,
+    also: Option<&BTreeSet<String>>,
+) {
+    let units = units_reading(&outcome.unit_reads, names, also);
     outcome.diagnostics.retain(|d| concerns(d, names, &units));
     outcome.summary.count_findings(&outcome.diagnostics);
 }

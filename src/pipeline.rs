@@ -209,13 +209,31 @@ fn check_stage(
         }
     }
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    // A run about a change renders the units that read a changed file. Not when a unit may read
+    // what the unit graph does not show: objects by name across units (Gatekeeper, VAP,
+    // valuesFrom, substituteFrom), or a chart's files (HelmReleases anywhere deploy them).
+    let scoped = opts
+        .changed
+        .as_ref()
+        .is_some_and(|names| !every_object && !touches_a_chart(names, tree));
+    let render_opts = opts.render.as_ref().map(|r| {
+        let mut r = r.clone();
+        if !scoped {
+            r.only = None;
+        }
+        r
+    });
+    if let (true, Some(names)) = (scoped, &opts.changed) {
+        // The other streamed files concern no change: they are not even read.
+        stream.files.retain(|f| names.contains(&f.display));
+    }
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
     let mut unit_reads = BTreeMap::new();
     let mut consumed = BTreeSet::new();
     let mut inputs = BTreeMap::new();
     let mut raw_len = loaded.manifests.len();
-    if let Some(render_opts) = &opts.render {
+    if let Some(render_opts) = &render_opts {
         let r = match tree {
             Some(vfs) => {
                 crate::render::integrate::render_vfs(&files, vfs, &loaded.manifests, render_opts)
@@ -243,12 +261,31 @@ fn check_stage(
         unit_reads = r.reads;
         let r_charts = r.charts;
         // HelmReleases — raw, or as the kustomizations above rendered them — render their charts.
+        // Scoped: the releases of the changed files and of the rendered units (the only ones
+        // rendered); the others are still there for what a release reads.
+        let (releases, others): (Vec<&Manifest>, Vec<&Manifest>) = match &opts.changed {
+            Some(names) if scoped => {
+                let (mine, rest): (Vec<&Manifest>, Vec<&Manifest>) = loaded.manifests[..raw_len]
+                    .iter()
+                    .partition(|m| names.contains(&m.file.path));
+                let mine = mine
+                    .into_iter()
+                    .chain(&loaded.manifests[raw_len..])
+                    .filter(|m| crate::render::integrate::renders_a_chart(m))
+                    .collect();
+                (mine, rest.into_iter().chain(&foreign.manifests).collect())
+            }
+            _ => (
+                loaded.manifests.iter().collect(),
+                foreign.manifests.iter().collect(),
+            ),
+        };
         let h = crate::render::integrate::render_helm_releases(
             &files,
             tree,
             &opts.paths,
-            &loaded.manifests,
-            &foreign.manifests,
+            &releases,
+            &others,
             render_opts,
         );
         diagnostics.extend(h.diagnostics);
@@ -275,12 +312,16 @@ fn check_stage(
             };
             String::from_utf8(bytes).ok()
         };
-        diagnostics.extend(crate::render::helm::coverage::undeployed_charts(
-            &files,
-            &loaded.skipped,
-            &deployed,
-            &read,
-        ));
+        // Scoped, only some units were rendered: which charts nothing deploys is unknown
+        // (and no chart file changed).
+        if !scoped {
+            diagnostics.extend(crate::render::helm::coverage::undeployed_charts(
+                &files,
+                &loaded.skipped,
+                &deployed,
+                &read,
+            ));
+        }
     }
     let mut crd_objects: Vec<&Manifest> = loaded.manifests.iter().filter(|m| m.is_crd()).collect();
     if !foreign.manifests.is_empty() {
@@ -363,10 +404,14 @@ fn check_stage(
 
     // `check --changed`: the schemas, policies and Gatekeeper constraints above saw every object;
     // only the objects that concern the changed files are judged.
+    let forced = render_opts
+        .as_ref()
+        .and_then(|r| r.only.as_ref())
+        .map(|f| &f.labels);
     let changed_units = opts
         .changed
         .as_ref()
-        .map(|names| crate::changed::units_reading(&unit_reads, names));
+        .map(|names| crate::changed::units_reading(&unit_reads, names, forced));
     let concerns = |m: &Manifest| match (&opts.changed, &changed_units) {
         (Some(names), Some(units)) => crate::changed::concerns_object(m, names, units),
         _ => true,
@@ -703,6 +748,20 @@ fn stream_file(
         resources,
         tally,
     }
+}
+
+/// Whether a changed file (display path) is inside a Helm chart (a folder above it holds a
+/// `Chart.yaml`), in the tree of the run or on disk.
+fn touches_a_chart(names: &BTreeSet<String>, tree: Option<&dyn Vfs>) -> bool {
+    let is_file = |display: &str| match tree {
+        Some(vfs) => {
+            let prefix = vfs.display("");
+            let path = display.strip_prefix(prefix.as_str()).unwrap_or(display);
+            vfs.read(path, 1 << 20).is_ok()
+        }
+        None => Path::new(display).is_file(),
+    };
+    !crate::units::charts_of(names.iter().map(String::as_str), &is_file).is_empty()
 }
 
 /// Adds rendered objects to the run's objects. kustomize leaves local-config objects out of its

@@ -178,6 +178,11 @@ pub fn render_paths_in(
     out
 }
 
+/// Whether an object renders a chart: a Flux `HelmRelease` or an Argo CD `Application`.
+pub fn renders_a_chart(m: &Manifest) -> bool {
+    super::helm::release::is_helm_release(m) || super::helm::argo::is_application(m)
+}
+
 /// Renders every Flux `HelmRelease` among `manifests` — loose files and the output of rendered
 /// kustomizations alike (an overlay may patch a release's values) — with its chart located
 /// offline (`tree`: a git revision; else the repositories of `paths` on disk). The releases'
@@ -187,22 +192,23 @@ pub fn render_helm_releases(
     files: &Files,
     tree: Option<&dyn Vfs>,
     paths: &[String],
-    manifests: &[Manifest],
-    others: &[Manifest],
+    manifests: &[&Manifest],
+    others: &[&Manifest],
     opts: &RenderOptions,
 ) -> RenderedSet {
     use super::helm::argo::{application_label, is_application, render_application};
-    use super::helm::release::{is_helm_release, release_label, render_release};
+    use super::helm::release::{release_label, render_release};
     let mut out = RenderedSet::default();
     let releases: Vec<&Manifest> = manifests
         .iter()
-        .filter(|m| is_helm_release(m) || is_application(m))
+        .copied()
+        .filter(|m| renders_a_chart(m))
         .collect();
     if releases.is_empty() {
         return out;
     }
-    let sources = SubstitutionSources::from_manifests(manifests.iter().chain(others));
-    let repo: Vec<&Manifest> = manifests.iter().chain(others).collect();
+    let sources = SubstitutionSources::from_manifests(manifests.iter().chain(others).copied());
+    let repo: Vec<&Manifest> = manifests.iter().chain(others).copied().collect();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut render_with = |vfs: &dyn Vfs, out: &mut RenderedSet| {
         let renderer = Renderer::new(vfs, files, opts);
@@ -269,18 +275,29 @@ pub fn render_vfs(
     out
 }
 
-/// Renders every unit under one tree whose files are in `files` (display paths start with the
-/// tree's display prefix): the roots of the unit graph, never a component or an included folder
-/// on its own.
-fn render_in(
+/// The units of one tree (see [`tree_units`]).
+struct TreeUnits<'m> {
+    /// Repository paths of the run's files under the tree.
+    file_paths: Vec<String>,
+    /// Repository paths of every file of the run (a shard's graph is the whole run's).
+    all_paths: Vec<String>,
+    graph: UnitGraph,
+    /// Kustomization roots rendered on their own (this shard's).
+    roots: Vec<String>,
+    /// This run's Flux Kustomizations and Argo CD Applications under the tree.
+    flux: Vec<&'m Manifest>,
+    apps: Vec<&'m Manifest>,
+}
+
+/// Builds the unit graph of one tree whose files are in `files` (display paths start with the
+/// tree's display prefix), reading kustomization files through the renderer's parse cache.
+fn tree_units<'m>(
     files: &Files,
     vfs: &dyn Vfs,
-    loaded: &[Manifest],
-    sources: &SubstitutionSources,
-    opts: &RenderOptions,
+    loaded: &'m [Manifest],
+    renderer: &Renderer,
     shard: Option<&ShardView>,
-    out: &mut RenderedSet,
-) {
+) -> TreeUnits<'m> {
     let prefix = vfs.display("");
     let file_paths: Vec<String> = files
         .all()
@@ -308,7 +325,6 @@ fn render_in(
             dirs.insert(d.to_string());
         }
     }
-    let renderer = Renderer::new(vfs, files, opts);
     let in_tree = |m: &&Manifest| {
         is_flux_kustomization(m)
             && strip(&m.file.path, &prefix).is_some()
@@ -342,7 +358,7 @@ fn render_in(
             argo_units.push(argo_unit(vfs, m, &src));
         }
     }
-    let graph = unit_graph(&renderer, dirs, &every_flux, argo_units);
+    let graph = unit_graph(renderer, dirs, &every_flux, argo_units);
     let roots: Vec<String> = graph
         .roots()
         .into_iter()
@@ -353,6 +369,68 @@ fn render_in(
             None => true,
         })
         .collect();
+    TreeUnits {
+        file_paths,
+        all_paths,
+        graph,
+        roots,
+        flux,
+        apps,
+    }
+}
+
+/// The `rendered_for` labels of the units of a tree that read one of `reading` (display
+/// paths): what a run about a change renders there. `loaded`: the run's held objects (its Flux
+/// Kustomizations and Argo CD Applications among them).
+pub fn units_reading(
+    files: &Files,
+    vfs: &dyn Vfs,
+    loaded: &[Manifest],
+    opts: &RenderOptions,
+    reading: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let renderer = Renderer::new(vfs, files, opts);
+    let t = tree_units(files, vfs, loaded, &renderer, None);
+    unit_reads(&t.graph, vfs, &t.roots, &t.all_paths)
+        .into_iter()
+        .filter(|(_, read)| read.iter().any(|f| reading.contains(f)))
+        .map(|(label, _)| label)
+        .collect()
+}
+
+/// Renders every unit under one tree whose files are in `files` (display paths start with the
+/// tree's display prefix): the roots of the unit graph, never a component or an included folder
+/// on its own.
+fn render_in(
+    files: &Files,
+    vfs: &dyn Vfs,
+    loaded: &[Manifest],
+    sources: &SubstitutionSources,
+    opts: &RenderOptions,
+    shard: Option<&ShardView>,
+    out: &mut RenderedSet,
+) {
+    let renderer = Renderer::new(vfs, files, opts);
+    let TreeUnits {
+        file_paths,
+        all_paths,
+        graph,
+        mut roots,
+        mut flux,
+        mut apps,
+    } = tree_units(files, vfs, loaded, &renderer, shard);
+    let reads = (opts.track_reads || opts.only.is_some())
+        .then(|| unit_reads(&graph, vfs, &roots, &all_paths))
+        .unwrap_or_default();
+    if let Some(filter) = &opts.only {
+        // A run about a change renders the units it selects; the unit graph stays the whole
+        // tree's, so what the other units consume is still not checked raw.
+        let none = BTreeSet::new();
+        let wants = |label: &str| filter.wants(label, reads.get(label).unwrap_or(&none));
+        roots.retain(|d| wants(&display_dir(vfs, d)));
+        flux.retain(|m| wants(&super::flux::flux_label(m)));
+        apps.retain(|m| wants(&super::helm::argo::application_label(m)));
+    }
     let all: Vec<(String, Rendered)> = roots
         .par_iter()
         .map(|d| (d.clone(), render_dir_with(&renderer, d)))
@@ -404,21 +482,7 @@ fn render_in(
         out.diagnostics.push(unused_component(&renderer, &dir));
     }
     if opts.track_reads {
-        let kfile = |d: &str| super::kustomization_file(vfs, d);
-        for d in &roots {
-            let read = graph.files_read([d.clone()], &kfile);
-            out.reads.insert(
-                vfs.display(d),
-                read.iter().map(|p| vfs.display(p)).collect(),
-            );
-        }
-        for f in &graph.flux {
-            let read = graph.flux_files_read(f, &all_paths, &kfile);
-            let mut read: BTreeSet<String> = read.iter().map(|p| vfs.display(p)).collect();
-            read.insert(f.file.clone());
-            // An Application with several folder sources is one unit.
-            out.reads.entry(f.label.clone()).or_default().extend(read);
-        }
+        out.reads = reads;
     }
     // An input is reported by the shard that owns its file (other shards may have loaded it to
     // learn their units), as one run reports it once.
@@ -431,6 +495,33 @@ fn render_in(
             out.inputs.insert(vfs.display(&path), why);
         }
     }
+}
+
+/// Display paths of the files each unit reads, by its `rendered_for` label: the kustomization
+/// roots `roots` (what they reach), and every Flux Kustomization and Argo CD folder source of
+/// the graph (what they build, and the file that declares them).
+fn unit_reads(
+    graph: &UnitGraph,
+    vfs: &dyn Vfs,
+    roots: &[String],
+    all_paths: &[String],
+) -> BTreeMap<String, BTreeSet<String>> {
+    let kfile = |d: &str| super::kustomization_file(vfs, d);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for d in roots {
+        let read = graph.files_read([d.clone()], &kfile);
+        out.entry(display_dir(vfs, d))
+            .or_default()
+            .extend(read.iter().map(|p| vfs.display(p)));
+    }
+    for f in &graph.flux {
+        let read = graph.flux_files_read(f, all_paths, &kfile);
+        // An Application with several folder sources is one unit.
+        let entry = out.entry(f.label.clone()).or_default();
+        entry.extend(read.iter().map(|p| vfs.display(p)));
+        entry.insert(f.file.clone());
+    }
+    out
 }
 
 /// The unit graph of a tree: the kustomizations among the checked files and every kustomization

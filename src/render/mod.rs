@@ -52,6 +52,27 @@ pub struct RenderOptions {
     pub track_reads: bool,
     /// Where HelmRelease charts are found offline, and the cluster version they see.
     pub helm: helm::release::HelmOptions,
+    /// A run about a change (`check --changed`, a merge request) renders only the units it
+    /// selects; None: every unit.
+    pub only: Option<std::sync::Arc<UnitFilter>>,
+}
+
+/// Which units a run about a change renders: those that read a changed file, and those the
+/// other side of a merge request selected (a unit that reads a file the MR adds reads nothing
+/// changed at the base, yet its base findings are what the head's are compared with).
+#[derive(Debug, Clone, Default)]
+pub struct UnitFilter {
+    /// Display paths of the changed files.
+    pub reading: std::collections::BTreeSet<String>,
+    /// `rendered_for` labels rendered whatever they read.
+    pub labels: std::collections::BTreeSet<String>,
+}
+
+impl UnitFilter {
+    /// Whether the unit `label`, which reads `reads` (display paths), is rendered.
+    pub fn wants(&self, label: &str, reads: &std::collections::BTreeSet<String>) -> bool {
+        self.labels.contains(label) || reads.iter().any(|f| self.reading.contains(f))
+    }
 }
 
 impl Default for RenderOptions {
@@ -64,6 +85,7 @@ impl Default for RenderOptions {
             max_object_nodes: crate::limits::DEFAULT_MAX_RENDERED_NODES,
             track_reads: false,
             helm: helm::release::HelmOptions::default(),
+            only: None,
         }
     }
 }
