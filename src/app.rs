@@ -131,6 +131,7 @@ fn check_options(args: &CheckArgs) -> pipeline::CheckOptions {
         shard: args.shard,
         changed: None,
         stream: !args.no_stream,
+        every_unit: args.all,
         render: (!args.no_render).then(|| render::RenderOptions {
             helm: render::helm::release::HelmOptions {
                 chart_cache: args.chart_cache.as_ref().map(std::path::PathBuf::from),
@@ -706,6 +707,13 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         severities: cfg.severity,
         ..exceptions::ExceptionOptions::default()
     };
+    // Only the units the change reaches are built, unless --all.
+    let changed: Option<std::collections::BTreeSet<String>> = if args.all {
+        None
+    } else {
+        let changed = sides.repo.changed_paths(&sides.base, sides.head.as_ref())?;
+        Some(changed.into_iter().collect())
+    };
     let (mut plan, verdict) = mr::plan_and_judge(
         &sides,
         &opts,
@@ -715,6 +723,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
         &rules,
         true,
         None,
+        changed.as_ref(),
     )?;
     plan.findings = verdict.diagnostics;
     let (formats, output_file) =

@@ -367,7 +367,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "REV")]
     pub head: Option<String>,
 
-    /// With --base: also show findings that already exist on the base (they never fail).
+    /// With --base: also show findings that already exist on the base (they never fail), in
+    /// every unit (without it, only the units the merge request touches are checked).
     #[arg(long)]
     pub all: bool,
 
@@ -445,6 +446,11 @@ pub struct DiffArgs {
     pub limits: crate::limits::LimitArgs,
 
     /// Check raw files only: do not render kustomizations and Flux Kustomizations.
+    /// Build every unit, also those nothing in the change reaches (their unchanged objects are
+    /// then counted; without it they are listed as untouched).
+    #[arg(long)]
+    pub all: bool,
+
     #[arg(long)]
     pub no_render: bool,
 

@@ -181,6 +181,82 @@ pub fn load_vfs(
     Ok((loaded, count))
 }
 
+/// [`load_vfs`] for a run about a change: the files that hold only ordinary objects
+/// ([`crate::stream::is_streamable`]) are kept as text, not parsed, and left to the stream (a
+/// scoped run checks only the changed ones). `same_as`: the text of a repository path that is
+/// identical on the other side of a merge request, taken from there instead of read again.
+#[allow(clippy::too_many_arguments)]
+pub fn load_vfs_streaming(
+    files: &Files,
+    vfs: &dyn Vfs,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+    ignored: &dyn Fn(&str) -> bool,
+    missing_ok: bool,
+    same_as: &(dyn Fn(&str) -> Option<Arc<str>> + Sync),
+) -> Result<(Loaded, usize, crate::stream::Stream), String> {
+    let mut walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
+    let mut loaded = Loaded::default();
+    loaded.diagnostics.extend(walked.diagnostics);
+    let count = walked.files.len();
+    skip_templates(
+        &mut walked.files,
+        |p| p,
+        &|p| vfs.display(p),
+        &|p| vfs.is_file(p),
+        &mut loaded,
+    );
+    let read: Vec<(String, Result<Vec<u8>, Diagnostic>)> = walked
+        .files
+        .par_iter()
+        .map(|path| {
+            let display = vfs.display(path);
+            if let Some(text) = same_as(path) {
+                return (display, Ok(text.as_bytes().to_vec()));
+            }
+            let bytes = vfs
+                .read(path, opts.max_file_size)
+                .map_err(|e| tree_walk::read_error(&display, &e));
+            (display, bytes)
+        })
+        .collect();
+    let sizes: Vec<u64> = read
+        .iter()
+        .map(|(_, b)| b.as_ref().map(|b| b.len() as u64).unwrap_or(0))
+        .collect();
+    let mut read = read;
+    refuse_over_memory_target(&mut read, &sizes, opts, &mut loaded, |(d, _)| d);
+    let displays: Vec<String> = read.iter().map(|(d, _)| d.clone()).collect();
+    let per_file: Vec<Result<Loaded, String>> = read
+        .into_par_iter()
+        .map(|(display, bytes)| {
+            let text = bytes.and_then(|b| load::decode(&display, &b));
+            match text {
+                Ok(text) if crate::stream::is_streamable(&text) => Err(text),
+                text => Ok(load_text(files, &display, text, limits)),
+            }
+        })
+        .collect();
+    let mut stream = crate::stream::Stream::default();
+    for (order, (l, display)) in per_file.into_iter().zip(displays).enumerate() {
+        match l {
+            Ok(l) => loaded.extend(l),
+            Err(text) => {
+                let file = files.add(display.clone(), text);
+                stream.files.push(crate::stream::StreamFile {
+                    path: std::path::PathBuf::from(&display),
+                    display: display.clone(),
+                    order,
+                    id: file.id,
+                });
+            }
+        }
+        stream.order.insert(display, order);
+    }
+    Ok((loaded, count, stream))
+}
+
 /// Leaves out the files that are templates or chart files by their place or name (Helm chart
 /// templates and values, `*.tmpl`, …): each is one skipped entry with its reason, never parsed.
 pub(crate) fn skip_templates<T>(
@@ -291,7 +367,20 @@ pub(crate) fn load_bytes(
     bytes: Result<Vec<u8>, Diagnostic>,
     limits: &Limits,
 ) -> Loaded {
-    let text = bytes.and_then(|b| load::decode(display, &b));
+    load_text(
+        files,
+        display,
+        bytes.and_then(|b| load::decode(display, &b)),
+        limits,
+    )
+}
+
+fn load_text(
+    files: &Files,
+    display: &str,
+    text: Result<String, Diagnostic>,
+    limits: &Limits,
+) -> Loaded {
     match text {
         Ok(text) => {
             let file = files.add(display, text);

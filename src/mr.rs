@@ -124,56 +124,24 @@ pub fn check(
     locations: &GateLocations,
 ) -> Result<MrOutcome, String> {
     let paths = sides.repo_paths(&opts.paths)?;
-    // The base first: its rendered objects' exceptions are the only ones the head may use.
-    let base_files = Files::new();
-    let (base_loaded, base_count) = crate::gather::load_vfs(
-        &base_files,
-        &sides.base_fs,
-        &paths,
-        &opts.discover,
-        &opts.limits,
-        &|_| false,
-        true,
-    )?;
-    let base_outcome = pipeline::check_loaded_in(
-        base_files,
-        base_loaded,
-        base_count,
-        crate::load::Loaded::default(),
-        opts,
-        Some(&sides.base_fs),
-    )?;
-    let base_exceptions: BTreeSet<exceptions::AnnotationKey> = base_outcome
-        .manifests
-        .iter()
-        .flat_map(exceptions::annotation_keys)
-        .collect();
-    let base_exceptions = std::sync::Arc::new(base_exceptions);
-    let mut head_opts = opts.clone();
-    if policies_from == PoliciesFrom::Base {
-        head_opts.exceptions.annotation_allowed = Some(base_exceptions.clone());
-    }
-
-    let head_files = Files::new();
-    let ignored = |p: &str| sides.head_ignored(p);
-    let (loaded, count) = crate::gather::load_vfs(
-        &head_files,
-        sides.head_fs.as_ref(),
-        &paths,
-        &opts.discover,
-        &opts.limits,
-        &ignored,
-        false,
-    )?;
-    // Both sides are rendered the same way, each from its own tree.
-    let mut outcome = pipeline::check_loaded_in(
-        head_files,
-        loaded,
-        count,
-        crate::load::Loaded::default(),
-        &head_opts,
-        Some(sides.head_fs.as_ref()),
-    )?;
+    let base_gate = gate_files(&sides.base_fs, locations);
+    let head_gate = gate_files(sides.head_fs.as_ref(), locations);
+    // A change to the gate can change any finding: then every unit is checked.
+    let changed: Option<BTreeSet<String>> =
+        if opts.every_unit || !gate_changes(&base_gate, &head_gate).is_empty() {
+            None
+        } else {
+            let changed = sides.repo.changed_paths(&sides.base, sides.head.as_ref())?;
+            Some(changed.into_iter().collect())
+        };
+    let scoped = match &changed {
+        Some(changed) => check_touched_units(opts, sides, &paths, changed, policies_from)?,
+        None => None,
+    };
+    let (base_outcome, mut outcome, head_opts, base_exceptions) = match scoped {
+        Some(both) => both,
+        None => check_every_unit(opts, sides, &paths, policies_from)?,
+    };
     // Changes the API server refuses on update, judged against the base object.
     let mut refused = crate::check::admission::changes(
         &outcome.manifests,
@@ -204,8 +172,6 @@ pub fn check(
     );
     outcome.diagnostics.extend(added);
 
-    let base_gate = gate_files(&sides.base_fs, locations);
-    let head_gate = gate_files(sides.head_fs.as_ref(), locations);
     if let Some(d) = policy_changed(
         &base_gate,
         &head_gate,
@@ -233,6 +199,7 @@ pub fn check(
             .sources
             .as_ref()
             .map(|s| (s, opts.policy.time_limit)),
+        changed.as_ref(),
     )?;
     join_verdict(&mut outcome, verdict);
     outcome
@@ -248,6 +215,198 @@ pub fn check(
     })
 }
 
+/// Both sides checked, the base's exceptions (the only ones the head may use) and the options
+/// the head was checked with.
+type CheckedSides = (
+    Outcome,
+    Outcome,
+    CheckOptions,
+    std::sync::Arc<BTreeSet<exceptions::AnnotationKey>>,
+);
+
+/// The head's options: with the base's `kgate.dev/ignore` entries as the only ones allowed
+/// when the base judges.
+fn head_options(
+    opts: &CheckOptions,
+    base: &Outcome,
+    policies_from: PoliciesFrom,
+) -> (
+    CheckOptions,
+    std::sync::Arc<BTreeSet<exceptions::AnnotationKey>>,
+) {
+    let base_exceptions: BTreeSet<exceptions::AnnotationKey> = base
+        .manifests
+        .iter()
+        .flat_map(exceptions::annotation_keys)
+        .collect();
+    let base_exceptions = std::sync::Arc::new(base_exceptions);
+    let mut head_opts = opts.clone();
+    if policies_from == PoliciesFrom::Base {
+        head_opts.exceptions.annotation_allowed = Some(base_exceptions.clone());
+    }
+    (head_opts, base_exceptions)
+}
+
+/// Both sides, every unit of each (`--all`, or a change that can reach any unit).
+fn check_every_unit(
+    opts: &CheckOptions,
+    sides: &Sides,
+    paths: &[String],
+    policies_from: PoliciesFrom,
+) -> Result<CheckedSides, String> {
+    // The base first: its rendered objects' exceptions are the only ones the head may use.
+    let base_files = Files::new();
+    let (base_loaded, base_count) = crate::gather::load_vfs(
+        &base_files,
+        &sides.base_fs,
+        paths,
+        &opts.discover,
+        &opts.limits,
+        &|_| false,
+        true,
+    )?;
+    let base_outcome = pipeline::check_loaded_in(
+        base_files,
+        base_loaded,
+        base_count,
+        crate::load::Loaded::default(),
+        opts,
+        Some(&sides.base_fs),
+    )?;
+    let (head_opts, base_exceptions) = head_options(opts, &base_outcome, policies_from);
+    let head_files = Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let (loaded, count) = crate::gather::load_vfs(
+        &head_files,
+        sides.head_fs.as_ref(),
+        paths,
+        &opts.discover,
+        &opts.limits,
+        &ignored,
+        false,
+    )?;
+    // Both sides are rendered the same way, each from its own tree.
+    let outcome = pipeline::check_loaded_in(
+        head_files,
+        loaded,
+        count,
+        crate::load::Loaded::default(),
+        &head_opts,
+        Some(sides.head_fs.as_ref()),
+    )?;
+    Ok((base_outcome, outcome, head_opts, base_exceptions))
+}
+
+/// Both sides, only the units the change touches: those that read a changed file on either
+/// side, and the changed files themselves; findings elsewhere are the same on both sides, so
+/// they are pre-existing by construction and not looked for. Files identical on both sides are
+/// read once. None: the change can reach any unit (see [`crate::stream::reaches_every_unit`], and objects
+/// that read others by name, [`crate::stream::reads_every_object`]).
+fn check_touched_units(
+    opts: &CheckOptions,
+    sides: &Sides,
+    paths: &[String],
+    changed: &BTreeSet<String>,
+    policies_from: PoliciesFrom,
+) -> Result<Option<CheckedSides>, String> {
+    let head_fs = sides.head_fs.as_ref();
+    let head_files = Files::new();
+    let ignored = |p: &str| sides.head_ignored(p);
+    let (head_loaded, head_count, head_stream) = crate::gather::load_vfs_streaming(
+        &head_files,
+        head_fs,
+        paths,
+        &opts.discover,
+        &opts.limits,
+        &ignored,
+        false,
+        &|_| None,
+    )?;
+    let same_as = |p: &str| {
+        (!changed.contains(p))
+            .then(|| head_files.by_path(&head_fs.display(p)))
+            .flatten()
+            .map(|f| f.text.clone())
+    };
+    let base_files = Files::new();
+    let (base_loaded, base_count, base_stream) = crate::gather::load_vfs_streaming(
+        &base_files,
+        &sides.base_fs,
+        paths,
+        &opts.discover,
+        &opts.limits,
+        &|_| false,
+        true,
+        &same_as,
+    )?;
+    let sides_of = [
+        (&base_files, &sides.base_fs as &dyn Vfs, &base_loaded),
+        (&head_files, head_fs, &head_loaded),
+    ];
+    for (files, vfs, loaded) in sides_of {
+        let text_reaches = changed.iter().any(|p| {
+            files
+                .by_path(&vfs.display(p))
+                .is_some_and(|f| crate::stream::reaches_every_unit(&f.text))
+        });
+        if text_reaches
+            || loaded
+                .manifests
+                .iter()
+                .any(crate::stream::reads_every_object)
+        {
+            return Ok(None);
+        }
+    }
+    let names: BTreeSet<String> = changed.iter().map(|p| head_fs.display(p)).collect();
+    let mut scoped = opts.clone();
+    if let Some(render) = &mut scoped.render {
+        // The units either side selects are rendered on both: a unit reading a file the MR
+        // adds reads nothing changed at the base.
+        let mut labels = BTreeSet::new();
+        for (files, vfs, loaded) in sides_of {
+            labels.extend(crate::render::integrate::units_reading(
+                files,
+                vfs,
+                &loaded.manifests,
+                render,
+                &names,
+            ));
+        }
+        render.track_reads = true;
+        render.only = Some(std::sync::Arc::new(crate::render::UnitFilter {
+            reading: names.clone(),
+            labels,
+        }));
+    }
+    scoped.changed = Some(names.clone());
+    let labels = scoped
+        .render
+        .as_ref()
+        .and_then(|r| r.only.as_ref())
+        .map(|f| f.labels.clone());
+    let mut base_outcome = pipeline::check_streamed_in(
+        base_files,
+        base_loaded,
+        base_count,
+        &scoped,
+        &sides.base_fs,
+        base_stream,
+    )?;
+    crate::changed::keep_concerning(&mut base_outcome, &names, labels.as_ref());
+    let (head_opts, base_exceptions) = head_options(&scoped, &base_outcome, policies_from);
+    let mut outcome = pipeline::check_streamed_in(
+        head_files,
+        head_loaded,
+        head_count,
+        &head_opts,
+        head_fs,
+        head_stream,
+    )?;
+    crate::changed::keep_concerning(&mut outcome, &names, labels.as_ref());
+    Ok(Some((base_outcome, outcome, head_opts, base_exceptions)))
+}
+
 /// The plan of the merge request (units under `scope`) and the plan checks' verdict on it.
 /// `rules` are the severity overrides and exceptions of the judging revision; `from_base`: the
 /// MR is judged by the base, so only `kgate.dev/ignore` entries the base has apply.
@@ -261,6 +420,7 @@ pub fn plan_and_judge(
     rules: &exceptions::ExceptionOptions,
     from_base: bool,
     plan_policies: Option<(&PolicySources, Option<std::time::Duration>)>,
+    changed: Option<&BTreeSet<String>>,
 ) -> Result<(plan::Plan, plan::guards::Verdict), String> {
     let files = Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
@@ -283,7 +443,14 @@ pub fn plan_and_judge(
     // HelmReleases' charts are rendered as in `kgate diff` (chart cache, offline).
     head.helm = helm.clone();
     base.helm = helm.clone();
-    let planned = plan::plan_units(&base, &head, &sides.base.name, &sides.head_name(), scope);
+    let planned = plan::plan_units(
+        &base,
+        &head,
+        &sides.base.name,
+        &sides.head_name(),
+        scope,
+        changed,
+    );
     let mut verdict = plan::guards::judge(&planned, &base, &head, rules, from_base);
     // Plan packages are rare: the diff and the commit count are only computed for them.
     let plan_policies = plan_policies.filter(|(sources, _)| {

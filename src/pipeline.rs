@@ -44,6 +44,9 @@ pub struct CheckOptions {
     /// Stream the files that hold only ordinary objects (checked and let go one at a time)
     /// instead of holding every object until the end.
     pub stream: bool,
+    /// Merge-request mode checks every unit, not only those the change touches (`--all`: the
+    /// report lists all of the base's debt).
+    pub every_unit: bool,
 }
 
 /// Everything a check run found, ready for the reporters.
@@ -181,6 +184,27 @@ pub fn check_loaded_in(
     )
 }
 
+/// [`check_loaded_in`] with files left to the stream (see [`crate::gather::load_vfs_streaming`]).
+pub fn check_streamed_in(
+    files: Files,
+    loaded: Loaded,
+    file_count: usize,
+    opts: &CheckOptions,
+    tree: &dyn Vfs,
+    stream: crate::stream::Stream,
+) -> Result<Outcome, String> {
+    check_stage(
+        files,
+        loaded,
+        file_count,
+        &Loaded::default(),
+        opts,
+        Some(tree),
+        None,
+        stream,
+    )
+}
+
 /// The check stage, for the whole run or one shard of it (`shard`: what the shard knows of the
 /// run, so that it renders only its own units of the run's unit graph). `stream`: files checked
 /// one at a time after the held objects, each let go once checked.
@@ -202,13 +226,6 @@ fn check_stage(
             .manifests
             .iter()
             .any(crate::stream::reads_every_object);
-    if every_object {
-        // Some check reads every object at once: the streamable files are held as well.
-        for f in std::mem::take(&mut stream.files) {
-            loaded.extend(load_registered(&files, &f, &opts.discover, &opts.limits));
-        }
-    }
-    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // A run about a change renders the units that read a changed file. Not when a unit may read
     // what the unit graph does not show: objects by name across units (Gatekeeper, VAP,
     // valuesFrom, substituteFrom), or a chart's files (HelmReleases anywhere deploy them).
@@ -227,6 +244,14 @@ fn check_stage(
         // The other streamed files concern no change: they are not even read.
         stream.files.retain(|f| names.contains(&f.display));
     }
+    if every_object || opts.changed.is_some() {
+        // Some check reads every object at once, or the run is about a change: a merge request
+        // compares the objects with the base's (scoped, only the changed files are left).
+        for f in std::mem::take(&mut stream.files) {
+            loaded.extend(load_registered(&files, &f, &opts.discover, &opts.limits));
+        }
+    }
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     // What the agent applies: rendered objects replace the raw files their roots consume.
     let mut rendered_secrets = BTreeSet::new();
     let mut unit_reads = BTreeMap::new();

@@ -43,6 +43,20 @@ pub fn reads_every_object(m: &Manifest) -> bool {
         || m.json.pointer("/spec/postBuild/substituteFrom").is_some()
 }
 
+/// Text that makes a changed file reach units the unit graph does not connect it to: a CRD
+/// (schemas and scopes of every object of its kinds), Gatekeeper and admission policies (they
+/// judge every object), a Flux source (what every unit of it reads).
+pub fn reaches_every_unit(text: &str) -> bool {
+    [
+        "CustomResourceDefinition",
+        "gatekeeper.sh",
+        "admissionregistration",
+        "source.toolkit.fluxcd.io",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
 /// A file left to be streamed, with its place in discovery order.
 #[derive(Debug, Clone)]
 pub struct StreamFile {

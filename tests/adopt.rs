@@ -203,11 +203,22 @@ fn check_switches_to_merge_request_mode_only_when_asked() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(json(&stdout(&o))["summary"]["pre_existing"], 0);
-    // `--base auto` asks for it: the base comes from the CI's variables.
+    // `--base auto` asks for it: the base comes from the CI's variables. The MR touches only
+    // apps/other.yaml: the base's debt in apps/cm.yaml is not even looked at…
     let o = kgate_command(r.path(), &["check", ".", "--base", "auto", "-o", "json"])
         .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
         .output()
         .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&stdout(&o))["summary"]["pre_existing"], 0);
+    // …unless --all asks for every unit, where it is found and marked pre-existing.
+    let o = kgate_command(
+        r.path(),
+        &["check", ".", "--base", "auto", "--all", "-o", "json"],
+    )
+    .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
+    .output()
+    .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&stdout(&o))["summary"]["pre_existing"], 1);
     // Outside a merge-request job `--base auto` checks every file, and says so.

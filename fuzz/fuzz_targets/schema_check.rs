@@ -41,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
         render: None,
         changed: None,
         stream: false,
+        every_unit: false,
     };
     let files = Files::new();
     let (loaded, count) = gather::load_vfs(

@@ -92,6 +92,10 @@ pub struct Plan {
     pub problems: Vec<Diagnostic>,
     /// What the built-in plan checks (`plan/*`) found; see [`guards`].
     pub findings: Vec<Diagnostic>,
+    /// Units nothing in the change reaches (`Kind name`): the same objects on both sides, not
+    /// built (their objects are not counted in `unchanged`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untouched: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1021,7 +1025,92 @@ pub fn plan(
     head_name: &str,
     scope: &[String],
 ) -> Plan {
-    plan_units(base, head, base_name, head_name, scope).plan
+    plan_units(base, head, base_name, head_name, scope, None).plan
+}
+
+/// The units a change touches, by `rendered_for` label (Flux Kustomizations, Argo CD folder
+/// sources): those that read a changed file (repository paths) at either revision. None when
+/// the change can reach units the unit graph does not connect it to: a CRD, a Flux source or an
+/// admission policy changed, a chart's file changed (releases anywhere deploy it), or an object
+/// reads others by name (valuesFrom, substituteFrom).
+fn touched_units(revs: [&Revision<'_>; 2], changed: &BTreeSet<String>) -> Option<BTreeSet<String>> {
+    let mut labels = BTreeSet::new();
+    for rev in revs {
+        let reaches = changed.iter().any(|p| {
+            rev.files
+                .get(p)
+                .is_some_and(|f| crate::stream::reaches_every_unit(&f.text))
+        });
+        let charts =
+            crate::units::charts_of(changed.iter().map(String::as_str), &|p| rev.vfs.is_file(p));
+        if reaches
+            || !charts.is_empty()
+            || rev
+                .objects()
+                .any(|(_, m)| crate::stream::reads_every_object(m))
+        {
+            return None;
+        }
+        // The unit graph reads kustomization files only: the others stay unread.
+        let files = Files::new();
+        for (path, parsed) in &rev.files {
+            if path.is_empty() {
+                continue;
+            }
+            let text = parsed.text.clone();
+            files.add_pending(rev.display(path), Arc::new(move || Some(text.to_string())));
+        }
+        let agents: Vec<Manifest> = rev
+            .objects()
+            .filter(|(_, m)| is_flux_kustomization(m) || is_argo_application(m))
+            .map(|(_, m)| m.clone())
+            .collect();
+        let names: BTreeSet<String> = changed.iter().map(|p| rev.display(p)).collect();
+        labels.extend(crate::render::integrate::units_reading(
+            &files,
+            rev.vfs,
+            &agents,
+            &crate::render::RenderOptions::default(),
+            &names,
+        ));
+    }
+    Some(labels)
+}
+
+/// Whether the plan must build a unit for a change: it is new or removed, its declaration
+/// changed, it reads a changed file (`labels`), it deploys a Helm chart (what a chart reads is
+/// not in the unit graph), or it is a folder a changed file is in.
+fn touches(
+    pair: (Option<&Unit>, Option<&Unit>),
+    labels: &BTreeSet<String>,
+    changed: &BTreeSet<String>,
+) -> bool {
+    let (Some(b), Some(h)) = pair else {
+        return true;
+    };
+    match (&b.agent, &h.agent) {
+        (Some(ba), Some(ha)) => {
+            let label = if is_argo_application(ha) {
+                crate::render::helm::argo::application_label(ha)
+            } else {
+                crate::render::flux::flux_label(ha)
+            };
+            let charted = is_argo_application(ha)
+                && (b.unrendered
+                    || h.unrendered
+                    || ha.json["spec"].to_string().contains("\"chart\""));
+            ba.json != ha.json || labels.contains(&label) || charted
+        }
+        (None, None) => {
+            b.paths != h.paths
+                || b.paths.iter().any(|f| {
+                    changed
+                        .iter()
+                        .any(|c| f.is_empty() || c == f || c.starts_with(&format!("{f}/")))
+                })
+        }
+        _ => true,
+    }
 }
 
 /// [`plan`], keeping every unit's objects.
@@ -1031,6 +1120,7 @@ pub fn plan_units(
     base_name: &str,
     head_name: &str,
     scope: &[String],
+    changed: Option<&BTreeSet<String>>,
 ) -> Planned {
     let head_units = units(head);
     let base_units = units(base);
@@ -1054,175 +1144,200 @@ pub fn plan_units(
         .filter(|d| d.severity == crate::diagnostic::Severity::Error)
         .map(|d| d.file.strip_prefix(head_prefix).unwrap_or(&d.file))
         .collect();
+    // A change builds only the units it touches; the others are the same on both sides.
+    let labels = changed.and_then(|c| touched_units([base, head], c));
+    let (mut pairs, mut untouched): (Vec<UnitPair<'_>>, Vec<UnitPair<'_>>) = names
+        .into_values()
+        .partition(|&pair| match (changed, &labels) {
+            (Some(c), Some(l)) => touches(pair, l, c),
+            _ => true,
+        });
     let mut all = Vec::new();
-    for ((_, _), (b, h)) in names {
-        // The head's declaration rules (its prune, suspend); a unit the MR deletes keeps the
-        // base's, which is what the agent acts on while removing it.
-        let Some(decl) = h.or(b) else { continue };
-        let in_scope = in_scope(decl, scope);
-        let sides = |before, after, plan, built| UnitSides {
-            base: b.cloned(),
-            head: h.cloned(),
-            before,
-            after,
-            plan,
-            in_scope,
-            built,
-        };
-        // A source path missing at the head makes the agent's build fail: it applies and prunes
-        // nothing, so listing every object as deleted would be a wrong answer.
-        let missing: Vec<&str> = h
-            .map(|u| {
-                u.paths
-                    .iter()
-                    .filter(|p| !p.is_empty() && !holds_files(head.vfs, p, 0))
-                    .map(String::as_str)
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !missing.is_empty() {
-            let note = format!(
-                "source path {} does not exist at the head: the agent fails to build this unit and \
-                 changes nothing",
-                missing.join(", ")
-            );
-            let note = prefix_note(note, decl.note.clone());
-            let (before, _) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
-            all.push(sides(
+    loop {
+        for (b, h) in std::mem::take(&mut pairs) {
+            // The head's declaration rules (its prune, suspend); a unit the MR deletes keeps the
+            // base's, which is what the agent acts on while removing it.
+            let Some(decl) = h.or(b) else { continue };
+            let in_scope = in_scope(decl, scope);
+            let sides = |before, after, plan, built| UnitSides {
+                base: b.cloned(),
+                head: h.cloned(),
                 before,
-                BTreeMap::new(),
-                UnitPlan::of(decl, Some(note), 0, Vec::new()),
-                true,
-            ));
-            continue;
-        }
-        let (before, base_failure) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
-        let (after, head_failure) = h.map(|u| unit_objects(head, u)).unwrap_or_default();
-        let built = base_failure.is_none() && head_failure.is_none();
-        // A unit kgate cannot build is shown from its raw manifests, never silently: the agent
-        // may fail the build (and change nothing) or build what kgate's renderer lacks.
-        let build_note = [("head", head_failure), ("base", base_failure)]
-            .into_iter()
-            .find_map(|(side, why)| {
-                why.map(|why| {
-                    format!(
-                        "kgate could not build this unit at the {side} ({why}): the changes below compare raw manifests and may differ from what the agent applies"
-                    )
+                after,
+                plan,
+                in_scope,
+                built,
+            };
+            // A source path missing at the head makes the agent's build fail: it applies and prunes
+            // nothing, so listing every object as deleted would be a wrong answer.
+            let missing: Vec<&str> = h
+                .map(|u| {
+                    u.paths
+                        .iter()
+                        .filter(|p| !p.is_empty() && !holds_files(head.vfs, p, 0))
+                        .map(String::as_str)
+                        .collect()
                 })
-            });
-        let mut changes = Vec::new();
-        let mut unchanged = 0;
-        for (key, obj) in &after {
-            let (res, new) = (&obj.resource, &obj.json);
-            match before.get(key).map(|o| &o.json) {
-                None => changes.push(Change {
-                    action: Action::Create,
-                    pruned: false,
-                    note: None,
-                    resource: res.clone(),
-                    fields: Vec::new(),
-                    immutable: Vec::new(),
-                    agent: moved_from(key, &before, &after).map(|from| {
+                .unwrap_or_default();
+            if !missing.is_empty() {
+                let note = format!(
+                    "source path {} does not exist at the head: the agent fails to build this unit and \
+                     changes nothing",
+                    missing.join(", ")
+                );
+                let note = prefix_note(note, decl.note.clone());
+                let (before, _) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
+                all.push(sides(
+                    before,
+                    BTreeMap::new(),
+                    UnitPlan::of(decl, Some(note), 0, Vec::new()),
+                    true,
+                ));
+                continue;
+            }
+            let (before, base_failure) = b.map(|u| unit_objects(base, u)).unwrap_or_default();
+            let (after, head_failure) = h.map(|u| unit_objects(head, u)).unwrap_or_default();
+            let built = base_failure.is_none() && head_failure.is_none();
+            // A unit kgate cannot build is shown from its raw manifests, never silently: the agent
+            // may fail the build (and change nothing) or build what kgate's renderer lacks.
+            let build_note = [("head", head_failure), ("base", base_failure)]
+                .into_iter()
+                .find_map(|(side, why)| {
+                    why.map(|why| {
                         format!(
-                            "moves from namespace \"{from}\": a namespace cannot change, so the \
-                             agent creates this object and (when it prunes) deletes the old one; \
-                             what the old object held in the cluster does not follow"
+                            "kgate could not build this unit at the {side} ({why}): the changes below compare raw manifests and may differ from what the agent applies"
                         )
+                    })
+                });
+            let mut changes = Vec::new();
+            let mut unchanged = 0;
+            for (key, obj) in &after {
+                let (res, new) = (&obj.resource, &obj.json);
+                match before.get(key).map(|o| &o.json) {
+                    None => changes.push(Change {
+                        action: Action::Create,
+                        pruned: false,
+                        note: None,
+                        resource: res.clone(),
+                        fields: Vec::new(),
+                        immutable: Vec::new(),
+                        agent: moved_from(key, &before, &after).map(|from| {
+                            format!(
+                                "moves from namespace \"{from}\": a namespace cannot change, so the \
+                                 agent creates this object and (when it prunes) deletes the old one; \
+                                 what the old object held in the cluster does not follow"
+                            )
+                        }),
                     }),
-                }),
-                Some(old) if old == new => unchanged += 1,
-                Some(old) => {
-                    let fields = diff::diff_objects(&key.group, &key.kind, old, new);
-                    if fields.is_empty() {
-                        unchanged += 1;
-                    } else {
-                        let (immutable, agent) = match crate::check::admission::immutable::judge(
-                            &key.group, &key.kind, old, new,
-                        ) {
-                            Some(j) => (j.violations, Some(j.agent)),
-                            None => (Vec::new(), None),
-                        };
-                        changes.push(Change {
-                            action: Action::Update,
-                            pruned: false,
-                            note: None,
-                            resource: res.clone(),
-                            fields,
-                            immutable,
-                            agent,
-                        });
+                    Some(old) if old == new => unchanged += 1,
+                    Some(old) => {
+                        let fields = diff::diff_objects(&key.group, &key.kind, old, new);
+                        if fields.is_empty() {
+                            unchanged += 1;
+                        } else {
+                            let (immutable, agent) = match crate::check::admission::immutable::judge(
+                                &key.group, &key.kind, old, new,
+                            ) {
+                                Some(j) => (j.violations, Some(j.agent)),
+                                None => (Vec::new(), None),
+                            };
+                            changes.push(Change {
+                                action: Action::Update,
+                                pruned: false,
+                                note: None,
+                                resource: res.clone(),
+                                fields,
+                                immutable,
+                                agent,
+                            });
+                        }
                     }
                 }
             }
-        }
-        // A unit the MR removes deletes its objects only if deleting its agent object cascades.
-        let removed = h.is_none();
-        let unit_prunes = if removed { decl.cascade } else { decl.prune };
-        for (key, obj) in &before {
-            if after.contains_key(key) {
-                continue;
-            }
-            // An object whose file the head cannot parse has not been removed: saying "pruned"
-            // would be a wrong answer. The file's problem is listed instead.
-            if broken.contains(obj.file.as_str()) {
-                continue;
-            }
-            let (pruned, note) = match chart_release(obj) {
-                // A chart's object is Helm's to delete (helm-controller's upgrade or uninstall).
-                Some(release) => {
-                    helm_deletes(decl, obj, &release, &before, &after, unit_prunes, removed)
+            // A unit the MR removes deletes its objects only if deleting its agent object cascades.
+            let removed = h.is_none();
+            let unit_prunes = if removed { decl.cascade } else { decl.prune };
+            for (key, obj) in &before {
+                if after.contains_key(key) {
+                    continue;
                 }
-                None => {
-                    let note = if unit_prunes {
-                        kept_because(decl, &obj.json, removed)
-                    } else {
-                        None
-                    };
-                    (unit_prunes && note.is_none(), note)
+                // An object whose file the head cannot parse has not been removed: saying "pruned"
+                // would be a wrong answer. The file's problem is listed instead.
+                if broken.contains(obj.file.as_str()) {
+                    continue;
                 }
-            };
-            changes.push(Change {
-                action: Action::Delete,
-                pruned,
-                note,
-                resource: obj.resource.clone(),
-                fields: Vec::new(),
-                immutable: Vec::new(),
-                agent: None,
+                let (pruned, note) = match chart_release(obj) {
+                    // A chart's object is Helm's to delete (helm-controller's upgrade or uninstall).
+                    Some(release) => {
+                        helm_deletes(decl, obj, &release, &before, &after, unit_prunes, removed)
+                    }
+                    None => {
+                        let note = if unit_prunes {
+                            kept_because(decl, &obj.json, removed)
+                        } else {
+                            None
+                        };
+                        (unit_prunes && note.is_none(), note)
+                    }
+                };
+                changes.push(Change {
+                    action: Action::Delete,
+                    pruned,
+                    note,
+                    resource: obj.resource.clone(),
+                    fields: Vec::new(),
+                    immutable: Vec::new(),
+                    agent: None,
+                });
+            }
+            changes.sort_by_key(|c| {
+                (
+                    c.resource.namespace.clone().unwrap_or_default(),
+                    c.resource.kind.clone(),
+                    c.resource.name.clone(),
+                    api_group(&c.resource.api_version).to_string(),
+                )
             });
+            let note = match h {
+                None if decl.kind == "Application" && !decl.cascade => Some(prefix_note(
+                    "the MR removes this unit; without Argo CD's resources finalizer deleting the \
+                     Application leaves its objects in the cluster"
+                        .to_string(),
+                    decl.note.clone(),
+                )),
+                None => Some(prefix_note(
+                    "the MR removes this unit".to_string(),
+                    decl.note.clone(),
+                )),
+                Some(_) => decl.note.clone(),
+            };
+            let note = match build_note {
+                Some(why) => Some(prefix_note(why, note)),
+                None => note,
+            };
+            all.push(sides(
+                before,
+                after,
+                UnitPlan::of(decl, note, unchanged, changes),
+                built,
+            ));
         }
-        changes.sort_by_key(|c| {
-            (
-                c.resource.namespace.clone().unwrap_or_default(),
-                c.resource.kind.clone(),
-                c.resource.name.clone(),
-                api_group(&c.resource.api_version).to_string(),
-            )
-        });
-        let note = match h {
-            None if decl.kind == "Application" && !decl.cascade => Some(prefix_note(
-                "the MR removes this unit; without Argo CD's resources finalizer deleting the \
-                 Application leaves its objects in the cluster"
-                    .to_string(),
-                decl.note.clone(),
-            )),
-            None => Some(prefix_note(
-                "the MR removes this unit".to_string(),
-                decl.note.clone(),
-            )),
-            Some(_) => decl.note.clone(),
-        };
-        let note = match build_note {
-            Some(why) => Some(prefix_note(why, note)),
-            None => note,
-        };
-        all.push(sides(
-            before,
-            after,
-            UnitPlan::of(decl, note, unchanged, changes),
-            built,
-        ));
+        // A touched unit deletes objects: an untouched one may refer to them
+        // (`plan/dangling-reference`), so every unit is built.
+        let deletes = all
+            .iter()
+            .any(|u: &UnitSides| u.plan.changes.iter().any(|c| c.action == Action::Delete));
+        if untouched.is_empty() || !deletes {
+            break;
+        }
+        pairs = std::mem::take(&mut untouched);
     }
+    let untouched: Vec<String> = untouched
+        .iter()
+        .filter_map(|(b, h)| h.or(*b))
+        .filter(|decl| in_scope(decl, scope))
+        .map(|decl| format!("{} {}", decl.kind, decl.name))
+        .collect();
     orphaned_agents(&mut all);
     let now = time::OffsetDateTime::now_utc();
     for u in &mut all {
@@ -1245,6 +1360,7 @@ pub fn plan_units(
                 .collect(),
             problems,
             findings: Vec::new(),
+            untouched,
         },
         units: all,
         scope: scope.to_vec(),

@@ -202,5 +202,15 @@ pub fn render(plan: &Plan, color: bool) -> String {
         plan.units.len(),
         if plan.units.len() == 1 { "" } else { "s" }
     );
+    if !plan.untouched.is_empty() {
+        let n = plan.untouched.len();
+        let _ = writeln!(
+            out,
+            "{n} more unit{} untouched: nothing {} reads changed (not built; --all builds {})",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "it" } else { "them" },
+        );
+    }
     out
 }

@@ -61,6 +61,20 @@ pub fn render(plan: &Plan) -> String {
             cell(&notes.join("; "))
         );
     }
+    if !plan.untouched.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} more unit{} untouched (nothing {} reads changed): {}",
+            plan.untouched.len(),
+            if plan.untouched.len() == 1 { "" } else { "s" },
+            if plan.untouched.len() == 1 {
+                "it"
+            } else {
+                "they"
+            },
+            cell(&plan.untouched.join(", "))
+        );
+    }
     for unit in plan.units.iter().filter(|u| !u.changes.is_empty()) {
         let _ = writeln!(
             out,
