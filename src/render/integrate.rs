@@ -419,9 +419,11 @@ fn render_in(
         mut flux,
         mut apps,
     } = tree_units(files, vfs, loaded, &renderer, shard);
-    let reads = (opts.track_reads || opts.only.is_some())
-        .then(|| unit_reads(&graph, vfs, &roots, &all_paths))
-        .unwrap_or_default();
+    let reads = if opts.track_reads || opts.only.is_some() {
+        unit_reads(&graph, vfs, &roots, &all_paths)
+    } else {
+        BTreeMap::new()
+    };
     if let Some(filter) = &opts.only {
         // A run about a change renders the units it selects; the unit graph stays the whole
         // tree's, so what the other units consume is still not checked raw.
