@@ -36,7 +36,7 @@ pub(crate) fn flux_objects(rev: &Revision<'_>, unit: &Unit) -> Option<Built> {
     let (_, agent) = rev
         .objects()
         .find(|(_, m)| is_flux_kustomization(m) && qualified(m) == unit.name)?;
-    render::flux::flux_dir(rev.vfs, agent)?;
+    render::flux::flux_dir(rev.vfs, agent, "")?;
     let files = Arc::new(Files::new());
     let sources = SubstitutionSources::from_manifests(rev.objects().map(|(_, m)| m));
     let r = render::render_flux(rev.vfs, &files, agent, &RenderOptions::default(), &sources);

@@ -102,15 +102,24 @@ pub fn render_flux(
 }
 
 /// The repository folder a Flux Kustomization renders, if it is in this repository.
-pub fn flux_dir(vfs: &dyn Vfs, m: &Manifest) -> Option<String> {
+pub fn flux_dir(vfs: &dyn Vfs, m: &Manifest, source_root: &str) -> Option<String> {
     let rel = m
         .node
         .get("spec")
         .and_then(|s| s.get("path"))
         .and_then(Node::as_str)
         .unwrap_or("./");
-    let dir = normalize("", rel.trim_start_matches('/'))?;
+    let dir = source_path(source_root, rel)?;
     vfs.is_dir(&dir).then_some(dir)
+}
+
+/// A Flux `spec.path` as a path of the tree: relative to the source's root (`source_root`, a
+/// folder of the tree); None when it leaves that root.
+fn source_path(source_root: &str, rel: &str) -> Option<String> {
+    let dir = normalize(source_root, rel.trim_start_matches('/'))?;
+    let inside =
+        source_root.is_empty() || dir == source_root || dir.starts_with(&format!("{source_root}/"));
+    inside.then_some(dir)
 }
 
 pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSources) -> Rendered {
@@ -121,7 +130,7 @@ pub fn render_flux_with(r: &Renderer, m: &Manifest, sources: &SubstitutionSource
     let path_node = spec.get("path");
     let at = path_node.map(|n| n.span).unwrap_or(spec.span);
     let rel = path_node.and_then(Node::as_str).unwrap_or("./");
-    let Some(dir) = normalize("", rel.trim_start_matches('/')) else {
+    let Some(dir) = source_path(&r.opts.source_root, rel) else {
         b.error(
             "render/outside-root",
             format!("`spec.path: {rel}` leaves the repository root"),

@@ -173,6 +173,18 @@ pub fn render_paths_in(
             continue;
         }
         let vfs = DiskFs::new(&root);
+        let mut opts = opts.clone();
+        if root.parent().is_none() && !root.join(".git").exists() {
+            // In no repository and outside the working directory, the tree is the whole file
+            // system (so that an overlay's `../../base` resolves as kustomize does). Flux
+            // resolves `spec.path` in its source, never above it: the checked folder stands
+            // for that source (a Flux `path: ./` must not walk the file system).
+            opts.source_root = Path::new(given)
+                .strip_prefix(&root)
+                .map(|p| p.to_string_lossy().trim_end_matches('/').to_string())
+                .unwrap_or_default();
+        }
+        let opts = &opts;
         render_in(files, &vfs, loaded, &sources, opts, shard, &mut out);
     }
     out
@@ -328,7 +340,7 @@ fn tree_units<'m>(
     let in_tree = |m: &&Manifest| {
         is_flux_kustomization(m)
             && strip(&m.file.path, &prefix).is_some()
-            && flux_dir(vfs, m).is_some()
+            && flux_dir(vfs, m, &renderer.opts.source_root).is_some()
     };
     let flux: Vec<&Manifest> = loaded.iter().filter(in_tree).collect();
     let mut every_flux = flux.clone();
@@ -540,7 +552,7 @@ fn unit_graph(
         ..UnitGraph::default()
     };
     for m in flux {
-        let Some(dir) = flux_dir(vfs, m) else {
+        let Some(dir) = flux_dir(vfs, m, &renderer.opts.source_root) else {
             continue;
         };
         let components = m

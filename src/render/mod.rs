@@ -55,6 +55,9 @@ pub struct RenderOptions {
     /// A run about a change (`check --changed`, a merge request) renders only the units it
     /// selects; None: every unit.
     pub only: Option<std::sync::Arc<UnitFilter>>,
+    /// The folder of the tree Flux `spec.path`s are relative to: the repository's root (``),
+    /// or the checked folder when the tree is in no repository.
+    pub source_root: String,
 }
 
 /// Which units a run about a change renders: those that read a changed file, and those the
@@ -86,6 +89,7 @@ impl Default for RenderOptions {
             track_reads: false,
             helm: helm::release::HelmOptions::default(),
             only: None,
+            source_root: String::new(),
         }
     }
 }

@@ -206,9 +206,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         let n = plan.untouched.len();
         let _ = writeln!(
             out,
-            "{n} more unit{} untouched: nothing {} reads changed (not built; --all builds {})",
+            "{n} more unit{} untouched: nothing {} changed (not built; --all builds {})",
             if n == 1 { "" } else { "s" },
-            if n == 1 { "it" } else { "they" },
+            if n == 1 { "it reads" } else { "they read" },
             if n == 1 { "it" } else { "them" },
         );
     }

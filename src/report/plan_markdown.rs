@@ -64,13 +64,13 @@ pub fn render(plan: &Plan) -> String {
     if !plan.untouched.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} more unit{} untouched (nothing {} reads changed): {}",
+            "\n{} more unit{} untouched (nothing {} changed): {}",
             plan.untouched.len(),
             if plan.untouched.len() == 1 { "" } else { "s" },
             if plan.untouched.len() == 1 {
-                "it"
+                "it reads"
             } else {
-                "they"
+                "they read"
             },
             cell(&plan.untouched.join(", "))
         );
