@@ -21,6 +21,7 @@ pub mod gatekeeper;
 pub mod gather;
 pub mod git;
 pub mod init;
+pub mod input_error;
 pub mod limits;
 pub mod load;
 pub mod manifest;

@@ -57,7 +57,7 @@ impl Sides {
             Ok(r) => r,
             // A merge-request job that runs kgate outside the clone checks as usual.
             Err(_) if from_ci => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let given_base = repo.resolve(&base_name)?;
         let head = head.map(|h| repo.resolve(h)).transpose()?;
