@@ -734,7 +734,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
 fn write_to(path: Option<&str>, text: &str) -> Result<(), String> {
     match path {
         Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}")),
-        None => write_stdout(text),
+        None => Ok(write_stdout(text)?),
     }
 }
 
