@@ -79,8 +79,8 @@ fn run(cli: Cli) -> Result<u8, String> {
                 None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
             },
         },
-        Command::Merge(args) => merge::run(&args),
-        Command::Init(args) => init::run(&args),
+        Command::Merge(args) => Ok(merge::run(&args)?),
+        Command::Init(args) => Ok(init::run(&args)?),
         Command::Baseline(args) => run_baseline(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();

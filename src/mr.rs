@@ -554,7 +554,7 @@ pub fn gate_baseline(
         .map_err(|e| format!("cannot read baseline {display} at this revision: {e}"))?;
     let text =
         String::from_utf8(bytes).map_err(|_| format!("baseline {display} is not UTF-8 text"))?;
-    crate::baseline::Baseline::parse(&display, &text).map(Some)
+    Ok(Some(crate::baseline::Baseline::parse(&display, &text)?))
 }
 
 /// The revision's config and its repository path: `explicit` (a repository path), else the
