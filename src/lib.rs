@@ -12,6 +12,7 @@ pub mod app;
 pub mod baseline;
 pub mod changed;
 pub mod check;
+pub mod check_error;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
