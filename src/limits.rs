@@ -262,35 +262,34 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
         // The typed errors print the messages users have always seen.
-        let text = |r: Result<_, InputError>| r.map(|_: u64| ()).unwrap_err().to_string();
-        assert_eq!(
-            text(parse_size("x")),
-            "`x` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi"
-        );
-        assert_eq!(
-            text(parse_size("3Ti")),
-            "`3Ti` has an unknown unit `Ti`: use k, M, G, Ki, Mi or Gi"
-        );
-        assert_eq!(
-            text(parse_size("99999999999999999999Gi")),
-            "`99999999999999999999Gi` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi"
-        );
-        assert_eq!(
-            text(parse_size("99999999999Gi")),
-            "`99999999999Gi` is too large"
-        );
-        assert_eq!(
-            parse_duration("5h").unwrap_err().to_string(),
-            "`5h` has an unknown unit `h`: use ms, s or m"
-        );
-        assert_eq!(
-            parse_duration("0s").unwrap_err().to_string(),
-            "`0s` must be more than zero and less than a day"
-        );
-        assert_eq!(
-            parse_duration("soon").unwrap_err().to_string(),
-            "`soon` is not a duration: write e.g. 500ms, 5s or 1m"
-        );
+        for (given, text) in [
+            (
+                "x",
+                "`x` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi",
+            ),
+            (
+                "3Ti",
+                "`3Ti` has an unknown unit `Ti`: use k, M, G, Ki, Mi or Gi",
+            ),
+            (
+                "99999999999999999999Gi",
+                "`99999999999999999999Gi` is not a size: write bytes, or a number with k, M, G, \
+                 Ki, Mi, Gi",
+            ),
+            ("99999999999Gi", "`99999999999Gi` is too large"),
+        ] {
+            assert_eq!(parse_size(given).unwrap_err().to_string(), text);
+        }
+        for (given, text) in [
+            ("5h", "`5h` has an unknown unit `h`: use ms, s or m"),
+            ("0s", "`0s` must be more than zero and less than a day"),
+            (
+                "soon",
+                "`soon` is not a duration: write e.g. 500ms, 5s or 1m",
+            ),
+        ] {
+            assert_eq!(parse_duration(given).unwrap_err().to_string(), text);
+        }
     }
 
     #[test]
