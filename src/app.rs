@@ -79,8 +79,8 @@ fn run(cli: Cli) -> Result<u8, String> {
                 None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
             },
         },
-        Command::Merge(args) => merge::run(&args),
-        Command::Init(args) => init::run(&args),
+        Command::Merge(args) => Ok(merge::run(&args)?),
+        Command::Init(args) => Ok(init::run(&args)?),
         Command::Baseline(args) => run_baseline(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -751,7 +751,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
 fn write_to(path: Option<&str>, text: &str) -> Result<(), String> {
     match path {
         Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}")),
-        None => write_stdout(text),
+        None => Ok(write_stdout(text)?),
     }
 }
 

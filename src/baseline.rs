@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ConfigError;
 use crate::diagnostic::{Diagnostic, Severity};
 
 /// The default file name, next to the config file (or at the repository root without one).
@@ -119,20 +120,18 @@ impl Baseline {
     }
 
     /// Reads a baseline file's text; `display` names it in errors.
-    pub fn parse(display: &str, text: &str) -> Result<Baseline, String> {
-        let file: BaselineFile = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "{display}:{}:{}: not a kgate baseline: {e}",
-                e.line(),
-                e.column()
-            )
-        })?;
+    pub fn parse(display: &str, text: &str) -> Result<Baseline, ConfigError> {
+        let file: BaselineFile =
+            serde_json::from_str(text).map_err(|source| ConfigError::NotABaseline {
+                path: display.to_string(),
+                source,
+            })?;
         if file.version != FORMAT_VERSION {
-            return Err(format!(
-                "{display}: baseline format version {} is not supported (this kgate writes \
-                 version {FORMAT_VERSION}); run `kgate baseline` again",
-                file.version
-            ));
+            return Err(ConfigError::BaselineVersion {
+                path: display.to_string(),
+                version: file.version,
+                supported: FORMAT_VERSION,
+            });
         }
         let mut counts = BTreeMap::new();
         for e in file.findings {
@@ -243,13 +242,17 @@ pub fn default_path(config: Option<&Path>, first_path: Option<&str>) -> PathBuf 
 
 /// Reads a baseline from disk through the guarded read path. `Ok(None)` when there is none at
 /// the default place; a baseline named explicitly must exist.
-pub fn load(path: &Path, explicit: bool) -> Result<Option<Baseline>, String> {
+pub fn load(path: &Path, explicit: bool) -> Result<Option<Baseline>, ConfigError> {
     let display = path.to_string_lossy().to_string();
     if !explicit && path.symlink_metadata().is_err() {
         return Ok(None);
     }
-    let text = crate::read_guard::read_named_text(path, MAX_BASELINE_FILE)
-        .map_err(|e| format!("cannot read baseline {display}: {e}"))?;
+    let text = crate::read_guard::read_named_text(path, MAX_BASELINE_FILE).map_err(|source| {
+        ConfigError::BaselineRead {
+            path: display.clone(),
+            source,
+        }
+    })?;
     Baseline::parse(&display, &text).map(Some)
 }
 
@@ -375,11 +378,21 @@ mod tests {
     #[test]
     fn bad_files_say_where_and_why() {
         let e = Baseline::parse("b.json", "{\"version\": 1, \"findings\": [}").unwrap_err();
-        assert!(e.starts_with("b.json:1:"), "{e}");
+        assert!(matches!(e, ConfigError::NotABaseline { .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(
+            e.starts_with("b.json:1:") && e.contains(": not a kgate baseline: "),
+            "{e}"
+        );
         let e = Baseline::parse("b.json", "{\"version\": 9, \"findings\": []}").unwrap_err();
-        assert!(e.contains("version 9"), "{e}");
-        let e =
-            Baseline::parse("b.json", "{\"version\": 1, \"findings\": [], \"x\": 1}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.json: baseline format version 9 is not supported (this kgate writes version 1); \
+             run `kgate baseline` again"
+        );
+        let e = Baseline::parse("b.json", "{\"version\": 1, \"findings\": [], \"x\": 1}")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field"), "{e}");
     }
 }

@@ -81,6 +81,34 @@ pub enum Format {
     Markdown,
 }
 
+/// The command line's one error type: an option value kgate cannot read (clap prints it after
+/// `invalid value … for …`), or options that contradict each other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    #[error("`{format}=` names no file")]
+    NoFileAfterEquals { format: String },
+
+    /// `known`: the format names, in the order `--help` lists them.
+    #[error("unknown format `{name}`: one of {}, optionally =FILE", .known.join(", "))]
+    UnknownFormat { name: String, known: Vec<String> },
+
+    #[error("unknown format `{name}`: one of human, markdown, json")]
+    UnknownPlanFormat { name: String },
+
+    #[error(
+        "`--output {path}` names a file and so does --output-file; \
+         use -o FORMAT --output-file FILE"
+    )]
+    TwoOutputFiles { path: String },
+}
+
+/// The application layer still speaks `String` errors: `?` converts.
+impl From<CliError> for String {
+    fn from(e: CliError) -> String {
+        e.to_string()
+    }
+}
+
 /// One `--format` value: a format, and the file it goes to (`sarif=kgate.sarif`) or stdout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatTarget {
@@ -89,23 +117,24 @@ pub struct FormatTarget {
 }
 
 impl std::str::FromStr for FormatTarget {
-    type Err = String;
+    type Err = CliError;
 
-    fn from_str(s: &str) -> Result<FormatTarget, String> {
+    fn from_str(s: &str) -> Result<FormatTarget, CliError> {
         let (name, path) = match s.split_once('=') {
-            Some((n, "")) => return Err(format!("`{n}=` names no file")),
+            Some((n, "")) => {
+                return Err(CliError::NoFileAfterEquals {
+                    format: n.to_string(),
+                })
+            }
             Some((n, p)) => (n, Some(p.to_string())),
             None => (s, None),
         };
-        let format = Format::from_str(name, true).map_err(|_| {
-            let names: Vec<String> = Format::value_variants()
+        let format = Format::from_str(name, true).map_err(|_| CliError::UnknownFormat {
+            name: name.to_string(),
+            known: Format::value_variants()
                 .iter()
                 .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
-                .collect();
-            format!(
-                "unknown format `{name}`: one of {}, optionally =FILE",
-                names.join(", ")
-            )
+                .collect(),
         })?;
         Ok(FormatTarget { format, path })
     }
@@ -128,10 +157,10 @@ fn looks_like_path(s: &str) -> bool {
     !s.contains('=') && (s.contains('/') || s.contains('\\') || s.contains('.'))
 }
 
-impl<T: std::str::FromStr<Err = String>> std::str::FromStr for OutputValue<T> {
-    type Err = String;
+impl<T: std::str::FromStr<Err = CliError>> std::str::FromStr for OutputValue<T> {
+    type Err = CliError;
 
-    fn from_str(s: &str) -> Result<OutputValue<T>, String> {
+    fn from_str(s: &str) -> Result<OutputValue<T>, CliError> {
         match T::from_str(s) {
             Ok(t) => Ok(OutputValue::Format(t)),
             Err(_) if looks_like_path(s) => Ok(OutputValue::LegacyFile(s.to_string())),
@@ -146,7 +175,7 @@ pub fn split_outputs<T: Clone>(
     values: &[OutputValue<T>],
     output_file: Option<&str>,
     default: T,
-) -> Result<(Vec<T>, Option<String>), String> {
+) -> Result<(Vec<T>, Option<String>), CliError> {
     let mut formats = Vec::new();
     let mut file = output_file.map(str::to_string);
     for v in values {
@@ -154,10 +183,7 @@ pub fn split_outputs<T: Clone>(
             OutputValue::Format(f) => formats.push(f.clone()),
             OutputValue::LegacyFile(p) => {
                 if file.is_some() {
-                    return Err(format!(
-                        "`--output {p}` names a file and so does --output-file; \
-                         use -o FORMAT --output-file FILE"
-                    ));
+                    return Err(CliError::TwoOutputFiles { path: p.clone() });
                 }
                 eprintln!(
                     "kgate: note: `--output {p}` is read as the report file; \
@@ -391,11 +417,12 @@ pub enum PlanFormat {
 }
 
 impl std::str::FromStr for PlanFormat {
-    type Err = String;
+    type Err = CliError;
 
-    fn from_str(s: &str) -> Result<PlanFormat, String> {
-        <PlanFormat as ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("unknown format `{s}`: one of human, markdown, json"))
+    fn from_str(s: &str) -> Result<PlanFormat, CliError> {
+        <PlanFormat as ValueEnum>::from_str(s, true).map_err(|_| CliError::UnknownPlanFormat {
+            name: s.to_string(),
+        })
     }
 }
 

@@ -12,6 +12,66 @@ use crate::yaml::{self, Node, Value};
 
 pub const FILE_NAME: &str = ".kgate.yaml";
 
+/// The configuration layer's one error type: a config or baseline file that cannot be read or
+/// says something kgate cannot accept. The run stops with exit 2 and this text, which always
+/// names the file (and, for a bad value, its `file:line:col`).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+
+    /// A value, key or document of `.kgate.yaml` that is not accepted, where it is.
+    #[error("{file}:{line}:{col}: {message}")]
+    Invalid {
+        file: String,
+        line: u32,
+        col: u32,
+        message: String,
+    },
+
+    /// A size or duration setting that does not parse (`max_file_size: 12 parsecs`).
+    #[error("{file}:{line}:{col}: `{key}`: {source}")]
+    Limit {
+        file: String,
+        line: u32,
+        col: u32,
+        key: String,
+        source: crate::input_error::InputError,
+    },
+
+    #[error("cannot read baseline {path}: {source}")]
+    BaselineRead {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("{path}:{}:{}: not a kgate baseline: {source}", .source.line(), .source.column())]
+    NotABaseline {
+        path: String,
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "{path}: baseline format version {version} is not supported (this kgate writes \
+         version {supported}); run `kgate baseline` again"
+    )]
+    BaselineVersion {
+        path: String,
+        version: u32,
+        supported: u32,
+    },
+}
+
+/// The application and run layers still speak `String` errors: `?` converts.
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> String {
+        e.to_string()
+    }
+}
+
 const KEYS: &[&str] = &[
     "policies",
     "namespaces",
@@ -125,10 +185,14 @@ pub fn discover(explicit: Option<&str>, first_path: Option<&str>) -> Option<Path
 }
 
 /// Reads and validates a config file. The error names `file:line:col`.
-pub fn load(path: &Path) -> Result<Config, String> {
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let display = path.to_string_lossy().to_string();
-    let text = crate::read_guard::read_named_text(path, crate::policy::MAX_POLICY_FILE)
-        .map_err(|e| format!("cannot read config {display}: {e}"))?;
+    let text = crate::read_guard::read_named_text(path, crate::policy::MAX_POLICY_FILE).map_err(
+        |source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        },
+    )?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(&display, &text, &base)
 }
@@ -139,11 +203,32 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn err(&self, span: Span, msg: impl std::fmt::Display) -> String {
-        format!("{}:{}:{}: {msg}", self.file.path, span.line, span.col)
+    fn err(&self, span: Span, msg: impl std::fmt::Display) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.path.clone(),
+            line: span.line,
+            col: span.col,
+            message: msg.to_string(),
+        }
     }
 
-    fn string(&self, n: &Node, key: &str) -> Result<String, String> {
+    /// A size or duration that does not parse, at `span`.
+    fn limit_err(
+        &self,
+        span: Span,
+        key: &str,
+        source: crate::input_error::InputError,
+    ) -> ConfigError {
+        ConfigError::Limit {
+            file: self.file.path.clone(),
+            line: span.line,
+            col: span.col,
+            key: key.to_string(),
+            source,
+        }
+    }
+
+    fn string(&self, n: &Node, key: &str) -> Result<String, ConfigError> {
         match &n.value {
             Value::String(s) => Ok(s.clone()),
             // `kubernetes_version: 1.33` is read as a number by YAML; take its text.
@@ -154,7 +239,7 @@ impl Reader<'_> {
         }
     }
 
-    fn bool(&self, n: &Node, key: &str) -> Result<bool, String> {
+    fn bool(&self, n: &Node, key: &str) -> Result<bool, ConfigError> {
         match n.value {
             Value::Bool(b) => Ok(b),
             _ => Err(self.err(n.span, format!("`{key}` must be true or false"))),
@@ -162,11 +247,11 @@ impl Reader<'_> {
     }
 
     /// A byte size: a number, or a string with a unit (`64Mi`).
-    fn size(&self, n: &Node, key: &str) -> Result<u64, String> {
+    fn size(&self, n: &Node, key: &str) -> Result<u64, ConfigError> {
         match &n.value {
             Value::Int(i) if *i > 0 => Ok(*i as u64),
             Value::String(s) => {
-                crate::limits::parse_size(s).map_err(|e| self.err(n.span, format!("`{key}`: {e}")))
+                crate::limits::parse_size(s).map_err(|e| self.limit_err(n.span, key, e))
             }
             _ => Err(self.err(
                 n.span,
@@ -176,14 +261,14 @@ impl Reader<'_> {
     }
 
     /// A positive count.
-    fn count(&self, n: &Node, key: &str) -> Result<usize, String> {
+    fn count(&self, n: &Node, key: &str) -> Result<usize, ConfigError> {
         match &n.value {
             Value::Int(i) if *i > 0 => Ok(*i as usize),
             _ => Err(self.err(n.span, format!("`{key}` must be a positive whole number"))),
         }
     }
 
-    fn strings(&self, n: &Node, key: &str) -> Result<Vec<String>, String> {
+    fn strings(&self, n: &Node, key: &str) -> Result<Vec<String>, ConfigError> {
         match &n.value {
             Value::Seq(items) => items.iter().map(|i| self.string(i, key)).collect(),
             Value::String(s) => Ok(vec![s.clone()]),
@@ -191,7 +276,7 @@ impl Reader<'_> {
         }
     }
 
-    fn paths(&self, n: &Node, key: &str) -> Result<Vec<String>, String> {
+    fn paths(&self, n: &Node, key: &str) -> Result<Vec<String>, ConfigError> {
         Ok(self
             .strings(n, key)?
             .into_iter()
@@ -207,7 +292,7 @@ impl Reader<'_> {
 
     /// A code, kind, namespace, name or file glob: one that does not compile would match
     /// nothing, so the entry would be dropped in silence — an error instead.
-    fn glob(&self, pattern: &str, span: Span, what: &str) -> Result<(), String> {
+    fn glob(&self, pattern: &str, span: Span, what: &str) -> Result<(), ConfigError> {
         globset::Glob::new(pattern).map(|_| ()).map_err(|e| {
             self.err(
                 span,
@@ -216,7 +301,7 @@ impl Reader<'_> {
         })
     }
 
-    fn check_keys(&self, n: &Node, allowed: &[&str], what: &str) -> Result<(), String> {
+    fn check_keys(&self, n: &Node, allowed: &[&str], what: &str) -> Result<(), ConfigError> {
         let Some(entries) = n.as_map() else {
             return Err(self.err(n.span, format!("{what} must be a mapping")));
         };
@@ -233,7 +318,7 @@ impl Reader<'_> {
 }
 
 /// Parses config text (`base` resolves relative paths).
-pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
+pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, ConfigError> {
     let file = SourceFile::new(display, text);
     let stream = yaml::parse_stream(&file, &yaml::Limits::default());
     let r = Reader { file: &file, base };
@@ -374,7 +459,7 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
             "policy_timeout" => {
                 let text = r.string(v, key)?;
                 let d = crate::limits::parse_duration(&text)
-                    .map_err(|e| r.err(v.span, format!("`{key}`: {e}")))?;
+                    .map_err(|e| r.limit_err(v.span, key, e))?;
                 config.limits.policy_timeout = Some(d);
             }
             _ => unreachable!("keys were checked against KEYS"),
@@ -383,9 +468,9 @@ pub fn parse(display: &str, text: &str, base: &Path) -> Result<Config, String> {
     Ok(config)
 }
 
-fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, String> {
+fn exception(r: &Reader<'_>, item: &Node) -> Result<ConfigException, ConfigError> {
     r.check_keys(item, EXCEPTION_KEYS, "an exception")?;
-    let get = |k: &str| -> Result<Option<String>, String> {
+    let get = |k: &str| -> Result<Option<String>, ConfigError> {
         let Some(n) = item.get(k).filter(|n| !n.is_null()) else {
             return Ok(None);
         };
@@ -444,7 +529,7 @@ fn known_codes() -> Vec<String> {
 /// policies (`policy/<package>.<rule>`, `plan-policy/<package>.<rule>`), Gatekeeper constraints
 /// (`gatekeeper/<Kind>/<name>`) and ValidatingAdmissionPolicies (`vap/<policy name>`) are the
 /// user's to name; a glob must at least start with a known family (`policy/*`).
-fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), String> {
+fn check_code(r: &Reader<'_>, span: Span, code: &str, what: &str) -> Result<(), ConfigError> {
     let known = known_codes();
     let is_glob = code.contains(['*', '?', '[', '{']);
     let family = code.split('/').next().unwrap_or("");
@@ -530,13 +615,31 @@ max_rendered_nodes: 900\n";
                 max_rendered_nodes: Some(900),
             }
         );
-        let err = parse("c.yaml", "max_nodes: lots\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "max_nodes: lots\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "c.yaml:1:12: `max_nodes` must be a positive whole number"
         );
-        let err = parse("c.yaml", "policy_timeout: 3h\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "policy_timeout: 3h\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c.yaml:1:17: `policy_timeout`:"), "{err}");
+        // The typed error keeps where and what apart, and the limit parser's error as source.
+        match parse("c.yaml", "max_file_size: 12 parsecs\n", Path::new("")).unwrap_err() {
+            e @ ConfigError::Limit {
+                line: 1, col: 16, ..
+            } => {
+                assert!(std::error::Error::source(&e).is_some());
+                assert_eq!(
+                    e.to_string(),
+                    "c.yaml:1:16: `max_file_size`: `12 parsecs` has an unknown unit ` parsecs`: \
+                     use k, M, G, Ki, Mi or Gi"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -546,12 +649,15 @@ max_rendered_nodes: 900\n";
             "policies: [p]\nnamespace: [main]\n",
             Path::new(""),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "c.yaml:2:1: unknown key `namespace` in the config file; did you mean `namespaces`?"
         );
-        let err = parse("c.yaml", "severity:\n  policy/x: loud\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "severity:\n  policy/x: loud\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("c.yaml:2:13: unknown severity `loud`"),
             "{err}"
@@ -561,7 +667,8 @@ max_rendered_nodes: 900\n";
             "exceptions:\n  - code: x\n    reson: y\n",
             Path::new(""),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with(
                 "c.yaml:3:5: unknown key `reson` in an exception; did you mean `reason`?"
@@ -573,12 +680,15 @@ max_rendered_nodes: 900\n";
             "exceptions:\n  - code: policy/resources\n    expires: soon\n",
             Path::new(""),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("c.yaml:3:14: `expires` must be a date"),
             "{err}"
         );
-        let err = parse("c.yaml", "policies: [p\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "policies: [p\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c.yaml:"), "{err}");
     }
 
@@ -589,7 +699,8 @@ max_rendered_nodes: 900\n";
             "severity:\n  policy/resource: off\n",
             Path::new(""),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "c.yaml:2:3: unknown code `policy/resource` in severity; did you mean `policy/resources`?"
@@ -599,17 +710,22 @@ max_rendered_nodes: 900\n";
             "exceptions:\n  - code: schema/unknown-feild\n    reason: r\n",
             Path::new(""),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "c.yaml:2:11: unknown code `schema/unknown-feild` in an exception; did you mean `schema/unknown-field`?"
         );
-        let err = parse("c.yaml", "severity:\n  polcy/*: off\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "severity:\n  polcy/*: off\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("no code starts with `polcy/`; did you mean `policy/…`?"),
             "{err}"
         );
-        let err = parse("c.yaml", "severity:\n  nonsense-code: off\n", Path::new("")).unwrap_err();
+        let err = parse("c.yaml", "severity:\n  nonsense-code: off\n", Path::new(""))
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with("`kgate rules` lists the codes"), "{err}");
         // Globs of known families, the team's own policy codes and constraint codes are fine.
         let ok = "severity:\n  policy/*: warning\n  policy/main.deny: off\n  \

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::diagnostic::Diagnostic;
+use crate::input_error::InputError;
 
 /// A file to load: its display path and its bytes, or why it could not be read.
 #[derive(Debug)]
@@ -56,10 +57,13 @@ pub fn is_manifest_name(path: &Path) -> bool {
     })
 }
 
-pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {
+pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, InputError> {
     let mut b = GlobSetBuilder::new();
     for pat in excludes {
-        let glob = Glob::new(pat).map_err(|e| format!("--exclude {pat}: {e}"))?;
+        let glob = Glob::new(pat).map_err(|source| InputError::Exclude {
+            pattern: pat.clone(),
+            source,
+        })?;
         b.add(glob);
         // `--exclude vendor` also excludes everything under a folder named so.
         if !pat.contains('/') {
@@ -71,7 +75,7 @@ pub fn exclude_set(excludes: &[String]) -> Result<GlobSet, String> {
             }
         }
     }
-    b.build().map_err(|e| e.to_string())
+    b.build().map_err(InputError::ExcludeSet)
 }
 
 fn display(path: &Path) -> String {
@@ -83,7 +87,7 @@ fn display(path: &Path) -> String {
 
 /// Walks the given paths. Errors only for unusable options (bad globs); unreadable things are
 /// findings.
-pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<Discovered, String> {
+pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<Discovered, InputError> {
     let excludes = exclude_set(&opts.excludes)?;
     let mut out = Discovered::default();
     for given in paths {

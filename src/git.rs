@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
+use crate::input_error::InputError;
 use crate::vfs::{normalize, DiskFs, Vfs};
 
 /// File mode of a symbolic link entry in a git tree.
@@ -42,10 +43,8 @@ pub struct Tracked {
 
 impl Tracked {
     /// The index of `repo` (empty for a bare repository).
-    pub fn of(repo: &Repository) -> Result<Tracked, String> {
-        let index = repo
-            .index()
-            .map_err(|e| format!("cannot read git's index: {}", e.message()))?;
+    pub fn of(repo: &Repository) -> Result<Tracked, InputError> {
+        let index = repo.index().map_err(InputError::Index)?;
         let paths = index
             .iter()
             .map(|e| String::from_utf8_lossy(&e.path).into_owned())
@@ -125,25 +124,19 @@ pub struct Revision {
 
 impl Repo {
     /// Opens the repository containing the current folder.
-    pub fn open_cwd() -> Result<Repo, String> {
-        let cwd =
-            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    pub fn open_cwd() -> Result<Repo, InputError> {
+        let cwd = std::env::current_dir().map_err(InputError::CurrentDir)?;
         Repo::open(&cwd)
     }
 
     /// Opens the repository containing `dir` (a bare repository has no working tree to compare
     /// against, so it is refused).
-    pub fn open(dir: &Path) -> Result<Repo, String> {
-        let repo = Repository::discover(dir).map_err(|e| {
-            format!(
-                "--base needs a git repository, and {} is not inside one: {}",
-                dir.display(),
-                e.message()
-            )
+    pub fn open(dir: &Path) -> Result<Repo, InputError> {
+        let repo = Repository::discover(dir).map_err(|source| InputError::NotARepository {
+            dir: dir.to_path_buf(),
+            source,
         })?;
-        let workdir = repo
-            .workdir()
-            .ok_or("the git repository is bare (no working tree); run kgate inside a clone")?;
+        let workdir = repo.workdir().ok_or(InputError::BareRepository)?;
         let root = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
         let here = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let cwd_rel = here
@@ -185,7 +178,7 @@ impl Repo {
 
     /// Resolves a revision to a commit. A missing commit in a shallow clone is explained with
     /// the fetch commands that fix it, never answered with a wrong tree.
-    pub fn resolve(&self, rev: &str) -> Result<Revision, String> {
+    pub fn resolve(&self, rev: &str) -> Result<Revision, InputError> {
         let repo = self.lock();
         let found = repo.revparse_single(rev).and_then(|o| o.peel_to_commit());
         match found {
@@ -193,12 +186,14 @@ impl Repo {
                 name: rev.to_string(),
                 commit: c.id(),
             }),
-            Err(e) if repo.is_shallow() => Err(shallow_message(rev, e.message())),
-            Err(e) => Err(format!(
-                "cannot find revision `{rev}` in this repository: {} (fetch it first, e.g. \
-                 `git fetch origin <branch>`)",
-                e.message()
-            )),
+            Err(source) if repo.is_shallow() => Err(InputError::Shallow {
+                rev: rev.to_string(),
+                source,
+            }),
+            Err(source) => Err(InputError::UnknownRevision {
+                rev: rev.to_string(),
+                source,
+            }),
         }
     }
 
@@ -209,7 +204,7 @@ impl Repo {
         &self,
         base: &Revision,
         head: Option<&Revision>,
-    ) -> Result<Revision, String> {
+    ) -> Result<Revision, InputError> {
         let repo = self.lock();
         let head_commit = match head {
             Some(h) => h.commit,
@@ -233,7 +228,10 @@ impl Repo {
                 commit: oid,
             }),
             // A shallow history may hold both tips but not where they meet.
-            Err(e) if repo.is_shallow() => Err(shallow_message(&base.name, e.message())),
+            Err(source) if repo.is_shallow() => Err(InputError::Shallow {
+                rev: base.name.clone(),
+                source,
+            }),
             // Unrelated histories: compare the trees as they are.
             Err(_) => Ok(base.clone()),
         }
@@ -246,12 +244,15 @@ impl Repo {
         &self,
         base: &Revision,
         head: Option<&Revision>,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, InputError> {
         let repo = self.lock();
         let tree_of = |oid: Oid| {
             repo.find_commit(oid)
                 .and_then(|c| c.tree())
-                .map_err(|e| format!("cannot read the tree of {oid}: {}", e.message()))
+                .map_err(|source| InputError::Tree {
+                    tree: oid.to_string(),
+                    source,
+                })
         };
         let base_tree = tree_of(base.commit)?;
         let mut opts = git2::DiffOptions::new();
@@ -264,7 +265,7 @@ impl Repo {
                 repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut opts))
             }
         }
-        .map_err(|e| format!("cannot compare the revisions: {}", e.message()))?;
+        .map_err(InputError::Compare)?;
         let mut out = std::collections::BTreeSet::new();
         for delta in diff.deltas() {
             for f in [delta.old_file(), delta.new_file()] {
@@ -296,14 +297,19 @@ impl Repo {
     }
 
     /// The tree of a commit as a file view.
-    pub fn tree_fs(&self, rev: &Revision) -> Result<GitTreeFs, String> {
+    pub fn tree_fs(&self, rev: &Revision) -> Result<GitTreeFs, InputError> {
         let repo = self.lock();
         let commit = repo
             .find_commit(rev.commit)
-            .map_err(|e| format!("cannot read commit {}: {}", rev.commit, e.message()))?;
-        let tree = commit
-            .tree()
-            .map_err(|e| format!("cannot read the tree of {}: {}", rev.name, e.message()))?;
+            .map_err(|source| InputError::Commit {
+                commit: rev.commit,
+                source,
+            })?;
+        let tree_error = |source| InputError::Tree {
+            tree: rev.name.clone(),
+            source,
+        };
+        let tree = commit.tree().map_err(tree_error)?;
         let mut entries = BTreeMap::new();
         let mut dirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
         dirs.insert(String::new(), Vec::new());
@@ -327,7 +333,7 @@ impl Repo {
             entries.insert(path, e);
             TreeWalkResult::Ok
         })
-        .map_err(|e| format!("cannot read the tree of {}: {}", rev.name, e.message()))?;
+        .map_err(tree_error)?;
         for names in dirs.values_mut() {
             names.sort();
         }
@@ -337,8 +343,7 @@ impl Repo {
         drop(repo);
         // A second handle: `GitTreeFs` owns its own so it can outlive `self` and be shared
         // across threads behind a mutex.
-        let own = Repository::open(&git_dir)
-            .map_err(|e| format!("cannot reopen the repository: {}", e.message()))?;
+        let own = Repository::open(&git_dir).map_err(InputError::Reopen)?;
         Ok(GitTreeFs {
             repo: Mutex::new(own),
             entries,
@@ -376,15 +381,6 @@ impl Repo {
     fn lock(&self) -> std::sync::MutexGuard<'_, Repository> {
         self.repo.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-fn shallow_message(rev: &str, why: &str) -> String {
-    format!(
-        "the base revision `{rev}` is not in this clone: it is shallow ({why}). kgate needs the \
-         base commit to compare against; fetch the history with `git fetch --unshallow` (or \
-         `git fetch --depth=1000 origin <target-branch>`), or clone with full history: GitHub \
-         Actions `actions/checkout` with `fetch-depth: 0`, GitLab CI `GIT_DEPTH: 0`"
-    )
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -644,6 +640,43 @@ mod tree_tests {
             .unwrap()
             .success();
         assert!(ok, "git {args:?}");
+    }
+
+    /// The typed errors print the text users saw when they were strings: git's message without
+    /// its `; class=…; code=…` suffix, and the structured fields in place.
+    #[test]
+    fn errors_keep_their_text() {
+        let outside = tempfile::tempdir().unwrap();
+        let Err(e) = Repo::open(outside.path()) else {
+            // A temporary folder inside some checkout: nothing to check here.
+            return;
+        };
+        assert!(matches!(e, InputError::NotARepository { .. }));
+        let text = e.to_string();
+        let prefix = format!(
+            "--base needs a git repository, and {} is not inside one: ",
+            outside.path().display()
+        );
+        assert!(text.starts_with(&prefix), "{text}");
+        assert!(!text.contains("class="), "{text}");
+        assert!(std::error::Error::source(&e).is_some());
+
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(dir.path().join("a.yaml"), "a: 1\n").unwrap();
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-q", "-m", "one"]);
+        let repo = Repo::open(dir.path()).unwrap();
+        let e = repo.resolve("no-such-branch").unwrap_err();
+        assert!(matches!(&e, InputError::UnknownRevision { rev, .. } if rev == "no-such-branch"));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot find revision `no-such-branch` in this repository: ")
+                && text.ends_with(" (fetch it first, e.g. `git fetch origin <branch>`)")
+                && !text.contains("class="),
+            "{text}"
+        );
+        assert_eq!(String::from(e), text);
     }
 
     #[cfg(unix)]

@@ -8,7 +8,53 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
+use crate::config::ConfigError;
+use crate::output::OutputError;
 use crate::schema::bundle::DEFAULT_VERSION;
+
+/// Why `kgate init` wrote nothing, or stopped: the configuration layer's errors for the
+/// existing `.kgate.yaml`, the output layer's for stdout, and its own for the files it writes.
+/// (`init` is a command: it sits above both layers, so its enum wraps theirs.)
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("{dir} is not a folder")]
+    NotAFolder { dir: String },
+
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// kgate's own files that exist and would be replaced without `--force`.
+    #[error("{} already exists; --force replaces it", .paths.join(", "))]
+    Exists { paths: Vec<String> },
+
+    #[error("cannot create {}: {source}", .path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// The application layer still speaks `String` errors: `?` converts.
+impl From<InitError> for String {
+    fn from(e: InitError) -> String {
+        e.to_string()
+    }
+}
 
 /// `owner/name` of kgate's repository, for `uses:` and `repo:` lines.
 fn repo_slug() -> &'static str {
@@ -140,7 +186,7 @@ struct Planned {
 
 /// The settings of the starter an existing config lacks, appended as text so that the user's
 /// keys, order and comments stay; None when it has them all. The file must be a valid config.
-pub fn merge_config(path: &Path, existing: &str) -> Result<Option<String>, String> {
+pub fn merge_config(path: &Path, existing: &str) -> Result<Option<String>, ConfigError> {
     let cfg = crate::config::parse(&path.display().to_string(), existing, Path::new(""))?;
     let mut add = String::new();
     if cfg.kubernetes_version.is_none() {
@@ -216,16 +262,20 @@ pub fn insert_under(existing: &str, key: &str, entry: &str) -> Option<String> {
     Some(out)
 }
 
-pub fn run(args: &InitArgs) -> Result<u8, String> {
+pub fn run(args: &InitArgs) -> Result<u8, InitError> {
     let dir = Path::new(&args.dir);
     if !dir.is_dir() {
-        return Err(format!("{} is not a folder", args.dir));
+        return Err(InitError::NotAFolder {
+            dir: args.dir.clone(),
+        });
     }
     let config_path = dir.join(".kgate.yaml");
     let mut merged_config = None;
     if config_path.exists() && !args.force {
-        let existing = std::fs::read_to_string(&config_path)
-            .map_err(|e| format!("cannot read {}: {e}", config_path.display()))?;
+        let existing = std::fs::read_to_string(&config_path).map_err(|source| InitError::Read {
+            path: config_path.clone(),
+            source,
+        })?;
         merged_config = Some(merge_config(&config_path, &existing)?);
     }
     let mut planned = Vec::new();
@@ -309,10 +359,7 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
         .map(|p| p.path.display().to_string())
         .collect();
     if !blocked.is_empty() {
-        return Err(format!(
-            "{} already exists; --force replaces it",
-            blocked.join(", ")
-        ));
+        return Err(InitError::Exists { paths: blocked });
     }
     let mut said = String::new();
     for p in &planned {
@@ -326,12 +373,16 @@ pub fn run(args: &InitArgs) -> Result<u8, String> {
             continue;
         }
         if let Some(parent) = p.path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|source| InitError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
         let existed = p.path.exists();
-        std::fs::write(&p.path, &p.text)
-            .map_err(|e| format!("cannot write {}: {e}", p.path.display()))?;
+        std::fs::write(&p.path, &p.text).map_err(|source| InitError::Write {
+            path: p.path.clone(),
+            source,
+        })?;
         let verb = if existed && (!args.force || is_user_file(&p.path)) {
             "merged into"
         } else {

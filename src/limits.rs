@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::input_error::InputError;
+
 /// Default `--max-file-size`: one file larger than this is refused unread.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 /// Default `--policy-timeout`: wall-clock time the Rego policies may spend on one object.
@@ -149,14 +151,15 @@ impl RunLimits {
 
 /// Parses a byte size: `1048576`, `512k`, `64M`, `2G` (powers of 1000) or `64Ki`, `64Mi`,
 /// `64MiB`, `2Gi` (powers of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, InputError> {
     let t = s.trim();
     let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("`{s}` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi")
-    })?;
+    let given = || s.to_string();
+    let n: u64 = num
+        .parse()
+        .map_err(|_| InputError::NotASize { given: given() })?;
     let mult: u64 = match unit {
         "" => 1,
         "k" | "K" => 1_000,
@@ -166,37 +169,40 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "Mi" => 1 << 20,
         "Gi" => 1 << 30,
         _ => {
-            return Err(format!(
-                "`{s}` has an unknown unit `{unit}`: use k, M, G, Ki, Mi or Gi"
-            ))
+            return Err(InputError::SizeUnit {
+                given: given(),
+                unit: unit.to_string(),
+            })
         }
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("`{s}` is too large"))
+        .ok_or_else(|| InputError::SizeTooLarge { given: given() })
 }
 
 /// Parses a duration: `250ms`, `5s`, `2m`, or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, InputError> {
     let t = s.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    let given = || s.to_string();
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a duration: write e.g. 500ms, 5s or 1m"))?;
+        .map_err(|_| InputError::NotADuration { given: given() })?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" => n * 60.0,
         _ => {
-            return Err(format!(
-                "`{s}` has an unknown unit `{unit}`: use ms, s or m"
-            ))
+            return Err(InputError::DurationUnit {
+                given: given(),
+                unit: unit.to_string(),
+            })
         }
     };
     if !(secs > 0.0 && secs.is_finite() && secs < 86_400.0) {
-        return Err(format!("`{s}` must be more than zero and less than a day"));
+        return Err(InputError::DurationRange { given: given() });
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -238,20 +244,52 @@ mod tests {
 
     #[test]
     fn sizes_and_durations_parse() {
-        assert_eq!(parse_size("1048576"), Ok(1_048_576));
-        assert_eq!(parse_size("64Mi"), Ok(64 << 20));
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("2G"), Ok(2_000_000_000));
-        assert_eq!(parse_size("512k"), Ok(512_000));
+        assert_eq!(parse_size("1048576").ok(), Some(1_048_576));
+        assert_eq!(parse_size("64Mi").ok(), Some(64 << 20));
+        assert_eq!(parse_size("64MiB").ok(), Some(64 << 20));
+        assert_eq!(parse_size("2G").ok(), Some(2_000_000_000));
+        assert_eq!(parse_size("512k").ok(), Some(512_000));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("-1").is_err());
         assert!(parse_size("99999999999999999999Gi").is_err());
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            parse_duration("250ms").ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(parse_duration("5s").ok(), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2").ok(), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m").ok(), Some(Duration::from_secs(60)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5h").is_err());
+        // The typed errors print the messages users have always seen.
+        for (given, text) in [
+            (
+                "x",
+                "`x` is not a size: write bytes, or a number with k, M, G, Ki, Mi, Gi",
+            ),
+            (
+                "3Ti",
+                "`3Ti` has an unknown unit `Ti`: use k, M, G, Ki, Mi or Gi",
+            ),
+            (
+                "99999999999999999999Gi",
+                "`99999999999999999999Gi` is not a size: write bytes, or a number with k, M, G, \
+                 Ki, Mi, Gi",
+            ),
+            ("99999999999Gi", "`99999999999Gi` is too large"),
+        ] {
+            assert_eq!(parse_size(given).unwrap_err().to_string(), text);
+        }
+        for (given, text) in [
+            ("5h", "`5h` has an unknown unit `h`: use ms, s or m"),
+            ("0s", "`0s` must be more than zero and less than a day"),
+            (
+                "soon",
+                "`soon` is not a duration: write e.g. 500ms, 5s or 1m",
+            ),
+        ] {
+            assert_eq!(parse_duration(given).unwrap_err().to_string(), text);
+        }
     }
 
     #[test]

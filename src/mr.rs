@@ -57,7 +57,7 @@ impl Sides {
             Ok(r) => r,
             // A merge-request job that runs kgate outside the clone checks as usual.
             Err(_) if from_ci => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let given_base = repo.resolve(&base_name)?;
         let head = head.map(|h| repo.resolve(h)).transpose()?;
@@ -721,7 +721,7 @@ pub fn gate_baseline(
         .map_err(|e| format!("cannot read baseline {display} at this revision: {e}"))?;
     let text =
         String::from_utf8(bytes).map_err(|_| format!("baseline {display} is not UTF-8 text"))?;
-    crate::baseline::Baseline::parse(&display, &text).map(Some)
+    Ok(Some(crate::baseline::Baseline::parse(&display, &text)?))
 }
 
 /// The revision's config and its repository path: `explicit` (a repository path), else the

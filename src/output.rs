@@ -4,8 +4,43 @@
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 
-use crate::cli::{ColorChoice, Format, FormatTarget};
+use crate::cli::{CliError, ColorChoice, Format, FormatTarget};
 use crate::report::Report;
+
+/// The output layer's one error type: report targets that contradict each other (found before
+/// any work is done), or a report that cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "{count} formats would write to stdout; give all but one a file (--format FORMAT=FILE)"
+    )]
+    SeveralOnStdout { count: usize },
+
+    #[error("--output names the file of the --format without =FILE, and every --format has one")]
+    OutputWithoutTarget,
+
+    #[error("two reports would be written to {path}")]
+    SameFile { path: String },
+
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write output: {0}")]
+    Stdout(#[source] std::io::Error),
+
+    #[error(transparent)]
+    Cli(#[from] CliError),
+}
+
+/// The application layer still speaks `String` errors: `?` converts.
+impl From<OutputError> for String {
+    fn from(e: OutputError) -> String {
+        e.to_string()
+    }
+}
 
 /// One report to write: a format and a file (None: stdout).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,19 +50,13 @@ pub struct Target {
 }
 
 /// Checks the `--format`/`--output` combination before any work is done, so a typo fails fast.
-pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target>, String> {
+pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target>, OutputError> {
     let bare: Vec<&FormatTarget> = formats.iter().filter(|f| f.path.is_none()).collect();
     if bare.len() > 1 {
-        return Err(format!(
-            "{} formats would write to stdout; give all but one a file (--format FORMAT=FILE)",
-            bare.len()
-        ));
+        return Err(OutputError::SeveralOnStdout { count: bare.len() });
     }
     if output.is_some() && bare.is_empty() {
-        return Err(
-            "--output names the file of the --format without =FILE, and every --format has one"
-                .into(),
-        );
+        return Err(OutputError::OutputWithoutTarget);
     }
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -35,7 +64,7 @@ pub fn plan(formats: &[FormatTarget], output: Option<&str>) -> Result<Vec<Target
         let path = f.path.clone().or_else(|| output.map(str::to_string));
         if let Some(p) = &path {
             if !seen.insert(p.clone()) {
-                return Err(format!("two reports would be written to {p}"));
+                return Err(OutputError::SameFile { path: p.clone() });
             }
         }
         out.push(Target {
@@ -51,7 +80,7 @@ pub fn write_all(
     targets: &[Target],
     report: &Report<'_>,
     color: ColorChoice,
-) -> Result<(), String> {
+) -> Result<(), OutputError> {
     for t in targets {
         let colored = t.format == Format::Human
             && match color {
@@ -71,9 +100,10 @@ pub fn write_all(
             },
         );
         match &t.path {
-            Some(path) => {
-                std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?
-            }
+            Some(path) => std::fs::write(path, text).map_err(|source| OutputError::Write {
+                path: path.clone(),
+                source,
+            })?,
             None => write_stdout(&text)?,
         }
     }
@@ -97,7 +127,7 @@ pub fn render_format(format: crate::cli::Format, report: &crate::report::Report<
 pub fn output_plan(
     values: &[crate::cli::OutputValue<crate::cli::FormatTarget>],
     output_file: Option<&str>,
-) -> Result<Vec<Target>, String> {
+) -> Result<Vec<Target>, OutputError> {
     let (formats, file) = crate::cli::split_outputs(
         values,
         output_file,
@@ -110,12 +140,12 @@ pub fn output_plan(
 }
 
 /// Writes to stdout; a closed pipe (`kgate … | head`) ends quietly.
-pub fn write_stdout(text: &str) -> Result<(), String> {
+pub fn write_stdout(text: &str) -> Result<(), OutputError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) => Err(OutputError::Stdout(e)),
     }
 }
 
@@ -131,19 +161,29 @@ mod tests {
     fn formats_and_files() {
         assert_eq!(t("sarif=out/k.sarif").path.as_deref(), Some("out/k.sarif"));
         assert_eq!(t("GitHub").format, Format::Github);
-        assert!("yaml"
-            .parse::<FormatTarget>()
-            .unwrap_err()
-            .contains("unknown format `yaml`"));
-        assert!("sarif=".parse::<FormatTarget>().is_err());
+        assert_eq!(
+            "yaml".parse::<FormatTarget>().unwrap_err().to_string(),
+            "unknown format `yaml`: one of human, json, sarif, junit, github, gitlab, markdown, \
+             optionally =FILE"
+        );
+        assert_eq!(
+            "sarif=".parse::<FormatTarget>().unwrap_err().to_string(),
+            "`sarif=` names no file"
+        );
         let p = plan(&[t("github"), t("sarif=a.sarif"), t("junit=r.xml")], None).unwrap();
         assert_eq!(p[0].path, None);
-        assert!(plan(&[t("github"), t("human")], None)
-            .unwrap_err()
-            .contains("stdout"));
-        assert!(plan(&[t("sarif=a"), t("json=a")], None)
-            .unwrap_err()
-            .contains("two reports"));
+        assert_eq!(
+            plan(&[t("github"), t("human")], None)
+                .unwrap_err()
+                .to_string(),
+            "2 formats would write to stdout; give all but one a file (--format FORMAT=FILE)"
+        );
+        assert_eq!(
+            plan(&[t("sarif=a"), t("json=a")], None)
+                .unwrap_err()
+                .to_string(),
+            "two reports would be written to a"
+        );
         assert!(plan(&[t("sarif=a")], Some("b")).is_err());
         assert_eq!(
             plan(&[t("json")], Some("r.json")).unwrap()[0]

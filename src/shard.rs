@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::discover::{self, DiscoverOptions};
+use crate::input_error::InputError;
 use crate::load::Loaded;
 use crate::source::Files;
 use crate::yaml::Limits;
@@ -26,11 +27,32 @@ pub struct Shard {
     pub total: u32,
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// Why a sharded run could not start: a `--shard` value that is no shard, or the walk's own
+/// errors. (`kgate merge`'s are [`crate::merge::MergeError`]: merging writes reports, so it
+/// sits above the output layer, which itself reads `--shard`.)
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error("`{given}` is not a shard: use I/N with 1 <= I <= N, e.g. 2/4")]
+    NotAShard { given: String },
 
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}` is not a shard: use I/N with 1 <= I <= N, e.g. 2/4");
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// The run layer still speaks `String` errors: `?` converts.
+impl From<ShardError> for String {
+    fn from(e: ShardError) -> String {
+        e.to_string()
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError::NotAShard {
+            given: s.to_string(),
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let total: u32 = n.trim().parse().map_err(|_| bad())?;
@@ -162,7 +184,7 @@ pub fn load_sharded(
     opts: &DiscoverOptions,
     limits: &Limits,
     shard: Shard,
-) -> Result<ShardLoad, String> {
+) -> Result<ShardLoad, ShardError> {
     let mut found = discover::discover(paths, opts)?;
     // Skipped files keep only their display path; their unit is computed from the real path,
     // exactly as for loaded files (`./x/a.yaml` and `x/a.yaml` are different units otherwise).
@@ -298,7 +320,14 @@ mod tests {
 
     #[test]
     fn parses_shards() {
-        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, total: 4 }));
+        assert_eq!(
+            "2/4".parse::<Shard>().ok(),
+            Some(Shard { index: 2, total: 4 })
+        );
+        assert_eq!(
+            "x".parse::<Shard>().unwrap_err().to_string(),
+            "`x` is not a shard: use I/N with 1 <= I <= N, e.g. 2/4"
+        );
         assert!("0/4".parse::<Shard>().is_err());
         assert!("5/4".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::discover::{exclude_set, is_manifest_name};
+use crate::input_error::InputError;
 use crate::vfs::Vfs;
 
 /// What a walk found: repository paths (sorted, unique) and problems met on the way.
@@ -24,7 +25,7 @@ pub fn manifest_files(
     excludes: &[String],
     ignored: &dyn Fn(&str) -> bool,
     missing_ok: bool,
-) -> Result<Walked, String> {
+) -> Result<Walked, InputError> {
     let excludes = exclude_set(excludes)?;
     let mut out = Walked::default();
     for given in paths {

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use super::GatekeeperSet;
+use crate::check_error::CheckError;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
 use crate::policy::verify::{Outcome, TestResult};
@@ -164,7 +165,7 @@ fn case_name(case: &Json) -> String {
 /// gator: the object reviewed is `request.object` (for a DELETE, `request.oldObject`, which
 /// Gatekeeper's webhook also passes as the object), and every field of the request
 /// (operation, oldObject, userInfo, …) is part of `input.review`.
-fn admission_review(m: &Manifest) -> Result<Option<(Manifest, Json)>, String> {
+fn admission_review(m: &Manifest) -> Result<Option<(Manifest, Json)>, CheckError> {
     if m.resource.kind != "AdmissionReview" || m.group() != "admission.k8s.io" {
         return Ok(None);
     }
@@ -172,12 +173,12 @@ fn admission_review(m: &Manifest) -> Result<Option<(Manifest, Json)>, String> {
         .node
         .get("request")
         .filter(|r| r.as_map().is_some())
-        .ok_or("the AdmissionReview has no request")?;
+        .ok_or(CheckError::ReviewWithoutRequest)?;
     let object = ["object", "oldObject"]
         .iter()
         .filter_map(|k| request.get(k))
         .find(|o| o.as_map().is_some())
-        .ok_or("the AdmissionReview request has neither an object nor an oldObject")?;
+        .ok_or(CheckError::ReviewWithoutObject)?;
     let reviewed = Manifest::from_node(object.clone(), m.file.clone());
     let mut review = super::review_for(&reviewed);
     if let (Some(review), Json::Object(fields)) = (review.as_object_mut(), request.to_json()) {
@@ -248,7 +249,7 @@ fn run_case(
             let review = super::review_for(&object);
             (object, review)
         }
-        Err(e) => return Some(Outcome::Error(e)),
+        Err(e) => return Some(Outcome::Error(e.to_string())),
     };
     let mut engines = set.engines();
     let found = set.evaluate_review(&mut engines, &object, &review);

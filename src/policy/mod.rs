@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use regorus::{Engine, Value};
 
+use crate::check_error::CheckError;
 use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::manifest::Manifest;
 use crate::source::{Files, SourceFile, Span};
@@ -546,10 +547,12 @@ impl PolicySet {
     pub fn load(
         opts: &PolicyOptions,
         files: Option<&Files>,
-    ) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+    ) -> Result<(PolicySet, Vec<Diagnostic>), CheckError> {
         if let Some(p) = &opts.image_tag_pattern {
-            regex::Regex::new(p)
-                .map_err(|e| format!("image_tag_pattern `{p}` is not a valid regex: {e}"))?;
+            regex::Regex::new(p).map_err(|source| CheckError::ImageTagPattern {
+                pattern: p.clone(),
+                source,
+            })?;
         }
         let mut loader = Loader::new();
         let native = if opts.builtin && opts.builtin_engine == BuiltinEngine::Native {
@@ -702,7 +705,7 @@ impl PolicySet {
 
     /// Tells `policy/namespace` which `apiVersion/kind`s are namespaced, then prepares the
     /// engine (analysis, scheduling) once so that worker clones start ready.
-    pub fn prepare(&mut self, namespaced: BTreeMap<String, bool>) -> Result<(), String> {
+    pub fn prepare(&mut self, namespaced: BTreeMap<String, bool>) -> Result<(), CheckError> {
         if let Some(pack) = &mut self.native {
             pack.set_namespaced(namespaced.clone());
         }
@@ -712,11 +715,11 @@ impl PolicySet {
             .add_data(Value::from(
                 serde_json::json!({ "kgate": { "namespaced": map } }),
             ))
-            .map_err(|e| format!("cannot pass kinds to policies: {e}"))?;
+            .map_err(|cause| CheckError::PolicyData { cause })?;
         self.engine.set_input(Value::new_object());
         self.engine
             .eval_query("true".to_string(), false)
-            .map_err(|e| format!("cannot prepare policies: {e}"))?;
+            .map_err(|cause| CheckError::PreparePolicies { cause })?;
         Ok(())
     }
 
@@ -916,12 +919,12 @@ fn load_from_disk(
     opts: &PolicyOptions,
     files: Option<&Files>,
     loader: &mut Loader,
-) -> Result<(), String> {
+) -> Result<(), CheckError> {
     let mut user_paths = Vec::new();
     for dir in &opts.dirs {
         let p = Path::new(dir);
         if !p.exists() {
-            return Err(format!("policy path {dir} does not exist"));
+            return Err(CheckError::NoPolicyPath { path: dir.clone() });
         }
         let walked = walk_checked(p, &["rego"]);
         // A policy folder the run cannot read is a gate that cannot judge: a tool failure.
@@ -957,7 +960,7 @@ fn load_from_disk(
     }
     for d in &opts.data {
         if !Path::new(d).exists() {
-            return Err(format!("data path {d} does not exist"));
+            return Err(CheckError::NoDataPath { path: d.clone() });
         }
     }
     loader.add_data_paths(&opts.data, files);
@@ -972,7 +975,7 @@ pub fn prepare_for_run(
     manifests: &[Manifest],
     registry: &crate::schema::registry::Registry,
     every_kind: bool,
-) -> Result<(PolicySet, Vec<Diagnostic>), String> {
+) -> Result<(PolicySet, Vec<Diagnostic>), CheckError> {
     let (mut set, diagnostics) = PolicySet::load(opts, Some(files))?;
     let mut namespaced = BTreeMap::new();
     if every_kind {

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::check_error::CheckError;
 use crate::yaml::escape_pointer_segment;
 
 /// One finding of the pack, before it becomes a diagnostic.
@@ -58,11 +59,16 @@ impl NativePack {
         image_tag_pattern: Option<&str>,
         own_registries: &[String],
         require_cpu_limit: bool,
-    ) -> Result<NativePack, String> {
+    ) -> Result<NativePack, CheckError> {
         let pattern = image_tag_pattern
             .filter(|p| !p.is_empty())
             .unwrap_or(DEFAULT_IMAGE_TAG_PATTERN);
-        let re = |p: &str| Regex::new(p).map_err(|e| format!("invalid regex `{p}`: {e}"));
+        let re = |p: &str| {
+            Regex::new(p).map_err(|source| CheckError::PackPattern {
+                pattern: p.to_string(),
+                source,
+            })
+        };
         Ok(NativePack {
             image_tag_pattern: re(pattern)?,
             own_registries: own_registries

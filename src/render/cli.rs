@@ -8,7 +8,7 @@ use std::path::Path;
 use super::flux::{is_flux_kustomization, render_flux_with, SubstitutionSources};
 use super::integrate::{attribute_and_merge, repo_root};
 use super::kustomize::render_dir_with;
-use super::{emit, RenderOptions, Rendered, Renderer};
+use super::{emit, RenderError, RenderOptions, Rendered, Renderer};
 use crate::diagnostic::Diagnostic;
 use crate::source::Files;
 use crate::vfs::DiskFs;
@@ -60,7 +60,7 @@ pub fn render_path(
     path: &str,
     opts: &RenderOptions,
     show_secrets: bool,
-) -> Result<RenderOutput, String> {
+) -> Result<RenderOutput, RenderError> {
     let helm = HelmCli {
         release_name: "release-name".into(),
         namespace: "default".into(),
@@ -69,33 +69,57 @@ pub fn render_path(
     render_path_with(path, opts, show_secrets, &helm)
 }
 
+/// A path on the command line that cannot be read.
+fn read_path(path: &str, source: std::io::Error) -> RenderError {
+    RenderError::ReadPath {
+        path: path.to_string(),
+        source: std::sync::Arc::new(source),
+    }
+}
+
+/// A file on the command line that the guarded read refused (too large, not a regular file).
+fn refused(path: &str, finding: Diagnostic) -> RenderError {
+    RenderError::Refused {
+        path: path.to_string(),
+        finding: Box::new(finding),
+    }
+}
+
 /// A chart folder or archive given to `kgate render`: rendered like `helm template`.
 fn render_chart(
     path: &str,
     files: &Files,
     helm: &HelmCli,
     max_file_size: u64,
-) -> Result<Rendered, String> {
+) -> Result<Rendered, RenderError> {
     use super::helm::{chart, release, value::Value, values};
     let p = Path::new(path);
     let c = if p.is_dir() {
         chart::load_dir(p)
     } else {
-        let bytes = crate::discover::read_file(path, p, max_file_size)
-            .map_err(|d| format!("{path}: {}", d.message))?;
+        let bytes =
+            crate::discover::read_file(path, p, max_file_size).map_err(|d| refused(path, d))?;
         chart::untar(&bytes)
             .map_err(|e| chart::ChartError::msg(path, e))
             .and_then(chart::load_files)
     }
-    .map_err(|e| format!("{path}: {e}"))?;
+    .map_err(|source| RenderError::Chart {
+        path: path.to_string(),
+        source,
+    })?;
     let mut vals = super::helm::value::Map::new();
     for f in &helm.values {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        let text = std::fs::read_to_string(f).map_err(|e| read_path(f, e))?;
         match values::from_yaml_str(&text) {
             Ok(Value::Map(m)) => values::merge_over(&mut vals, &m.borrow()),
             Ok(Value::Nil) => {}
-            Ok(_) => return Err(format!("{f}: values must be a mapping")),
-            Err(e) => return Err(format!("{f}: {e}")),
+            Ok(_) => return Err(RenderError::ValuesNotMapping { path: f.clone() }),
+            Err(message) => {
+                return Err(RenderError::ValuesYaml {
+                    path: f.clone(),
+                    message,
+                })
+            }
         }
     }
     let located = release::Located {
@@ -124,9 +148,9 @@ pub fn render_path_with(
     opts: &RenderOptions,
     show_secrets: bool,
     helm: &HelmCli,
-) -> Result<RenderOutput, String> {
+) -> Result<RenderOutput, RenderError> {
     let p = Path::new(path);
-    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let meta = std::fs::metadata(p).map_err(|e| read_path(path, e))?;
     let files = Files::new();
     let max_file_size = opts.max_file_size;
     let (root_dir, target) = if meta.is_dir() {
@@ -153,8 +177,9 @@ pub fn render_path_with(
             // The named file is held to --max-file-size (and must be a regular file) like
             // every file a check reads.
             let bytes = crate::discover::read_file(path, file, max_file_size)
-                .map_err(|d| format!("{path}: {}", d.message))?;
-            let text = crate::load::decode(path, &bytes).map_err(|d| d.message)?;
+                .map_err(|d| refused(path, d))?;
+            let text =
+                crate::load::decode(path, &bytes).map_err(|d| RenderError::Decode(Box::new(d)))?;
             let f = files.add(path, text);
             let loaded = crate::load::load_file(&files, &f, &opts.limits);
             // substituteFrom ConfigMaps and Secrets may live anywhere in the repository.
@@ -181,9 +206,9 @@ pub fn render_path_with(
                 .filter(|m| super::helm::release::is_helm_release(m))
                 .collect();
             if flux.is_empty() && releases.is_empty() {
-                return Err(format!(
-                    "{path} holds no Flux Kustomization (kustomize.toolkit.fluxcd.io) or HelmRelease (helm.toolkit.fluxcd.io)"
-                ));
+                return Err(RenderError::NothingToRender {
+                    path: path.to_string(),
+                });
             }
             for m in flux {
                 rendered.push(render_flux_with(&renderer, m, &sources));

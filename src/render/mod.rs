@@ -9,6 +9,7 @@ pub mod argo_folder;
 mod builtin;
 pub mod cli;
 pub mod emit;
+mod error;
 mod fieldspec;
 pub mod flux;
 mod generator;
@@ -31,6 +32,7 @@ use crate::source::{Files, SourceFile, Span};
 use crate::vfs::Vfs;
 use crate::yaml::{self, Limits, Node};
 
+pub use error::RenderError;
 pub use flux::{render_flux, SubstitutionSources};
 pub use kustomize::render_dir;
 
@@ -124,8 +126,8 @@ pub struct Renderer<'a> {
     pub vfs: &'a dyn Vfs,
     pub files: &'a Files,
     pub opts: &'a RenderOptions,
-    cache: Mutex<HashMap<String, Result<Arc<Parsed>, String>>>,
-    texts: Mutex<HashMap<String, Result<Arc<SourceFile>, String>>>,
+    cache: Mutex<HashMap<String, Result<Arc<Parsed>, RenderError>>>,
+    texts: Mutex<HashMap<String, Result<Arc<SourceFile>, RenderError>>>,
 }
 
 impl<'a> Renderer<'a> {
@@ -141,7 +143,7 @@ impl<'a> Renderer<'a> {
 
     /// The text of a repository file, registered in `files` once (a file the loader already
     /// read keeps its id, so findings on it are the same whether raw or rendered).
-    pub(crate) fn source(&self, path: &str) -> Result<Arc<SourceFile>, String> {
+    pub(crate) fn source(&self, path: &str) -> Result<Arc<SourceFile>, RenderError> {
         if let Some(hit) = self
             .texts
             .lock()
@@ -156,8 +158,10 @@ impl<'a> Renderer<'a> {
             None => self
                 .vfs
                 .read(path, self.opts.max_file_size)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| load::decode(&display, &bytes).map_err(|d| d.message))
+                .map_err(|e| RenderError::Read(Arc::new(e)))
+                .and_then(|bytes| {
+                    load::decode(&display, &bytes).map_err(|d| RenderError::Decode(Box::new(d)))
+                })
                 .map(|text| self.files.add(display, text)),
         };
         self.texts
@@ -168,7 +172,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A repository file parsed as a YAML stream (documents with spans).
-    pub(crate) fn parsed(&self, path: &str) -> Result<Arc<Parsed>, String> {
+    pub(crate) fn parsed(&self, path: &str) -> Result<Arc<Parsed>, RenderError> {
         if let Some(hit) = self
             .cache
             .lock()

@@ -23,6 +23,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::SchemaError;
+
 /// Kubernetes minor versions with a built-in bundle, oldest first.
 pub const SUPPORTED_VERSIONS: &[&str] = &[
     "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37",
@@ -143,17 +145,16 @@ struct RawKind {
 
 impl Bundle {
     /// Parses a bundle's header and index; the schemas stay compressed.
-    pub fn parse(bytes: &'static [u8]) -> Result<Bundle, String> {
+    pub fn parse(bytes: &'static [u8]) -> Result<Bundle, SchemaError> {
         let (index, blobs) = super::packed::split(bytes, MAGIC, "kgate schema bundle")?;
-        let raw: RawIndex =
-            serde_json::from_slice(index).map_err(|e| format!("bad index JSON: {e}"))?;
+        let raw: RawIndex = serde_json::from_slice(index).map_err(SchemaError::BadIndex)?;
         let mut kinds = Vec::with_capacity(raw.kinds.len());
         for k in raw.kinds {
             if !super::packed::in_bounds(blobs, k.offset, k.length) {
-                return Err(format!(
-                    "schema of {} {} lies outside the bundle",
-                    k.version, k.kind
-                ));
+                return Err(SchemaError::KindOutside {
+                    version: k.version,
+                    kind: k.kind,
+                });
             }
             kinds.push(KindEntry {
                 group: k.group,
@@ -166,7 +167,7 @@ impl Bundle {
         }
         // `find` relies on this order.
         if !kinds.windows(2).all(|w| sort_key(&w[0]) < sort_key(&w[1])) {
-            return Err("index is not sorted by (group, version, kind)".into());
+            return Err(SchemaError::BundleUnsorted);
         }
         Ok(Bundle {
             kubernetes_version: raw.kubernetes_version,
@@ -207,7 +208,7 @@ impl Bundle {
     }
 
     /// Decompresses and parses one kind's JSON Schema.
-    pub fn schema(&self, entry: &KindEntry) -> Result<serde_json::Value, String> {
+    pub fn schema(&self, entry: &KindEntry) -> Result<serde_json::Value, SchemaError> {
         super::packed::inflate_json(
             self.blobs,
             entry.offset,
@@ -370,7 +371,11 @@ mod tests {
         assert!(Bundle::parse(b"KGSB1\n\x02\0\0\0{}").is_err()); // fields missing
         let out_of_range: &'static [u8] = b"KGSB1\n\x86\0\0\0{\"kubernetesVersion\":\"1.0\",\"generator\":\"t\",\"kinds\":[{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\",\"namespaced\":true,\"offset\":0,\"length\":9}]}";
         let err = Bundle::parse(out_of_range).unwrap_err();
-        assert!(err.contains("outside"), "{err}");
+        assert_eq!(err.to_string(), "schema of v1 Pod lies outside the bundle");
+        assert_eq!(
+            Bundle::parse(b"KGSB2\n\0\0\0\0").unwrap_err().to_string(),
+            "not a kgate schema bundle (bad magic)"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::SchemaError;
+
 const MAGIC: &[u8] = b"KGSC1\n";
 static RAW: &[u8] = include_bytes!("../../schemas/catalog.kgsc");
 static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -125,16 +127,19 @@ pub fn catalog() -> &'static Catalog {
 
 impl Catalog {
     /// Parses a catalog's header and index; the CRDs stay compressed.
-    pub fn parse(bytes: &'static [u8]) -> Result<Catalog, String> {
+    pub fn parse(bytes: &'static [u8]) -> Result<Catalog, SchemaError> {
         let (index, blobs) = super::packed::split(bytes, MAGIC, "kgate CRD catalog")?;
-        let raw: RawIndex =
-            serde_json::from_slice(index).map_err(|e| format!("bad index JSON: {e}"))?;
+        let raw: RawIndex = serde_json::from_slice(index).map_err(SchemaError::BadIndex)?;
         for c in &raw.crds {
             if !super::packed::in_bounds(blobs, c.offset, c.length) {
-                return Err(format!("CRD {} lies outside the catalog", c.name));
+                return Err(SchemaError::CrdOutside {
+                    name: c.name.clone(),
+                });
             }
             if c.source >= raw.sources.len() {
-                return Err(format!("CRD {} names an unknown source", c.name));
+                return Err(SchemaError::UnknownSource {
+                    name: c.name.clone(),
+                });
             }
         }
         // `find` relies on this order.
@@ -143,7 +148,7 @@ impl Catalog {
             .windows(2)
             .all(|w| (&w[0].group, &w[0].kind) < (&w[1].group, &w[1].kind))
         {
-            return Err("index is not sorted by (group, kind)".into());
+            return Err(SchemaError::CatalogUnsorted);
         }
         Ok(Catalog {
             generator: raw.generator,
@@ -179,7 +184,7 @@ impl Catalog {
     }
 
     /// Decompresses one CRD object (with every version and its full structural schema).
-    pub fn crd(&self, crd: &CatalogCrd) -> Result<Value, String> {
+    pub fn crd(&self, crd: &CatalogCrd) -> Result<Value, SchemaError> {
         super::packed::inflate_json(
             self.blobs,
             crd.offset,
@@ -270,6 +275,6 @@ mod tests {
         assert!(Catalog::parse(b"KGSC1\n\x05\0\0\0{}").is_err());
         let outside: &'static [u8] = b"KGSC1\n\xf3\0\0\0{\"generator\":\"t\",\"sources\":[{\"repository\":\"a/b\",\"version\":\"v1\",\"commit\":\"c\",\"licence\":\"MIT\",\"paths\":\"p\",\"folder\":\"f\"}],\"crds\":[{\"name\":\"x\",\"group\":\"g\",\"kind\":\"K\",\"plural\":\"ks\",\"namespaced\":true,\"source\":0,\"versions\":[],\"offset\":0,\"length\":9}]}";
         let err = Catalog::parse(outside).unwrap_err();
-        assert!(err.contains("outside"), "{err}");
+        assert_eq!(err.to_string(), "CRD x lies outside the catalog");
     }
 }

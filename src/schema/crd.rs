@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use super::SchemaError;
+
 /// The schema of one kind at one version, taken from a CRD.
 #[derive(Debug, Clone)]
 pub struct CrdSchema {
@@ -22,16 +24,17 @@ pub struct CrdSchema {
 }
 
 /// Extracts every served version of a CRD object (apiextensions.k8s.io v1 or v1beta1).
-pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, String> {
-    let spec = crd.get("spec").ok_or("CRD has no spec")?;
+pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, SchemaError> {
+    let missing = |field| SchemaError::CrdField { field };
+    let spec = crd.get("spec").ok_or(missing("spec"))?;
     let group = spec
         .get("group")
         .and_then(Value::as_str)
-        .ok_or("CRD has no spec.group")?;
+        .ok_or(missing("spec.group"))?;
     let kind = spec
         .pointer("/names/kind")
         .and_then(Value::as_str)
-        .ok_or("CRD has no spec.names.kind")?;
+        .ok_or(missing("spec.names.kind"))?;
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     // v1beta1 kept a CRD-wide schema in spec.validation.
     let shared = spec.pointer("/validation/openAPIV3Schema");
@@ -40,7 +43,7 @@ pub fn schemas_from_crd(crd: &Value, origin: &str) -> Result<Vec<CrdSchema>, Str
         Some(v) => v.clone(),
         None => match spec.get("version").and_then(Value::as_str) {
             Some(v) => vec![json!({"name": v, "served": true})],
-            None => return Err("CRD has neither spec.versions nor spec.version".into()),
+            None => return Err(SchemaError::CrdVersions),
         },
     };
     for v in versions {

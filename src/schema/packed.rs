@@ -7,23 +7,27 @@
 
 use std::io::Read;
 
+use super::SchemaError;
+
 /// Splits a container into its JSON index and its blob area, checking the magic and lengths.
 /// `what` names the format in errors ("kgate schema bundle").
 pub fn split(
     bytes: &'static [u8],
     magic: &[u8],
     what: &str,
-) -> Result<(&'static [u8], &'static [u8]), String> {
+) -> Result<(&'static [u8], &'static [u8]), SchemaError> {
     let rest = bytes
         .strip_prefix(magic)
-        .ok_or_else(|| format!("not a {what} (bad magic)"))?;
+        .ok_or_else(|| SchemaError::BadMagic {
+            what: what.to_string(),
+        })?;
     if rest.len() < 4 {
-        return Err("truncated index length".into());
+        return Err(SchemaError::TruncatedIndexLength);
     }
     let n = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
     let rest = &rest[4..];
     if rest.len() < n {
-        return Err("truncated index".into());
+        return Err(SchemaError::TruncatedIndex);
     }
     Ok(rest.split_at(n))
 }
@@ -43,14 +47,21 @@ pub fn inflate_json(
     length: usize,
     ratio: usize,
     what: &str,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, SchemaError> {
+    let what = || what.to_string();
     let compressed = offset
         .checked_add(length)
         .and_then(|end| blobs.get(offset..end))
-        .ok_or_else(|| format!("{what} lies outside its file"))?;
+        .ok_or_else(|| SchemaError::BlobOutside { what: what() })?;
     let mut json = Vec::with_capacity(length.saturating_mul(ratio));
     flate2::read::DeflateDecoder::new(compressed)
         .read_to_end(&mut json)
-        .map_err(|e| format!("cannot decompress {what}: {e}"))?;
-    serde_json::from_slice(&json).map_err(|e| format!("bad JSON for {what}: {e}"))
+        .map_err(|source| SchemaError::Decompress {
+            what: what(),
+            source,
+        })?;
+    serde_json::from_slice(&json).map_err(|source| SchemaError::BlobJson {
+        what: what(),
+        source,
+    })
 }

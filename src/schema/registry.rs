@@ -12,6 +12,7 @@ use super::bundle::{self, Bundle};
 use super::catalog::{self, Catalog};
 use super::crd::{schemas_from_crd, CrdSchema};
 use super::removed::{removed_by, BUILTIN_GROUPS};
+use super::SchemaError;
 use crate::manifest::api_group;
 
 /// A compiled schema and the JSON it came from (kept to suggest field names).
@@ -69,20 +70,18 @@ pub struct Registry {
 type KindKey = (String, String);
 
 impl Registry {
-    pub fn new(opts: &RegistryOptions, crds: Vec<CrdSchema>) -> Result<Registry, String> {
+    pub fn new(opts: &RegistryOptions, crds: Vec<CrdSchema>) -> Result<Registry, SchemaError> {
         let bundle = bundle::bundle(&opts.kubernetes_version).ok_or_else(|| {
-            format!(
-                "unsupported --kubernetes-version {}: built-in schemas cover {}",
-                opts.kubernetes_version,
-                bundle::SUPPORTED_VERSIONS.join(", ")
-            )
+            SchemaError::UnsupportedVersion {
+                version: opts.kubernetes_version.clone(),
+                supported: bundle::SUPPORTED_VERSIONS,
+            }
         })?;
         for loc in &opts.schema_locations {
             if loc.starts_with("http://") || loc.starts_with("https://") {
-                return Err(format!(
-                    "--schema-location {loc}: kgate works offline and does not fetch schemas; \
-                     download them and pass the folder"
-                ));
+                return Err(SchemaError::RemoteLocation {
+                    location: loc.clone(),
+                });
             }
         }
         let mut map = HashMap::new();

@@ -4,6 +4,8 @@
 //! descriptors), called from `validateScheduleFormat` in k8s.io/kubernetes
 //! `pkg/apis/batch/validation/validation.go`.
 
+use crate::check_error::CheckError;
+
 /// Why the schedule does not parse, or None.
 pub fn parse_error(schedule: &str) -> Option<String> {
     let mut spec = schedule.trim();
@@ -79,13 +81,13 @@ fn range(expr: &str, min: u32, max: u32, names: Names) -> Option<String> {
     } else {
         let start = match value(bounds[0], names) {
             Ok(v) => v,
-            Err(e) => return Some(e),
+            Err(e) => return Some(e.to_string()),
         };
         let end = match bounds.len() {
             1 => start,
             2 => match value(bounds[1], names) {
                 Ok(v) => v,
-                Err(e) => return Some(e),
+                Err(e) => return Some(e.to_string()),
             },
             _ => return Some(format!("too many hyphens: {expr}")),
         };
@@ -94,7 +96,7 @@ fn range(expr: &str, min: u32, max: u32, names: Names) -> Option<String> {
     if parts.len() == 2 {
         let step = match number(parts[1]) {
             Ok(v) => v,
-            Err(e) => return Some(e),
+            Err(e) => return Some(e.to_string()),
         };
         if step == 0 {
             return Some(format!("step of range should be a positive number: {expr}"));
@@ -122,7 +124,7 @@ fn range(expr: &str, min: u32, max: u32, names: Names) -> Option<String> {
     None
 }
 
-fn value(s: &str, names: Names) -> Result<u32, String> {
+fn value(s: &str, names: Names) -> Result<u32, CheckError> {
     if let Some((names, first)) = names {
         let lower = s.to_ascii_lowercase();
         if let Some(i) = names.iter().position(|n| *n == lower) {
@@ -132,17 +134,18 @@ fn value(s: &str, names: Names) -> Result<u32, String> {
     number(s)
 }
 
-fn number(s: &str) -> Result<u32, String> {
+fn number(s: &str) -> Result<u32, CheckError> {
     let digits = s.strip_prefix('+').unwrap_or(s);
+    let given = || s.to_string();
     if s.starts_with('-') {
-        return Err(format!("negative number ({s}) not allowed: {s}"));
+        return Err(CheckError::CronNegative { given: given() });
     }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("failed to parse int from {s}"));
+        return Err(CheckError::CronNotANumber { given: given() });
     }
     digits
         .parse()
-        .map_err(|_| format!("failed to parse int from {s}"))
+        .map_err(|_| CheckError::CronNotANumber { given: given() })
 }
 
 /// Go's `time.ParseDuration` syntax: `[+-]` then one or more `<decimal><unit>` (ns, us, µs,
@@ -222,5 +225,14 @@ mod tests {
         ] {
             assert!(parse_error(bad).is_some(), "{bad}");
         }
+        // robfig/cron's words for a field that is not a number.
+        assert_eq!(
+            parse_error("a * * * *").as_deref(),
+            Some("failed to parse int from a")
+        );
+        assert_eq!(
+            parse_error("0 0 * * */-1").as_deref(),
+            Some("negative number (-1) not allowed: -1")
+        );
     }
 }

@@ -19,6 +19,7 @@ use cel::objects::Opaque;
 use cel::{Context, Env, ExecutionError, Program, Value};
 
 use crate::check::admission::quantity::{self, Quantity};
+use crate::check_error::CheckError;
 
 type R = Result<Value, ExecutionError>;
 
@@ -633,24 +634,26 @@ pub fn too_costly(source: &str, inputs: &[&serde_json::Value]) -> bool {
 }
 
 /// A compiled program, or why the source does not compile.
-type Compiled = Result<Arc<Program>, String>;
+type Compiled = Result<Arc<Program>, Arc<cel::ParseErrors>>;
 
 /// Compiles `source` once per run (rules repeat across every object of a kind).
-pub fn compile(source: &str) -> Result<Arc<Program>, String> {
+pub fn compile(source: &str) -> Result<Arc<Program>, CheckError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(p) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
-        return p.clone();
-    }
-    let p = env()
-        .compile(source)
-        .map(Arc::new)
-        .map_err(|e| e.to_string());
-    cache
+    let hit = cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(source.to_string(), p.clone());
-    p
+        .get(source)
+        .cloned();
+    let p = hit.unwrap_or_else(|| {
+        let p = env().compile(source).map(Arc::new).map_err(Arc::new);
+        cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(source.to_string(), p.clone());
+        p
+    });
+    p.map_err(CheckError::CelCompile)
 }
 
 /// A JSON value as CEL sees it. `schema` (optional, structural) makes `type: number` fields

@@ -538,6 +538,21 @@ mod tests {
         ));
     }
 
+    /// A rule that does not compile is a typed error carrying the parser's errors, and the
+    /// same error (text and all) when the cache answers the second time.
+    #[test]
+    fn compile_errors_are_typed_and_cached() {
+        let first = k8s::compile("self.x ==").unwrap_err();
+        assert!(matches!(
+            first,
+            crate::check_error::CheckError::CelCompile(_)
+        ));
+        assert!(std::error::Error::source(&first).is_some());
+        let again = k8s::compile("self.x ==").unwrap_err();
+        assert!(!first.to_string().is_empty());
+        assert_eq!(first.to_string(), again.to_string());
+    }
+
     #[test]
     fn transition_rules_are_recognised() {
         assert!(is_transition("self == oldSelf"));

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::exec::{data, ExecError, Mark, Output, TemplateSet};
 use super::value::{unwrap_map, Map, Obj, Value};
 use super::values::{coalesce_tables, drop_nulls, from_yaml_str};
+use crate::render::RenderError;
 
 /// A chart as loaded: metadata, defaults, templates and other files, subcharts.
 #[derive(Debug, Clone)]
@@ -63,6 +64,8 @@ impl ChartError {
     }
 }
 
+impl std::error::Error for ChartError {}
+
 impl std::fmt::Display for ChartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.line > 0 {
@@ -93,19 +96,20 @@ fn str_field(m: &Map, k: &str) -> String {
 }
 
 /// Reads the files of a `.tgz` chart archive: paths relative to the chart's own folder.
-pub fn untar(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn untar(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, RenderError> {
     let gz = flate2::read::GzDecoder::new(bytes);
     let mut ar = tar::Archive::new(gz);
     let mut out = Vec::new();
     let mut total = 0usize;
-    for entry in ar.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+    let broken = |e| RenderError::Archive(std::sync::Arc::new(e));
+    for entry in ar.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
         let path = entry
             .path()
-            .map_err(|e| e.to_string())?
+            .map_err(broken)?
             .to_string_lossy()
             .replace('\\', "/");
         // The first component is the chart's folder name.
@@ -113,14 +117,14 @@ pub fn untar(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
             continue;
         };
         if rest.split('/').any(|c| c == "..") {
-            return Err(format!("chart archive entry {path:?} leaves the chart"));
+            return Err(RenderError::ArchiveEscape { path });
         }
         let mut buf = Vec::new();
-        entry.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        entry.read_to_end(&mut buf).map_err(broken)?;
         total += buf.len();
         // Helm's own limit for a decompressed chart is 100 MiB.
         if total > 100 * 1024 * 1024 {
-            return Err("chart archive is larger than 100 MiB decompressed".into());
+            return Err(RenderError::ArchiveTooLarge);
         }
         out.push((rest.to_string(), buf));
     }
