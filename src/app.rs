@@ -716,6 +716,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8, String> {
     };
     let (mut plan, verdict) = mr::plan_and_judge(
         &sides,
+        mr::ReadSides::default(),
         &opts,
         &run_limits.yaml,
         &helm,

@@ -187,8 +187,15 @@ pub fn check(
         .as_ref()
         .map(|r| r.helm.clone())
         .unwrap_or_default();
+    // The plan reads the texts the check already read (each side's files), not the disk or
+    // git again.
+    let read_sides = ReadSides {
+        base: Some(&base_outcome.files),
+        head: Some(&outcome.files),
+    };
     let (_, verdict) = plan_and_judge(
         sides,
+        read_sides,
         &opts.discover,
         &opts.limits,
         &helm,
@@ -413,6 +420,7 @@ fn check_touched_units(
 #[allow(clippy::too_many_arguments)]
 pub fn plan_and_judge(
     sides: &Sides,
+    read: ReadSides<'_>,
     discover: &crate::discover::DiscoverOptions,
     limits: &crate::yaml::Limits,
     helm: &crate::render::helm::release::HelmOptions,
@@ -424,22 +432,56 @@ pub fn plan_and_judge(
 ) -> Result<(plan::Plan, plan::guards::Verdict), String> {
     let files = Files::new();
     let ignored = |p: &str| sides.head_ignored(p);
-    let mut head = plan::Revision::load(
-        &files,
-        sides.head_fs.as_ref(),
-        discover,
-        limits,
-        &ignored,
-        None,
-    )?;
-    let mut base = plan::Revision::load(
-        &files,
-        &sides.base_fs,
-        discover,
-        limits,
-        &|_| false,
-        Some(&head),
-    )?;
+    let head_fs = Known::over(sides.head_fs.as_ref(), read.head);
+    let base_fs = Known::over(&sides.base_fs, read.base);
+    let load = |changed: Option<&BTreeSet<String>>| -> Result<_, String> {
+        let (head, base) = match changed {
+            // A change's plan parses what it looks objects up in, and the units it builds.
+            Some(changed) => {
+                let head = plan::Revision::load_for_change(
+                    &files, &head_fs, discover, limits, &ignored, None, changed,
+                )?;
+                let base = plan::Revision::load_for_change(
+                    &files,
+                    &base_fs,
+                    discover,
+                    limits,
+                    &|_| false,
+                    Some(&head),
+                    changed,
+                )?;
+                (head, base)
+            }
+            None => {
+                let head =
+                    plan::Revision::load(&files, &head_fs, discover, limits, &ignored, None)?;
+                let base = plan::Revision::load(
+                    &files,
+                    &base_fs,
+                    discover,
+                    limits,
+                    &|_| false,
+                    Some(&head),
+                )?;
+                (head, base)
+            }
+        };
+        Ok((head, base))
+    };
+    let (mut head, mut base) = load(changed)?;
+    let reads_others = |rev: &plan::Revision<'_>| {
+        rev.objects()
+            .any(|(_, m)| crate::stream::reads_every_object(m))
+    };
+    if changed.is_some()
+        && ((!head.declares_units() && !base.declares_units())
+            || reads_others(&head)
+            || reads_others(&base))
+    {
+        // Without agents every top-level folder is a unit, made of its objects; an object that
+        // reads others by name (substituteFrom, valuesFrom) may read any file: all are parsed.
+        (head, base) = load(None)?;
+    }
     // HelmReleases' charts are rendered as in `kgate diff` (chart cache, offline).
     head.helm = helm.clone();
     base.helm = helm.clone();
@@ -468,6 +510,56 @@ pub fn plan_and_judge(
         verdict.diagnostics.extend(found);
     }
     Ok((planned.plan, verdict))
+}
+
+/// Texts of each side a check already read (by display path), for the plan to reuse.
+#[derive(Clone, Copy, Default)]
+pub struct ReadSides<'a> {
+    pub base: Option<&'a Files>,
+    pub head: Option<&'a Files>,
+}
+
+/// A side's file view that serves the texts already read from `known` (the same bytes
+/// decoded: reading them again gives the same text), and asks the view for the rest.
+struct Known<'a> {
+    inner: &'a dyn Vfs,
+    known: Option<&'a Files>,
+}
+
+impl<'a> Known<'a> {
+    fn over(inner: &'a dyn Vfs, known: Option<&'a Files>) -> Known<'a> {
+        Known { inner, known }
+    }
+}
+
+impl Vfs for Known<'_> {
+    fn read(&self, path: &str, max: u64) -> std::io::Result<Vec<u8>> {
+        let known = self
+            .known
+            .and_then(|files| files.by_path(&self.inner.display(path)))
+            .filter(|f| !self.known.is_some_and(|files| files.is_pending(f.id)))
+            // A file let go after its check is empty there: read it again.
+            .filter(|f| !f.text.is_empty() && f.text.len() as u64 <= max);
+        match known {
+            Some(f) => Ok(f.text.as_bytes().to_vec()),
+            None => self.inner.read(path, max),
+        }
+    }
+    fn is_dir(&self, path: &str) -> bool {
+        self.inner.is_dir(path)
+    }
+    fn is_file(&self, path: &str) -> bool {
+        self.inner.is_file(path)
+    }
+    fn list_dir(&self, path: &str) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn display(&self, path: &str) -> String {
+        self.inner.display(path)
+    }
+    fn content_id(&self, path: &str) -> Option<String> {
+        self.inner.content_id(path)
+    }
 }
 
 /// Adds the plan checks' findings to a check's outcome, with the base files they point into

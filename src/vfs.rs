@@ -49,6 +49,9 @@ pub struct DiskFs {
     root: PathBuf,
     canonical_root: PathBuf,
     display_prefix: String,
+    /// Folders already resolved (real paths): a tree of thousands of files has few folders,
+    /// and resolving every file's whole path costs a system call per component.
+    folders: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl DiskFs {
@@ -67,6 +70,29 @@ impl DiskFs {
             root,
             canonical_root,
             display_prefix,
+            folders: Default::default(),
+        }
+    }
+
+    /// The real path of `p`: its folder's (resolved once per folder), joined with its name
+    /// when that is no symbolic link; else resolved whole.
+    fn real_path(&self, p: &Path) -> io::Result<PathBuf> {
+        let (Some(folder), Some(name)) = (p.parent(), p.file_name()) else {
+            return std::fs::canonicalize(p);
+        };
+        if std::fs::symlink_metadata(p)?.file_type().is_symlink() {
+            return std::fs::canonicalize(p);
+        }
+        let real_folder = {
+            let mut folders = self.folders.lock().unwrap_or_else(|e| e.into_inner());
+            folders
+                .entry(folder.to_path_buf())
+                .or_insert_with(|| std::fs::canonicalize(folder).ok())
+                .clone()
+        };
+        match real_folder {
+            Some(f) => Ok(f.join(name)),
+            None => std::fs::canonicalize(p),
         }
     }
 
@@ -83,7 +109,7 @@ impl DiskFs {
                 "path leaves the repository",
             ));
         }
-        let real = std::fs::canonicalize(&p)?;
+        let real = self.real_path(&p)?;
         if !real.starts_with(&self.canonical_root) {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,

@@ -237,6 +237,10 @@ struct Parsed {
     text: Arc<str>,
     manifests: Vec<Arc<Manifest>>,
     diagnostics: Vec<Diagnostic>,
+    /// Not parsed: a plan of a change leaves out files that can hold none of the objects it
+    /// looks up (agents, sources, CRDs, projects, image policies) and that the change does not
+    /// touch; a unit that needs their objects parses them then (see [`raw_objects`]).
+    deferred: bool,
 }
 
 /// Everything read from one revision: its file view and every object in it.
@@ -250,6 +254,8 @@ pub struct Revision<'a> {
     crd_scopes: BTreeMap<(String, String), bool>,
     /// Where HelmRelease charts are found offline (`--chart-cache`).
     pub helm: crate::render::helm::release::HelmOptions,
+    /// What parsing a deferred file is bounded by.
+    limits: Limits,
 }
 
 impl<'a> Revision<'a> {
@@ -263,6 +269,47 @@ impl<'a> Revision<'a> {
         limits: &Limits,
         ignored: &dyn Fn(&str) -> bool,
         reuse: Option<&Revision<'_>>,
+    ) -> Result<Revision<'a>, String> {
+        Revision::load_with(files, vfs, opts, limits, ignored, reuse, None)
+    }
+
+    /// [`Revision::load`] for the plan of a change: only the files the plan looks objects up
+    /// in are parsed (the changed files, and those that may hold agents, sources, CRDs,
+    /// projects or image policies); the others are parsed when a unit needs them.
+    pub fn load_for_change(
+        files: &Files,
+        vfs: &'a dyn Vfs,
+        opts: &DiscoverOptions,
+        limits: &Limits,
+        ignored: &dyn Fn(&str) -> bool,
+        reuse: Option<&Revision<'_>>,
+        changed: &BTreeSet<String>,
+    ) -> Result<Revision<'a>, String> {
+        let defer = |path: &str, text: &str| {
+            !changed.contains(path)
+                && !["fluxcd.io", "argoproj.io", "CustomResourceDefinition"]
+                    .iter()
+                    .any(|n| text.contains(n))
+                && !text.to_ascii_lowercase().contains("imagepolicy")
+        };
+        Revision::load_with(files, vfs, opts, limits, ignored, reuse, Some(&defer))
+    }
+
+    /// Whether any object of the revision is a Flux Kustomization or an Argo CD Application.
+    pub fn declares_units(&self) -> bool {
+        self.objects()
+            .any(|(_, m)| is_flux_kustomization(m) || is_argo_application(m))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_with(
+        files: &Files,
+        vfs: &'a dyn Vfs,
+        opts: &DiscoverOptions,
+        limits: &Limits,
+        ignored: &dyn Fn(&str) -> bool,
+        reuse: Option<&Revision<'_>>,
+        defer: Option<&(dyn Fn(&str, &str) -> bool + Sync)>,
     ) -> Result<Revision<'a>, String> {
         let walked =
             tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
@@ -279,7 +326,7 @@ impl<'a> Revision<'a> {
                 }
                 (
                     path.clone(),
-                    Arc::new(parse_file(files, vfs, path, id, other, opts, limits)),
+                    Arc::new(parse_file(files, vfs, path, id, other, opts, limits, defer)),
                 )
             })
             .collect();
@@ -293,6 +340,7 @@ impl<'a> Revision<'a> {
                     text: Arc::from(""),
                     manifests: Vec::new(),
                     diagnostics: walked.diagnostics,
+                    deferred: false,
                 }),
             );
         }
@@ -316,6 +364,7 @@ impl<'a> Revision<'a> {
             files: by_path,
             crd_scopes,
             helm: Default::default(),
+            limits: limits.clone(),
         })
     }
 
@@ -362,6 +411,8 @@ impl<'a> Revision<'a> {
 }
 
 /// Reads and parses one file; reuses the other revision's objects when the text is the same.
+/// `defer`: whether to keep a file's text without parsing it.
+#[allow(clippy::too_many_arguments)]
 fn parse_file(
     files: &Files,
     vfs: &dyn Vfs,
@@ -370,6 +421,7 @@ fn parse_file(
     other: Option<&Arc<Parsed>>,
     opts: &DiscoverOptions,
     limits: &Limits,
+    defer: Option<&(dyn Fn(&str, &str) -> bool + Sync)>,
 ) -> Parsed {
     let display = vfs.display(path);
     let failed = |d: Diagnostic, id: Option<String>| Parsed {
@@ -377,6 +429,7 @@ fn parse_file(
         text: Arc::from(""),
         manifests: Vec::new(),
         diagnostics: vec![d],
+        deferred: false,
     };
     let bytes = match vfs.read(path, opts.max_file_size) {
         Ok(b) => b,
@@ -399,8 +452,18 @@ fn parse_file(
                 text: other.text.clone(),
                 manifests: other.manifests.clone(),
                 diagnostics: other.diagnostics.clone(),
+                deferred: other.deferred,
             };
         }
+    }
+    if defer.is_some_and(|d| d(path, &text)) {
+        return Parsed {
+            content_id: id,
+            text: Arc::from(text),
+            manifests: Vec::new(),
+            diagnostics: Vec::new(),
+            deferred: true,
+        };
     }
     let file = files.add(display, text);
     let loaded = load::load_file(files, &file, limits);
@@ -409,6 +472,7 @@ fn parse_file(
         text: file.text.clone(),
         manifests: loaded.manifests.into_iter().map(Arc::new).collect(),
         diagnostics: loaded.diagnostics,
+        deferred: false,
     }
 }
 
@@ -827,15 +891,35 @@ pub fn unit_objects(
 
 /// The manifests in files under `root` (its sub-folders too when `recurse`).
 fn raw_objects(rev: &Revision<'_>, root: &str, recurse: bool) -> Vec<render::Produced> {
-    rev.shared_objects()
-        .filter(|(p, _)| {
-            let rest = if root.is_empty() {
-                Some(*p)
-            } else {
-                p.strip_prefix(root).and_then(|r| r.strip_prefix('/'))
-            };
-            rest.is_some_and(|r| recurse || !r.contains('/'))
+    let under = |p: &str| {
+        let rest = if root.is_empty() {
+            Some(p)
+        } else {
+            p.strip_prefix(root).and_then(|r| r.strip_prefix('/'))
+        };
+        rest.is_some_and(|r| recurse || !r.contains('/'))
+    };
+    // Deferred files are parsed now, on their own (their objects carry their file).
+    let files = Files::new();
+    let deferred: Vec<(&str, Arc<Manifest>)> = rev
+        .files
+        .iter()
+        .filter(|(p, f)| f.deferred && under(p))
+        .flat_map(|(p, f)| {
+            let file = files.add(rev.display(p), f.text.clone());
+            load::load_file(&files, &file, &rev.limits)
+                .manifests
+                .into_iter()
+                .map(move |m| (p.as_str(), Arc::new(m)))
         })
+        .collect();
+    let parsed = rev
+        .shared_objects()
+        .filter(|(p, _)| under(p))
+        .map(|(p, m)| (p, m.clone()));
+    let mut all: Vec<(&str, Arc<Manifest>)> = parsed.chain(deferred).collect();
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    all.into_iter()
         .map(|(p, m)| render::Produced {
             path: p.to_string(),
             resource: m.resource.clone(),
