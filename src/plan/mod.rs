@@ -229,6 +229,9 @@ pub struct Unit {
     pub unrendered: bool,
 }
 
+/// Whether a file (repository path, text) is kept unparsed (see [`Parsed::deferred`]).
+type Defer = dyn Fn(&str, &str) -> bool + Sync;
+
 /// One file of a revision, parsed.
 #[derive(Debug)]
 struct Parsed {
@@ -309,7 +312,7 @@ impl<'a> Revision<'a> {
         limits: &Limits,
         ignored: &dyn Fn(&str) -> bool,
         reuse: Option<&Revision<'_>>,
-        defer: Option<&(dyn Fn(&str, &str) -> bool + Sync)>,
+        defer: Option<&Defer>,
     ) -> Result<Revision<'a>, String> {
         let walked =
             tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
@@ -364,7 +367,7 @@ impl<'a> Revision<'a> {
             files: by_path,
             crd_scopes,
             helm: Default::default(),
-            limits: limits.clone(),
+            limits: *limits,
         })
     }
 
@@ -421,7 +424,7 @@ fn parse_file(
     other: Option<&Arc<Parsed>>,
     opts: &DiscoverOptions,
     limits: &Limits,
-    defer: Option<&(dyn Fn(&str, &str) -> bool + Sync)>,
+    defer: Option<&Defer>,
 ) -> Parsed {
     let display = vfs.display(path);
     let failed = |d: Diagnostic, id: Option<String>| Parsed {
