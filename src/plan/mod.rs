@@ -230,7 +230,7 @@ pub struct Unit {
 }
 
 /// Whether a file (repository path, text) is kept unparsed (see [`Parsed::deferred`]).
-type Defer = dyn Fn(&str, &str) -> bool + Sync;
+type Defer<'d> = dyn Fn(&str, &str) -> bool + Sync + 'd;
 
 /// One file of a revision, parsed.
 #[derive(Debug)]
@@ -312,7 +312,7 @@ impl<'a> Revision<'a> {
         limits: &Limits,
         ignored: &dyn Fn(&str) -> bool,
         reuse: Option<&Revision<'_>>,
-        defer: Option<&Defer>,
+        defer: Option<&Defer<'_>>,
     ) -> Result<Revision<'a>, String> {
         let walked =
             tree_walk::manifest_files(vfs, &[String::new()], &opts.excludes, ignored, true)?;
@@ -424,7 +424,7 @@ fn parse_file(
     other: Option<&Arc<Parsed>>,
     opts: &DiscoverOptions,
     limits: &Limits,
-    defer: Option<&Defer>,
+    defer: Option<&Defer<'_>>,
 ) -> Parsed {
     let display = vfs.display(path);
     let failed = |d: Diagnostic, id: Option<String>| Parsed {
