@@ -22,6 +22,25 @@ pub struct Manifest {
     /// For an object a chart rendered: the values lines its fields came from (findings point
     /// there too).
     pub value_origins: Option<Arc<ValueOrigins>>,
+    /// [`Manifest::secrets`], computed once.
+    secrets: SecretsMemo,
+}
+
+/// The secret fields of an object, classified on first use: the schema check, the policy pack
+/// and the redactor all read them. A clone starts empty, because clones are made to be changed.
+#[derive(Default)]
+struct SecretsMemo(std::sync::OnceLock<crate::secrets::ObjectSecrets>);
+
+impl Clone for SecretsMemo {
+    fn clone(&self) -> Self {
+        SecretsMemo::default()
+    }
+}
+
+impl std::fmt::Debug for SecretsMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretsMemo")
+    }
 }
 
 /// Findings on a chart's object also point at the values line its field came from: the
@@ -51,7 +70,16 @@ impl Manifest {
             file,
             rendered_for: None,
             value_origins: None,
+            secrets: SecretsMemo::default(),
         }
+    }
+
+    /// [`crate::secrets::classify`] of `json`, computed on first use and kept: an object is
+    /// not changed once it is judged (a clone, made to be changed, classifies again).
+    pub fn secrets(&self) -> &crate::secrets::ObjectSecrets {
+        self.secrets
+            .0
+            .get_or_init(|| crate::secrets::classify(&self.json))
     }
 
     /// Whether this is a CustomResourceDefinition (a schema source).

@@ -153,7 +153,7 @@ pub fn find_secrets_in(m: &Manifest, files: &crate::source::Files) -> Secrets {
 type FileOf<'a> = dyn Fn(u32) -> Option<std::sync::Arc<crate::source::SourceFile>> + 'a;
 
 fn find_secrets_with(m: &Manifest, file_of: &FileOf) -> Secrets {
-    let verdict = secrets::classify(&m.json);
+    let verdict = m.secrets();
     let mut out = Secrets::default();
     let secret_kind = secrets::is_core_secret(&m.json);
     for f in &verdict.fields {

@@ -10,12 +10,13 @@
 //! drift, and each gap between them was a leak (the policy flagged a value that the redactor
 //! then printed) or a false positive (a `…_SECRET_NAME` flagged by one and not the other).
 
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::Value;
 
-use crate::yaml::escape_pointer_segment;
+use crate::yaml::{escape_pointer_segment, push_pointer_segment};
 
 /// Why a field is secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,8 +111,12 @@ pub fn classify(obj: &Value) -> ObjectSecrets {
     let Value::Object(map) = obj else {
         return ObjectSecrets::default();
     };
+    // One pointer buffer for the whole walk: a segment is pushed on the way down and cut on
+    // the way up, so only the fields that are secret get a pointer of their own.
+    let mut pointer = String::new();
     for (k, v) in map {
-        let pointer = format!("/{}", escape_pointer_segment(k));
+        pointer.clear();
+        push_pointer_segment(&mut pointer, k);
         if secret_kind && (k == "data" || k == "stringData") {
             if let Value::Object(entries) = v {
                 for (key, value) in entries {
@@ -124,7 +129,7 @@ pub fn classify(obj: &Value) -> ObjectSecrets {
             secret_data(v, &pointer, &mut out);
             continue;
         }
-        walk(v, &pointer, Some(k.as_str()), &mut out);
+        walk(v, &mut pointer, Some(k.as_str()), &mut out);
     }
     copies(obj, &mut out);
     ObjectSecrets { fields: out }
@@ -226,7 +231,7 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn walk(v: &Value, pointer: &str, name: Option<&str>, out: &mut Vec<SecretField>) {
+fn walk(v: &Value, pointer: &mut String, name: Option<&str>, out: &mut Vec<SecretField>) {
     match v {
         Value::String(s) => {
             if name == Some(LAST_APPLIED) {
@@ -234,7 +239,7 @@ fn walk(v: &Value, pointer: &str, name: Option<&str>, out: &mut Vec<SecretField>
                     let inner = classify(&inner);
                     if !inner.is_empty() {
                         out.push(SecretField {
-                            pointer: pointer.to_string(),
+                            pointer: pointer.clone(),
                             why: Why::LastApplied,
                             whole: true,
                             texts: vec![s.clone()],
@@ -249,28 +254,33 @@ fn walk(v: &Value, pointer: &str, name: Option<&str>, out: &mut Vec<SecretField>
         }
         // A password written without quotes is a number to YAML, and still the password.
         Value::Number(n) if name.is_some_and(name_is_credential) => out.push(SecretField {
-            pointer: pointer.to_string(),
+            pointer: pointer.clone(),
             why: Why::Name,
             whole: true,
             texts: vec![n.to_string()],
         }),
         // `password: [a, b]`: the items are what the name describes.
         Value::Array(items) => {
+            let len = pointer.len();
             for (i, item) in items.iter().enumerate() {
-                walk(item, &format!("{pointer}/{i}"), name, out);
+                write!(pointer, "/{i}").expect("writing to a String cannot fail");
+                walk(item, pointer, name, out);
+                pointer.truncate(len);
             }
         }
         Value::Object(map) => {
             // `env: [{name: DB_PASSWORD, value: …}]`: the name is a sibling of the value.
             let sibling = map.get("name").and_then(Value::as_str);
+            let len = pointer.len();
             for (k, item) in map {
                 let effective = if k == "value" {
                     sibling.or(Some(k.as_str()))
                 } else {
                     Some(k.as_str())
                 };
-                let p = format!("{pointer}/{}", escape_pointer_segment(k));
-                walk(item, &p, effective, out);
+                push_pointer_segment(pointer, k);
+                walk(item, pointer, effective, out);
+                pointer.truncate(len);
             }
         }
         _ => {}
@@ -471,6 +481,9 @@ const DESCRIBES: &[&str] = &[
 /// `secret`, an `…_key` of a known kind, `pass` at the end) not followed by a word that makes
 /// the name describe or point at one.
 pub fn name_is_credential(name: &str) -> bool {
+    if !may_name_credential(name) {
+        return false;
+    }
     let w = words(name);
     let Some(last) = w.last() else { return false };
     let last = last.as_str();
@@ -490,6 +503,32 @@ pub fn name_is_credential(name: &str) -> bool {
         return true;
     }
     !DESCRIBES.contains(&last)
+}
+
+/// A quick necessary condition for [`name_is_credential`]: every word that makes a name a
+/// credential (the [`HOLDS`] words, `…key`, `connection string`, a last `pass`/`pw`) has one of
+/// these in it, and the words of an ASCII name are its letters lower-cased. Most names (`image`,
+/// `containerPort`) have none, and then splitting them into words is not needed. Names with
+/// other characters (whose lower case can differ) always take the full test.
+fn may_name_credential(name: &str) -> bool {
+    const STEMS: &[&[u8]] = &[
+        b"pass",
+        b"pw",
+        b"secret",
+        b"token",
+        b"cred",
+        b"key",
+        b"dsn",
+        b"connection",
+    ];
+    if !name.is_ascii() {
+        return true;
+    }
+    let name = name.as_bytes();
+    STEMS.iter().any(|stem| {
+        name.windows(stem.len())
+            .any(|w| w.eq_ignore_ascii_case(stem))
+    })
 }
 
 /// Strings that are the values of a setting, never a credential: booleans and null words.
@@ -623,6 +662,9 @@ fn names_a_credential(t: &str) -> bool {
         && name_is_credential(t)
 }
 
+/// The length of the shortest match of [`token_regex`]'s formats (`xoxb-` and ten characters).
+const MIN_TOKEN_LEN: usize = 15;
+
 /// The token formats that are credentials whatever their name, matched inside a text.
 fn token_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -699,7 +741,9 @@ fn aws_secret_regex() -> &'static Regex {
 /// The whole value has a credential's shape.
 pub fn value_is_credential(s: &str) -> bool {
     let t = s.trim();
-    if t.is_empty() {
+    // The shortest whole-value credential is a 15-character token (`xoxb-` and ten more); key
+    // blocks, AWS keys (40) and random strings (24) are longer.
+    if t.len() < MIN_TOKEN_LEN {
         return false;
     }
     if let Some(m) = token_regex().captures(t).and_then(|c| c.get(1)) {
@@ -755,45 +799,61 @@ pub fn secret_parts(s: &str) -> Vec<String> {
             out.push(p.to_string());
         }
     };
-    for m in pem_regex().find_iter(s) {
-        // Each line of the body: a code frame or a message shows lines, not the block.
-        for line in m.as_str().lines() {
-            if !line.trim_start().starts_with("-----") {
-                add(line);
+    // Each search below is skipped when the text cannot hold its match (they are exact
+    // necessary conditions, checked first because most values are short words).
+    if s.contains("-----BEGIN ") {
+        for m in pem_regex().find_iter(s) {
+            // Each line of the body: a code frame or a message shows lines, not the block.
+            for line in m.as_str().lines() {
+                if !line.trim_start().starts_with("-----") {
+                    add(line);
+                }
             }
         }
     }
-    for c in token_regex().captures_iter(s) {
-        if let Some(m) = c.get(1) {
-            add(m.as_str());
-        }
-    }
-    for c in url_password_regex().captures_iter(s) {
-        if let Some(m) = c.get(1) {
-            if !is_reference(m.as_str()) {
+    if s.len() >= MIN_TOKEN_LEN {
+        for c in token_regex().captures_iter(s) {
+            if let Some(m) = c.get(1) {
                 add(m.as_str());
             }
         }
     }
-    for c in auth_scheme_regex().captures_iter(s) {
-        if let Some(m) = c.get(1) {
-            let t = m.as_str();
-            // `Bearer token`, `basic authentication`: words, not tokens.
-            if !t.chars().all(|c| c.is_ascii_lowercase()) && !is_reference(t) {
-                add(t);
+    if s.contains("://") && s.contains('@') {
+        for c in url_password_regex().captures_iter(s) {
+            if let Some(m) = c.get(1) {
+                if !is_reference(m.as_str()) {
+                    add(m.as_str());
+                }
             }
         }
     }
-    for c in aws_secret_regex().captures_iter(s) {
-        if let Some(m) = c.get(1) {
-            if aws_secret(m.as_str()) {
-                add(m.as_str());
+    // A scheme word (5 letters or more), a space, and 8 characters.
+    if s.len() >= 14 && s.contains(char::is_whitespace) {
+        for c in auth_scheme_regex().captures_iter(s) {
+            if let Some(m) = c.get(1) {
+                let t = m.as_str();
+                // `Bearer token`, `basic authentication`: words, not tokens.
+                if !t.chars().all(|c| c.is_ascii_lowercase()) && !is_reference(t) {
+                    add(t);
+                }
             }
         }
     }
-    for line in s.lines() {
-        if let Some(value) = assigned_credential(line) {
-            add(&value);
+    if s.len() >= 40 {
+        for c in aws_secret_regex().captures_iter(s) {
+            if let Some(m) = c.get(1) {
+                if aws_secret(m.as_str()) {
+                    add(m.as_str());
+                }
+            }
+        }
+    }
+    // An assignment needs `=` or `:`.
+    if s.contains(['=', ':']) {
+        for line in s.lines() {
+            if let Some(value) = assigned_credential(line) {
+                add(&value);
+            }
         }
     }
     out

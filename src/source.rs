@@ -64,6 +64,10 @@ impl SourceFile {
             return self.text.len();
         };
         let rest = &self.text[line_start..];
+        // ASCII up to the column (the usual case): the column is the byte count.
+        if rest.len() > char_col && rest.as_bytes()[..char_col].is_ascii() {
+            return line_start + char_col;
+        }
         match rest.char_indices().nth(char_col) {
             Some((i, _)) => line_start + i,
             None => self.text.len(),

@@ -140,6 +140,12 @@ impl Vfs for DiskFs {
     }
 
     fn is_file(&self, path: &str) -> bool {
+        // One stat first: most probes (a folder's `kustomization.yaml`, `.yml`, `Kustomization`)
+        // find nothing, and a path that is no file after following links is no file after
+        // resolving them either; only a file pays for the real path (a lstat per component).
+        if !self.root.join(path).is_file() {
+            return false;
+        }
         self.resolve(path).map(|p| p.is_file()).unwrap_or(false)
     }
 

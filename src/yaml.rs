@@ -192,7 +192,29 @@ pub fn split_pointer(pointer: &str) -> Vec<String> {
 
 /// Escapes one JSON pointer segment.
 pub fn escape_pointer_segment(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
+    let mut out = String::with_capacity(s.len());
+    push_escaped(&mut out, s);
+    out
+}
+
+/// Appends `/` and the escaped segment `s` to `pointer` (no allocation when `pointer` has room).
+pub fn push_pointer_segment(pointer: &mut String, s: &str) {
+    pointer.push('/');
+    push_escaped(pointer, s);
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    if !s.contains(['~', '/']) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
 }
 
 /// One YAML document of a stream.

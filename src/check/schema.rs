@@ -197,9 +197,9 @@ fn validate(m: &Manifest, compiled: &Compiled, diags: &mut Vec<Diagnostic>) {
         return;
     }
     // Which fields hold secrets, decided once for the object: their values are never quoted.
-    let secrets = crate::secrets::classify(&m.json);
+    let secrets = m.secrets();
     for err in compiled.validator.iter_errors(&m.json) {
-        report(m, compiled, &err, &secrets, diags);
+        report(m, compiled, &err, secrets, diags);
     }
 }
 

@@ -880,7 +880,7 @@ evaluated here",
 
 /// The compiled built-in pack's findings on one object, as the Rego pack would report them.
 fn native_findings(pack: &native::NativePack, m: &Manifest) -> Vec<Diagnostic> {
-    pack.evaluate(&m.json)
+    pack.evaluate_classified(&m.json, m.secrets())
         .into_iter()
         .filter_map(|f| {
             let code = builtin::code_for_package(f.package)?;

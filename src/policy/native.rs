@@ -94,12 +94,23 @@ impl NativePack {
     /// Every finding of the pack on one object, sorted and without duplicates (Rego rules are
     /// sets).
     pub fn evaluate(&self, input: &Value) -> Vec<NativeFinding> {
+        self.evaluate_classified(input, &crate::secrets::classify(input))
+    }
+
+    /// [`NativePack::evaluate`] with the object's secret fields already classified (a judged
+    /// object's [`crate::manifest::Manifest::secrets`], which its redaction reads too).
+    pub fn evaluate_classified(
+        &self,
+        input: &Value,
+        secrets: &crate::secrets::ObjectSecrets,
+    ) -> Vec<NativeFinding> {
         let mut out = Findings::default();
         let pod_specs = pod_specs(input);
         let containers = containers(&pod_specs);
         self.image_tag_commit(&containers, &mut out);
         self.resources(&containers, &mut out);
-        self.no_inline_secrets(input, &containers, &mut out);
+        out.0
+            .extend(inline_secrets_with(input, &containers, secrets));
         privileged(&containers, &mut out);
         run_as_non_root(&pod_specs, &containers, &mut out);
         host_access(&pod_specs, &mut out);
@@ -254,12 +265,6 @@ impl NativePack {
             Value::String(s) if self.quantity.is_match(s) => parse_quantity(s),
             _ => None,
         }
-    }
-
-    // ---- no_inline_secrets.rego
-
-    fn no_inline_secrets(&self, input: &Value, containers: &[Container], out: &mut Findings) {
-        out.0.extend(inline_secrets_with(input, containers));
     }
 
     // ---- namespace.rego
@@ -597,16 +602,19 @@ const SECRETS_PKG: &str = "kgate.no_inline_secrets";
 pub fn inline_secrets(input: &Value) -> Vec<NativeFinding> {
     let pod_specs = pod_specs(input);
     let containers = containers(&pod_specs);
-    let mut v = inline_secrets_with(input, &containers);
+    let mut v = inline_secrets_with(input, &containers, &crate::secrets::classify(input));
     v.sort();
     v.dedup();
     v
 }
 
-fn inline_secrets_with(input: &Value, containers: &[Container]) -> Vec<NativeFinding> {
-    use crate::secrets::{classify, is_core_secret, Why};
+fn inline_secrets_with(
+    input: &Value,
+    containers: &[Container],
+    secrets: &crate::secrets::ObjectSecrets,
+) -> Vec<NativeFinding> {
+    use crate::secrets::{is_core_secret, Why};
     let mut out = Findings::default();
-    let secrets = classify(input);
     if secrets.is_empty() {
         return out.0;
     }
