@@ -129,20 +129,24 @@ pub fn load_paths_streaming(
     Ok((loaded, count, stream))
 }
 
-/// Loads the manifest files under `paths` (repository paths) of a file view: a git revision or
-/// the working tree. `ignored` leaves out what git ignores; `missing_ok` tolerates paths that
-/// do not exist in this revision.
-pub fn load_vfs(
-    files: &Files,
+/// A file's display path and its bytes (or why they could not be read).
+type ReadFile = (String, Result<Vec<u8>, Diagnostic>);
+
+/// The bytes of every manifest file under `paths` (repository paths) of a file view, by display
+/// path, with what the walk found (`loaded`) and the number of files found. `ignored` leaves
+/// out what git ignores; `missing_ok` tolerates paths that do not exist in this revision;
+/// `same_as` gives the text of a path known from elsewhere instead of reading it.
+#[allow(clippy::too_many_arguments)]
+fn read_vfs(
     vfs: &dyn Vfs,
     paths: &[String],
     opts: &DiscoverOptions,
-    limits: &Limits,
     ignored: &dyn Fn(&str) -> bool,
     missing_ok: bool,
-) -> Result<(Loaded, usize), String> {
+    same_as: &(dyn Fn(&str) -> Option<Arc<str>> + Sync),
+    loaded: &mut Loaded,
+) -> Result<(Vec<ReadFile>, usize), String> {
     let mut walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
-    let mut loaded = Loaded::default();
     loaded.diagnostics.extend(walked.diagnostics);
     let count = walked.files.len();
     skip_templates(
@@ -150,15 +154,18 @@ pub fn load_vfs(
         |p| p,
         &|p| vfs.display(p),
         &|p| vfs.is_file(p),
-        &mut loaded,
+        loaded,
     );
     // A file view has no cheap size query: files are read (each bounded by max_file_size),
     // then admitted under the memory target in path order, before any is parsed.
-    let read: Vec<(String, Result<Vec<u8>, Diagnostic>)> = walked
+    let mut read: Vec<ReadFile> = walked
         .files
         .par_iter()
         .map(|path| {
             let display = vfs.display(path);
+            if let Some(text) = same_as(path) {
+                return (display, Ok(text.as_bytes().to_vec()));
+            }
             let bytes = vfs
                 .read(path, opts.max_file_size)
                 .map_err(|e| tree_walk::read_error(&display, &e));
@@ -169,8 +176,31 @@ pub fn load_vfs(
         .iter()
         .map(|(_, b)| b.as_ref().map(|b| b.len() as u64).unwrap_or(0))
         .collect();
-    let mut read = read;
-    refuse_over_memory_target(&mut read, &sizes, opts, &mut loaded, |(d, _)| d);
+    refuse_over_memory_target(&mut read, &sizes, opts, loaded, |(d, _)| d);
+    Ok((read, count))
+}
+
+/// Loads the manifest files under `paths` (repository paths) of a file view: a git revision or
+/// the working tree (see [`read_vfs`]).
+pub fn load_vfs(
+    files: &Files,
+    vfs: &dyn Vfs,
+    paths: &[String],
+    opts: &DiscoverOptions,
+    limits: &Limits,
+    ignored: &dyn Fn(&str) -> bool,
+    missing_ok: bool,
+) -> Result<(Loaded, usize), String> {
+    let mut loaded = Loaded::default();
+    let (read, count) = read_vfs(
+        vfs,
+        paths,
+        opts,
+        ignored,
+        missing_ok,
+        &|_| None,
+        &mut loaded,
+    )?;
     let per_file: Vec<Loaded> = read
         .into_par_iter()
         .map(|(display, bytes)| load_bytes(files, &display, bytes, limits))
@@ -196,37 +226,8 @@ pub fn load_vfs_streaming(
     missing_ok: bool,
     same_as: &(dyn Fn(&str) -> Option<Arc<str>> + Sync),
 ) -> Result<(Loaded, usize, crate::stream::Stream), String> {
-    let mut walked = tree_walk::manifest_files(vfs, paths, &opts.excludes, ignored, missing_ok)?;
     let mut loaded = Loaded::default();
-    loaded.diagnostics.extend(walked.diagnostics);
-    let count = walked.files.len();
-    skip_templates(
-        &mut walked.files,
-        |p| p,
-        &|p| vfs.display(p),
-        &|p| vfs.is_file(p),
-        &mut loaded,
-    );
-    let read: Vec<(String, Result<Vec<u8>, Diagnostic>)> = walked
-        .files
-        .par_iter()
-        .map(|path| {
-            let display = vfs.display(path);
-            if let Some(text) = same_as(path) {
-                return (display, Ok(text.as_bytes().to_vec()));
-            }
-            let bytes = vfs
-                .read(path, opts.max_file_size)
-                .map_err(|e| tree_walk::read_error(&display, &e));
-            (display, bytes)
-        })
-        .collect();
-    let sizes: Vec<u64> = read
-        .iter()
-        .map(|(_, b)| b.as_ref().map(|b| b.len() as u64).unwrap_or(0))
-        .collect();
-    let mut read = read;
-    refuse_over_memory_target(&mut read, &sizes, opts, &mut loaded, |(d, _)| d);
+    let (read, count) = read_vfs(vfs, paths, opts, ignored, missing_ok, same_as, &mut loaded)?;
     let displays: Vec<String> = read.iter().map(|(d, _)| d.clone()).collect();
     let per_file: Vec<Result<Loaded, String>> = read
         .into_par_iter()
