@@ -357,10 +357,9 @@ fn check_touched_units(
                 .is_some_and(|f| crate::stream::reaches_every_unit(&f.text))
         });
         if text_reaches
-            || loaded
-                .manifests
-                .iter()
-                .any(crate::stream::reads_every_object)
+            || loaded.manifests.iter().any(|m| {
+                crate::stream::reads_every_object(m) || crate::stream::reads_repository_files(m)
+            })
         {
             return Ok(None);
         }
@@ -470,8 +469,9 @@ pub fn plan_and_judge(
     };
     let (mut head, mut base) = load(changed)?;
     let reads_others = |rev: &plan::Revision<'_>| {
-        rev.objects()
-            .any(|(_, m)| crate::stream::reads_every_object(m))
+        rev.objects().any(|(_, m)| {
+            crate::stream::reads_every_object(m) || crate::stream::reads_repository_files(m)
+        })
     };
     if changed.is_some()
         && ((!head.declares_units() && !base.declares_units())

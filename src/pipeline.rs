@@ -228,11 +228,16 @@ fn check_stage(
             .any(crate::stream::reads_every_object);
     // A run about a change renders the units that read a changed file. Not when a unit may read
     // what the unit graph does not show: objects by name across units (Gatekeeper, VAP,
-    // valuesFrom, substituteFrom), or a chart's files (HelmReleases anywhere deploy them).
-    let scoped = opts
-        .changed
-        .as_ref()
-        .is_some_and(|names| !every_object && !touches_a_chart(names, tree));
+    // valuesFrom, substituteFrom), a chart's files (HelmReleases anywhere deploy them), or
+    // values files anywhere in the repository (`valuesFiles`, Argo CD Helm sources).
+    let scoped = opts.changed.as_ref().is_some_and(|names| {
+        !every_object
+            && !touches_a_chart(names, tree)
+            && !loaded
+                .manifests
+                .iter()
+                .any(crate::stream::reads_repository_files)
+    });
     let render_opts = opts.render.as_ref().map(|r| {
         let mut r = r.clone();
         if !scoped {

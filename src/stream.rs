@@ -43,6 +43,32 @@ pub fn reads_every_object(m: &Manifest) -> bool {
         || m.json.pointer("/spec/postBuild/substituteFrom").is_some()
 }
 
+/// Whether an object renders from repository files the unit graph does not list: a Flux
+/// HelmRelease's `valuesFiles` (paths in its chart's source, anywhere in the repository), an Argo
+/// CD Application's Helm sources (`valueFiles`, `$values` references). A run about a change
+/// cannot tell which units such a change reaches, so it checks every unit.
+pub fn reads_repository_files(m: &Manifest) -> bool {
+    match (m.group(), m.resource.kind.as_str()) {
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => m
+            .json
+            .pointer("/spec/chart/spec/valuesFiles")
+            .and_then(|v| v.as_array())
+            .is_some_and(|v| !v.is_empty()),
+        ("argoproj.io", "Application") => {
+            let spec = &m.json["spec"];
+            let sources = spec["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(std::iter::once(&spec["source"]));
+            sources.into_iter().any(|s| {
+                s.get("helm").is_some() || s.get("chart").is_some() || s.get("ref").is_some()
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Text that makes a changed file reach units the unit graph does not connect it to: a CRD
 /// (schemas and scopes of every object of its kinds), Gatekeeper and admission policies (they
 /// judge every object), a Flux source (what every unit of it reads).
@@ -85,6 +111,41 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn object(text: &str) -> Manifest {
+        let files = crate::source::Files::new();
+        let file = files.add("x.yaml", text);
+        crate::load::load_file(&files, &file, &crate::yaml::Limits::default())
+            .manifests
+            .remove(0)
+    }
+
+    #[test]
+    fn values_files_anywhere_in_the_repository_are_found() {
+        let release = |values: &str| {
+            object(&format!(
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\nspec:\n  chart:\n    spec:\n      chart: ./charts/a\n{values}"
+            ))
+        };
+        assert!(reads_repository_files(&release(
+            "      valuesFiles: [./values/prod.yaml]\n"
+        )));
+        assert!(!reads_repository_files(&release("")));
+        let app = |source: &str| {
+            object(&format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n{source}"
+            ))
+        };
+        assert!(reads_repository_files(&app(
+            "  source:\n    path: charts/a\n    helm:\n      valueFiles: [../../values.yaml]\n"
+        )));
+        assert!(reads_repository_files(&app(
+            "  sources:\n    - path: apps\n    - repoURL: x\n      ref: values\n"
+        )));
+        assert!(!reads_repository_files(&app(
+            "  source:\n    path: apps/web\n"
+        )));
+    }
 
     #[test]
     fn ordinary_objects_stream() {

@@ -246,3 +246,30 @@ fn a_deletion_builds_the_units_that_may_refer_to_it() {
     assert!(findings.contains(&"plan/dangling-reference"), "{plan:#}");
     assert_eq!(unit_names(&plan).len(), 3, "{plan:#}");
 }
+
+#[test]
+fn values_files_anywhere_in_the_repository_check_every_unit() {
+    let (r, _) = repo();
+    // A release whose values come from a file outside its chart and its unit: a change there
+    // reaches it, whatever the unit graph says, so an MR checks every unit.
+    r.write(
+        "apps/team-a/release.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cache\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/cache\n      valuesFiles: [./values/cache.yaml]\n      sourceRef:\n        kind: GitRepository\n        name: flux-system\n        namespace: flux-system\n",
+    );
+    let base = r.commit("a release with values files");
+    r.write("apps/team-a/web.yaml", &deployment("web", "nginx:1.28", ""));
+    let (_, v) = check(&r, &base, &[]);
+    // team-b was checked too: its object is among the checked ones.
+    assert!(
+        v["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "api"),
+        "{v:#}"
+    );
+    assert!(
+        findings(&v).iter().all(|(_, _, pre)| *pre),
+        "nothing new: {v:#}"
+    );
+}

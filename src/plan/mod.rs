@@ -1132,9 +1132,9 @@ fn touched_units(revs: [&Revision<'_>; 2], changed: &BTreeSet<String>) -> Option
             crate::units::charts_of(changed.iter().map(String::as_str), &|p| rev.vfs.is_file(p));
         if reaches
             || !charts.is_empty()
-            || rev
-                .objects()
-                .any(|(_, m)| crate::stream::reads_every_object(m))
+            || rev.objects().any(|(_, m)| {
+                crate::stream::reads_every_object(m) || crate::stream::reads_repository_files(m)
+            })
         {
             return None;
         }
