@@ -20,6 +20,34 @@ fn flux(name: &str, path: &str, target: &str) -> String {
     )
 }
 
+/// `kgate check -o json ROOT` run from `cwd`, under a 60 s deadline.
+fn run_elsewhere(root: &std::path::Path, cwd: &std::path::Path) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kgate"))
+        .args(["check", "-o", "json", "--no-builtin-policies"])
+        .arg(root)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("kgate did not finish in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn flux_paths_resolve_in_the_checked_folder_and_never_walk_the_file_system() {
     let repo = tempfile::tempdir().unwrap();
@@ -41,29 +69,7 @@ fn flux_paths_resolve_in_the_checked_folder_and_never_walk_the_file_system() {
         "apps/web.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\nbogus: 1\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kgate"))
-        .args(["check", "-o", "json", "--no-builtin-policies"])
-        .arg(root)
-        .current_dir(elsewhere.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("kgate did not finish in 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_elsewhere(root, elsewhere.path());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let found: Vec<(&str, &str, &str)> = v["diagnostics"]
         .as_array()
@@ -90,6 +96,40 @@ fn flux_paths_resolve_in_the_checked_folder_and_never_walk_the_file_system() {
             .unwrap()
             .iter()
             .any(|r| r["name"] == "web" && r["namespace"] == "shop"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn argo_cd_folder_sources_resolve_in_the_checked_folder_too() {
+    let repo = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    // An Application of the whole repository (`path: .`, recursive): its folder is the checked
+    // folder, not the file system.
+    write(
+        root,
+        "argocd/app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: all\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://example.com/repo.git\n    path: .\n    directory:\n      recurse: true\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: shop\n",
+    );
+    write(
+        root,
+        "apps/web.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\nbogus: 1\n",
+    );
+    let out = run_elsewhere(root, elsewhere.path());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unknown: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "schema/unknown-field")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{v:#}");
+    assert!(
+        unknown[0]["rendered_for"]
+            .as_str()
+            .is_some_and(|u| u.contains("Application")),
         "{v:#}"
     );
 }

@@ -61,7 +61,7 @@ fn source_nodes(app: &Manifest) -> Vec<&Node> {
 /// The plain-folder sources of an Application that are folders of this tree. Helm sources (a
 /// chart, a `helm:` block, a folder with `Chart.yaml`) are the Helm renderer's; config
 /// management plugins are not rendered; a `ref`-only source provides values, not objects.
-pub fn folder_sources(vfs: &dyn Vfs, app: &Manifest) -> Vec<FolderSource> {
+pub fn folder_sources(vfs: &dyn Vfs, app: &Manifest, source_root: &str) -> Vec<FolderSource> {
     let mut out = Vec::new();
     for s in source_nodes(app) {
         if s.get("chart").is_some() || s.get("plugin").is_some() || s.get("helm").is_some() {
@@ -70,7 +70,8 @@ pub fn folder_sources(vfs: &dyn Vfs, app: &Manifest) -> Vec<FolderSource> {
         let Some(path) = s.get("path").and_then(Node::as_str) else {
             continue;
         };
-        let Some(dir) = normalize("", path.trim_start_matches('/')) else {
+        // Relative to the repository's root (the checked folder outside one), never above it.
+        let Some(dir) = super::flux::source_path(source_root, path) else {
             continue;
         };
         if !vfs.is_dir(&dir) {
@@ -582,7 +583,7 @@ mod tests {
         let app = &loaded.manifests[0];
         let opts = crate::render::RenderOptions::default();
         let r = Renderer::new(&vfs, &reg, &opts);
-        let src = folder_sources(&vfs, app).remove(0);
+        let src = folder_sources(&vfs, app, "").remove(0);
         let out = render_folder(&r, app, &src, "Application argocd/x", &BTreeMap::new());
         let json = out.manifests.iter().map(|m| m.json.clone()).collect();
         (json, out)
@@ -727,7 +728,7 @@ mod tests {
             );
             let file = reg.add("app.yaml", text);
             let loaded = crate::load::load_file(&reg, &file, &crate::yaml::Limits::default());
-            folder_sources(&vfs, &loaded.manifests[0])
+            folder_sources(&vfs, &loaded.manifests[0], "")
                 .iter()
                 .map(|s| match s.generation {
                     Generation::Kustomize => "kustomize",

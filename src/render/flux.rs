@@ -113,9 +113,9 @@ pub fn flux_dir(vfs: &dyn Vfs, m: &Manifest, source_root: &str) -> Option<String
     vfs.is_dir(&dir).then_some(dir)
 }
 
-/// A Flux `spec.path` as a path of the tree: relative to the source's root (`source_root`, a
-/// folder of the tree); None when it leaves that root.
-fn source_path(source_root: &str, rel: &str) -> Option<String> {
+/// A Flux `spec.path` (or an Argo CD source `path`) as a path of the tree: relative to the
+/// source's root (`source_root`, a folder of the tree); None when it leaves that root.
+pub(crate) fn source_path(source_root: &str, rel: &str) -> Option<String> {
     let dir = normalize(source_root, rel.trim_start_matches('/'))?;
     let inside =
         source_root.is_empty() || dir == source_root || dir.starts_with(&format!("{source_root}/"));

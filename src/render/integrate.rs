@@ -366,7 +366,7 @@ fn tree_units<'m>(
     );
     let mut argo_units = Vec::new();
     for m in every_app {
-        for src in super::argo_folder::folder_sources(vfs, m) {
+        for src in super::argo_folder::folder_sources(vfs, m, &renderer.opts.source_root) {
             argo_units.push(argo_unit(vfs, m, &src));
         }
     }
@@ -467,7 +467,7 @@ fn render_in(
         .par_iter()
         .flat_map_iter(|m| {
             let label = super::helm::argo::application_label(m);
-            super::argo_folder::folder_sources(vfs, m)
+            super::argo_folder::folder_sources(vfs, m, &renderer.opts.source_root)
                 .into_iter()
                 .map(|src| {
                     let r =
