@@ -60,25 +60,21 @@ fn run(cli: Cli) -> Result<u8, String> {
             write_stdout(&out)?;
             Ok(EXIT_PASS)
         }
-        Command::Explain { code } => match rules::find(&code) {
-            Some(r) => {
-                write_stdout(&format!(
-                    "{} ({})\n\n{}\n\n{}\n",
-                    r.code, r.severity, r.summary, r.docs
-                ))?;
-                Ok(EXIT_PASS)
-            }
-            None => match policy::builtin::find(&code) {
-                Some(r) => {
-                    write_stdout(&format!(
-                        "{} ({})\n\n{}\n\n{}\n",
-                        r.code, r.severity, r.summary, r.docs
-                    ))?;
-                    Ok(EXIT_PASS)
-                }
-                None => Err(format!("unknown code `{code}`; `kgate rules` lists them")),
-            },
-        },
+        Command::Explain { code } => {
+            // A finding code of kgate's registry, else a rule of the built-in policy pack.
+            let page = |code: &str, severity, summary: &str, docs: &str| {
+                format!("{code} ({severity})\n\n{summary}\n\n{docs}\n")
+            };
+            let text = match rules::find(&code) {
+                Some(r) => page(r.code, r.severity, r.summary, r.docs),
+                None => match policy::builtin::find(&code) {
+                    Some(r) => page(&r.code, r.severity, &r.summary, &r.docs),
+                    None => return Err(format!("unknown code `{code}`; `kgate rules` lists them")),
+                },
+            };
+            write_stdout(&text)?;
+            Ok(EXIT_PASS)
+        }
         Command::Merge(args) => Ok(merge::run(&args)?),
         Command::Init(args) => Ok(init::run(&args)?),
         Command::Baseline(args) => run_baseline(&args),

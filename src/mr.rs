@@ -534,12 +534,12 @@ impl<'a> Known<'a> {
 
 impl Vfs for Known<'_> {
     fn read(&self, path: &str, max: u64) -> std::io::Result<Vec<u8>> {
-        let known = self
-            .known
-            .and_then(|files| files.by_path(&self.inner.display(path)))
-            .filter(|f| !self.known.is_some_and(|files| files.is_pending(f.id)))
+        let known = self.known.and_then(|files| {
+            let f = files.by_path(&self.inner.display(path))?;
             // A file let go after its check is empty there: read it again.
-            .filter(|f| !f.text.is_empty() && f.text.len() as u64 <= max);
+            let usable = !files.is_pending(f.id) && !f.text.is_empty();
+            (usable && f.text.len() as u64 <= max).then_some(f)
+        });
         match known {
             Some(f) => Ok(f.text.as_bytes().to_vec()),
             None => self.inner.read(path, max),

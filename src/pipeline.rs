@@ -787,7 +787,7 @@ fn touches_a_chart(names: &BTreeSet<String>, tree: Option<&dyn Vfs>) -> bool {
         Some(vfs) => {
             let prefix = vfs.display("");
             let path = display.strip_prefix(prefix.as_str()).unwrap_or(display);
-            vfs.read(path, 1 << 20).is_ok()
+            vfs.is_file(path)
         }
         None => Path::new(display).is_file(),
     };

@@ -1165,8 +1165,7 @@ fn touched_units(revs: [&Revision<'_>; 2], changed: &BTreeSet<String>) -> Option
 }
 
 /// Whether the plan must build a unit for a change: it is new or removed, its declaration
-/// changed, it reads a changed file (`labels`), it deploys a Helm chart (what a chart reads is
-/// not in the unit graph), or it is a folder a changed file is in.
+/// changed, it reads a changed file (`labels`), or it is a folder a changed file is in.
 fn touches(
     pair: (Option<&Unit>, Option<&Unit>),
     labels: &BTreeSet<String>,
@@ -1182,11 +1181,9 @@ fn touches(
             } else {
                 crate::render::flux::flux_label(ha)
             };
-            let charted = is_argo_application(ha)
-                && (b.unrendered
-                    || h.unrendered
-                    || ha.json["spec"].to_string().contains("\"chart\""));
-            ba.json != ha.json || labels.contains(&label) || charted
+            // Applications with Helm sources never get here: they make every unit touched
+            // (`stream::reads_repository_files` in `touched_units`).
+            ba.json != ha.json || labels.contains(&label)
         }
         (None, None) => {
             b.paths != h.paths
